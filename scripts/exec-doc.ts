@@ -1,0 +1,4 @@
+// Entry point of `exec-doc` (bin/exec-doc.js loads the compiled form of this file).
+import { main } from '../src/cli/main.js';
+
+process.exitCode = await main(process.argv.slice(2));

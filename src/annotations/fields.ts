@@ -1,0 +1,176 @@
+// The annotation fields: one table that the interpreter, the validator and the
+// reference page all read. Each field turns a raw value into a typed one or says why not.
+import { CHECK_PHASES, STEP_KINDS, type CheckPhase, type Requirement, type StepKind } from '../model/types.js';
+import { parseDurationMs } from './duration.js';
+import type { MetaAttribute, MetaValue } from './parse-meta.js';
+import { closest } from '../util/edit-distance.js';
+
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const KNOWN_REQUIREMENTS = ['postgres', 'python', 'node', 'docker', 'podman', 'root', 'kubernetes'] as const;
+
+/** What the annotation of one block says, before document-level defaults are applied. */
+export interface StepAnnotation {
+  id?: string;
+  kind?: StepKind;
+  phase?: CheckPhase;
+  rollback?: string | null;
+  timeoutMs?: number;
+  retries?: number;
+  backoffMs?: number;
+  expectExitCode?: number;
+  output?: string;
+  match?: string;
+  requires?: Requirement[];
+  confirm?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Runme's `excludeFromRunAll`: the block is an example here too. */
+  excluded?: boolean;
+}
+
+type FieldResult<T> = { value: T } | { error: string };
+
+interface FieldSpec {
+  name: keyof StepAnnotation;
+  aliases: string[];
+  /** One line for the reference page and `--help`. */
+  doc: string;
+  example: string;
+  parse(value: MetaValue, isFlag: boolean): FieldResult<unknown>;
+}
+
+const asText = (value: MetaValue): string | undefined =>
+  typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+
+function text(expected: string, check?: (v: string) => string | undefined) {
+  return (value: MetaValue, isFlag: boolean): FieldResult<string> => {
+    const v = asText(value);
+    if (isFlag || v === undefined) return { error: `expected ${expected}` };
+    const problem = check?.(v);
+    return problem ? { error: problem } : { value: v };
+  };
+}
+
+function integer(min: number, max: number) {
+  return (value: MetaValue): FieldResult<number> => {
+    const v = asText(value);
+    if (v === undefined || !/^\d+$/.test(v) || Number(v) < min || Number(v) > max) return { error: `expected a whole number from ${min} to ${max}` };
+    return { value: Number(v) };
+  };
+}
+
+function duration(value: MetaValue): FieldResult<number> {
+  const v = asText(value);
+  const ms = v === undefined ? undefined : parseDurationMs(v);
+  if (ms === undefined || ms <= 0) return { error: 'expected a duration such as `500ms`, `30s`, `2m` or `1h`' };
+  return { value: ms };
+}
+
+function boolean(value: MetaValue, isFlag: boolean): FieldResult<boolean> {
+  if (isFlag || value === true || value === 'true') return { value: true };
+  if (value === false || value === 'false') return { value: false };
+  return { error: 'expected `true` or `false`' };
+}
+
+function requirements(value: MetaValue): FieldResult<Requirement[]> {
+  const items = Array.isArray(value) ? value.map((v) => asText(v) ?? '') : (asText(value) ?? '').split(/[\s,]+/);
+  const names = items.map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) return { error: `expected a list such as \`postgres,python\` (known: ${KNOWN_REQUIREMENTS.join(', ')}, or cmd:<program>)` };
+  for (const name of names) {
+    const known = (KNOWN_REQUIREMENTS as readonly string[]).includes(name) || /^cmd:[A-Za-z0-9_.+-]+$/.test(name);
+    if (!known) return { error: `unknown requirement \`${name}\`, expected one of ${KNOWN_REQUIREMENTS.join(', ')}, or cmd:<program>` };
+  }
+  return { value: [...new Set(names)].sort() as Requirement[] };
+}
+
+function envPairs(value: MetaValue): FieldResult<Record<string, string>> {
+  const env: Record<string, string> = {};
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (!ENV_NAME_PATTERN.test(k)) return { error: `\`${k}\` is not a valid environment variable name` };
+      env[k] = asText(v) ?? '';
+    }
+    return { value: env };
+  }
+  const v = asText(value);
+  if (v === undefined) return { error: 'expected `KEY=value` pairs such as `env="MODE=test RETRIES=3"`' };
+  for (const pair of v.split(/\s+/).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    if (eq < 0 || !ENV_NAME_PATTERN.test(name)) return { error: `expected \`KEY=value\` pairs such as \`env="MODE=test RETRIES=3"\`, got \`${pair}\`` };
+    env[name] = pair.slice(eq + 1);
+  }
+  return { value: env };
+}
+
+export const FIELDS: readonly FieldSpec[] = [
+  { name: 'id', aliases: ['name'], doc: 'Makes the block executable; unique within the document (Runme\'s `name` is accepted too).', example: 'id=create-table', parse: text('an id of letters, digits, `-`, `_` or `.`', (v) => (ID_PATTERN.test(v) ? undefined : `\`${v}\` is not a valid id: use letters, digits, \`-\`, \`_\` or \`.\`, starting with a letter or digit`)) },
+  { name: 'kind', aliases: [], doc: 'step (default), check (verifies only), rollback (undoes a step), setup (runs first), teardown (always runs last).', example: 'kind=check', parse: text(`one of ${STEP_KINDS.join(', ')}`, (v) => ((STEP_KINDS as readonly string[]).includes(v) ? undefined : `unknown kind \`${v}\`, expected one of ${STEP_KINDS.join(', ')}`)) },
+  { name: 'phase', aliases: [], doc: 'For checks: pre (before the steps, and again after a rollback), post (after the steps), rollback (only after a rollback). Defaults by position.', example: 'phase=post', parse: text(`one of ${CHECK_PHASES.join(', ')}`, (v) => ((CHECK_PHASES as readonly string[]).includes(v) ? undefined : `unknown phase \`${v}\`, expected one of ${CHECK_PHASES.join(', ')}`)) },
+  { name: 'rollback', aliases: [], doc: 'Id of the block that undoes this one, or `none` when the step changes nothing that needs undoing.', example: 'rollback=drop-table', parse: text('a block id or `none`', (v) => (v === 'none' || ID_PATTERN.test(v) ? undefined : `\`${v}\` is not a valid block id`)) },
+  { name: 'timeoutMs', aliases: ['timeout'], doc: 'Longest the step may run; on expiry its whole process tree is killed. Default 10m.', example: 'timeout=60s', parse: duration },
+  { name: 'retries', aliases: [], doc: 'Further attempts after a failure, with exponential backoff. Default 0.', example: 'retries=3', parse: integer(0, 100) },
+  { name: 'backoffMs', aliases: ['backoff'], doc: 'Delay before the first retry; doubles each time (capped at 30s). Default 500ms.', example: 'backoff=1s', parse: duration },
+  { name: 'expectExitCode', aliases: ['exit', 'exit-code', 'expect-exit'], doc: 'Expected exit code. Default 0.', example: 'exit=3', parse: integer(0, 255) },
+  { name: 'output', aliases: ['expect-output'], doc: 'Expected stdout, exact after trimming trailing spaces; `...` matches any text. A following ```output block says the same.', example: 'output="count: ..."', parse: text('the expected output text') },
+  { name: 'match', aliases: ['expect-match'], doc: 'A regular expression that stdout must contain.', example: 'match="^ready$"', parse: text('a regular expression', (v) => { try { new RegExp(v, 'm'); return undefined; } catch (e) { return `invalid regular expression: ${(e as Error).message}`; } }) },
+  { name: 'requires', aliases: [], doc: `Capabilities checked before anything runs: ${KNOWN_REQUIREMENTS.join(', ')}, cmd:<program>.`, example: 'requires=postgres,root', parse: requirements },
+  { name: 'confirm', aliases: [], doc: 'A dangerous step: needs `--yes` or an interactive confirmation. The value is the question shown.', example: 'confirm="Drop the old table?"', parse: (value, isFlag) => (isFlag || value === true || value === 'true' ? { value: 'Run this step?' } : text('a question, or the flag alone')(value, false)) },
+  { name: 'cwd', aliases: [], doc: 'Working directory, relative to the document\'s folder.', example: 'cwd=../scripts', parse: text('a directory path') },
+  { name: 'env', aliases: [], doc: 'Extra environment variables for this step.', example: 'env="MODE=test"', parse: envPairs },
+  { name: 'excluded', aliases: ['excludeFromRunAll'], doc: 'Runme\'s flag: the block does not run as part of its section.', example: 'excludeFromRunAll=true', parse: boolean },
+];
+
+/** Runme attributes with no meaning here: accepted so Runme documents run unchanged. */
+export const IGNORED_FIELDS = new Set(['interactive', 'closeTerminalOnSuccess', 'background', 'terminalRows', 'promptEnv', 'mimeType', 'category', 'skipPrompts', 'interpreter', 'id.runme', 'runme.dev/id']);
+
+const BY_KEY = new Map<string, FieldSpec>();
+for (const field of FIELDS) for (const key of [field.name as string, ...field.aliases]) BY_KEY.set(key, field);
+
+export interface FieldProblem {
+  offset: number;
+  ruleId: string;
+  message: string;
+}
+
+export interface InterpretedAnnotation {
+  annotation: StepAnnotation;
+  problems: FieldProblem[];
+}
+
+/** The field names a user may write, for "did you mean" hints. */
+export const FIELD_KEYS: readonly string[] = [...BY_KEY.keys()].filter((k) => !/[A-Z]/.test(k) || k === 'excludeFromRunAll');
+
+export function interpretAttributes(attributes: MetaAttribute[]): InterpretedAnnotation {
+  const annotation: StepAnnotation = {};
+  const problems: FieldProblem[] = [];
+  const seen = new Map<string, string>();
+  for (const attribute of attributes) {
+    if (IGNORED_FIELDS.has(attribute.key)) continue;
+    const field = BY_KEY.get(attribute.key);
+    if (!field) {
+      const hint = closestKey(attribute.key);
+      problems.push({ offset: attribute.keyOffset, ruleId: 'unknown-field', message: `Unexpected field \`${attribute.key}\`, expected one of ${FIELD_KEYS.filter((k) => k !== 'name' && !k.includes('-') && k !== 'excludeFromRunAll').join(', ')}${hint ? ` (did you mean \`${hint}\`?)` : ''}` });
+      continue;
+    }
+    const earlier = seen.get(field.name);
+    if (earlier !== undefined) {
+      problems.push({ offset: attribute.keyOffset, ruleId: 'duplicate-field', message: `Unexpected second \`${attribute.key}\` (already set by \`${earlier}\`), expected each field once` });
+      continue;
+    }
+    seen.set(field.name, attribute.key);
+    const result = field.parse(attribute.value, attribute.isFlag);
+    if ('error' in result) {
+      problems.push({ offset: attribute.valueOffset, ruleId: 'invalid-field', message: `Unexpected value for \`${attribute.key}\`: ${result.error} (e.g. \`${field.example}\`)` });
+      continue;
+    }
+    const value = field.name === 'rollback' && result.value === 'none' ? null : result.value;
+    (annotation as Record<string, unknown>)[field.name] = value;
+  }
+  return { annotation, problems };
+}
+
+function closestKey(key: string): string | undefined {
+  return closest(key, FIELD_KEYS, 2)[0];
+}

@@ -1,0 +1,140 @@
+// Tokenises the info string after a fence's language: `{id=x timeout=60s}`, `id=x`,
+// Runme's `{ name=x }` or the JSON form `{"id":"x"}`. Never throws: every problem comes
+// back with the offset (0-based, in the meta string) where it was found.
+
+export type MetaValue = string | number | boolean | null | MetaValue[] | { [key: string]: MetaValue };
+
+export interface MetaAttribute {
+  key: string;
+  value: MetaValue;
+  /** True when the key was written without `=value` (a flag such as `confirm`). */
+  isFlag: boolean;
+  keyOffset: number;
+  valueOffset: number;
+}
+
+export interface MetaProblem {
+  offset: number;
+  message: string;
+}
+
+export interface ParsedMeta {
+  attributes: MetaAttribute[];
+  problems: MetaProblem[];
+}
+
+const KEY_START = /[A-Za-z_]/;
+const KEY_CHAR = /[A-Za-z0-9_.-]/;
+
+export function parseMeta(meta: string): ParsedMeta {
+  const trimmedStart = meta.length - meta.trimStart().length;
+  const body = meta.trim();
+  if (body.startsWith('{') && /^\{\s*["}]/.test(body) && body !== '{}' ) {
+    return parseJsonMeta(body, trimmedStart);
+  }
+  return parseAttributeMeta(meta);
+}
+
+function parseJsonMeta(body: string, base: number): ParsedMeta {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    const match = /position (\d+)/.exec(String((error as Error).message));
+    const offset = base + (match ? Number(match[1]) : 0);
+    return { attributes: [], problems: [{ offset, message: `Unexpected JSON in the annotation (${(error as Error).message}), expected a JSON object such as {"id":"my-step"}` }] };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { attributes: [], problems: [{ offset: base, message: 'Unexpected JSON value in the annotation, expected a JSON object such as {"id":"my-step"}' }] };
+  }
+  const attributes: MetaAttribute[] = [];
+  for (const [key, v] of Object.entries(value as Record<string, MetaValue>)) {
+    const found = body.indexOf(JSON.stringify(key));
+    const offset = base + (found < 0 ? 0 : found);
+    attributes.push({ key, value: v, isFlag: false, keyOffset: offset, valueOffset: offset });
+  }
+  return { attributes, problems: [] };
+}
+
+function parseAttributeMeta(meta: string): ParsedMeta {
+  const attributes: MetaAttribute[] = [];
+  const problems: MetaProblem[] = [];
+  let i = 0;
+  let end = meta.length;
+  const skipSpace = (): void => {
+    while (i < end && /[\s,]/.test(meta[i]!)) i++;
+  };
+  skipSpace();
+  let braced = false;
+  if (meta[i] === '{') {
+    braced = true;
+    const close = meta.lastIndexOf('}');
+    if (close < i) {
+      problems.push({ offset: i, message: 'Unexpected end of annotation, expected a closing `}`' });
+    } else {
+      const after = meta.slice(close + 1).trim();
+      if (after !== '') problems.push({ offset: close + 1 + meta.slice(close + 1).indexOf(after), message: `Unexpected \`${after}\` after the closing \`}\`, expected nothing` });
+      end = close;
+    }
+    i++;
+  }
+  while (true) {
+    skipSpace();
+    if (i >= end) break;
+    const keyOffset = i;
+    if (!KEY_START.test(meta[i]!)) {
+      const bad = meta.slice(i).split(/\s/)[0]!.slice(0, 20);
+      problems.push({ offset: i, message: `Unexpected \`${bad}\` in the annotation, expected an attribute such as \`id=my-step\`` });
+      while (i < end && !/\s/.test(meta[i]!)) i++;
+      continue;
+    }
+    while (i < end && KEY_CHAR.test(meta[i]!)) i++;
+    const key = meta.slice(keyOffset, i);
+    if (meta[i] !== '=') {
+      if (i < end && !/[\s,]/.test(meta[i]!)) {
+        problems.push({ offset: i, message: `Unexpected \`${meta[i]}\` after \`${key}\`, expected \`=\` and a value, or a space` });
+        while (i < end && !/\s/.test(meta[i]!)) i++;
+        continue;
+      }
+      attributes.push({ key, value: true, isFlag: true, keyOffset, valueOffset: keyOffset });
+      continue;
+    }
+    i++;
+    const valueOffset = i;
+    const quote = meta[i];
+    if (quote === '"' || quote === "'") {
+      i++;
+      let value = '';
+      let closed = false;
+      while (i < end) {
+        const c = meta[i]!;
+        if (c === '\\' && i + 1 < end) {
+          value += meta[i + 1];
+          i += 2;
+          continue;
+        }
+        if (c === quote) {
+          closed = true;
+          i++;
+          break;
+        }
+        value += c;
+        i++;
+      }
+      if (!closed) {
+        problems.push({ offset: valueOffset, message: `Unexpected end of annotation, expected a closing ${quote} for the value of \`${key}\`` });
+        break;
+      }
+      attributes.push({ key, value, isFlag: false, keyOffset, valueOffset });
+      continue;
+    }
+    while (i < end && !/\s/.test(meta[i]!) && !(braced && meta[i] === '}')) i++;
+    const value = meta.slice(valueOffset, i).replace(/,$/, '');
+    if (value === '') {
+      problems.push({ offset: valueOffset, message: `Unexpected empty value for \`${key}\`, expected a value after \`=\`` });
+      continue;
+    }
+    attributes.push({ key, value, isFlag: false, keyOffset, valueOffset });
+  }
+  return { attributes, problems };
+}

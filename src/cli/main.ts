@@ -1,0 +1,165 @@
+// The CLI edge: the only place that prints and decides the exit code.
+import path from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
+import type { Step } from '../model/types.js';
+import type { RunOutcome } from '../runner/run.js';
+import { parseCli, type CliOptions } from './parse.js';
+
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export const INTERNAL_ERROR_EXIT = 70;
+
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }): Promise<number> {
+  const parsed = parseCli(argv, io.env);
+  if (parsed.kind === 'output') {
+    (parsed.exitCode === 0 ? io.stdout : io.stderr).write(parsed.text);
+    return parsed.exitCode;
+  }
+  const { command, args, options } = parsed;
+  try {
+    switch (command) {
+      case 'list':
+        return await list(options, io);
+      case 'validate':
+        return await validate(args, options, io);
+      case 'plan':
+        return await plan(args[0]!, options, io);
+      case 'run':
+      case 'resume':
+        return await execute(command, args[0]!, options, io);
+    }
+  } catch (error) {
+    if (error instanceof ExecDocError) {
+      if (options.json) io.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, details: error.details, diagnostics: error.diagnostics } })}\n`);
+      io.stderr.write(`exec-doc: ${error.message}\n${error.details.map((d) => `  ${d}\n`).join('')}`);
+      return error.exitCode;
+    }
+    io.stderr.write(`exec-doc: internal error (please report it): ${(error as Error).stack ?? String(error)}\n`);
+    return INTERNAL_ERROR_EXIT;
+  }
+}
+
+const loadOptions = (options: CliOptions) => ({ docsRoot: path.resolve(options.docs), cacheFile: path.join(options.stateDir, 'cache', 'documents.json') });
+
+async function list(options: CliOptions, io: Io): Promise<number> {
+  const { loadCorpus } = await import('../documents/corpus.js');
+  const { listEntries, formatList } = await import('../report/list.js');
+  const docs = await loadCorpus(loadOptions(options));
+  const entries = listEntries(docs);
+  const diagnostics = docs.flatMap((d) => d.diagnostics);
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify({ sections: entries, diagnostics }, null, 2)}\n`);
+  } else {
+    io.stdout.write(formatList(entries, { errors: diagnostics.filter((d) => d.severity === 'error').length, warnings: diagnostics.filter((d) => d.severity === 'warning').length }));
+  }
+  return 0;
+}
+
+async function validate(files: string[], options: CliOptions, io: Io): Promise<number> {
+  const { loadCorpus } = await import('../documents/corpus.js');
+  const { loadDocument } = await import('../documents/load.js');
+  const docs = files.length > 0 ? await Promise.all(files.map((f) => loadDocument(f, { docsRoot: path.resolve(options.docs) }))) : await loadCorpus(loadOptions(options));
+  const diagnostics = docs.flatMap((d) => d.diagnostics);
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  if (options.json) io.stdout.write(`${JSON.stringify({ documents: docs.length, errors, warnings: diagnostics.length - errors, diagnostics }, null, 2)}\n`);
+  else {
+    for (const d of diagnostics) io.stdout.write(`${formatDiagnostic(d)}\n`);
+    io.stdout.write(`${docs.length} document(s), ${docs.reduce((n, d) => n + d.sections.length, 0)} section(s): ${errors} error(s), ${diagnostics.length - errors} warning(s)\n`);
+  }
+  return errors > 0 ? 64 : 0;
+}
+
+async function plan(address: string, options: CliOptions, io: Io): Promise<number> {
+  const { resolveSection } = await import('../documents/address.js');
+  const { buildPlan } = await import('../runner/plan.js');
+  const { formatPlan, planJson } = await import('../report/plan.js');
+  const { section } = await resolveSection(address, loadOptions(options));
+  const p = buildPlan(section);
+  io.stdout.write(options.json ? `${JSON.stringify(planJson(p), null, 2)}\n` : formatPlan(p));
+  return 0;
+}
+
+async function execute(command: 'run' | 'resume', target: string, options: CliOptions, io: Io): Promise<number> {
+  const { resolveSection } = await import('../documents/address.js');
+  const { runSection, resumeRun } = await import('../runner/run.js');
+  const { parseSets } = await import('../runner/params.js');
+  const { createTerminalReporter } = await import('../report/terminal.js');
+  const { formatSummary } = await import('../report/summary.js');
+
+  const { sets, problems } = parseSets(options.set);
+  if (problems.length > 0) throw new ExecDocError('E_USAGE', 'Malformed --set', { details: problems });
+
+  const tty = Boolean(io.stdout.isTTY) && !options.json && io.env.CI !== 'true';
+  const interactive = tty && Boolean(io.stdin.isTTY);
+  const reporter = options.json ? undefined : createTerminalReporter({ write: (t) => io.stdout.write(t), tty, color: options.color && tty, columns: io.stdout.columns ?? 100 });
+  const listeners = options.json ? [(event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`)] : [reporter!.listener];
+
+  // Ctrl-C once: stop the running step and roll back. Twice: abandon the rollback (resume can finish it).
+  const interrupt = new AbortController();
+  const force = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!interrupt.signal.aborted) {
+      io.stderr.write(`\nexec-doc: ${signal}: stopping the current step and rolling back (${signal} again abandons the rollback)\n`);
+      interrupt.abort();
+    } else if (!force.signal.aborted) {
+      io.stderr.write(`\nexec-doc: ${signal} again: abandoning the rollback; finish it later with \`exec-doc resume\`\n`);
+      force.abort();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const confirm = interactive
+    ? async (question: string, step: Step) => {
+        const rl = createInterface({ input: io.stdin, output: io.stdout });
+        try {
+          const answer = await rl.question(`? ${step.id}: ${question} [y/N] `);
+          return /^y(es)?$/i.test(answer.trim());
+        } finally {
+          rl.close();
+        }
+      }
+    : undefined;
+  const common = {
+    stateDir: options.stateDir,
+    sets,
+    env: io.env,
+    yes: options.yes,
+    ...(confirm ? { confirm } : {}),
+    signal: interrupt.signal,
+    forceSignal: force.signal,
+    keepDb: options.keepDb,
+    listeners,
+    notice: (line: string) => io.stderr.write(`exec-doc: ${line}\n`),
+  };
+  let outcome: RunOutcome;
+  try {
+    if (command === 'run') {
+      const { section } = await resolveSection(target, loadOptions(options));
+      outcome = await runSection({ ...common, section, docsRoot: path.resolve(options.docs) });
+    } else {
+      outcome = await resumeRun({
+        ...common,
+        runId: target,
+        loadSection: async (state) => (await resolveSection(`${state.section.file}#${state.section.address.split('/').pop()}`, { docsRoot: state.section.docsRoot })).section,
+      });
+    }
+  } finally {
+    reporter?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (!options.json) io.stdout.write(formatSummary(outcome.record, path.relative('.', outcome.runDir) || outcome.runDir));
+  if (options.report) {
+    const { formatJunit } = await import('../report/junit.js');
+    writeFileSync(options.report.file, formatJunit(outcome.record));
+  }
+  return outcome.exitCode;
+}

@@ -1,0 +1,59 @@
+// Finds the section an operator named: `<doc-id>/<heading-slug>`, a bare slug that is unique,
+// or `<path-to-any-md-or-mdx-file>#<heading-slug>` for documents outside the docs folder.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { DocumentRunbooks, Section } from '../model/types.js';
+import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
+import { closest } from '../util/edit-distance.js';
+import { stripNumberPrefixes } from './doc-id.js';
+import { loadDocument, type LoadOptions } from './load.js';
+import { loadCorpus, type CorpusOptions } from './corpus.js';
+
+export interface Resolved {
+  section: Section;
+  document: DocumentRunbooks;
+}
+
+export async function resolveSection(address: string, options: CorpusOptions): Promise<Resolved> {
+  const hash = address.indexOf('#');
+  if (hash >= 0) return resolveInFile(address.slice(0, hash), address.slice(hash + 1), options);
+  if (/\.(md|mdx)$/i.test(address) && existsSync(address)) return resolveInFile(address, '', options);
+
+  const docs = await loadCorpus(options);
+  const all = docs.flatMap((document) => document.sections.map((section) => ({ section, document })));
+  const matches = all.filter(({ section }) => {
+    const aliases = [section.address, `${stripNumberPrefixes(section.docId)}/${section.slug}`];
+    return aliases.includes(address) || (!address.includes('/') && section.slug === address);
+  });
+  if (matches.length === 1) return checked(matches[0]!);
+  if (matches.length > 1) {
+    throw new ExecDocError('E_UNKNOWN_SECTION', `\`${address}\` names ${matches.length} sections; say which one`, { details: matches.map((m) => m.section.address) });
+  }
+  const addresses = all.map((m) => m.section.address);
+  const near = closest(address, addresses, Math.max(3, Math.floor(address.length / 3)), 5);
+  throw new ExecDocError('E_UNKNOWN_SECTION', `No section \`${address}\` in ${options.docsRoot}`, {
+    details: near.length > 0 ? ['Closest matches:', ...near.map((a) => `  ${a}`)] : addresses.length > 0 ? ['Run `exec-doc list` to see the sections.'] : [`${options.docsRoot} holds no executable sections.`],
+  });
+}
+
+async function resolveInFile(file: string, slug: string, options: LoadOptions): Promise<Resolved> {
+  if (!existsSync(file)) throw new ExecDocError('E_UNKNOWN_SECTION', `No such file: ${file}`, { details: ['Give a path to a .md or .mdx file, e.g. docs/guide.mdx#section'] });
+  const document = await loadDocument(file, options);
+  const found = document.sections.filter((s) => s.slug === slug);
+  if (found.length === 1) return checked({ section: found[0]!, document });
+  if (slug === '' && document.sections.length === 1) return checked({ section: document.sections[0]!, document });
+  const slugs = document.sections.map((s) => s.slug);
+  const near = slug ? closest(slug, slugs, Math.max(3, Math.floor(slug.length / 3)), 5) : slugs;
+  throw new ExecDocError('E_UNKNOWN_SECTION', slug ? `No section \`#${slug}\` in ${path.relative('.', file) || file}` : `${file} has ${slugs.length} sections; add #<section>`, {
+    details: near.length > 0 ? [slug ? 'Closest matches:' : 'Sections:', ...near.map((s) => `  ${file}#${s}`)] : ['It holds no executable sections.'],
+  });
+}
+
+/** A document with errors runs nothing: half a procedure is worse than none. */
+function checked(resolved: Resolved): Resolved {
+  const errors = resolved.document.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    throw new ExecDocError('E_DOCUMENT', `${resolved.document.file} has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing ran`, { diagnostics: errors, details: errors.map(formatDiagnostic) });
+  }
+  return resolved;
+}

@@ -1,0 +1,70 @@
+// Reads markdown/MDX files from disk and runs them through the remark plugin.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { unified, type Processor } from 'unified';
+import remarkParse from 'remark-parse';
+import remarkFrontmatter from 'remark-frontmatter';
+import remarkMdx from 'remark-mdx';
+import { VFile } from 'vfile';
+import type { Root } from 'mdast';
+import remarkExecDoc from '../../plugins/remark-exec-doc/index.js';
+import { docIdFromPath } from './doc-id.js';
+import type { DocumentRunbooks } from '../model/types.js';
+
+export interface LoadOptions {
+  /** Folder doc ids are relative to. */
+  docsRoot: string;
+  /** Folder diagnostics' paths are relative to (default: cwd). */
+  displayRoot?: string;
+}
+
+type AnyProcessor = Processor<Root, Root, Root, undefined, undefined>;
+const processors = new Map<string, AnyProcessor>();
+
+function processorFor(isMdx: boolean, options: LoadOptions): AnyProcessor {
+  const key = `${isMdx}\0${options.docsRoot}\0${options.displayRoot ?? ''}`;
+  let processor = processors.get(key);
+  if (!processor) {
+    const base = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']);
+    const withMdx = isMdx ? base.use(remarkMdx) : base;
+    processor = withMdx.use(remarkExecDoc, { docsRoot: options.docsRoot, displayRoot: options.displayRoot ?? '.' }) as unknown as AnyProcessor;
+    processors.set(key, processor);
+  }
+  return processor;
+}
+
+/** Extracts the runbooks of the document at `filePath`; document problems come back as diagnostics. */
+export async function loadDocument(filePath: string, options: LoadOptions): Promise<DocumentRunbooks> {
+  const absolute = path.resolve(filePath);
+  const source = await readFile(absolute, 'utf8');
+  return extractFromSource(absolute, source, options);
+}
+
+export async function extractFromSource(absolutePath: string, source: string, options: LoadOptions): Promise<DocumentRunbooks> {
+  const isMdx = absolutePath.toLowerCase().endsWith('.mdx');
+  const file = new VFile({ path: absolutePath, value: source });
+  const processor = processorFor(isMdx, options);
+  const display = path.relative(path.resolve(options.displayRoot ?? '.'), absolutePath) || absolutePath;
+  let tree: Root;
+  try {
+    tree = processor.parse(isMdx ? new VFile({ path: absolutePath, value: escapeHeadingIds(source) }) : file);
+  } catch (error) {
+    const place = (error as { place?: { line?: number; column?: number; start?: { line: number; column: number } } }).place;
+    const point = place && 'start' in place && place.start ? place.start : (place as { line?: number; column?: number } | undefined);
+    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
+    return {
+      file: display,
+      docId: docIdFromPath(absolutePath, path.resolve(options.docsRoot)),
+      title: path.basename(absolutePath),
+      sections: [],
+      diagnostics: [{ file: display, line: point?.line ?? 1, column: point?.column ?? 1, severity: 'error', ruleId: 'mdx-parse', message: `Unexpected MDX syntax: ${reason}; fix the markup (in MDX, write \`\\{\` and \`&lt;\` for literal braces and angle brackets)` }],
+    };
+  }
+  await processor.run(tree, file);
+  return file.data.execDoc!;
+}
+
+/** MDX would read Docusaurus's `## Title {#id}` as a JavaScript expression; escape it as Docusaurus does. */
+function escapeHeadingIds(source: string): string {
+  return source.replace(/^(#{1,6}[^\n]*?)\{#([A-Za-z0-9_-]+)\}[ \t]*$/gm, '$1\\{#$2\\}');
+}

@@ -1,0 +1,54 @@
+// Numbers, timestamps and masks events, then hands them to every listener. Listeners
+// see only masked events, so nothing downstream (terminal, NDJSON, files) can leak a secret.
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { Masker } from '../secrets/masker.js';
+import type { EventListener, RunEvent, RunEventBody } from './types.js';
+
+export class EventBus {
+  private seq: number;
+  private readonly listeners: EventListener[] = [];
+
+  constructor(readonly runId: string, private readonly mask: Masker, lastSeq = 0) {
+    this.seq = lastSeq;
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  on(listener: EventListener): void {
+    this.listeners.push(listener);
+  }
+
+  emit(body: RunEventBody): RunEvent {
+    this.seq += 1;
+    const event = maskDeep({ seq: this.seq, runId: this.runId, time: new Date().toISOString(), ...body }, this.mask) as RunEvent;
+    for (const listener of this.listeners) listener(event);
+    return event;
+  }
+}
+
+export function maskDeep<T>(value: T, mask: Masker): T {
+  if (mask.size === 0) return value;
+  if (typeof value === 'string') return mask(value) as T;
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, mask)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, mask)])) as T;
+  }
+  return value;
+}
+
+/** Appends each event as one JSON line to a file kept open for the run. */
+export function ndjsonFileSink(file: string): { listener: EventListener; close(): void } {
+  const fd = openSync(file, 'a');
+  let open = true;
+  return {
+    listener: (event) => {
+      if (open) writeSync(fd, `${JSON.stringify(event)}\n`);
+    },
+    close: () => {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}

@@ -1,0 +1,261 @@
+// Turns a parsed markdown/MDX tree into runbooks: sections (headings holding executable
+// blocks) with their ordered steps. Problems become positioned diagnostics, never exceptions.
+import GithubSlugger from 'github-slugger';
+import { toString } from 'mdast-util-to-string';
+import type { Code, Heading, Root, RootContent, Yaml } from 'mdast';
+import { parseMeta } from '../annotations/parse-meta.js';
+import { interpretAttributes, type StepAnnotation } from '../annotations/fields.js';
+import type { CheckPhase, Diagnostic, DocumentRunbooks, Param, Position, Section, Severity, Step, StepLanguage } from '../model/types.js';
+import { sectionContentHash } from '../model/hash.js';
+import { readSettings, resolveSectionSettings } from './settings.js';
+import { validateDocument } from './validate.js';
+import { locateMeta, selectAnnotation } from './meta-location.js';
+
+export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_BACKOFF_MS = 500;
+
+const LANGUAGE_ALIASES: Record<string, StepLanguage> = {
+  sh: 'sh', shell: 'bash', bash: 'bash', zsh: 'bash', console: 'bash',
+  sql: 'sql', psql: 'sql', postgres: 'sql', postgresql: 'sql', pgsql: 'sql',
+  js: 'js', javascript: 'js', mjs: 'js', node: 'js',
+  ts: 'ts', typescript: 'ts', mts: 'ts',
+  python: 'python', py: 'python', python3: 'python',
+};
+
+export interface ExtractInput {
+  tree: Root;
+  /** The document's full source text (for column positions of annotations). */
+  source: string;
+  /** Path shown in diagnostics. */
+  file: string;
+  docId: string;
+  /** Parsed front matter when the tree carries no YAML node (inside a Docusaurus build). */
+  frontMatter?: Record<string, unknown>;
+}
+
+interface Block {
+  step: Step;
+  annotation: StepAnnotation;
+  /** Index of the innermost heading before it in `headings`, or -1. */
+  headingIndex: number;
+  order: number;
+  /** Position of the `rollback=` value, for reference errors. */
+  rollbackAt?: Position['start'];
+}
+
+interface HeadingInfo {
+  slug: string;
+  title: string;
+  depth: number;
+  position: Position;
+  /** Index of the first block after it, and one past the last block of its range. */
+  firstBlock: number;
+  endBlock: number;
+  parents: number[];
+}
+
+export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
+  const diagnostics: Diagnostic[] = [];
+  const lines = input.source.split(/\r?\n/);
+  const report = (severity: Severity, ruleId: string, message: string, line: number, column: number): void => {
+    diagnostics.push({ file: input.file, line, column, severity, ruleId, message });
+  };
+
+  const yamlNode = input.tree.children.find((n): n is Yaml => n.type === 'yaml');
+  const settings = yamlNode
+    ? readSettings({ yaml: yamlNode.value, yamlStartLine: (yamlNode.position?.start.line ?? 1) + 1 })
+    : readSettings({ data: input.frontMatter ?? {} });
+  for (const p of settings.problems) report('error', p.ruleId, p.message, p.line, p.column);
+  // Front matter `id` renames the document, as in Docusaurus (the folder part stays).
+  const docId = settings.id ? input.docId.replace(/[^/]*$/, settings.id) : input.docId;
+
+  const slugger = new GithubSlugger();
+  const headings: HeadingInfo[] = [];
+  const blocks: Block[] = [];
+  const stack: number[] = [];
+  let previous: RootContent | undefined;
+
+  const visit = (nodes: RootContent[]): void => {
+    for (const node of nodes) {
+      if (node.type === 'heading') {
+        closeHeadings(node.depth);
+        const info = headingInfo(node, slugger, stack.slice());
+        info.firstBlock = blocks.length;
+        headings.push(info);
+        stack.push(headings.length - 1);
+      } else if (node.type === 'code') {
+        handleCode(node);
+      } else if ('children' in node && node.type !== 'paragraph') {
+        visit(node.children as RootContent[]);
+      }
+      previous = node;
+    }
+  };
+
+  const closeHeadings = (depth: number): void => {
+    while (stack.length > 0 && headings[stack[stack.length - 1]!]!.depth >= depth) {
+      headings[stack.pop()!]!.endBlock = blocks.length;
+    }
+  };
+
+  const handleCode = (node: Code): void => {
+    const start = node.position?.start ?? { line: 1, column: 1 };
+    if (node.lang === 'output') {
+      attachOutput(node);
+      return;
+    }
+    const selected = selectAnnotation(node.meta ?? '');
+    if (!selected) return;
+    const metaColumn = locateMeta(lines[start.line - 1] ?? '', node.meta ?? '', start.column) + selected.offset;
+    const at = (offset: number) => ({ line: start.line, column: metaColumn + offset });
+    const parsed = parseMeta(selected.text);
+    for (const p of parsed.problems) report('error', 'annotation-syntax', p.message, at(p.offset).line, at(p.offset).column);
+    const { annotation, problems } = interpretAttributes(parsed.attributes);
+    for (const p of problems) report('error', p.ruleId, p.message, at(p.offset).line, at(p.offset).column);
+    if (annotation.excluded) return;
+    if (annotation.id === undefined) {
+      if (parsed.attributes.length > 0 && parsed.problems.length === 0 && problems.length === 0) {
+        report('warning', 'missing-id', 'Unexpected annotated block without an id: it is an example and never runs; add `id=<name>` to make it a step', start.line, metaColumn);
+      }
+      return;
+    }
+    const lang = LANGUAGE_ALIASES[(node.lang ?? '').toLowerCase()];
+    if (!lang) {
+      report('error', 'unknown-language', `Unexpected language \`${node.lang ?? '(none)'}\` for executable block \`${annotation.id}\`, expected one of sh, bash, sql, js, ts, python`, start.line, start.column);
+      return;
+    }
+    const rollbackAttr = parsed.attributes.find((a) => a.key === 'rollback');
+    const step: Step = {
+      id: annotation.id,
+      kind: annotation.kind ?? 'step',
+      lang,
+      code: node.value,
+      timeoutMs: annotation.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      retries: annotation.retries ?? 0,
+      backoffMs: annotation.backoffMs ?? DEFAULT_BACKOFF_MS,
+      expectExitCode: annotation.expectExitCode ?? 0,
+      requires: annotation.requires ?? [],
+      env: annotation.env ?? {},
+      meta: selected.text,
+      position: toPosition(node.position),
+    };
+    if (annotation.phase !== undefined) step.phase = annotation.phase;
+    if (annotation.rollback !== undefined) step.rollback = annotation.rollback;
+    if (annotation.confirm !== undefined) step.confirm = annotation.confirm;
+    if (annotation.cwd !== undefined) step.cwd = annotation.cwd;
+    if (annotation.output !== undefined) step.expectOutput = { mode: 'exact', text: annotation.output, position: step.position };
+    if (annotation.match !== undefined) {
+      if (step.expectOutput) report('error', 'duplicate-output', `Unexpected \`match\` together with \`output\` on \`${step.id}\`, expected one of them`, start.line, metaColumn);
+      else step.expectOutput = { mode: 'regex', text: annotation.match, position: step.position };
+    }
+    const block: Block = { step, annotation, headingIndex: stack.length ? stack[stack.length - 1]! : -1, order: blocks.length };
+    if (rollbackAttr) block.rollbackAt = at(rollbackAttr.valueOffset);
+    blocks.push(block);
+  };
+
+  const attachOutput = (node: Code): void => {
+    const start = node.position?.start ?? { line: 1, column: 1 };
+    const last = blocks[blocks.length - 1];
+    const adjacent = previous?.type === 'code' && last !== undefined && previous.position?.start.line === last.step.position.start.line;
+    if (!adjacent || !last) {
+      report('warning', 'orphan-output', 'Unexpected ```output block that does not directly follow an executable block, expected it right after the block whose output it shows', start.line, start.column);
+      return;
+    }
+    if (last.step.expectOutput) {
+      report('error', 'duplicate-output', `Unexpected \`\`\`output block for \`${last.step.id}\`, which already declares \`output\` or \`match\`, expected one of them`, start.line, start.column);
+      return;
+    }
+    last.step.expectOutput = { mode: 'exact', text: node.value, position: toPosition(node.position) };
+  };
+
+  visit(input.tree.children);
+  closeHeadings(0);
+
+  for (const block of blocks) {
+    if (block.headingIndex === -1) {
+      report('warning', 'orphan-block', `Unexpected executable block \`${block.step.id}\` before the first heading: it belongs to no section and never runs; move it under a heading`, block.step.position.start.line, block.step.position.start.column);
+    }
+  }
+
+  // A block that another block names as its rollback is a rollback unless it says otherwise.
+  const referenced = new Set(blocks.map((b) => b.step.rollback).filter((r): r is string => typeof r === 'string'));
+  for (const block of blocks) {
+    if (block.annotation.kind === undefined && referenced.has(block.step.id)) block.step.kind = 'rollback';
+  }
+  for (const block of blocks) {
+    if (block.step.kind === 'check' && block.step.phase === undefined) block.step.phase = defaultPhase(block, blocks, headings);
+  }
+
+  const paramsFor = (block: Block): Param[] => {
+    const heading = headings[block.headingIndex];
+    const slugs = heading ? [...heading.parents.map((i) => headings[i]!.slug), heading.slug] : [];
+    return resolveSectionSettings(settings, slugs).params;
+  };
+  validateDocument({ blocks, paramsFor, report, lines });
+
+  const byId = new Map(blocks.map((b) => [b.step.id, b]));
+  const docTitle = settings.title ?? headings.find((h) => h.depth === 1)?.title ?? docId;
+  const sections: Section[] = [];
+  for (const heading of headings) {
+    const own = blocks.slice(heading.firstBlock, heading.endBlock);
+    // The document title groups procedures; it is a runbook only when blocks sit directly under it.
+    const direct = own.filter((b) => b.headingIndex === headings.indexOf(heading));
+    if (own.length === 0 || (heading.depth === 1 && direct.length === 0)) continue;
+    const included = new Map(own.map((b) => [b.step.id, b]));
+    for (const block of own) {
+      const partner = typeof block.step.rollback === 'string' ? byId.get(block.step.rollback) : undefined;
+      if (partner && !included.has(partner.step.id)) included.set(partner.step.id, partner);
+    }
+    const steps = [...included.values()].sort((a, b) => a.order - b.order).map((b) => b.step);
+    const parentSlugs = heading.parents.map((i) => headings[i]!.slug);
+    const { params, target } = resolveSectionSettings(settings, [...parentSlugs, heading.slug]);
+    const section: Omit<Section, 'contentHash'> = {
+      address: `${docId}/${heading.slug}`,
+      docId,
+      file: input.file,
+      slug: heading.slug,
+      title: heading.title,
+      depth: heading.depth,
+      parents: parentSlugs,
+      steps,
+      params,
+      target,
+      position: heading.position,
+    };
+    sections.push({ ...section, contentHash: sectionContentHash(section) });
+  }
+
+  diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId));
+  return { file: input.file, docId, title: docTitle, sections, diagnostics };
+}
+
+function headingInfo(node: Heading, slugger: GithubSlugger, parents: number[]): HeadingInfo {
+  let title = toString(node).trim();
+  // Docusaurus's explicit heading id: `## Title {#custom-id}`.
+  const explicit = /\s*\\?\{#([A-Za-z0-9_-]+)\\?\}\s*$/.exec(title);
+  let slug: string;
+  if (explicit) {
+    title = title.slice(0, explicit.index).trim();
+    slug = explicit[1]!;
+    slugger.slug(slug);
+  } else {
+    slug = slugger.slug(title);
+  }
+  return { slug, title, depth: node.depth, position: toPosition(node.position), firstBlock: 0, endBlock: 0, parents };
+}
+
+function defaultPhase(block: Block, blocks: Block[], headings: HeadingInfo[]): CheckPhase {
+  const heading = headings[block.headingIndex];
+  const from = heading ? heading.firstBlock : 0;
+  const before = blocks.slice(from, block.order);
+  return before.some((b) => b.step.kind === 'step') ? 'post' : 'pre';
+}
+
+function toPosition(position: Code['position']): Position {
+  return {
+    start: { line: position?.start.line ?? 1, column: position?.start.column ?? 1 },
+    end: { line: position?.end.line ?? 1, column: position?.end.column ?? 1 },
+  };
+}
+
+export type { Block };

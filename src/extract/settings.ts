@@ -1,0 +1,202 @@
+// Section-level settings from a document's front matter:
+//
+//   exec-doc:
+//     params:   { name: { type, default, secret, pattern, values, min, max, description } }
+//     target:   { urlEnv: DATABASE_URL, database: app }
+//     sections: { <heading-slug>: { params: …, target: … } }
+//
+// Document-level settings apply to every section; a section's own settings (and its
+// ancestors') override them.
+import { LineCounter, parseDocument, isMap } from 'yaml';
+import { z } from 'zod';
+import type { Param, PostgresTarget } from '../model/types.js';
+import { ENV_NAME_PATTERN } from '../annotations/fields.js';
+
+const paramSchema = z
+  .object({
+    type: z.enum(['string', 'integer', 'number', 'boolean', 'enum']).default('string'),
+    description: z.string().optional(),
+    default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    required: z.boolean().optional(),
+    secret: z.boolean().default(false),
+    pattern: z.string().optional(),
+    values: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+    min: z.number().optional(),
+    max: z.number().optional(),
+  })
+  .strict();
+
+const targetSchema = z
+  .object({
+    urlEnv: z.string().regex(ENV_NAME_PATTERN).default('DATABASE_URL'),
+    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('postgres'),
+  })
+  .strict();
+
+const levelSchema = z
+  .object({
+    params: z.record(z.string().regex(ENV_NAME_PATTERN, 'parameter names are letters, digits and _ (they become environment variables)'), paramSchema).optional(),
+    target: targetSchema.optional(),
+  })
+  .strict();
+
+const settingsSchema = levelSchema.extend({ sections: z.record(z.string(), levelSchema).optional() }).strict();
+
+type Level = z.infer<typeof levelSchema>;
+
+export interface SettingsProblem {
+  line: number;
+  column: number;
+  ruleId: string;
+  message: string;
+}
+
+export interface DocumentSettings {
+  /** Front matter `id`, if any. */
+  id?: string;
+  title?: string;
+  document: Level;
+  sections: Record<string, Level>;
+  problems: SettingsProblem[];
+}
+
+export const DEFAULT_TARGET: PostgresTarget = { kind: 'postgres', urlEnv: 'DATABASE_URL', database: 'postgres' };
+
+/**
+ * Reads settings from the raw YAML of the front matter (`yamlStartLine` is the line of its first
+ * content line) or, inside a Docusaurus build where the YAML is gone, from the parsed object.
+ */
+export function readSettings(input: { yaml?: string; yamlStartLine?: number; data?: Record<string, unknown> }): DocumentSettings {
+  const problems: SettingsProblem[] = [];
+  let data: unknown = input.data ?? {};
+  let locate = (_path: readonly PropertyKey[]): { line: number; column: number } => ({ line: 1, column: 1 });
+  if (input.yaml !== undefined) {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(input.yaml, { lineCounter, prettyErrors: false });
+    const startLine = input.yamlStartLine ?? 2;
+    const at = (offset: number) => {
+      const pos = lineCounter.linePos(offset);
+      return { line: pos.line + startLine - 1, column: pos.col };
+    };
+    for (const error of doc.errors) {
+      problems.push({ ...at(error.pos[0]), ruleId: 'frontmatter-yaml', message: `Unexpected YAML in the front matter: ${error.message.split('\n')[0]}` });
+    }
+    if (doc.errors.length > 0) return { document: {}, sections: {}, problems };
+    data = doc.toJS() ?? {};
+    locate = (path) => {
+      for (let n = path.length; n >= 0; n--) {
+        const node = doc.getIn(path.slice(0, n) as unknown[], true) as { range?: [number, number, number] } | undefined;
+        const pair = n > 0 ? findKeyNode(doc.getIn(path.slice(0, n - 1) as unknown[], true), path[n - 1]) : undefined;
+        const range = pair?.range ?? node?.range;
+        if (range) return at(range[0]);
+      }
+      return { line: startLine, column: 1 };
+    };
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    return { document: {}, sections: {}, problems: [{ line: input.yamlStartLine ?? 1, column: 1, ruleId: 'frontmatter-yaml', message: 'Unexpected front matter, expected a YAML mapping' }] };
+  }
+  const record = data as Record<string, unknown>;
+  const settings: DocumentSettings = { document: {}, sections: {}, problems };
+  if (typeof record.id === 'string') settings.id = record.id;
+  if (typeof record.title === 'string') settings.title = record.title;
+  const raw = record['exec-doc'];
+  if (raw === undefined) return settings;
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = ['exec-doc', ...issue.path];
+      problems.push({ ...locate(path), ruleId: 'invalid-settings', message: `Unexpected value at \`${path.join('.')}\`: ${issue.message}; see the annotation reference for the \`exec-doc\` front matter` });
+    }
+    return settings;
+  }
+  const { sections, ...document } = parsed.data;
+  settings.document = document;
+  settings.sections = sections ?? {};
+  for (const [slug, level] of Object.entries(settings.sections)) {
+    for (const [name, param] of Object.entries(level.params ?? {})) checkParam(name, param, ['exec-doc', 'sections', slug, 'params', name], locate, problems);
+  }
+  for (const [name, param] of Object.entries(document.params ?? {})) checkParam(name, param, ['exec-doc', 'params', name], locate, problems);
+  return settings;
+}
+
+function findKeyNode(parent: unknown, key: PropertyKey | undefined): { range?: [number, number, number] } | undefined {
+  if (!isMap(parent)) return undefined;
+  const pair = parent.items.find((item) => (item.key as { value?: unknown } | null)?.value === key);
+  return pair?.key as { range?: [number, number, number] } | undefined;
+}
+
+function checkParam(
+  name: string,
+  param: z.infer<typeof paramSchema>,
+  path: string[],
+  locate: (path: readonly PropertyKey[]) => { line: number; column: number },
+  problems: SettingsProblem[],
+): void {
+  const fail = (message: string) => problems.push({ ...locate(path), ruleId: 'invalid-param', message: `Unexpected declaration of parameter \`${name}\`: ${message}` });
+  if (param.type === 'enum' && (!param.values || param.values.length === 0)) fail('an enum needs `values`, e.g. `values: [blue, green]`');
+  if (param.pattern !== undefined) {
+    try {
+      new RegExp(param.pattern);
+    } catch (error) {
+      fail(`\`pattern\` is not a valid regular expression (${(error as Error).message})`);
+    }
+  }
+  if (param.secret && param.default !== undefined) fail('a secret parameter cannot have a default (it would be written in the document); pass it with --set or the environment');
+  if (param.default !== undefined) {
+    const problem = validateParamValue(toParam(name, param), String(param.default));
+    if (problem) fail(`its default ${problem}`);
+  }
+}
+
+export function toParam(name: string, spec: z.infer<typeof paramSchema>): Param {
+  const param: Param = { name, type: spec.type, required: spec.required ?? spec.default === undefined, secret: spec.secret };
+  if (spec.description !== undefined) param.description = spec.description;
+  if (spec.default !== undefined) param.default = spec.default;
+  if (spec.pattern !== undefined) param.pattern = spec.pattern;
+  if (spec.values !== undefined) param.values = spec.values;
+  if (spec.min !== undefined) param.min = spec.min;
+  if (spec.max !== undefined) param.max = spec.max;
+  return param;
+}
+
+/** Why `value` is not acceptable for `param`, or undefined when it is. */
+export function validateParamValue(param: Param, value: string): string | undefined {
+  switch (param.type) {
+    case 'integer':
+      if (!/^-?\d+$/.test(value)) return `must be a whole number, got \`${display(param, value)}\``;
+      break;
+    case 'number':
+      if (value.trim() === '' || !Number.isFinite(Number(value))) return `must be a number, got \`${display(param, value)}\``;
+      break;
+    case 'boolean':
+      if (value !== 'true' && value !== 'false') return `must be true or false, got \`${display(param, value)}\``;
+      break;
+    case 'enum':
+      if (!param.values?.includes(value)) return `must be one of ${(param.values ?? []).join(', ')}, got \`${display(param, value)}\``;
+      break;
+    case 'string':
+      break;
+  }
+  if ((param.type === 'integer' || param.type === 'number') && (param.min !== undefined || param.max !== undefined)) {
+    const n = Number(value);
+    if (param.min !== undefined && n < param.min) return `must be at least ${param.min}, got ${display(param, value)}`;
+    if (param.max !== undefined && n > param.max) return `must be at most ${param.max}, got ${display(param, value)}`;
+  }
+  if (param.pattern !== undefined && !new RegExp(`^(?:${param.pattern})$`).test(value)) return `must match /${param.pattern}/, got \`${display(param, value)}\``;
+  return undefined;
+}
+
+const display = (param: Param, value: string): string => (param.secret ? '***' : value);
+
+/** The parameters and target of a section: document level, then each enclosing section's, then its own. */
+export function resolveSectionSettings(settings: DocumentSettings, slugs: string[]): { params: Param[]; target: PostgresTarget } {
+  const levels = [settings.document, ...slugs.map((slug) => settings.sections[slug]).filter((l): l is Level => l !== undefined)];
+  const params = new Map<string, Param>();
+  let target: PostgresTarget = DEFAULT_TARGET;
+  for (const level of levels) {
+    for (const [name, spec] of Object.entries(level.params ?? {})) params.set(name, toParam(name, spec));
+    if (level.target) target = { kind: 'postgres', ...level.target };
+  }
+  return { params: [...params.values()].sort((a, b) => a.name.localeCompare(b.name)), target };
+}

@@ -1,0 +1,107 @@
+// Runbook validation over one document: unique ids, rollback references that exist and
+// point at rollbacks, no cycles, fields that fit the kind, parameters used but not declared.
+import type { Param, Severity } from '../model/types.js';
+import type { Block } from './extract.js';
+
+export const PLACEHOLDER = /\$\{\{\s*([^}]*?)\s*\}\}/g;
+const PARAM_REF = /^params\.([A-Za-z_][A-Za-z0-9_]*)$/;
+
+export interface ValidateInput {
+  blocks: Block[];
+  paramsFor: (block: Block) => Param[];
+  report: (severity: Severity, ruleId: string, message: string, line: number, column: number) => void;
+  lines: string[];
+}
+
+export function validateDocument({ blocks, paramsFor, report, lines }: ValidateInput): void {
+  const byId = new Map<string, Block>();
+  for (const block of blocks) {
+    const { id, position } = block.step;
+    const first = byId.get(id);
+    if (first) {
+      report('error', 'duplicate-id', `Unexpected second block with id \`${id}\` (first at line ${first.step.position.start.line}), expected ids to be unique within the document`, position.start.line, position.start.column);
+      continue;
+    }
+    byId.set(id, block);
+  }
+
+  const referenced = new Set<string>();
+  for (const block of blocks) {
+    const { step } = block;
+    const at = block.rollbackAt ?? step.position.start;
+    if (step.phase !== undefined && step.kind !== 'check') {
+      report('error', 'phase-not-check', `Unexpected \`phase\` on ${step.kind} \`${step.id}\`, expected it only on kind=check blocks`, step.position.start.line, step.position.start.column);
+    }
+    if (typeof step.rollback === 'string') {
+      referenced.add(step.rollback);
+      const partner = byId.get(step.rollback);
+      if (step.kind === 'check' || step.kind === 'rollback' || step.kind === 'teardown') {
+        report('error', 'rollback-on-' + step.kind, `Unexpected \`rollback\` on ${step.kind} \`${step.id}\`, expected it only on steps and setup blocks (a ${step.kind} has nothing to undo)`, at.line, at.column);
+      } else if (step.rollback === step.id) {
+        report('error', 'rollback-cycle', `Unexpected \`rollback=${step.id}\` on \`${step.id}\` itself, expected the id of a separate kind=rollback block`, at.line, at.column);
+      } else if (!partner) {
+        const ids = [...byId.keys()].filter((k) => byId.get(k)!.step.kind === 'rollback');
+        report('error', 'unknown-rollback', `Unexpected \`rollback=${step.rollback}\` on \`${step.id}\`: no block has that id${ids.length ? `; rollback blocks here: ${ids.join(', ')}` : '; add a block with {id=' + step.rollback + ' kind=rollback}'}`, at.line, at.column);
+      } else if (partner.step.kind !== 'rollback') {
+        report('error', 'rollback-not-rollback', `Unexpected \`rollback=${step.rollback}\` on \`${step.id}\`: \`${step.rollback}\` is a ${partner.step.kind}, expected a kind=rollback block`, at.line, at.column);
+      }
+    } else if (step.rollback === undefined && (step.kind === 'step' || step.kind === 'setup')) {
+      report('warning', 'missing-rollback', `Unexpected ${step.kind} \`${step.id}\` without \`rollback\`: a later failure cannot undo it; add \`rollback=<id>\`, or \`rollback=none\` if it changes nothing`, step.position.start.line, step.position.start.column);
+    }
+  }
+  reportCycles(blocks, byId, report);
+
+  for (const block of blocks) {
+    const { step } = block;
+    if (step.kind === 'rollback' && !referenced.has(step.id)) {
+      report('warning', 'unused-rollback', `Unexpected rollback \`${step.id}\` that no step names: it never runs; add \`rollback=${step.id}\` to the step it undoes`, step.position.start.line, step.position.start.column);
+    }
+    checkPlaceholders(block, paramsFor(block), report, lines);
+  }
+}
+
+/** A chain of `rollback=` references that comes back to where it started. */
+function reportCycles(blocks: Block[], byId: Map<string, Block>, report: ValidateInput['report']): void {
+  for (const block of blocks) {
+    const seen = [block.step.id];
+    let next = block.step.rollback;
+    while (typeof next === 'string' && byId.has(next)) {
+      if (next === block.step.id) {
+        if (seen.length > 1) {
+          const at = block.rollbackAt ?? block.step.position.start;
+          report('error', 'rollback-cycle', `Unexpected rollback cycle ${[...seen, next].join(' → ')}, expected each rollback to end in a block without \`rollback\``, at.line, at.column);
+        }
+        break;
+      }
+      if (seen.includes(next)) break;
+      seen.push(next);
+      next = byId.get(next)!.step.rollback;
+    }
+  }
+}
+
+function checkPlaceholders(block: Block, params: Param[], report: ValidateInput['report'], lines: string[]): void {
+  const { step } = block;
+  const codeLines = step.code.split('\n');
+  codeLines.forEach((text, index) => {
+    for (const match of text.matchAll(PLACEHOLDER)) {
+      const line = step.position.start.line + 1 + index;
+      const sourceLine = lines[line - 1] ?? '';
+      const found = sourceLine.indexOf(match[0]);
+      const column = (found >= 0 ? found : match.index ?? 0) + 1;
+      const ref = PARAM_REF.exec(match[1] ?? '');
+      if (!ref) {
+        report('error', 'invalid-placeholder', `Unexpected placeholder \`${match[0]}\`, expected \`\${{ params.<name> }}\``, line, column);
+        continue;
+      }
+      const name = ref[1]!;
+      const param = params.find((p) => p.name === name);
+      if (!param) {
+        const known = params.map((p) => p.name);
+        report('error', 'undeclared-param', `Unexpected parameter \`${name}\` in \`${step.id}\`: it is not declared${known.length ? ` (declared: ${known.join(', ')})` : ''}; declare it under \`exec-doc.params\` in the front matter`, line, column);
+      } else if (param.secret && step.lang !== 'sql') {
+        report('error', 'secret-placeholder', `Unexpected secret parameter \`${name}\` substituted into a ${step.lang} block: it would appear in the process's command line; read it from the environment variable \`${name}\` instead`, line, column);
+      }
+    }
+  });
+}

@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import type { Section } from './types.js';
+
+/**
+ * sha256 of what a section executes: steps (without positions, which move when prose above
+ * them changes), parameters and target. Keys are sorted so the hash is stable.
+ */
+export function sectionContentHash(section: Omit<Section, 'contentHash'>): string {
+  const content = {
+    steps: section.steps.map(({ position: _p, expectOutput, ...step }) => ({
+      ...step,
+      expectOutput: expectOutput ? { mode: expectOutput.mode, text: expectOutput.text } : null,
+    })),
+    params: section.params,
+    target: section.target,
+  };
+  return `sha256:${createHash('sha256').update(stableStringify(content)).digest('hex')}`;
+}
+
+/** JSON with object keys sorted at every level. */
+export function stableStringify(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  });
+}

@@ -1,0 +1,127 @@
+// The one runbook model. The remark plugin produces it, the CLI plans and runs it,
+// the site build and the validators read it. Everything here is plain JSON data.
+
+/** A point in a source document (1-based line and column, as in unist). */
+export interface Point {
+  line: number;
+  column: number;
+}
+
+/** A span in a source document. */
+export interface Position {
+  start: Point;
+  end: Point;
+}
+
+export type StepKind = 'step' | 'check' | 'rollback' | 'setup' | 'teardown';
+export const STEP_KINDS: readonly StepKind[] = ['step', 'check', 'rollback', 'setup', 'teardown'];
+
+/** When a check runs: before the steps, after them, or only after a rollback. */
+export type CheckPhase = 'pre' | 'post' | 'rollback';
+export const CHECK_PHASES: readonly CheckPhase[] = ['pre', 'post', 'rollback'];
+
+export type StepLanguage = 'sh' | 'bash' | 'sql' | 'js' | 'ts' | 'python';
+export const STEP_LANGUAGES: readonly StepLanguage[] = ['sh', 'bash', 'sql', 'js', 'ts', 'python'];
+
+/** A capability a step needs from the machine; checked before anything runs. */
+export type Requirement = 'postgres' | 'python' | 'node' | 'docker' | 'podman' | 'root' | 'kubernetes' | `cmd:${string}`;
+
+/** What a step's output must look like. */
+export interface ExpectedOutput {
+  /** `exact`: equal after trimming trailing space, `...` on a line matches anything; `regex`: a JavaScript regular expression searched in stdout. */
+  mode: 'exact' | 'regex';
+  text: string;
+  /** Where the expectation was written (the attribute or the ```output block). */
+  position: Position;
+}
+
+export interface Step {
+  id: string;
+  kind: StepKind;
+  lang: StepLanguage;
+  /** The block's code exactly as written (placeholders not yet substituted). */
+  code: string;
+  /** Only for checks: when the check runs. */
+  phase?: CheckPhase;
+  /** Id of the block that undoes this one; `null` when declared `rollback=none` (nothing to undo). */
+  rollback?: string | null;
+  timeoutMs: number;
+  retries: number;
+  /** First retry delay; doubles on each further attempt. */
+  backoffMs: number;
+  expectExitCode: number;
+  expectOutput?: ExpectedOutput;
+  requires: Requirement[];
+  /** A question to confirm before the step runs, or undefined when it needs none. */
+  confirm?: string;
+  cwd?: string;
+  env: Record<string, string>;
+  /** The annotation as written, for display. */
+  meta: string;
+  position: Position;
+}
+
+export type ParamType = 'string' | 'integer' | 'number' | 'boolean' | 'enum';
+
+export interface Param {
+  name: string;
+  type: ParamType;
+  description?: string;
+  default?: string | number | boolean;
+  /** A value is needed (no default and not optional). */
+  required: boolean;
+  secret: boolean;
+  /** For `string`: a regular expression the whole value must match. */
+  pattern?: string;
+  /** For `enum`: the allowed values. */
+  values?: string[];
+  min?: number;
+  max?: number;
+}
+
+export interface PostgresTarget {
+  kind: 'postgres';
+  /** Environment variable holding the connection string; when unset, an embedded server is started. */
+  urlEnv: string;
+  /** Database to use on the embedded server. */
+  database: string;
+}
+
+export interface Section {
+  /** `<doc-id>/<slug>`: how `exec-doc` addresses it. */
+  address: string;
+  docId: string;
+  file: string;
+  slug: string;
+  title: string;
+  depth: number;
+  /** Slugs of enclosing sections, outermost first. */
+  parents: string[];
+  /** Steps in document order, including rollback partners pulled in from elsewhere in the document. */
+  steps: Step[];
+  params: Param[];
+  target: PostgresTarget;
+  position: Position;
+  /** sha256 over the section's executable content (no timestamps, no positions). */
+  contentHash: string;
+}
+
+export type Severity = 'error' | 'warning';
+
+/** A problem in a user's document. */
+export interface Diagnostic {
+  file: string;
+  line: number;
+  column: number;
+  severity: Severity;
+  ruleId: string;
+  message: string;
+}
+
+export interface DocumentRunbooks {
+  file: string;
+  docId: string;
+  title: string;
+  sections: Section[];
+  diagnostics: Diagnostic[];
+}

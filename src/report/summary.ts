@@ -1,0 +1,26 @@
+// The closing summary of a run: one row per executed block, then the verdict.
+import type { RunRecord } from '../results/record.js';
+import { formatMs, table } from './format.js';
+
+const VERDICT: Record<RunRecord['status'], string> = {
+  succeeded: 'succeeded',
+  'rolled-back': 'failed, rolled back',
+  'rollback-incomplete': 'failed, ROLLBACK INCOMPLETE — the system may be half-changed',
+  'requirements-missing': 'not run: a requirement is missing',
+  'teardown-failed': 'steps succeeded, but a teardown failed',
+};
+
+export function formatSummary(record: RunRecord, runDir: string): string {
+  const rows = record.steps.map((s) => [s.stepId, s.kind, s.phase, s.status, s.attempts > 1 ? String(s.attempts) : '', formatMs(s.durationMs)]);
+  const lines: string[] = [''];
+  if (rows.length > 0) lines.push(table(['step', 'kind', 'phase', 'status', 'tries', 'duration'], rows, [5]).trimEnd());
+  lines.push('');
+  lines.push(`${record.section.address}: ${VERDICT[record.status]} (exit ${record.exitCode}) in ${formatMs(record.durationMs)}`);
+  if (record.failedStep) lines.push(`failed step: ${record.failedStep} — ${(record.failureReason ?? '').split('\n')[0]}`);
+  if (record.rollback.ran) {
+    lines.push(`undone: ${record.rollback.undone.join(', ') || '(nothing)'}${record.rollback.notUndone.length ? `; NOT undone: ${record.rollback.notUndone.join(', ')}` : ''}`);
+  }
+  if (record.status === 'rollback-incomplete' && record.rollback.notUndone.length > 0) lines.push(`resume the rollback with: exec-doc resume ${record.runId}   (if it was interrupted), or undo by hand`);
+  lines.push(`run ${record.runId}: ${runDir}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,83 @@
+// The result record of a run: what ran, for how long, what failed and what was undone.
+// The latest record of each section is also kept under results/, where the site reads
+// "last verified" from.
+import os from 'node:os';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { Section } from '../model/types.js';
+import type { RunStatus } from '../events/types.js';
+import type { RunState, StepResult } from '../runner/state.js';
+import { writeAtomic } from '../runner/state.js';
+import { MASK } from '../secrets/masker.js';
+
+export const RESULT_SCHEMA_VERSION = 1;
+
+export interface RunRecord {
+  schemaVersion: typeof RESULT_SCHEMA_VERSION;
+  runId: string;
+  section: { address: string; docId: string; file: string; title: string; contentHash: string };
+  status: RunStatus;
+  exitCode: number;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  failedStep: string | null;
+  failureReason: string | null;
+  rollback: { ran: boolean; complete: boolean; undone: string[]; notUndone: string[] };
+  steps: StepResult[];
+  /** Parameter values used; secret ones appear as `***`. */
+  params: Record<string, string>;
+  environment: { execDoc: string; node: string; platform: string; arch: string; release: string; postgres: string | null };
+}
+
+export function buildRecord(input: { state: RunState; section: Section; status: RunStatus; exitCode: number; finishedAt: Date; postgres: string | null }): RunRecord {
+  const { state, section } = input;
+  const params: Record<string, string> = { ...state.params };
+  for (const name of state.secretParams) params[name] = MASK;
+  return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    runId: state.runId,
+    section: { address: section.address, docId: section.docId, file: section.file, title: section.title, contentHash: section.contentHash },
+    status: input.status,
+    exitCode: input.exitCode,
+    startedAt: state.startedAt,
+    finishedAt: input.finishedAt.toISOString(),
+    durationMs: Math.max(0, input.finishedAt.getTime() - Date.parse(state.startedAt)),
+    failedStep: state.failure?.stepId ?? null,
+    failureReason: state.failure?.reason ?? null,
+    rollback: { ran: state.rollbackStartedAt !== null, complete: state.notUndone.length === 0 && state.rollbackPending.length === 0, undone: state.undone, notUndone: [...state.notUndone, ...state.rollbackPending] },
+    steps: state.results,
+    params: Object.fromEntries(Object.entries(params).sort(([a], [b]) => a.localeCompare(b))),
+    environment: { execDoc: packageVersion(), node: process.version, platform: process.platform, arch: process.arch, release: os.release(), postgres: input.postgres },
+  };
+}
+
+/** Where the latest record of a section lives: results/<doc-id>/<slug>.json. */
+export function latestRecordPath(stateDir: string, address: string): string {
+  return path.join(stateDir, 'results', ...address.split('/')) + '.json';
+}
+
+export function writeRecord(record: RunRecord, files: string[]): void {
+  const text = `${JSON.stringify(record, null, 2)}\n`;
+  for (const file of files) writeAtomic(file, text);
+}
+
+let version: string | undefined;
+function packageVersion(): string {
+  if (version === undefined) {
+    try {
+      const here = path.dirname(new URL(import.meta.url).pathname);
+      for (const candidate of [path.join(here, '..', '..', 'package.json'), path.join(here, '..', '..', '..', 'package.json')]) {
+        try {
+          version = (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
+          break;
+        } catch {
+          // Try the next location (source tree or dist/).
+        }
+      }
+    } finally {
+      version ??= 'unknown';
+    }
+  }
+  return version;
+}

@@ -1,0 +1,196 @@
+// Executes one block: confirmation, attempts with exponential backoff, verification of exit
+// code and output, hand-off values, a masked log, and one StepResult whatever happened.
+import { appendFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Step } from '../model/types.js';
+import type { StepPhase, StepStatus } from '../events/types.js';
+import type { EventBus } from '../events/emitter.js';
+import { createLineMasker, type Masker } from '../secrets/masker.js';
+import { commandFor } from '../languages/commands.js';
+import type { SqlSession } from '../languages/sql.js';
+import { runProcess } from './process.js';
+import { describeMismatch, outputMatches } from './verify.js';
+import { HANDOFF_ENV, readHandoff } from './handoff.js';
+import { substituteParams } from './params.js';
+import type { StepResult } from './state.js';
+import { reasons } from './reasons.js';
+
+export const MAX_BACKOFF_MS = 30_000;
+const EXCERPT_LINES = 20;
+
+export interface StepContext {
+  runId: string;
+  runDir: string;
+  docDir: string;
+  params: Record<string, string>;
+  handoff: Record<string, string>;
+  /** Environment every step starts from (process env, target variables). */
+  baseEnv: Record<string, string>;
+  mask: Masker;
+  bus: EventBus;
+  sql: () => Promise<SqlSession>;
+  logPath(stepId: string, phase: StepPhase): string;
+  handoffPath(stepId: string): string;
+  /** Asks the operator; undefined when nobody can be asked (then --yes was required up front). */
+  confirm?: (question: string, step: Step) => Promise<boolean>;
+  yes: boolean;
+  /** Records the process of the running attempt, so a resumed run can clean it up. */
+  onSpawn(pid: number, startTime: string | undefined): void;
+}
+
+interface AttemptOutcome {
+  passed: boolean;
+  status: StepStatus;
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  reason: string | null;
+  output: string;
+  durationMs: number;
+}
+
+export async function executeStep(step: Step, phase: StepPhase, context: StepContext, signal?: AbortSignal): Promise<StepResult> {
+  const startedAt = new Date().toISOString();
+  const base = { stepId: step.id, kind: step.kind, lang: step.lang, phase, startedAt };
+  if (phase === 'forward' && step.confirm !== undefined && !context.yes) {
+    const accepted = context.confirm ? await context.confirm(step.confirm, step) : false;
+    if (!accepted) {
+      const result: StepResult = { ...base, status: 'failed', attempts: 0, durationMs: 0, exitCode: null, signal: null, timedOut: false, reason: reasons.declined(), outputExcerpt: '' };
+      context.bus.emit({ type: 'step.end', stepId: step.id, phase, status: result.status, durationMs: 0, attempts: 0, exitCode: null, reason: result.reason });
+      return result;
+    }
+  }
+  const maxAttempts = step.retries + 1;
+  let outcome: AttemptOutcome | undefined;
+  let totalMs = 0;
+  let attempt = 0;
+  while (attempt < maxAttempts) {
+    attempt += 1;
+    context.bus.emit({ type: 'step.start', stepId: step.id, kind: step.kind, lang: step.lang, phase, attempt });
+    outcome = await attemptOnce(step, phase, context, signal, attempt);
+    totalMs += outcome.durationMs;
+    if (outcome.passed || outcome.status === 'interrupted' || attempt >= maxAttempts) break;
+    const delayMs = Math.min(step.backoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+    context.bus.emit({ type: 'step.retry', stepId: step.id, attempt: attempt + 1, delayMs, reason: outcome.reason ?? 'failed' });
+    if (!(await sleep(delayMs, signal))) {
+      outcome = { ...outcome, status: 'interrupted', reason: reasons.interrupted() };
+      break;
+    }
+  }
+  const final = outcome!;
+  const result: StepResult = {
+    ...base,
+    status: final.status,
+    attempts: attempt,
+    durationMs: totalMs,
+    exitCode: final.exitCode,
+    signal: final.signal,
+    timedOut: final.timedOut,
+    reason: final.reason,
+    outputExcerpt: excerpt(context.mask(final.output)),
+  };
+  context.bus.emit({ type: 'step.end', stepId: step.id, phase, status: result.status, durationMs: result.durationMs, attempts: result.attempts, exitCode: result.exitCode, reason: result.reason });
+  return result;
+}
+
+async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, signal: AbortSignal | undefined, attempt: number): Promise<AttemptOutcome> {
+  const log = context.logPath(step.id, phase);
+  writeFileSync(log, attempt === 1 ? '' : `\n--- attempt ${attempt} ---\n`, { flag: attempt === 1 ? 'w' : 'a' });
+  const streams = {
+    stdout: createLineMasker(context.mask, (text) => emitOutput('stdout', text)),
+    stderr: createLineMasker(context.mask, (text) => emitOutput('stderr', text)),
+  };
+  function emitOutput(stream: 'stdout' | 'stderr', text: string): void {
+    appendFileSync(log, text);
+    context.bus.emit({ type: 'step.output', stepId: step.id, stream, text });
+  }
+  const code = substituteParams(step.code, context.params);
+
+  if (step.lang === 'sql') {
+    const session = await context.sql();
+    const r = await session.run(code, { timeoutMs: step.timeoutMs, ...(signal ? { signal } : {}) });
+    streams.stdout.write(r.output);
+    if (r.error) streams.stderr.write(`${r.error}\n`);
+    streams.stdout.flush();
+    streams.stderr.flush();
+    const output = r.output + (r.error ? `${r.error}\n` : '');
+    if (r.interrupted) return fail('interrupted', reasons.interrupted(), r.durationMs, output, null, null, false);
+    if (r.timedOut) return fail('timed-out', reasons.timedOut(step.timeoutMs), r.durationMs, output, null, null, true);
+    const expectError = step.expectExitCode !== 0;
+    if (r.ok === expectError) {
+      return fail('failed', r.ok ? reasons.sqlExpectedError() : reasons.sqlFailed(r.error ?? 'error'), r.durationMs, output, r.ok ? 0 : 1, null, false);
+    }
+    return verifyOutput(step, r.output, output, r.durationMs, r.ok ? 0 : 1, null);
+  }
+
+  const handoffFile = context.handoffPath(step.id);
+  writeFileSync(handoffFile, '');
+  const env: Record<string, string> = {
+    ...context.baseEnv,
+    ...context.params,
+    ...context.handoff,
+    EXEC_DOC_RUN_ID: context.runId,
+    EXEC_DOC_RUN_DIR: context.runDir,
+    EXEC_DOC_STEP_ID: step.id,
+    [HANDOFF_ENV]: handoffFile,
+    ...step.env,
+  };
+  const command = commandFor(step.lang, code);
+  const r = await runProcess({
+    file: command.file,
+    args: command.args,
+    cwd: path.resolve(context.docDir, step.cwd ?? '.'),
+    env,
+    timeoutMs: step.timeoutMs,
+    ...(signal ? { signal } : {}),
+    onOutput: (stream, text) => streams[stream].write(text),
+    onSpawn: context.onSpawn,
+  });
+  streams.stdout.flush();
+  streams.stderr.flush();
+  const output = r.stdout + r.stderr;
+  if (r.spawnError) return fail('failed', reasons.couldNotStart(command.file, r.spawnError), r.durationMs, output, null, null, false);
+  if (r.interrupted) return fail('interrupted', reasons.interrupted(), r.durationMs, output, r.exitCode, r.signal, false);
+  if (r.timedOut) return fail('timed-out', reasons.timedOut(step.timeoutMs), r.durationMs, output, r.exitCode, r.signal, true);
+  if (r.signal) return fail('failed', reasons.killed(r.signal), r.durationMs, output, r.exitCode, r.signal, false);
+  if (r.exitCode !== step.expectExitCode) return fail('failed', reasons.exitCode(r.exitCode, step.expectExitCode), r.durationMs, output, r.exitCode, null, false);
+  const verified = verifyOutput(step, r.stdout, output, r.durationMs, r.exitCode, null);
+  if (verified.passed) {
+    const handed = readHandoff(handoffFile);
+    if (handed.problems.length > 0) return fail('failed', handed.problems.join('; '), r.durationMs, output, r.exitCode, null, false);
+    Object.assign(context.handoff, handed.values);
+  }
+  return verified;
+}
+
+function verifyOutput(step: Step, stdout: string, output: string, durationMs: number, exitCode: number | null, signal: string | null): AttemptOutcome {
+  if (step.expectOutput && !outputMatches(step.expectOutput, stdout)) {
+    return fail('failed', describeMismatch(step.expectOutput, stdout), durationMs, output, exitCode, signal, false);
+  }
+  return { passed: true, status: 'passed', exitCode, signal, timedOut: false, reason: null, output, durationMs };
+}
+
+function fail(status: StepStatus, reason: string, durationMs: number, output: string, exitCode: number | null, signal: string | null, timedOut: boolean): AttemptOutcome {
+  return { passed: false, status, exitCode, signal, timedOut, reason, output, durationMs };
+}
+
+function excerpt(text: string): string {
+  const lines = text.replace(/\n+$/, '').split('\n');
+  return lines.slice(-EXCERPT_LINES).join('\n');
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

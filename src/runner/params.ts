@@ -1,0 +1,62 @@
+// Parameter values for a run: `--set name=value`, then the environment variable
+// EXEC_DOC_PARAM_<name>, then the declared default. Secret values are never stored.
+import type { Param } from '../model/types.js';
+import { validateParamValue } from '../extract/settings.js';
+import { closest } from '../util/edit-distance.js';
+
+export interface ResolvedParams {
+  values: Record<string, string>;
+  /** Values of secret parameters, for the masker. */
+  secrets: string[];
+  problems: string[];
+}
+
+export const PARAM_ENV_PREFIX = 'EXEC_DOC_PARAM_';
+
+export function resolveParams(params: Param[], sets: Record<string, string>, env: NodeJS.ProcessEnv): ResolvedParams {
+  const values: Record<string, string> = {};
+  const secrets: string[] = [];
+  const problems: string[] = [];
+  const names = params.map((p) => p.name);
+  for (const name of Object.keys(sets).sort()) {
+    if (!names.includes(name)) {
+      const near = closest(name, names, 2);
+      problems.push(`--set ${name}: the section has no parameter \`${name}\`${near.length ? ` (did you mean ${near.map((n) => `\`${n}\``).join(', ')}?)` : names.length ? ` (its parameters: ${names.join(', ')})` : ' (it declares none)'}`);
+    }
+  }
+  for (const param of params) {
+    const value = sets[param.name] ?? env[PARAM_ENV_PREFIX + param.name] ?? (param.default === undefined ? undefined : String(param.default));
+    if (value === undefined) {
+      if (param.required) problems.push(`parameter \`${param.name}\` needs a value: pass --set ${param.name}=<value>${param.secret ? ` (better for a secret: export ${PARAM_ENV_PREFIX}${param.name})` : ''}${param.description ? ` — ${param.description}` : ''}`);
+      continue;
+    }
+    const problem = validateParamValue(param, value);
+    if (problem) {
+      problems.push(`parameter \`${param.name}\` ${problem}`);
+      continue;
+    }
+    values[param.name] = value;
+    if (param.secret) secrets.push(value);
+  }
+  return { values, secrets, problems };
+}
+
+/** Parses repeated `--set name=value` options. */
+export function parseSets(items: string[]): { sets: Record<string, string>; problems: string[] } {
+  const sets: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) {
+      problems.push(`--set ${item.split('=')[0]}: expected name=value`);
+      continue;
+    }
+    sets[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return { sets, problems };
+}
+
+/** A step's code with `${{ params.name }}` replaced by the values. */
+export function substituteParams(code: string, values: Record<string, string>): string {
+  return code.replace(/\$\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
+}

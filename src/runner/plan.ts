@@ -1,0 +1,46 @@
+// The plan of a section: what runs forward, what undoes what, what verifies a rollback,
+// what always runs last, and what the machine must provide. Executes nothing.
+import type { Requirement, Section, Step } from '../model/types.js';
+import { requirementsOf } from './requirements.js';
+
+export interface Plan {
+  section: Section;
+  /** Setup blocks, then steps and pre/post checks in document order. */
+  forward: Step[];
+  /** Undo partner of each forward step id (`null`: declared nothing to undo). */
+  rollbackOf: Map<string, Step | null>;
+  /** Checks that run after a rollback: the pre checks (we are back where we started) and rollback-phase checks. */
+  verify: Step[];
+  teardown: Step[];
+  requirements: Requirement[];
+  /** Forward steps that need confirmation. */
+  confirmations: Step[];
+  /** Whether any step talks to the section's PostgreSQL target. */
+  needsPostgres: boolean;
+}
+
+export function buildPlan(section: Section): Plan {
+  const byId = new Map(section.steps.map((s) => [s.id, s]));
+  const setup = section.steps.filter((s) => s.kind === 'setup');
+  const main = section.steps.filter((s) => s.kind === 'step' || (s.kind === 'check' && s.phase !== 'rollback'));
+  const forward = [...setup, ...main];
+  const rollbackOf = new Map<string, Step | null>();
+  for (const step of forward) {
+    if (step.rollback === null) rollbackOf.set(step.id, null);
+    else if (typeof step.rollback === 'string' && byId.has(step.rollback)) rollbackOf.set(step.id, byId.get(step.rollback)!);
+  }
+  const verify = section.steps.filter((s) => s.kind === 'check' && (s.phase === 'pre' || s.phase === 'rollback'));
+  const teardown = section.steps.filter((s) => s.kind === 'teardown');
+  const everything = [...forward, ...[...rollbackOf.values()].filter((s): s is Step => s !== null), ...verify, ...teardown];
+  const requirements = [...new Set(everything.flatMap(requirementsOf))].sort();
+  return {
+    section,
+    forward,
+    rollbackOf,
+    verify,
+    teardown,
+    requirements,
+    confirmations: forward.filter((s) => s.confirm !== undefined),
+    needsPostgres: requirements.includes('postgres'),
+  };
+}

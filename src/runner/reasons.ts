@@ -1,0 +1,15 @@
+// Why a step did not pass, worded in one place, from the most to the least specific.
+import { formatDurationMs } from '../annotations/duration.js';
+
+export const reasons = {
+  interrupted: () => 'interrupted (Ctrl-C or SIGTERM); the runner stopped it',
+  timedOut: (timeoutMs: number) => `timed out after ${formatDurationMs(timeoutMs)}; its whole process tree was killed (raise \`timeout=\` if it needs longer)`,
+  killed: (signal: string) => `killed by ${signal}`,
+  couldNotStart: (file: string, message: string) => `could not start \`${file}\`: ${message}`,
+  exitCode: (got: number | null, expected: number) => `exited with code ${got ?? 'none'}, expected ${expected}`,
+  sqlFailed: (error: string) => `SQL failed: ${error}`,
+  sqlExpectedError: () => 'SQL succeeded, but the block declares a non-zero `exit` (expected an error)',
+  declined: () => 'declined by the operator at the confirmation prompt',
+  notStarted: () => 'not started: the run was interrupted before it',
+  noRollback: (stepId: string) => `\`${stepId}\` declares no rollback: it was not undone (add \`rollback=<id>\`, or \`rollback=none\` if it changes nothing)`,
+};

@@ -1,0 +1,393 @@
+// Runs a section, or resumes a run: check parameters and requirements → start the target →
+// forward steps → on failure, roll back completed steps in reverse and verify → teardown →
+// record. The state is checkpointed after every step, so a killed runner can be resumed.
+import path from 'node:path';
+import type { Section, Step } from '../model/types.js';
+import { ExecDocError, EXIT } from '../errors/exec-doc-error.js';
+import { EventBus, ndjsonFileSink } from '../events/emitter.js';
+import type { EventListener, RunStatus, StepPhase } from '../events/types.js';
+import { connectionStringSecrets, createMasker, type Masker } from '../secrets/masker.js';
+import { SqlSession } from '../languages/sql.js';
+import { openPostgres, type PostgresHandle } from '../targets/postgres.js';
+import { buildRecord, latestRecordPath, writeRecord, type RunRecord } from '../results/record.js';
+import { buildPlan, type Plan } from './plan.js';
+import { resolveParams } from './params.js';
+import { checkRequirements } from './requirements.js';
+import { executeStep, type StepContext } from './execute-step.js';
+import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
+import { isSameProcessAlive, killTree } from './kill-tree.js';
+import { reasons } from './reasons.js';
+import { maskDeep } from '../events/emitter.js';
+
+export interface CommonRunOptions {
+  /** Where runs/ and results/ live (default `.exec-doc`). */
+  stateDir: string;
+  /** `--set` values. */
+  sets?: Record<string, string>;
+  env?: NodeJS.ProcessEnv;
+  /** Accept every confirmation up front. */
+  yes?: boolean;
+  /** Asks the operator at a `confirm` step; without it, such steps need `yes`. */
+  confirm?: (question: string, step: Step) => Promise<boolean>;
+  /** Aborting fails the running step and starts the rollback (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Aborting abandons a rollback in progress (a second Ctrl-C); `resume` can finish it. */
+  forceSignal?: AbortSignal;
+  /** Keep the embedded PostgreSQL after the run, for inspection. */
+  keepDb?: boolean;
+  listeners?: EventListener[];
+  /** Notices for the operator (not events). */
+  notice?: (line: string) => void;
+}
+
+export interface RunSectionOptions extends CommonRunOptions {
+  section: Section;
+  docsRoot: string;
+  runId?: string;
+}
+
+export interface ResumeOptions extends CommonRunOptions {
+  runId: string;
+  /** Loads the section of the run from its document (the CLI's loader). */
+  loadSection(state: RunState): Promise<Section>;
+}
+
+export interface RunOutcome {
+  runId: string;
+  runDir: string;
+  status: RunStatus;
+  exitCode: number;
+  record: RunRecord;
+}
+
+export async function runSection(options: RunSectionOptions): Promise<RunOutcome> {
+  const { section } = options;
+  const env = options.env ?? process.env;
+  const plan = buildPlan(section);
+  const params = resolveParams(section.params, options.sets ?? {}, env);
+  if (params.problems.length > 0) {
+    throw new ExecDocError('E_PARAM', `Cannot run ${section.address}: ${params.problems.length === 1 ? 'a parameter is' : 'parameters are'} not right`, { details: params.problems });
+  }
+  assertConfirmable(plan, options);
+
+  const runId = options.runId ?? newRunId(section.slug);
+  const store = new RunStore(options.stateDir, runId);
+  store.create();
+  store.lock();
+  const secretNames = section.params.filter((p) => p.secret).map((p) => p.name);
+  const state: RunState = {
+    version: 1,
+    runId,
+    section: { address: section.address, file: path.resolve(section.file), docsRoot: path.resolve(options.docsRoot), contentHash: section.contentHash },
+    phase: 'forward',
+    startedAt: new Date().toISOString(),
+    params: Object.fromEntries(Object.entries(params.values).filter(([name]) => !secretNames.includes(name))),
+    secretParams: secretNames,
+    handoff: {},
+    cursor: 0,
+    completed: [],
+    failure: null,
+    rollbackPending: [],
+    undone: [],
+    notUndone: [],
+    rollbackStartedAt: null,
+    verifyCursor: 0,
+    teardownCursor: 0,
+    current: null,
+    results: [],
+    postgres: null,
+    keepDb: options.keepDb ?? false,
+    lastSeq: 0,
+    final: null,
+  };
+  const mask = createMasker(params.secrets);
+  const run = new Run(plan, state, store, mask, params.values, options);
+  run.bus.emit({
+    type: 'run.start',
+    section: section.address,
+    file: section.file,
+    contentHash: section.contentHash,
+    steps: [
+      ...plan.forward.map((s) => ({ id: s.id, kind: s.kind, lang: s.lang, phase: 'forward' as const, rollback: plan.rollbackOf.get(s.id)?.id ?? null })),
+      ...plan.verify.map((s) => ({ id: s.id, kind: s.kind, lang: s.lang, phase: 'verify' as const, rollback: null })),
+      ...plan.teardown.map((s) => ({ id: s.id, kind: s.kind, lang: s.lang, phase: 'teardown' as const, rollback: null })),
+    ],
+    params: Object.fromEntries(Object.entries(params.values).map(([k, v]) => [k, secretNames.includes(k) ? '***' : v])),
+  });
+  return run.execute({ checkRequirements: true });
+}
+
+export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
+  const store = new RunStore(options.stateDir, options.runId);
+  const state = store.load();
+  if (state.final || state.phase === 'done') {
+    throw new ExecDocError('E_RUN_FINISHED', `Run \`${state.runId}\` already finished (${state.final?.status ?? 'done'}, exit ${state.final?.exitCode ?? '?'}); there is nothing to resume`, { details: [`Its record: ${store.resultPath}`, `Start a new run with: exec-doc run ${state.section.address}`] });
+  }
+  const section = await options.loadSection(state);
+  if (section.contentHash !== state.section.contentHash) {
+    throw new ExecDocError('E_RUN_CHANGED', `The section ${section.address} changed since run \`${state.runId}\` started; resuming would mix two versions of the procedure`, { details: ['Restore the document as it was, or start a new run.'] });
+  }
+  const env = options.env ?? process.env;
+  const plan = buildPlan(section);
+  // Secrets were never stored: they must be given again.
+  const sets = { ...state.params, ...(options.sets ?? {}) };
+  const params = resolveParams(section.params, sets, env);
+  if (params.problems.length > 0) {
+    throw new ExecDocError('E_PARAM', `Cannot resume ${state.runId}: parameters are missing or wrong (secret values are never stored; pass them again)`, { details: params.problems });
+  }
+  if (state.phase === 'forward') assertConfirmable(plan, options);
+  store.lock();
+  const mask = createMasker(params.secrets);
+  const run = new Run(plan, state, store, mask, params.values, options);
+  run.cleanUpLeftover();
+  const rollingBack = state.phase === 'rollback';
+  run.bus.emit({ type: 'run.resume', section: section.address, fromStep: state.current?.stepId ?? plan.forward[state.cursor]?.id ?? null, rollingBack });
+  return run.execute({ checkRequirements: false });
+}
+
+function assertConfirmable(plan: Plan, options: CommonRunOptions): void {
+  if (plan.confirmations.length > 0 && !options.yes && !options.confirm) {
+    throw new ExecDocError('E_CONFIRM', `${plan.section.address} has steps that need confirmation and nobody can be asked`, {
+      details: [...plan.confirmations.map((s) => `${s.id}: ${s.confirm ?? ''}`), 'Pass --yes to confirm them all, or run in an interactive terminal.'],
+    });
+  }
+}
+
+class Run {
+  readonly bus: EventBus;
+  private readonly fileSink: ReturnType<typeof ndjsonFileSink>;
+  private postgres: PostgresHandle | undefined;
+  private sqlSession: SqlSession | undefined;
+  private readonly context: StepContext;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly state: RunState,
+    private readonly store: RunStore,
+    private readonly mask: Masker,
+    private readonly params: Record<string, string>,
+    private readonly options: CommonRunOptions,
+  ) {
+    this.bus = new EventBus(state.runId, mask, state.lastSeq);
+    this.fileSink = ndjsonFileSink(store.eventsPath);
+    this.bus.on(this.fileSink.listener);
+    this.bus.on((event) => {
+      state.lastSeq = event.seq;
+    });
+    for (const listener of options.listeners ?? []) this.bus.on(listener);
+    const env = options.env ?? process.env;
+    this.context = {
+      runId: state.runId,
+      runDir: store.dir,
+      docDir: path.dirname(state.section.file),
+      params,
+      handoff: { ...state.handoff },
+      baseEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
+      mask,
+      bus: this.bus,
+      sql: async () => {
+        if (!this.postgres) throw new Error('no PostgreSQL target was opened for this run');
+        this.sqlSession ??= new SqlSession(this.postgres.url);
+        return this.sqlSession;
+      },
+      logPath: (stepId, phase) => store.logPath(stepId, phase),
+      handoffPath: (stepId) => store.handoffPath(stepId),
+      ...(options.confirm ? { confirm: options.confirm } : {}),
+      yes: options.yes ?? false,
+      onSpawn: (pid, startTime) => {
+        if (state.current) {
+          state.current.pid = pid;
+          state.current.startTime = startTime ?? null;
+          this.save();
+        }
+      },
+    };
+  }
+
+  /** A runner killed mid-step leaves its step's processes running: stop them before going on. */
+  cleanUpLeftover(): void {
+    const current = this.state.current;
+    if (current?.pid && isSameProcessAlive(current.pid, current.startTime ?? undefined)) {
+      this.options.notice?.(`stopping process ${current.pid} left running by the killed runner (step ${current.stepId})`);
+      killTree(current.pid, 'SIGKILL');
+    }
+    this.state.current = null;
+  }
+
+  private save(): void {
+    this.state.handoff = maskDeep(this.context.handoff, this.mask);
+    this.store.save(this.state);
+  }
+
+  async execute(options: { checkRequirements: boolean }): Promise<RunOutcome> {
+    try {
+      if (options.checkRequirements) {
+        const results = await checkRequirements(this.plan.requirements, { target: this.plan.section.target, env: this.options.env ?? process.env });
+        this.bus.emit({ type: 'requirements', results: results.map((r) => ({ requirement: r.requirement, ok: r.ok, detail: r.detail })) });
+        if (results.some((r) => !r.ok)) return this.finish('requirements-missing', EXIT.requirementMissing);
+      }
+      if (this.plan.needsPostgres) {
+        try {
+          await this.openTarget();
+        } catch (error) {
+          this.bus.emit({ type: 'requirements', results: [{ requirement: 'postgres', ok: false, detail: `could not open the PostgreSQL target: ${(error as Error).message}` }] });
+          return this.finish('requirements-missing', EXIT.requirementMissing);
+        }
+      }
+      this.save();
+      if (this.state.phase === 'forward') await this.forward();
+      if (this.state.phase === 'rollback') await this.rollback();
+      if (this.state.phase === 'verify') await this.verify();
+      if (this.state.phase === 'teardown') await this.teardown();
+      if (this.state.phase !== 'done') {
+        // A second Ctrl-C abandoned the rollback: stop here; `resume` finishes it.
+        return this.finish('rollback-incomplete', EXIT.rollbackIncomplete, { resumable: true });
+      }
+      return this.conclude();
+    } finally {
+      await this.sqlSession?.close();
+      await this.release().catch((error: unknown) => this.options.notice?.(`could not stop the embedded PostgreSQL: ${(error as Error).message}`));
+      this.fileSink.close();
+      this.store.unlock();
+    }
+  }
+
+  private async openTarget(): Promise<void> {
+    const env = this.options.env ?? process.env;
+    const reuse = this.state.postgres?.embedded;
+    this.postgres = await openPostgres(this.plan.section.target, { runId: this.state.runId, env, ...(reuse ? { reuse } : {}), ...(this.options.notice ? { log: this.options.notice } : {}) });
+    this.mask.add(...connectionStringSecrets(this.postgres.url));
+    this.state.postgres = { kind: this.postgres.kind, ...(this.postgres.embedded ? { embedded: this.postgres.embedded } : {}) };
+    const target = this.plan.section.target;
+    this.context.baseEnv[target.urlEnv] = this.postgres.url;
+    if (this.postgres.embedded) {
+      // So that psql and friends in shell steps reach the embedded server with no arguments.
+      Object.assign(this.context.baseEnv, { PGHOST: '127.0.0.1', PGPORT: String(this.postgres.embedded.port), PGUSER: 'postgres', PGDATABASE: target.database });
+    }
+    this.options.notice?.(`PostgreSQL target: ${this.postgres.description}`);
+  }
+
+  private async run(step: Step, phase: StepPhase, signal?: AbortSignal): Promise<StepResult> {
+    this.state.current = { stepId: step.id, phase, pid: null, startTime: null };
+    this.save();
+    const result = await executeStep(step, phase, this.context, signal);
+    this.state.current = null;
+    this.state.results.push(result);
+    return result;
+  }
+
+  private async forward(): Promise<void> {
+    const { forward } = this.plan;
+    while (this.state.cursor < forward.length) {
+      const step = forward[this.state.cursor]!;
+      if (this.options.signal?.aborted) {
+        this.state.failure = { stepId: step.id, reason: reasons.notStarted() };
+        break;
+      }
+      const result = await this.run(step, 'forward', this.options.signal);
+      if (result.status !== 'passed') {
+        this.state.failure = { stepId: step.id, reason: result.reason ?? result.status };
+        break;
+      }
+      this.state.completed.push(step.id);
+      this.state.cursor += 1;
+      this.save();
+    }
+    if (this.state.failure) {
+      const undoable = new Set(forward.filter((s) => s.kind === 'step' || s.kind === 'setup').map((s) => s.id));
+      this.state.rollbackPending = this.state.completed.filter((id) => undoable.has(id)).reverse();
+      this.state.phase = 'rollback';
+    } else {
+      this.state.phase = 'teardown';
+    }
+    this.save();
+  }
+
+  private async rollback(): Promise<void> {
+    const started = this.state.rollbackStartedAt ?? new Date().toISOString();
+    if (this.state.rollbackStartedAt === null) {
+      this.state.rollbackStartedAt = started;
+      this.bus.emit({ type: 'rollback.start', reason: `${this.state.failure?.stepId ?? '?'}: ${this.state.failure?.reason ?? 'failed'}`, steps: [...this.state.rollbackPending] });
+    }
+    let failed = false;
+    while (this.state.rollbackPending.length > 0) {
+      if (this.options.forceSignal?.aborted) {
+        this.save();
+        return;
+      }
+      const stepId = this.state.rollbackPending[0]!;
+      const partner = this.plan.rollbackOf.get(stepId);
+      if (partner === null) {
+        this.state.undone.push(stepId);
+      } else if (partner === undefined || failed) {
+        this.state.notUndone.push(stepId);
+        if (partner === undefined) this.options.notice?.(reasons.noRollback(stepId));
+      } else {
+        const result = await this.run(partner, 'rollback', this.options.forceSignal);
+        if (result.status === 'passed') this.state.undone.push(stepId);
+        else {
+          // Earlier steps' rollbacks may depend on this one: stop undoing, report the rest.
+          this.state.notUndone.push(stepId);
+          failed = true;
+        }
+      }
+      this.state.rollbackPending.shift();
+      this.save();
+    }
+    this.bus.emit({ type: 'rollback.end', status: this.state.notUndone.length === 0 ? 'complete' : 'incomplete', durationMs: Date.now() - Date.parse(started), undone: [...this.state.undone], notUndone: [...this.state.notUndone] });
+    this.state.phase = 'verify';
+    this.save();
+  }
+
+  private async verify(): Promise<void> {
+    const { verify } = this.plan;
+    while (this.state.verifyCursor < verify.length) {
+      await this.run(verify[this.state.verifyCursor]!, 'verify');
+      this.state.verifyCursor += 1;
+      this.save();
+    }
+    this.state.phase = 'teardown';
+    this.save();
+  }
+
+  private async teardown(): Promise<void> {
+    const { teardown } = this.plan;
+    while (this.state.teardownCursor < teardown.length) {
+      await this.run(teardown[this.state.teardownCursor]!, 'teardown');
+      this.state.teardownCursor += 1;
+      this.save();
+    }
+    this.state.phase = 'done';
+    this.save();
+  }
+
+  private conclude(): RunOutcome {
+    const failedIn = (phase: StepPhase) => this.state.results.some((r) => r.phase === phase && r.status !== 'passed');
+    if (!this.state.failure) {
+      return failedIn('teardown') ? this.finish('teardown-failed', EXIT.rollbackIncomplete) : this.finish('succeeded', EXIT.ok);
+    }
+    const complete = this.state.notUndone.length === 0 && !failedIn('verify') && !failedIn('teardown');
+    return complete ? this.finish('rolled-back', EXIT.rolledBack) : this.finish('rollback-incomplete', EXIT.rollbackIncomplete);
+  }
+
+  private finish(status: RunStatus, exitCode: number, options: { resumable?: boolean } = {}): RunOutcome {
+    const finishedAt = new Date();
+    if (!options.resumable) {
+      this.state.phase = 'done';
+      this.state.final = { status, exitCode, finishedAt: finishedAt.toISOString() };
+    }
+    const failedStep = this.state.failure?.stepId ?? null;
+    this.bus.emit({ type: 'run.end', status, exitCode, durationMs: Math.max(0, finishedAt.getTime() - Date.parse(this.state.startedAt)), failedStep });
+    this.save();
+    const record = maskDeep(buildRecord({ state: this.state, section: this.plan.section, status, exitCode, finishedAt, postgres: this.postgres ? `${this.postgres.kind} ${this.postgres.serverVersion}` : null }), this.mask);
+    const files = [this.store.resultPath];
+    if (!options.resumable) files.push(latestRecordPath(this.store.stateDir, this.plan.section.address));
+    writeRecord(record, files);
+    return { runId: this.state.runId, runDir: this.store.dir, status, exitCode, record };
+  }
+
+  /** Stops the embedded server, unless asked to keep it or the run can still be resumed. */
+  private async release(): Promise<void> {
+    await this.postgres?.release({ keep: this.state.keepDb || this.state.phase !== 'done' });
+  }
+}

