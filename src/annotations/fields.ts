@@ -142,7 +142,12 @@ export interface InterpretedAnnotation {
 /** The field names a user may write, for "did you mean" hints. */
 export const FIELD_KEYS: readonly string[] = [...BY_KEY.keys()].filter((k) => !/[A-Z]/.test(k) || k === 'excludeFromRunAll');
 
-export function interpretAttributes(attributes: MetaAttribute[]): InterpretedAnnotation {
+// Runme gives every cell a generated ULID `id` besides its human `name`; the name is the id here.
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export function interpretAttributes(all: MetaAttribute[]): InterpretedAnnotation {
+  const hasName = all.some((a) => a.key === 'name');
+  const attributes = hasName ? all.filter((a) => !(a.key === 'id' && typeof a.value === 'string' && ULID.test(a.value))) : all;
   const annotation: StepAnnotation = {};
   const problems: FieldProblem[] = [];
   const seen = new Map<string, string>();

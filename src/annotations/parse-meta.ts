@@ -2,6 +2,8 @@
 // Runme's `{ name=x }` or the JSON form `{"id":"x"}`. Never throws: every problem comes
 // back with the offset (0-based, in the meta string) where it was found.
 
+import { jsonErrorOffset } from './json-error-offset.js';
+
 export type MetaValue = string | number | boolean | null | MetaValue[] | { [key: string]: MetaValue };
 
 export interface MetaAttribute {
@@ -39,10 +41,10 @@ function parseJsonMeta(body: string, base: number): ParsedMeta {
   let value: unknown;
   try {
     value = JSON.parse(body);
-  } catch (error) {
-    const match = /position (\d+)/.exec(String((error as Error).message));
-    const offset = base + (match ? Number(match[1]) : 0);
-    return { attributes: [], problems: [{ offset, message: `Unexpected JSON in the annotation (${(error as Error).message}), expected a JSON object such as {"id":"my-step"}` }] };
+  } catch {
+    const offset = jsonErrorOffset(body);
+    const found = offset < body.length ? `\`${body[offset]}\`` : 'the end';
+    return { attributes: [], problems: [{ offset: base + offset, message: `Unexpected ${found} in the JSON annotation at character ${offset + 1}, expected a JSON object such as {"id":"my-step"}` }] };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { attributes: [], problems: [{ offset: base, message: 'Unexpected JSON value in the annotation, expected a JSON object such as {"id":"my-step"}' }] };

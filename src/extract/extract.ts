@@ -200,7 +200,7 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
     const own = blocks.slice(heading.firstBlock, heading.endBlock);
     // The document title groups procedures; it is a runbook only when blocks sit directly under it.
     const direct = own.filter((b) => b.headingIndex === headings.indexOf(heading));
-    if (own.length === 0 || (heading.depth === 1 && direct.length === 0)) continue;
+    if (!own.some((b) => b.step.kind !== 'rollback') || (heading.depth === 1 && direct.length === 0)) continue;
     const included = new Map(own.map((b) => [b.step.id, b]));
     for (const block of own) {
       const partner = typeof block.step.rollback === 'string' ? byId.get(block.step.rollback) : undefined;

@@ -105,9 +105,20 @@ export function readSettings(input: { yaml?: string; yamlStartLine?: number; dat
   const parsed = settingsSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const path = ['exec-doc', ...issue.path];
-      problems.push({ ...locate(path), ruleId: 'invalid-settings', message: `Unexpected value at \`${path.join('.')}\`: ${issue.message}; see the annotation reference for the \`exec-doc\` front matter` });
+      // Point at the offending key itself where zod names it.
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys : issue.code === 'invalid_key' ? [] : [];
+      const path = ['exec-doc', ...issue.path, ...keys.slice(0, 1)];
+      const message = issue.code === 'invalid_key' ? 'parameter names are letters, digits and _ (they become environment variables)' : issue.message;
+      problems.push({ ...locate(path), ruleId: 'invalid-settings', message: `Unexpected value at \`${path.join('.')}\`: ${message}; see the annotation reference for the \`exec-doc\` front matter` });
     }
+    // Still check each parameter that is well-formed on its own, so every problem shows at once.
+    for (const [where, params] of rawParamLevels(raw)) {
+      for (const [name, spec] of Object.entries(params)) {
+        const one = paramSchema.safeParse(spec);
+        if (one.success) checkParam(name, one.data, [...where, name], locate, problems);
+      }
+    }
+    problems.sort((a, b) => a.line - b.line || a.column - b.column);
     return settings;
   }
   const { sections, ...document } = parsed.data;
@@ -118,6 +129,17 @@ export function readSettings(input: { yaml?: string; yamlStartLine?: number; dat
   }
   for (const [name, param] of Object.entries(document.params ?? {})) checkParam(name, param, ['exec-doc', 'params', name], locate, problems);
   return settings;
+}
+
+function rawParamLevels(raw: unknown): Array<[string[], Record<string, unknown>]> {
+  const out: Array<[string[], Record<string, unknown>]> = [];
+  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isRecord(raw)) return out;
+  if (isRecord(raw.params)) out.push([['exec-doc', 'params'], raw.params]);
+  if (isRecord(raw.sections)) {
+    for (const [slug, level] of Object.entries(raw.sections)) if (isRecord(level) && isRecord(level.params)) out.push([['exec-doc', 'sections', slug, 'params'], level.params]);
+  }
+  return out;
 }
 
 function findKeyNode(parent: unknown, key: PropertyKey | undefined): { range?: [number, number, number] } | undefined {

@@ -6,6 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 interface ProcInfo {
   pid: number;
   ppid: number;
+  /** R, S, D, … ; Z (zombie) and X (dead) are gone for our purposes. */
+  state: string;
   startTime: string;
 }
 
@@ -14,7 +16,7 @@ function readStat(pid: number): ProcInfo | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { pid, ppid: Number(fields[1]), startTime: fields[19] ?? '' };
+    return { pid, state: fields[0] ?? '', ppid: Number(fields[1]), startTime: fields[19] ?? '' };
   } catch {
     return undefined;
   }
@@ -28,7 +30,7 @@ export function processStartTime(pid: number): string | undefined {
 /** Whether `pid` is alive and is still the process that started at `startTime`. */
 export function isSameProcessAlive(pid: number, startTime: string | undefined): boolean {
   const info = readStat(pid);
-  if (!info) return false;
+  if (!info || info.state === 'Z' || info.state === 'X') return false;
   return startTime === undefined || info.startTime === startTime;
 }
 

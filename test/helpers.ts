@@ -1,0 +1,75 @@
+// Shared test helpers: real documents in temporary folders, the real CLI in a real process.
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { extractFromSource } from '../src/documents/load.js';
+import { runSection, type RunOutcome, type RunSectionOptions } from '../src/runner/run.js';
+import type { RunEvent } from '../src/events/types.js';
+import type { DocumentRunbooks } from '../src/model/types.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const BIN = path.join(ROOT, 'bin', 'exec-doc.js');
+
+export function tempDir(prefix = 'exec-doc-test-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Writes `source` as a document in a fresh folder; returns its path and folder. */
+export function writeDoc(source: string, name = 'doc.md'): { file: string; dir: string } {
+  const dir = tempDir();
+  const file = path.join(dir, name);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, source);
+  return { file, dir };
+}
+
+export async function extract(source: string, name = 'doc.md'): Promise<DocumentRunbooks> {
+  const { file, dir } = writeDoc(source, name);
+  return extractFromSource(file, source, { docsRoot: dir, displayRoot: dir });
+}
+
+export interface InProcessRun extends RunOutcome {
+  events: RunEvent[];
+  stateDir: string;
+  dir: string;
+}
+
+/** Extracts `source` and runs its section `slug` in this process, with real child processes. */
+export async function runDoc(source: string, slug: string, options: Partial<RunSectionOptions> = {}): Promise<InProcessRun> {
+  const { file, dir } = writeDoc(source);
+  const doc = await extractFromSource(file, source, { docsRoot: dir, displayRoot: dir });
+  const errors = doc.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new Error(`fixture has errors: ${JSON.stringify(errors)}`);
+  const section = doc.sections.find((s) => s.slug === slug);
+  if (!section) throw new Error(`no section ${slug}; have ${doc.sections.map((s) => s.slug).join(', ')}`);
+  const events: RunEvent[] = [];
+  const stateDir = path.join(dir, '.exec-doc');
+  const outcome = await runSection({ section, docsRoot: dir, stateDir, listeners: [(e) => events.push(e)], ...options });
+  return { ...outcome, events, stateDir, dir };
+}
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function cli(args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  const result = await execa(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { NO_COLOR: '1', ...options.env },
+    reject: false,
+    timeout: options.timeoutMs ?? 120_000,
+    stdin: 'ignore',
+  });
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/** Parses NDJSON output into events. */
+export function parseEvents(text: string): RunEvent[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as RunEvent);
+}

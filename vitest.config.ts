@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Runner tests start real processes and PostgreSQL servers: keep parallelism modest on 2 cores.
+    maxWorkers: 2,
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts', 'plugins/**/*.ts'],
+      reporter: ['text-summary', 'json-summary'],
+    },
+  },
+});
