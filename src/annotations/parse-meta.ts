@@ -110,7 +110,8 @@ function parseAttributeMeta(meta: string): ParsedMeta {
       let closed = false;
       while (i < end) {
         const c = meta[i]!;
-        if (c === '\\' && i + 1 < end) {
+        // Only the quote and the backslash itself are escaped; `\d` in a regex stays `\d`.
+        if (c === '\\' && (meta[i + 1] === quote || meta[i + 1] === '\\')) {
           value += meta[i + 1];
           i += 2;
           continue;

@@ -31,8 +31,9 @@ export async function resolveSection(address: string, options: CorpusOptions): P
   }
   const addresses = all.map((m) => m.section.address);
   const near = closest(address, addresses, Math.max(3, Math.floor(address.length / 3)), 5);
-  throw new ExecDocError('E_UNKNOWN_SECTION', `No section \`${address}\` in ${options.docsRoot}`, {
-    details: near.length > 0 ? ['Closest matches:', ...near.map((a) => `  ${a}`)] : addresses.length > 0 ? ['Run `exec-doc list` to see the sections.'] : [`${options.docsRoot} holds no executable sections.`],
+  const shownRoot = path.relative('.', options.docsRoot) || '.';
+  throw new ExecDocError('E_UNKNOWN_SECTION', `No section \`${address}\` in ${shownRoot}`, {
+    details: near.length > 0 ? ['Closest matches:', ...near.map((a) => `  ${a}`)] : addresses.length > 0 ? ['Run `exec-doc list` to see the sections.'] : [`${shownRoot} holds no executable sections.`],
   });
 }
 

@@ -1,6 +1,6 @@
 // Executes one block: confirmation, attempts with exponential backoff, verification of exit
 // code and output, hand-off values, a masked log, and one StepResult whatever happened.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Step } from '../model/types.js';
 import type { StepPhase, StepStatus } from '../events/types.js';
@@ -30,7 +30,8 @@ export interface StepContext {
   bus: EventBus;
   sql: () => Promise<SqlSession>;
   logPath(stepId: string, phase: StepPhase): string;
-  handoffPath(stepId: string): string;
+  /** A private folder outside the state directory for $EXEC_DOC_ENV files (they may hold secrets). */
+  handoffDir: string;
   /** Asks the operator; undefined when nobody can be asked (then --yes was required up front). */
   confirm?: (question: string, step: Step) => Promise<boolean>;
   yes: boolean;
@@ -123,8 +124,8 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
     return verifyOutput(step, r.output, output, r.durationMs, r.ok ? 0 : 1, null);
   }
 
-  const handoffFile = context.handoffPath(step.id);
-  writeFileSync(handoffFile, '');
+  const handoffFile = path.join(context.handoffDir, `${step.id}.env`);
+  writeFileSync(handoffFile, '', { mode: 0o600 });
   const env: Record<string, string> = {
     ...context.baseEnv,
     ...context.params,
@@ -155,8 +156,9 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
   if (r.signal) return fail('failed', reasons.killed(r.signal), r.durationMs, output, r.exitCode, r.signal, false);
   if (r.exitCode !== step.expectExitCode) return fail('failed', reasons.exitCode(r.exitCode, step.expectExitCode), r.durationMs, output, r.exitCode, null, false);
   const verified = verifyOutput(step, r.stdout, output, r.durationMs, r.exitCode, null);
+  const handed = readHandoff(handoffFile);
+  rmSync(handoffFile, { force: true });
   if (verified.passed) {
-    const handed = readHandoff(handoffFile);
     if (handed.problems.length > 0) return fail('failed', handed.problems.join('; '), r.durationMs, output, r.exitCode, null, false);
     Object.assign(context.handoff, handed.values);
   }

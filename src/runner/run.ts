@@ -1,6 +1,8 @@
 // Runs a section, or resumes a run: check parameters and requirements → start the target →
 // forward steps → on failure, roll back completed steps in reverse and verify → teardown →
 // record. The state is checkpointed after every step, so a killed runner can be resumed.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Section, Step } from '../model/types.js';
 import { ExecDocError, EXIT } from '../errors/exec-doc-error.js';
@@ -191,7 +193,7 @@ class Run {
         return this.sqlSession;
       },
       logPath: (stepId, phase) => store.logPath(stepId, phase),
-      handoffPath: (stepId) => store.handoffPath(stepId),
+      handoffDir: mkdtempSync(path.join(os.tmpdir(), 'exec-doc-handoff-')),
       ...(options.confirm ? { confirm: options.confirm } : {}),
       yes: options.yes ?? false,
       onSpawn: (pid, startTime) => {
@@ -246,6 +248,7 @@ class Run {
       return this.conclude();
     } finally {
       await this.sqlSession?.close();
+      rmSync(this.context.handoffDir, { recursive: true, force: true });
       await this.release().catch((error: unknown) => this.options.notice?.(`could not stop the embedded PostgreSQL: ${(error as Error).message}`));
       this.fileSink.close();
       this.store.unlock();

@@ -88,13 +88,8 @@ export class RunStore {
   logPath(stepId: string, phase: StepPhase): string {
     return path.join(this.dir, 'logs', `${phase}-${stepId}.log`);
   }
-  handoffPath(stepId: string): string {
-    return path.join(this.dir, 'handoff', `${stepId}.env`);
-  }
-
   create(): void {
     mkdirSync(path.join(this.dir, 'logs'), { recursive: true });
-    mkdirSync(path.join(this.dir, 'handoff'), { recursive: true });
   }
 
   exists(): boolean {

@@ -116,3 +116,9 @@ describe('durations', () => {
     expect([500, 1500, 60_000, 90_000, 7_200_000].map(formatDurationMs)).toEqual(['500ms', '1.5s', '1m', '90s', '2h']);
   });
 });
+
+describe('quoted values', () => {
+  it('keeps backslashes that escape neither the quote nor a backslash (regexes stay intact)', () => {
+    expect(parseMeta('{match="^v\\d+ \\"q\\" \\\\"}').attributes[0]!.value).toBe('^v\\d+ "q" \\');
+  });
+});

@@ -1,0 +1,171 @@
+// The real CLI in a real process: exit codes, resume after SIGKILL, Ctrl-C, secrets,
+// the NDJSON stream against its published schema, JUnit reports, help.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import Ajv2020 from 'ajv/dist/2020.js';
+import { BIN, cli, parseEvents, ROOT, tempDir, writeDoc } from '../helpers.js';
+import { isSameProcessAlive } from '../../src/runner/kill-tree.js';
+
+const SCHEMA = JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'exec-doc-events.schema.json'), 'utf8'));
+
+function allFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? allFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+const waitFor = async (check: () => boolean, timeoutMs = 15_000): Promise<void> => {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('exec-doc CLI', () => {
+  it('exits 64 for an unknown section and lists the closest matches', async () => {
+    const { dir } = writeDoc('# G\n\n## Upgrade database\n\n```bash {id=a rollback=none}\ntrue\n```\n\n## Upgrade app\n\n```bash {id=b rollback=none}\ntrue\n```\n', 'guide.md');
+    const r = await cli(['run', 'guide/upgrade-databse', '--docs', '.'], { cwd: dir });
+    expect(r.exitCode).toBe(64);
+    expect(r.stderr).toBe('exec-doc: No section `guide/upgrade-databse` in .\n  Closest matches:\n    guide/upgrade-database\n    guide/upgrade-app');
+  });
+
+  it('exits 64 with file:line:column messages for a document with errors, and runs nothing', async () => {
+    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=a rollback=none}\ntouch ran\n```\n\n```bash {id=b timeout=soon}\ntrue\n```\n', 'guide.md');
+    const r = await cli(['guide/proc', '--docs', '.'], { cwd: dir });
+    expect(r.exitCode).toBe(64);
+    expect(r.stderr).toContain('guide.md:9:23: error: Unexpected value for `timeout`: expected a duration');
+    expect(existsSync(path.join(dir, 'ran'))).toBe(false);
+  });
+
+  it('exits 64 for malformed usage and explains --report', async () => {
+    expect((await cli(['run'])).exitCode).toBe(64);
+    const report = await cli(['run', 'x', '--report', 'xml']);
+    expect(report.exitCode).toBe(64);
+    expect(report.stderr).toContain('--report takes a format and a file, e.g. `--report junit results.xml`');
+    expect((await cli(['run', 'x', '--no-such-flag'])).exitCode).toBe(64);
+  });
+
+  it('prints help for every command, with the exit codes', async () => {
+    for (const command of ['list', 'plan', 'run', 'resume', 'validate']) {
+      const r = await cli([command, '--help']);
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toContain(`Usage: exec-doc ${command}`);
+      expect(r.stdout).toContain('64  usage or document error (nothing ran)');
+    }
+  });
+
+  it('resumes after the runner is killed with SIGKILL mid-step, without redoing completed steps', async () => {
+    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=one rollback=none}\necho one >> marks\n```\n\n```bash {id=two rollback=none}\necho two-start >> marks\nsleep 2\necho two >> marks\n```\n\n```bash {id=three rollback=none}\necho three >> marks\n```\n', 'guide.md');
+    const child = spawn(process.execPath, [BIN, 'run', 'guide/proc', '--docs', '.', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    await waitFor(() => existsSync(path.join(dir, 'marks')) && readFileSync(path.join(dir, 'marks'), 'utf8').includes('two-start'));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const runId = parseEvents(out)[0]!.runId;
+    const state = JSON.parse(readFileSync(path.join(dir, '.exec-doc', 'runs', runId, 'state.json'), 'utf8'));
+    expect(state.completed).toEqual(['one']);
+    const orphan = state.current.pid as number;
+    expect(isSameProcessAlive(orphan, state.current.startTime)).toBe(true);
+
+    const resumed = await cli(['resume', runId, '--docs', '.'], { cwd: dir });
+    expect(resumed.exitCode).toBe(0);
+    expect(resumed.stderr).toContain(`stopping process ${orphan} left running by the killed runner (step two)`);
+    expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual(['one', 'two-start', 'two-start', 'two', 'three']);
+    const events = readFileSync(path.join(dir, '.exec-doc', 'runs', runId, 'events.ndjson'), 'utf8');
+    const seqs = parseEvents(events).map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    const again = await cli(['resume', runId, '--docs', '.'], { cwd: dir });
+    expect(again.exitCode).toBe(64);
+    expect(again.stderr).toContain('already finished (succeeded, exit 0)');
+  });
+
+  it('refuses to resume when the section changed since the run started', async () => {
+    const { dir, file } = writeDoc('# G\n\n## Proc\n\n```bash {id=one rollback=none}\necho one >> marks\n```\n\n```bash {id=two rollback=none}\nsleep 30\n```\n', 'guide.md');
+    const child = spawn(process.execPath, [BIN, 'run', 'guide/proc', '--docs', '.', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    await waitFor(() => parseEvents(out).some((e) => e.type === 'step.start' && e.stepId === 'two'));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    writeFileSync(file, readFileSync(file, 'utf8').replace('sleep 30', 'sleep 1'));
+    const r = await cli(['resume', parseEvents(out)[0]!.runId, '--docs', '.'], { cwd: dir });
+    expect(r.exitCode).toBe(64);
+    expect(r.stderr).toContain('changed since run');
+  });
+
+  it('Ctrl-C (SIGINT) stops the running step, rolls back and exits 1', async () => {
+    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=a rollback=undo-a}\necho a >> marks\n```\n\n```bash {id=slow rollback=none}\nsleep 30\n```\n\n```bash {id=undo-a kind=rollback}\necho undo-a >> marks\n```\n', 'guide.md');
+    const child = spawn(process.execPath, [BIN, 'run', 'guide/proc', '--docs', '.', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    await waitFor(() => parseEvents(out).some((e) => e.type === 'step.start' && e.stepId === 'slow'));
+    const started = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.on('close', r));
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual(['a', 'undo-a']);
+    const end = parseEvents(out).find((e) => e.type === 'run.end');
+    expect(end).toMatchObject({ status: 'rolled-back', exitCode: 1, failedStep: 'slow' });
+  });
+
+  it('never lets a secret value reach output, events, logs, state or results', async () => {
+    const secret = 'S3cr3t-Value-9f2b';
+    const doc = `---\nexec-doc:\n  params:\n    token: { type: string, secret: true }\n    url: { type: string, secret: true }\n---\n# G\n\n## Proc\n\n\`\`\`bash {id=leak rollback=none}\necho "token is $token"; echo "to stderr: $token" >&2\necho "SAVED=$token" >> "$EXEC_DOC_ENV"\n\`\`\`\n\n\`\`\`python {id=py rollback=none}\nimport os; print("py sees", os.environ["SAVED"])\n\`\`\`\n\n\`\`\`bash {id=fail rollback=none}\necho "failing with $token"; exit 9\n\`\`\`\n`;
+    const { dir } = writeDoc(doc, 'guide.md');
+    const junit = path.join(dir, 'junit.xml');
+    const env = { EXEC_DOC_PARAM_token: secret, EXEC_DOC_PARAM_url: `postgresql://u:${secret}x@h/db` };
+    const json = await cli(['run', 'guide/proc', '--docs', '.', '--json'], { cwd: dir, env });
+    const human = await cli(['run', 'guide/proc', '--docs', '.', '--report', 'junit', junit], { cwd: dir, env });
+    expect(json.exitCode).toBe(1);
+    expect(human.exitCode).toBe(1);
+    expect(json.stdout).toContain('token is ***');
+    expect(human.stdout).toContain('py sees ***');
+    const written = allFiles(path.join(dir, '.exec-doc')).concat(junit);
+    expect(written.length).toBeGreaterThan(8);
+    for (const text of [json.stdout, json.stderr, human.stdout, human.stderr, ...written.map((f) => readFileSync(f, 'utf8'))]) {
+      expect(text).not.toContain(secret);
+    }
+  });
+
+  it('emits NDJSON events that validate against the published JSON Schema', async () => {
+    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=a rollback=undo-a}\necho out; echo err >&2\n```\n\n```bash {id=b retries=1 backoff=10ms rollback=none}\nexit 1\n```\n\n```bash {id=undo-a kind=rollback}\ntrue\n```\n\n```bash {id=pre kind=check phase=rollback}\ntrue\n```\n', 'guide.md');
+    const r = await cli(['run', 'guide/proc', '--docs', '.', '--json'], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    const ajv = new Ajv2020.default({ allErrors: true, strict: true, validateFormats: false });
+    const validate = ajv.compile(SCHEMA);
+    const events = parseEvents(r.stdout);
+    expect(r.stdout.trim().split('\n').length).toBe(events.length);
+    expect(new Set(events.map((e) => e.type))).toEqual(new Set(['run.start', 'requirements', 'step.start', 'step.output', 'step.retry', 'step.end', 'rollback.start', 'rollback.end', 'run.end']));
+    for (const event of events) expect(validate(event), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('writes a JUnit report with one test case per executed block', async () => {
+    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=a rollback=undo-a}\ntrue\n```\n\n```bash {id=b rollback=none}\necho "<boom> & \\"quotes\\""; exit 2\n```\n\n```bash {id=undo-a kind=rollback}\ntrue\n```\n', 'guide.md');
+    const file = path.join(dir, 'out', 'junit.xml');
+    await import('node:fs').then((fs) => fs.mkdirSync(path.dirname(file), { recursive: true }));
+    const r = await cli(['run', 'guide/proc', '--docs', '.', '--report', 'junit', file], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    const xml = readFileSync(file, 'utf8');
+    expect(xml).toMatch(/<testsuite name="guide\/proc" tests="3" failures="1"/);
+    expect(xml).toContain('<testcase classname="guide/proc" name="a"');
+    expect(xml).toContain('name="rollback: undo-a"');
+    expect(xml).toContain('<failure message="exited with code 2, expected 0" type="failed">');
+    expect(xml).toContain('&lt;boom&gt; &amp; &quot;quotes&quot;');
+    expect(statSync(file).size).toBeGreaterThan(200);
+  });
+
+  it('runs any markdown file on disk by path#slug, and lists and plans sections', async () => {
+    const { dir } = writeDoc('# G\n\n## Only one\n\n```bash {id=a rollback=none output="hi"}\necho hi\n```\n', 'elsewhere/readme.md');
+    const r = await cli(['run', path.join(dir, 'elsewhere', 'readme.md#only-one')], { cwd: tempDir() });
+    expect(r.exitCode).toBe(0);
+    const list = await cli(['list', '--docs', 'elsewhere', '--json'], { cwd: dir });
+    expect(JSON.parse(list.stdout).sections.map((s: { address: string }) => s.address)).toEqual(['readme/only-one']);
+    const plan = await cli(['plan', 'readme/only-one', '--docs', 'elsewhere'], { cwd: dir });
+    expect(plan.exitCode).toBe(0);
+    expect(plan.stdout).toContain('Runs, in order:');
+    expect(plan.stdout).not.toContain('marks');
+  });
+});

@@ -1,0 +1,196 @@
+// The runner on real processes: order, rollback order, retries with backoff, timeouts that
+// kill grandchildren, output verification, hand-off between steps, confirmation, exit codes.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runDoc, tempDir } from '../helpers.js';
+import { isSameProcessAlive } from '../../src/runner/kill-tree.js';
+import { ExecDocError } from '../../src/errors/exec-doc-error.js';
+
+const marks = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
+
+describe('runSection', () => {
+  it('runs setup, checks and steps in order, then teardown, and exits 0', async () => {
+    const log = path.join(tempDir(), 'log');
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=late-teardown kind=teardown}\necho teardown >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=pre kind=check}\necho pre >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=one rollback=none}\necho one >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=late-setup kind=setup rollback=none}\necho setup >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=post kind=check}\necho post >> "$LOG"\n\`\`\`\n`;
+    const run = await runDoc(doc, 'proc', { env: { ...process.env, LOG: log } });
+    expect(run.exitCode).toBe(0);
+    expect(run.status).toBe('succeeded');
+    expect(marks(log)).toEqual(['setup', 'pre', 'one', 'post', 'teardown']);
+    expect(run.record.steps.map((s) => [s.stepId, s.phase, s.status])).toEqual([
+      ['late-setup', 'forward', 'passed'],
+      ['pre', 'forward', 'passed'],
+      ['one', 'forward', 'passed'],
+      ['post', 'forward', 'passed'],
+      ['late-teardown', 'teardown', 'passed'],
+    ]);
+    for (const s of run.record.steps) expect(s.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('on failure rolls back completed steps in reverse order, then runs the pre checks, and exits 1', async () => {
+    const log = path.join(tempDir(), 'log');
+    const step = (id: string, extra = '') => `\`\`\`bash {id=${id} ${extra}}\necho ${id} >> "$LOG"\n\`\`\`\n`;
+    const doc = `# T\n\n## Proc\n\n${step('before', 'kind=check')}${step('a', 'rollback=undo-a')}${step('b', 'rollback=none')}${step('c', 'rollback=undo-c')}\`\`\`bash {id=d rollback=undo-d}\necho d >> "$LOG"; exit 7\n\`\`\`\n${step('e', 'rollback=none')}${step('undo-a', 'kind=rollback')}${step('undo-c', 'kind=rollback')}${step('undo-d', 'kind=rollback')}${step('after-rollback', 'kind=check phase=rollback')}${step('after', 'kind=check')}`;
+    const run = await runDoc(doc, 'proc', { env: { ...process.env, LOG: log } });
+    expect(marks(log)).toEqual(['before', 'a', 'b', 'c', 'd', 'undo-c', 'undo-a', 'before', 'after-rollback']);
+    expect(run.exitCode).toBe(1);
+    expect(run.status).toBe('rolled-back');
+    expect(run.record.failedStep).toBe('d');
+    expect(run.record.failureReason).toBe('exited with code 7, expected 0');
+    expect(run.record.rollback).toEqual({ ran: true, complete: true, undone: ['c', 'b', 'a'], notUndone: [] });
+    const rollbackStart = run.events.find((e) => e.type === 'rollback.start');
+    expect(rollbackStart).toMatchObject({ steps: ['c', 'b', 'a'] });
+  });
+
+  it('exits 2 when a rollback fails, and stops undoing earlier steps', async () => {
+    const log = path.join(tempDir(), 'log');
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=undo-a}\necho a >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=b rollback=undo-b}\necho b >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=c rollback=none}\nexit 1\n\`\`\`\n\n\`\`\`bash {id=undo-a kind=rollback}\necho undo-a >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=undo-b kind=rollback}\necho undo-b >> "$LOG"; exit 3\n\`\`\`\n`;
+    const run = await runDoc(doc, 'proc', { env: { ...process.env, LOG: log } });
+    expect(run.exitCode).toBe(2);
+    expect(run.status).toBe('rollback-incomplete');
+    expect(marks(log)).toEqual(['a', 'b', 'undo-b']);
+    expect(run.record.rollback).toEqual({ ran: true, complete: false, undone: [], notUndone: ['b', 'a'] });
+  });
+
+  it('exits 2 when a completed step declares no rollback at all', async () => {
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a}\ntrue\n\`\`\`\n\n\`\`\`bash {id=b rollback=none}\nfalse\n\`\`\`\n`;
+    const notices: string[] = [];
+    const run = await runDoc(doc, 'proc', { notice: (l) => notices.push(l) });
+    expect(run.exitCode).toBe(2);
+    expect(run.record.rollback.notUndone).toEqual(['a']);
+    expect(notices.join('\n')).toMatch(/`a` declares no rollback: it was not undone/);
+  });
+
+  it('exits 2 when the checks after a rollback fail', async () => {
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=state kind=check}\ntest ! -e "$EXEC_DOC_RUN_DIR/flag"\n\`\`\`\n\n\`\`\`bash {id=a rollback=undo-a}\ntouch "$EXEC_DOC_RUN_DIR/flag"\n\`\`\`\n\n\`\`\`bash {id=b rollback=none}\nfalse\n\`\`\`\n\n\`\`\`bash {id=undo-a kind=rollback}\necho "pretends to undo"\n\`\`\`\n`;
+    const run = await runDoc(doc, 'proc');
+    expect(run.exitCode).toBe(2);
+    expect(run.record.steps.filter((s) => s.phase === 'verify').map((s) => [s.stepId, s.status])).toEqual([['state', 'failed']]);
+  });
+
+  it('retries with exponential backoff and reports every attempt', async () => {
+    const counter = path.join(tempDir(), 'count');
+    writeFileSync(counter, '0');
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=flaky retries=3 backoff=100ms rollback=none}\nn=$(( $(cat "$COUNTER") + 1 )); echo $n > "$COUNTER"\necho "attempt $n"\n[ $n -ge 3 ]\n\`\`\`\n`;
+    const started = Date.now();
+    const run = await runDoc(doc, 'proc', { env: { ...process.env, COUNTER: counter } });
+    expect(run.exitCode).toBe(0);
+    expect(readFileSync(counter, 'utf8').trim()).toBe('3');
+    expect(run.events.filter((e) => e.type === 'step.retry').map((e) => (e.type === 'step.retry' ? [e.attempt, e.delayMs] : []))).toEqual([
+      [2, 100],
+      [3, 200],
+    ]);
+    expect(run.events.filter((e) => e.type === 'step.start').length).toBe(3);
+    expect(run.record.steps[0]).toMatchObject({ stepId: 'flaky', status: 'passed', attempts: 3 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+
+  it('gives up after the last retry with the last failure', async () => {
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=never retries=2 backoff=10ms rollback=none}\nexit 4\n\`\`\`\n`;
+    const run = await runDoc(doc, 'proc');
+    expect(run.exitCode).toBe(1);
+    expect(run.record.steps[0]).toMatchObject({ status: 'failed', attempts: 3, exitCode: 4, reason: 'exited with code 4, expected 0' });
+  });
+
+  it('a timeout kills the whole process tree, grandchildren included', async () => {
+    const pids = path.join(tempDir(), 'pids');
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=tree timeout=700ms rollback=none}\n(sleep 60 & echo $! >> "$PIDS"; setsid sleep 61 & echo $! >> "$PIDS"; wait) &\necho $! >> "$PIDS"\nsleep 60\n\`\`\`\n`;
+    const started = Date.now();
+    const run = await runDoc(doc, 'proc', { env: { ...process.env, PIDS: pids } });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(run.exitCode).toBe(1);
+    expect(run.record.steps[0]).toMatchObject({ status: 'timed-out', timedOut: true });
+    expect(run.record.steps[0]!.reason).toMatch(/^timed out after 700ms; its whole process tree was killed/);
+    const spawned = marks(pids).map(Number);
+    expect(spawned).toHaveLength(3);
+    await new Promise((r) => setTimeout(r, 200));
+    for (const pid of spawned) expect(isSameProcessAlive(pid, undefined), `pid ${pid} still alive`).toBe(false);
+  });
+
+  it('verifies exact output with an ellipsis, a regex, and fails on a mismatch', async () => {
+    const doc = [
+      '# T', '', '## Good', '',
+      '```bash {id=exact rollback=none}', 'printf "line 1\\nnoise 123   \\nend\\n\\n"', '```', '', '```output', 'line 1', 'noise ...', 'end', '```', '',
+      '```bash {id=rx match="^ver(sion)? \\d+$" rollback=none}', 'echo "header"; echo "version 42"', '```', '',
+      '## Bad', '',
+      '```bash {id=wrong output="expected text" rollback=none}', 'echo "actual text"', '```', '',
+    ].join('\n');
+    const good = await runDoc(doc, 'good');
+    expect(good.exitCode).toBe(0);
+    const bad = await runDoc(doc, 'bad');
+    expect(bad.exitCode).toBe(1);
+    expect(bad.record.failureReason).toBe('output differs from the expected output (line 21); expected:\nexpected text\ngot:\nactual text');
+  });
+
+  it('hands values to later steps through $EXEC_DOC_ENV and keeps them across languages', async () => {
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=produce rollback=none}\necho "BACKUP_NAME=backup-$((6 * 7))" >> "$EXEC_DOC_ENV"\n\`\`\`\n\n\`\`\`python {id=consume rollback=none output="backup-42"}\nimport os\nprint(os.environ["BACKUP_NAME"])\n\`\`\`\n\n\`\`\`js {id=consume-js rollback=none output="backup-42 js"}\nconsole.log(process.env.BACKUP_NAME + ' js')\n\`\`\`\n`;
+    const run = await runDoc(doc, 'proc');
+    expect(run.exitCode).toBe(0);
+  });
+
+  it('rejects a malformed hand-off line as a failure of the step', async () => {
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=produce rollback=none}\necho "not a pair" >> "$EXEC_DOC_ENV"\n\`\`\`\n`;
+    const run = await runDoc(doc, 'proc');
+    expect(run.exitCode).toBe(1);
+    expect(run.record.failureReason).toBe('$EXEC_DOC_ENV line 1: expected KEY=VALUE, got `not a pair`');
+  });
+
+  it('runs sh, ts and js blocks and honours cwd and env', async () => {
+    const doc = `# T\n\n## Proc\n\n\`\`\`sh {id=where cwd=.. env="GREETING=hi" rollback=none}\necho "$GREETING from $(basename "$(dirname "$PWD")")" > /dev/null; test "$GREETING" = hi\n\`\`\`\n\n\`\`\`ts {id=typed rollback=none output="5"}\nconst add = (a: number, b: number): number => a + b;\nconsole.log(add(2, 3));\n\`\`\`\n`;
+    const run = await runDoc(doc, 'proc');
+    expect(run.record.steps.map((s) => [s.stepId, s.status, s.reason])).toEqual([
+      ['where', 'passed', null],
+      ['typed', 'passed', null],
+    ]);
+  });
+
+  it('a missing requirement stops the run before anything executes (exit 3)', async () => {
+    const log = path.join(tempDir(), 'log');
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=none}\necho ran >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=b requires=cmd:no-such-program-xyz rollback=none}\necho ran >> "$LOG"\n\`\`\`\n`;
+    const run = await runDoc(doc, 'proc', { env: { ...process.env, LOG: log } });
+    expect(run.exitCode).toBe(3);
+    expect(run.status).toBe('requirements-missing');
+    expect(marks(log)).toEqual([]);
+    const requirements = run.events.find((e) => e.type === 'requirements');
+    expect(requirements).toMatchObject({ results: expect.arrayContaining([{ requirement: 'cmd:no-such-program-xyz', ok: false, detail: '`no-such-program-xyz` is not on PATH; install it or add its folder to PATH' }]) });
+  });
+
+  it('refuses confirm steps when nobody can be asked, and runs them with yes', async () => {
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=drop confirm="Drop everything?" rollback=none}\necho dropped\n\`\`\`\n`;
+    await expect(runDoc(doc, 'proc')).rejects.toThrow(ExecDocError);
+    await expect(runDoc(doc, 'proc')).rejects.toMatchObject({ code: 'E_CONFIRM', exitCode: 64, details: ['drop: Drop everything?', 'Pass --yes to confirm them all, or run in an interactive terminal.'] });
+    expect((await runDoc(doc, 'proc', { yes: true })).exitCode).toBe(0);
+    const declined = await runDoc(doc, 'proc', { confirm: async () => false });
+    expect(declined.exitCode).toBe(1);
+    expect(declined.record.failureReason).toBe('declined by the operator at the confirmation prompt');
+  });
+
+  it('validates parameters before running and reports all problems at once', async () => {
+    const doc = `---\nexec-doc:\n  params:\n    count: { type: integer, min: 1, max: 10 }\n    mode: { type: enum, values: [fast, safe], default: safe }\n---\n# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=none output="3 fast"}\necho "\${{ params.count }} $mode"\n\`\`\`\n`;
+    await expect(runDoc(doc, 'proc', { sets: { count: '11', mode: 'yolo', cuont: '1' } })).rejects.toMatchObject({
+      code: 'E_PARAM',
+      details: ['--set cuont: the section has no parameter `cuont` (did you mean `count`?)', 'parameter `count` must be at most 10, got 11', 'parameter `mode` must be one of fast, safe, got `yolo`'],
+    });
+    expect((await runDoc(doc, 'proc', { sets: { count: '3', mode: 'fast' } })).exitCode).toBe(0);
+    expect((await runDoc(doc, 'proc', { env: { ...process.env, EXEC_DOC_PARAM_count: '3', EXEC_DOC_PARAM_mode: 'fast' } })).exitCode).toBe(0);
+  });
+
+  it('an aborted run (Ctrl-C) stops the running step and rolls back', async () => {
+    const log = path.join(tempDir(), 'log');
+    const controller = new AbortController();
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=undo-a}\necho a >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=slow rollback=none}\nsleep 30\n\`\`\`\n\n\`\`\`bash {id=undo-a kind=rollback}\necho undo-a >> "$LOG"\n\`\`\`\n`;
+    const promise = runDoc(doc, 'proc', { env: { ...process.env, LOG: log }, signal: controller.signal, listeners: [(e) => e.type === 'step.start' && e.stepId === 'slow' && setTimeout(() => controller.abort(), 200)] });
+    const run = await promise;
+    expect(run.exitCode).toBe(1);
+    expect(run.record.steps.find((s) => s.stepId === 'slow')).toMatchObject({ status: 'interrupted' });
+    expect(marks(log)).toEqual(['a', 'undo-a']);
+  });
+
+  it('writes the result record where the site reads "last verified"', async () => {
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=none}\ntrue\n\`\`\`\n`;
+    const run = await runDoc(doc, 'proc');
+    const latest = JSON.parse(readFileSync(path.join(run.stateDir, 'results', 'doc', 'proc.json'), 'utf8'));
+    expect(latest).toEqual(run.record);
+    expect(latest).toMatchObject({ schemaVersion: 1, status: 'succeeded', section: { address: 'doc/proc', contentHash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }, environment: { node: process.version } });
+  });
+});
