@@ -73,7 +73,8 @@ export class RunStore {
   readonly dir: string;
 
   constructor(readonly stateDir: string, readonly runId: string) {
-    this.dir = path.join(stateDir, 'runs', runId);
+    // Absolute: steps run in their document's folder and receive it as $EXEC_DOC_RUN_DIR.
+    this.dir = path.resolve(stateDir, 'runs', runId);
   }
 
   get statePath(): string {

@@ -1,0 +1,45 @@
+// parseCli is pure: it says what to run without running anything.
+import { describe, expect, it } from 'vitest';
+import { parseCli } from '../../src/cli/parse.js';
+
+describe('parseCli', () => {
+  it('treats a bare section as `run`', () => {
+    expect(parseCli(['quick-start/demo-migration'])).toMatchObject({ kind: 'command', command: 'run', args: ['quick-start/demo-migration'] });
+  });
+
+  it('collects repeated --set and the options of run', () => {
+    const parsed = parseCli(['run', 'a/b', '--set', 'x=1', '--set', 'y=a=b', '--yes', '--keep-db', '--json', '--docs', 'guide', '--state-dir', '/tmp/s', '--report', 'junit', 'r.xml']);
+    expect(parsed).toEqual({
+      kind: 'command',
+      command: 'run',
+      args: ['a/b'],
+      options: { docs: 'guide', stateDir: '/tmp/s', color: true, json: true, set: ['x=1', 'y=a=b'], yes: true, keepDb: true, report: { format: 'junit', file: 'r.xml' } },
+    });
+  });
+
+  it('reads defaults from the environment', () => {
+    expect(parseCli(['list'], { EXEC_DOC_STATE_DIR: '/var/x', NO_COLOR: '1' })).toMatchObject({ options: { stateDir: '/var/x', color: false, docs: 'docs' } });
+  });
+
+  it('accepts --report junit=<file>', () => {
+    expect(parseCli(['run', 's', '--report', 'junit=out.xml'])).toMatchObject({ options: { report: { format: 'junit', file: 'out.xml' } } });
+  });
+
+  it.each([
+    [['run'], /missing required argument 'section'/],
+    [['plan', 'a', '--yes'], /unknown option '--yes'/],
+    [['run', 'a', '--report', 'html', 'x'], /only junit is supported/],
+    [['list', '--bogus'], /unknown option '--bogus'/],
+  ])('%j is a usage error (64)', (argv, message) => {
+    const parsed = parseCli(argv);
+    expect(parsed).toMatchObject({ kind: 'output', exitCode: 64 });
+    expect(parsed.kind === 'output' && parsed.text).toMatch(message);
+  });
+
+  it('--help exits 0 and lists commands and exit codes', () => {
+    const parsed = parseCli(['--help']);
+    expect(parsed).toMatchObject({ kind: 'output', exitCode: 0 });
+    const text = parsed.kind === 'output' ? parsed.text : '';
+    for (const word of ['list', 'plan', 'run', 'resume', 'validate', '3   a requirement is missing (nothing ran)']) expect(text).toContain(word);
+  });
+});

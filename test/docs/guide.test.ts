@@ -1,0 +1,42 @@
+// The guide's own procedures are doc-tests: every section runs for real, and the reference
+// page documents every annotation field the parser knows.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { cli, ROOT, tempDir } from '../helpers.js';
+import { loadCorpus } from '../../src/documents/corpus.js';
+import { FIELDS } from '../../src/annotations/fields.js';
+
+const docs = await loadCorpus({ docsRoot: path.join(ROOT, 'docs'), displayRoot: ROOT });
+const sections = docs.flatMap((d) => d.sections);
+
+describe('the guide', () => {
+  it('has no document errors or warnings', () => {
+    expect(docs.flatMap((d) => d.diagnostics)).toEqual([]);
+    expect(sections.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(sections.map((s) => [s.address, s.slug.endsWith('-failing') ? 1 : 0] as const))('%s runs and exits %d', async (address, expected) => {
+    const r = await cli(['run', address, '--state-dir', tempDir()]);
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(expected);
+  });
+
+  it('the README quick start works as written', async () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const command = /^npm run exec-doc -- (\S+)$/m.exec(readme);
+    expect(command).not.toBeNull();
+    const r = await execa('npm', ['run', '--silent', 'exec-doc', '--', command![1]!, '--state-dir', tempDir()], { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } });
+    expect(r.exitCode, String(r.stdout)).toBe(0);
+    expect(String(r.stdout)).toContain('succeeded (exit 0)');
+  });
+
+  it('the annotation reference documents every field', () => {
+    const page = readFileSync(path.join(ROOT, 'docs', '400_migration-upgrade-guide_annotation-reference.mdx'), 'utf8');
+    for (const field of FIELDS) {
+      const key = field.name.endsWith('Ms') ? field.aliases[0]! : field.name === 'expectExitCode' ? 'exit' : field.name === 'excluded' ? 'excludeFromRunAll' : field.name;
+      expect(page, key).toContain(`| \`${key}\` |`);
+      for (const alias of field.aliases) expect(page, alias).toContain(`\`${alias}\``);
+    }
+  });
+});
