@@ -49,15 +49,15 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
 const loadOptions = (options: CliOptions) => ({ docsRoot: path.resolve(options.docs), cacheFile: path.join(options.stateDir, 'cache', 'documents.json') });
 
 async function list(options: CliOptions, io: Io): Promise<number> {
-  const { loadCorpus } = await import('../documents/corpus.js');
-  const { listEntries, formatList } = await import('../report/list.js');
-  const docs = await loadCorpus(loadOptions(options));
-  const entries = listEntries(docs);
-  const diagnostics = docs.flatMap((d) => d.diagnostics);
+  const { loadIndex } = await import('../documents/corpus.js');
+  const { formatList } = await import('../report/list.js');
+  const index = await loadIndex(loadOptions(options));
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ sections: entries, diagnostics }, null, 2)}\n`);
+    const { loadCorpus } = await import('../documents/corpus.js');
+    const diagnostics = index.errors + index.warnings > 0 ? (await loadCorpus(loadOptions(options))).flatMap((d) => d.diagnostics) : [];
+    io.stdout.write(`${JSON.stringify({ sections: index.sections, diagnostics }, null, 2)}\n`);
   } else {
-    io.stdout.write(formatList(entries, { errors: diagnostics.filter((d) => d.severity === 'error').length, warnings: diagnostics.filter((d) => d.severity === 'warning').length }));
+    io.stdout.write(formatList(index.sections, index));
   }
   return 0;
 }

@@ -1,21 +1,25 @@
-// Loads every document of the docs folder, reusing extraction results from a cache keyed by
-// each file's size and modification time (and the extractor's own build), so that `list`
-// on a large guide stays fast.
+// Loads every document of the docs folder, reusing extraction results from caches keyed by
+// each file's size and modification time (and the extractor's own build): documents.json
+// holds the full runbooks (for run and plan), index.json only the section summaries, which
+// is all `list` reads, so listing a large guide stays fast.
 import { readFileSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DocumentRunbooks } from '../model/types.js';
 import { writeAtomic } from '../runner/state.js';
 import { discoverDocuments } from './discover.js';
-import { loadDocument, type LoadOptions } from './load.js';
+import type { LoadOptions } from './load.js';
+import { summarize, type DocumentSummary, type SectionSummary } from './summary.js';
 
 const CACHE_FORMAT = 1;
 
-interface CacheFile {
+interface CacheFile<T> {
   format: number;
   fingerprint: string;
-  entries: Record<string, { mtimeMs: number; size: number; doc: DocumentRunbooks }>;
+  entries: Record<string, { mtimeMs: number; size: number; doc: T }>;
 }
+
+const indexFileOf = (cacheFile: string): string => path.join(path.dirname(cacheFile), 'index.json');
 
 export interface CorpusOptions extends LoadOptions {
   /** Cache file; no cache when undefined. */
@@ -25,8 +29,8 @@ export interface CorpusOptions extends LoadOptions {
 export async function loadCorpus(options: CorpusOptions): Promise<DocumentRunbooks[]> {
   const files = discoverDocuments(options.docsRoot);
   const fingerprint = extractorFingerprint(options);
-  const cache = options.cacheFile ? readCache(options.cacheFile, fingerprint) : undefined;
-  const next: CacheFile = { format: CACHE_FORMAT, fingerprint, entries: {} };
+  const cache = options.cacheFile ? readCache<DocumentRunbooks>(options.cacheFile, fingerprint) : undefined;
+  const next: CacheFile<DocumentRunbooks> = { format: CACHE_FORMAT, fingerprint, entries: {} };
   let changed = cache === undefined || Object.keys(cache.entries).length !== files.length;
   const docs: DocumentRunbooks[] = [];
   // Bounded concurrency: parsing is CPU-bound, reading is not.
@@ -39,6 +43,8 @@ export async function loadCorpus(options: CorpusOptions): Promise<DocumentRunboo
       if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) {
         results[item.index] = hit.doc;
       } else {
+        // The parser (unified, micromark, acorn) loads only when a document must be parsed.
+        const { loadDocument } = await import('./load.js');
         results[item.index] = await loadDocument(item.file, options);
         changed = true;
       }
@@ -47,13 +53,41 @@ export async function loadCorpus(options: CorpusOptions): Promise<DocumentRunboo
   };
   await Promise.all(Array.from({ length: 8 }, worker));
   docs.push(...results);
-  if (options.cacheFile && changed) writeAtomic(options.cacheFile, JSON.stringify(next));
+  if (options.cacheFile && changed) {
+    writeAtomic(options.cacheFile, JSON.stringify(next));
+    const index: CacheFile<DocumentSummary> = { format: CACHE_FORMAT, fingerprint, entries: {} };
+    for (const [file, entry] of Object.entries(next.entries)) index.entries[file] = { mtimeMs: entry.mtimeMs, size: entry.size, doc: summarize(entry.doc) };
+    writeAtomic(indexFileOf(options.cacheFile), JSON.stringify(index));
+  }
   return docs;
 }
 
-function readCache(file: string, fingerprint: string): CacheFile | undefined {
+/** The guide's sections, sorted by address, from the index cache when every file is unchanged. */
+export async function loadIndex(options: CorpusOptions): Promise<{ sections: SectionSummary[]; errors: number; warnings: number }> {
+  const combine = (summaries: DocumentSummary[]) => ({
+    sections: summaries.flatMap((s) => s.sections).sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
+    errors: summaries.reduce((n, s) => n + s.errors, 0),
+    warnings: summaries.reduce((n, s) => n + s.warnings, 0),
+  });
+  if (options.cacheFile) {
+    const index = readCache<DocumentSummary>(indexFileOf(options.cacheFile), extractorFingerprint(options));
+    const files = discoverDocuments(options.docsRoot);
+    if (index && files.length === Object.keys(index.entries).length) {
+      const hits = files.map((file) => {
+        const entry = index.entries[file];
+        if (!entry) return undefined;
+        const stat = statSync(file);
+        return entry.mtimeMs === stat.mtimeMs && entry.size === stat.size ? entry.doc : undefined;
+      });
+      if (hits.every((h) => h !== undefined)) return combine(hits as DocumentSummary[]);
+    }
+  }
+  return combine((await loadCorpus(options)).map(summarize));
+}
+
+function readCache<T>(file: string, fingerprint: string): CacheFile<T> | undefined {
   try {
-    const cache = JSON.parse(readFileSync(file, 'utf8')) as CacheFile;
+    const cache = JSON.parse(readFileSync(file, 'utf8')) as CacheFile<T>;
     return cache.format === CACHE_FORMAT && cache.fingerprint === fingerprint ? cache : undefined;
   } catch {
     return undefined;

@@ -1,6 +1,6 @@
 // Executes one block: confirmation, attempts with exponential backoff, verification of exit
 // code and output, hand-off values, a masked log, and one StepResult whatever happened.
-import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Step } from '../model/types.js';
 import type { StepPhase, StepStatus } from '../events/types.js';
@@ -29,14 +29,15 @@ export interface StepContext {
   mask: Masker;
   bus: EventBus;
   sql: () => Promise<SqlSession>;
-  logPath(stepId: string, phase: StepPhase): string;
+  /** Appends to the run's output log (masked text only). */
+  log(text: string): void;
   /** A private folder outside the state directory for $EXEC_DOC_ENV files (they may hold secrets). */
   handoffDir: string;
   /** Asks the operator; undefined when nobody can be asked (then --yes was required up front). */
   confirm?: (question: string, step: Step) => Promise<boolean>;
   yes: boolean;
   /** Records the process of the running attempt, so a resumed run can clean it up. */
-  onSpawn(pid: number, startTime: string | undefined): void;
+  onSpawn(pid: number): void;
 }
 
 interface AttemptOutcome {
@@ -95,14 +96,13 @@ export async function executeStep(step: Step, phase: StepPhase, context: StepCon
 }
 
 async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, signal: AbortSignal | undefined, attempt: number): Promise<AttemptOutcome> {
-  const log = context.logPath(step.id, phase);
-  writeFileSync(log, attempt === 1 ? '' : `\n--- attempt ${attempt} ---\n`, { flag: attempt === 1 ? 'w' : 'a' });
+  context.log(`==> ${phase} ${step.id} (${step.kind}, ${step.lang}, attempt ${attempt})\n`);
   const streams = {
     stdout: createLineMasker(context.mask, (text) => emitOutput('stdout', text)),
     stderr: createLineMasker(context.mask, (text) => emitOutput('stderr', text)),
   };
   function emitOutput(stream: 'stdout' | 'stderr', text: string): void {
-    appendFileSync(log, text);
+    context.log(text);
     context.bus.emit({ type: 'step.output', stepId: step.id, stream, text });
   }
   const code = substituteParams(step.code, context.params);
@@ -124,8 +124,8 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
     return verifyOutput(step, r.output, output, r.durationMs, r.ok ? 0 : 1, null);
   }
 
+  // Created by the step itself when it has something to hand on (the folder is private, 0700).
   const handoffFile = path.join(context.handoffDir, `${step.id}.env`);
-  writeFileSync(handoffFile, '', { mode: 0o600 });
   const env: Record<string, string> = {
     ...context.baseEnv,
     ...context.params,
@@ -157,7 +157,7 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
   if (r.exitCode !== step.expectExitCode) return fail('failed', reasons.exitCode(r.exitCode, step.expectExitCode), r.durationMs, output, r.exitCode, null, false);
   const verified = verifyOutput(step, r.stdout, output, r.durationMs, r.exitCode, null);
   const handed = readHandoff(handoffFile);
-  rmSync(handoffFile, { force: true });
+  if (handed.existed) rmSync(handoffFile, { force: true });
   if (verified.passed) {
     if (handed.problems.length > 0) return fail('failed', handed.problems.join('; '), r.durationMs, output, r.exitCode, null, false);
     Object.assign(context.handoff, handed.values);

@@ -34,6 +34,19 @@ export function isSameProcessAlive(pid: number, startTime: string | undefined): 
   return startTime === undefined || info.startTime === startTime;
 }
 
+/**
+ * Whether `pid` is alive and was started by run `runId` (steps get EXEC_DOC_RUN_ID in their
+ * environment): a pid alone could by now belong to an unrelated process.
+ */
+export function isProcessOfRun(pid: number, runId: string): boolean {
+  if (!isSameProcessAlive(pid, undefined)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`EXEC_DOC_RUN_ID=${runId}`);
+  } catch {
+    return false;
+  }
+}
+
 export function descendants(pid: number): number[] {
   let entries: string[];
   try {

@@ -1,7 +1,12 @@
 // The plan of a section: what runs forward, what undoes what, what verifies a rollback,
 // what always runs last, and what the machine must provide. Executes nothing.
 import type { Requirement, Section, Step } from '../model/types.js';
-import { requirementsOf } from './requirements.js';
+
+/** What a step needs: what it declares plus what its language implies. */
+export function requirementsOf(step: Step): Requirement[] {
+  const implied: Requirement[] = step.lang === 'sql' ? ['postgres'] : step.lang === 'python' ? ['python'] : step.lang === 'js' || step.lang === 'ts' ? ['node'] : [`cmd:${step.lang}`];
+  return [...new Set([...step.requires, ...implied])].sort();
+}
 
 export interface Plan {
   section: Section;

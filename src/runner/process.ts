@@ -1,7 +1,7 @@
 // Runs one process for a step: output streamed as it comes, a timeout and an abort signal
 // that kill the whole tree (SIGTERM, then SIGKILL after a grace period).
-import { execa } from 'execa';
-import { killTree, processStartTime } from './kill-tree.js';
+import { spawn } from 'node:child_process';
+import { killTree } from './kill-tree.js';
 
 export const KILL_GRACE_MS = 2000;
 
@@ -13,8 +13,8 @@ export interface ProcessOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
-  /** Called once the process exists, with what identifies it for a later clean-up. */
-  onSpawn?(pid: number, startTime: string | undefined): void;
+  /** Called once the process exists (its pid leads its process group). */
+  onSpawn?(pid: number): void;
 }
 
 export interface ProcessResult {
@@ -32,29 +32,22 @@ export interface ProcessResult {
 /** Output kept in memory per stream for verification; the rest is only streamed. */
 export const MAX_CAPTURE_CHARS = 16 * 1024 * 1024;
 
-export async function runProcess(options: ProcessOptions): Promise<ProcessResult> {
+export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
   const started = performance.now();
-  const subprocess = execa(options.file, options.args, {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: false,
-    detached: true,
-    reject: false,
-    stdin: 'ignore',
-    buffer: false,
-    encoding: 'utf8',
-    cleanup: true,
-  });
   const captured = { stdout: '', stderr: '' };
+  // Node's spawn rather than execa: execa costs ~1 ms more per process (measured 4.4 vs 3.4 ms for
+  // `bash -c`), which alone would break the runner's overhead budget; timeouts and tree-kill are
+  // handled here anyway. `detached` puts the step in a process group of its own.
+  const child = spawn(options.file, options.args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of ['stdout', 'stderr'] as const) {
-    subprocess[stream]?.setEncoding('utf8');
-    subprocess[stream]?.on('data', (chunk: string) => {
+    child[stream].setEncoding('utf8');
+    child[stream].on('data', (chunk: string) => {
       if (captured[stream].length < MAX_CAPTURE_CHARS) captured[stream] += chunk;
       options.onOutput(stream, chunk);
     });
   }
-  const pid = subprocess.pid;
-  if (pid !== undefined) options.onSpawn?.(pid, processStartTime(pid));
+  const pid = child.pid;
+  if (pid !== undefined) options.onSpawn?.(pid);
 
   let timedOut = false;
   let interrupted = false;
@@ -76,25 +69,31 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessResult
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const result = await subprocess;
-  clearTimeout(timer);
-  options.signal?.removeEventListener('abort', onAbort);
-  if (forceTimer) {
-    // The leader is gone; make sure nothing it left behind survives the grace period.
-    clearTimeout(forceTimer);
-    if (pid !== undefined) killTree(pid, 'SIGKILL', known);
-  }
-  const out: ProcessResult = {
-    exitCode: typeof result.exitCode === 'number' ? result.exitCode : null,
-    signal: result.signal ?? null,
-    timedOut,
-    interrupted,
-    durationMs: Math.round(performance.now() - started),
-    stdout: captured.stdout,
-    stderr: captured.stderr,
-  };
-  if (result.failed && result.exitCode === undefined && !result.signal && result.cause) {
-    out.spawnError = (result.cause as Error).message;
-  }
-  return out;
+  return new Promise((resolve) => {
+    let spawnError: string | undefined;
+    child.on('error', (error) => {
+      spawnError = error.message;
+    });
+    // 'close' comes after the process exited and its output streams ended.
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (forceTimer) {
+        // The leader is gone; make sure nothing it left behind survives the grace period.
+        clearTimeout(forceTimer);
+        if (pid !== undefined) killTree(pid, 'SIGKILL', known);
+      }
+      const result: ProcessResult = {
+        exitCode: code,
+        signal: signal ?? null,
+        timedOut,
+        interrupted,
+        durationMs: Math.round(performance.now() - started),
+        stdout: captured.stdout,
+        stderr: captured.stderr,
+      };
+      if (spawnError !== undefined) result.spawnError = spawnError;
+      resolve(result);
+    });
+  });
 }

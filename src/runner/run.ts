@@ -1,7 +1,7 @@
 // Runs a section, or resumes a run: check parameters and requirements → start the target →
 // forward steps → on failure, roll back completed steps in reverse and verify → teardown →
 // record. The state is checkpointed after every step, so a killed runner can be resumed.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Section, Step } from '../model/types.js';
@@ -17,7 +17,7 @@ import { resolveParams } from './params.js';
 import { checkRequirements } from './requirements.js';
 import { executeStep, type StepContext } from './execute-step.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
-import { isSameProcessAlive, killTree } from './kill-tree.js';
+import { isProcessOfRun, killTree } from './kill-tree.js';
 import { reasons } from './reasons.js';
 import { maskDeep } from '../events/emitter.js';
 
@@ -158,6 +158,7 @@ function assertConfirmable(plan: Plan, options: CommonRunOptions): void {
 class Run {
   readonly bus: EventBus;
   private readonly fileSink: ReturnType<typeof ndjsonFileSink>;
+  private readonly logFd: number;
   private postgres: PostgresHandle | undefined;
   private sqlSession: SqlSession | undefined;
   private readonly context: StepContext;
@@ -172,6 +173,7 @@ class Run {
   ) {
     this.bus = new EventBus(state.runId, mask, state.lastSeq);
     this.fileSink = ndjsonFileSink(store.eventsPath);
+    this.logFd = openSync(store.logPath, 'a');
     this.bus.on(this.fileSink.listener);
     this.bus.on((event) => {
       state.lastSeq = event.seq;
@@ -192,14 +194,13 @@ class Run {
         this.sqlSession ??= new SqlSession(this.postgres.url);
         return this.sqlSession;
       },
-      logPath: (stepId, phase) => store.logPath(stepId, phase),
+      log: (text) => writeSync(this.logFd, text),
       handoffDir: mkdtempSync(path.join(os.tmpdir(), 'exec-doc-handoff-')),
       ...(options.confirm ? { confirm: options.confirm } : {}),
       yes: options.yes ?? false,
-      onSpawn: (pid, startTime) => {
+      onSpawn: (pid) => {
         if (state.current) {
           state.current.pid = pid;
-          state.current.startTime = startTime ?? null;
           this.save();
         }
       },
@@ -209,7 +210,8 @@ class Run {
   /** A runner killed mid-step leaves its step's processes running: stop them before going on. */
   cleanUpLeftover(): void {
     const current = this.state.current;
-    if (current?.pid && isSameProcessAlive(current.pid, current.startTime ?? undefined)) {
+    // The pid is trusted only if that process still carries this run's id in its environment.
+    if (current?.pid && isProcessOfRun(current.pid, this.state.runId)) {
       this.options.notice?.(`stopping process ${current.pid} left running by the killed runner (step ${current.stepId})`);
       killTree(current.pid, 'SIGKILL');
     }
@@ -249,6 +251,8 @@ class Run {
     } finally {
       await this.sqlSession?.close();
       rmSync(this.context.handoffDir, { recursive: true, force: true });
+      this.store.close();
+      closeSync(this.logFd);
       await this.release().catch((error: unknown) => this.options.notice?.(`could not stop the embedded PostgreSQL: ${(error as Error).message}`));
       this.fileSink.close();
       this.store.unlock();
@@ -271,8 +275,8 @@ class Run {
   }
 
   private async run(step: Step, phase: StepPhase, signal?: AbortSignal): Promise<StepResult> {
-    this.state.current = { stepId: step.id, phase, pid: null, startTime: null };
-    this.save();
+    // Checkpointed once the process exists (onSpawn), so resume can stop what a killed runner left.
+    this.state.current = { stepId: step.id, phase, pid: null };
     const result = await executeStep(step, phase, this.context, signal);
     this.state.current = null;
     this.state.results.push(result);

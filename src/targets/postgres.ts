@@ -1,6 +1,6 @@
 // A section's PostgreSQL target: the user's server (`DATABASE_URL` or PG* variables), or an
 // embedded server from npm started on a free port in a private temporary directory.
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdir, rm, chown } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -195,9 +195,22 @@ async function osUser(name: string): Promise<{ uid: number; gid: number } | unde
   return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
 }
 
-export async function commandExists(name: string): Promise<boolean> {
-  const result = await execa('sh', ['-c', `command -v "$1"`, 'sh', name], { reject: false });
-  return result.exitCode === 0;
+/** Whether `name` is an executable on PATH (looked up in-process: no shell is started). */
+export async function commandExists(name: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  if (name.includes('/')) return isExecutable(name);
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, name))) return true;
+  }
+  return false;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function freePort(): Promise<number> {

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { BIN, cli, parseEvents, ROOT, tempDir, writeDoc } from '../helpers.js';
-import { isSameProcessAlive } from '../../src/runner/kill-tree.js';
+import { isProcessOfRun } from '../../src/runner/kill-tree.js';
+import { RunStore } from '../../src/runner/state.js';
 
 const SCHEMA = JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'exec-doc-events.schema.json'), 'utf8'));
 
@@ -64,10 +65,10 @@ describe('exec-doc CLI', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     const runId = parseEvents(out)[0]!.runId;
-    const state = JSON.parse(readFileSync(path.join(dir, '.exec-doc', 'runs', runId, 'state.json'), 'utf8'));
+    const state = new RunStore(path.join(dir, '.exec-doc'), runId).load();
     expect(state.completed).toEqual(['one']);
-    const orphan = state.current.pid as number;
-    expect(isSameProcessAlive(orphan, state.current.startTime)).toBe(true);
+    const orphan = state.current!.pid!;
+    expect(isProcessOfRun(orphan, runId)).toBe(true);
 
     const resumed = await cli(['resume', runId, '--docs', '.'], { cwd: dir });
     expect(resumed.exitCode).toBe(0);

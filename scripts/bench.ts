@@ -1,0 +1,244 @@
+// `npm run bench`: ratios measured side by side in one run (the machines are shared and noisy,
+// so absolute times drift; interleaved rounds and medians keep the comparison fair).
+//
+//   1. runner overhead: 100 trivial steps through exec-doc vs the same commands run one by one
+//      with `bash -c` (target ≤ 1.15×), in-process and end to end through the CLI;
+//   2. extraction of 1,000 generated MDX documents vs a bare mdast-util-from-markdown parse of
+//      the same files (target ≤ 1.5×);
+//   3. `exec-doc list` on that corpus with a warm cache (target < 150 ms).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fromMarkdown } from 'mdast-util-from-markdown';
+import { mdxjs } from 'micromark-extension-mdxjs';
+import { mdxFromMarkdown } from 'mdast-util-mdx';
+import { frontmatter } from 'micromark-extension-frontmatter';
+import { frontmatterFromMarkdown } from 'mdast-util-frontmatter';
+import { extractFromSource } from '../src/documents/load.js';
+import { runSection } from '../src/runner/run.js';
+import { discoverDocuments } from '../src/documents/discover.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = path.join(ROOT, 'bin', 'exec-doc.js');
+const WORK = path.join(os.tmpdir(), 'exec-doc-bench');
+const STEPS = 100;
+const DOCS = 1000;
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const ms = (n: number): string => `${n.toFixed(1)} ms`;
+const time = async (fn: () => Promise<unknown> | unknown): Promise<number> => {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+};
+const lines: string[] = [];
+const say = (line: string): void => {
+  lines.push(line);
+  process.stdout.write(`${line}\n`);
+};
+
+// ---------------------------------------------------------------------------------------------
+// 1. Runner overhead
+
+function stepCommand(i: number): string {
+  return `echo "step ${i}"`;
+}
+
+function overheadDocument(): string {
+  const blocks = Array.from({ length: STEPS }, (_, i) => `\`\`\`bash {id=s${i} rollback=none}\n${stepCommand(i)}\n\`\`\`\n`);
+  return `# Overhead\n\n## Hundred steps\n\n${blocks.join('\n')}`;
+}
+
+/** The baseline: each command with `bash -c` (same flags exec-doc uses), one after the other. */
+function bashOneByOne(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let i = 0;
+    const next = (): void => {
+      if (i === STEPS) return resolve();
+      const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', stepCommand(i++)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.resume();
+      child.stderr.resume();
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? next() : reject(new Error(`bash exited ${code}`))));
+    };
+    next();
+  });
+}
+
+async function runnerOverhead(rounds: number): Promise<void> {
+  const dir = path.join(WORK, 'overhead');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'overhead.md');
+  const source = overheadDocument();
+  writeFileSync(file, source);
+  const shellLoop = Array.from({ length: STEPS }, (_, i) => `bash -e -o pipefail -c '${stepCommand(i)}' > /dev/null`).join('\n');
+
+  const inProcess = { baseline: [] as number[], execDoc: [] as number[] };
+  const endToEnd = { baseline: [] as number[], execDoc: [] as number[] };
+  // Warm up both paths once (JIT, page cache).
+  await bashOneByOne();
+  const execDocRun = async (): Promise<void> => {
+    // The whole path a run takes: parse the document, plan, run, checkpoint, events, record.
+    const doc = await extractFromSource(file, readFileSync(file, 'utf8'), { docsRoot: dir, displayRoot: dir });
+    const outcome = await runSection({ section: doc.sections[0]!, docsRoot: dir, stateDir: path.join(dir, '.exec-doc'), env: process.env });
+    if (outcome.exitCode !== 0) throw new Error(`bench run failed: ${outcome.status}`);
+  };
+  const perRound: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    // Alternate which side goes first (ABBA), so neither always runs on a warmer machine.
+    if (round % 2 === 0) {
+      inProcess.baseline.push(await time(bashOneByOne));
+      inProcess.execDoc.push(await time(execDocRun));
+    } else {
+      inProcess.execDoc.push(await time(execDocRun));
+      inProcess.baseline.push(await time(bashOneByOne));
+    }
+    perRound.push(inProcess.execDoc[round]! / inProcess.baseline[round]!);
+    if (process.env.BENCH_SKIP_E2E) continue;
+    endToEnd.baseline.push(await time(() => spawnSync('bash', ['-c', shellLoop], { stdio: 'ignore' })));
+    endToEnd.execDoc.push(
+      await time(() => {
+        const r = spawnSync(process.execPath, [BIN, 'run', `${file}#hundred-steps`, '--state-dir', path.join(dir, '.exec-doc')], { stdio: 'ignore', env: { ...process.env, CI: 'true' } });
+        if (r.status !== 0) throw new Error(`exec-doc exited ${r.status}`);
+      }),
+    );
+  }
+  const ratio = median(perRound);
+  say(`runner overhead, ${STEPS} trivial bash steps, ${rounds} interleaved rounds (ABBA):`);
+  say(`  in process   bash -c one by one ${ms(median(inProcess.baseline))}  exec-doc runSection ${ms(median(inProcess.execDoc))}  median per-round ratio ${ratio.toFixed(3)}x (ratio of medians ${(median(inProcess.execDoc) / median(inProcess.baseline)).toFixed(3)}x)  (target <= 1.15x) ${ratio <= 1.15 ? 'PASS' : 'FAIL'}`);
+  const e2e = median(endToEnd.execDoc) / median(endToEnd.baseline);
+  say(`  end to end   shell loop of bash -c ${ms(median(endToEnd.baseline))}  exec-doc run (CLI) ${ms(median(endToEnd.execDoc))}  ratio ${e2e.toFixed(3)}x  (includes Node start-up and module loading)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2 and 3. Extraction and list
+
+/** Deterministic pseudo-random numbers, so every bench run parses the same corpus. */
+function lcg(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1664525 + 1013904223) % 2 ** 32;
+    return state / 2 ** 32;
+  };
+}
+
+function corpusDocument(n: number, random: () => number): string {
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
+  const words = ['upgrade', 'schema', 'replica', 'index', 'backfill', 'rollback', 'verify', 'lock', 'table', 'service', 'package', 'container', 'window', 'traffic', 'snapshot'];
+  const sentence = () => Array.from({ length: 8 + Math.floor(random() * 12) }, () => pick(words)).join(' ');
+  const sections: string[] = [];
+  for (let s = 0; s < 3; s++) {
+    const id = `d${n}s${s}`;
+    sections.push(
+      [
+        `## Procedure ${s + 1}: ${pick(words)} the ${pick(words)}`,
+        '',
+        `${sentence()}. See [the reference](./doc-${(n + 1) % DOCS}.mdx) and **${pick(words)}** before you start.`,
+        '',
+        `- ${sentence()}`,
+        `- ${sentence()}`,
+        '',
+        `\`\`\`sql {id=${id}-check kind=check}`,
+        `select count(*) from ${pick(words)}_${s} where id > \${{ params.limit }};`,
+        '```',
+        '',
+        '```output',
+        ' count',
+        '-------',
+        '...',
+        '```',
+        '',
+        `\`\`\`bash {id=${id}-step rollback=${id}-undo timeout=2m retries=1}`,
+        `echo "${sentence()}"`,
+        `test -n "$HOME"`,
+        '```',
+        '',
+        `\`\`\`bash {id=${id}-undo kind=rollback}`,
+        `echo "undo ${s}"`,
+        '```',
+        '',
+        '```js',
+        `// An example, not executed: ${sentence()}`,
+        'console.log(1);',
+        '```',
+        '',
+        `| step | effect |\n|---|---|\n| ${pick(words)} | ${sentence()} |`,
+        '',
+      ].join('\n'),
+    );
+  }
+  return [
+    '---',
+    `title: Document ${n}`,
+    'exec-doc:',
+    '  params:',
+    '    limit: { type: integer, default: 10, min: 0 }',
+    '---',
+    '',
+    `# Document ${n}`,
+    '',
+    `${sentence()}.`,
+    '',
+    ...sections,
+  ].join('\n');
+}
+
+function writeCorpus(): string {
+  const docs = path.join(WORK, 'corpus', 'docs');
+  rmSync(path.join(WORK, 'corpus'), { recursive: true, force: true });
+  mkdirSync(docs, { recursive: true });
+  const random = lcg(72);
+  for (let n = 0; n < DOCS; n++) writeFileSync(path.join(docs, `doc-${n}.mdx`), corpusDocument(n, random));
+  return docs;
+}
+
+async function extraction(rounds: number): Promise<void> {
+  const docsRoot = writeCorpus();
+  const files = discoverDocuments(docsRoot).map((file) => ({ file, source: readFileSync(file, 'utf8') }));
+  const bare = (): void => {
+    for (const { source } of files) fromMarkdown(source, { extensions: [mdxjs(), frontmatter(['yaml'])], mdastExtensions: [mdxFromMarkdown(), frontmatterFromMarkdown(['yaml'])] });
+  };
+  const ours = async (): Promise<void> => {
+    for (const { file, source } of files) {
+      const doc = await extractFromSource(file, source, { docsRoot, displayRoot: docsRoot });
+      if (doc.sections.length !== 3 || doc.diagnostics.some((d) => d.severity === 'error')) throw new Error(`unexpected extraction of ${file}: ${JSON.stringify(doc.diagnostics[0])}`);
+    }
+  };
+  bare();
+  await ours();
+  const samples = { bare: [] as number[], ours: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    samples.bare.push(await time(bare));
+    samples.ours.push(await time(ours));
+  }
+  const ratio = median(samples.ours) / median(samples.bare);
+  say(`extraction of ${DOCS} generated MDX documents (${(files.reduce((n, f) => n + f.source.length, 0) / 1e6).toFixed(1)} MB), median of ${rounds} interleaved rounds:`);
+  say(`  mdast-util-from-markdown (MDX + front matter) ${ms(median(samples.bare))}  exec-doc extraction ${ms(median(samples.ours))}  ratio ${ratio.toFixed(3)}x  (target <= 1.5x) ${ratio <= 1.5 ? 'PASS' : 'FAIL'}`);
+
+  // 3. `exec-doc list` with a warm cache: first run fills it, the timed runs read it.
+  const stateDir = path.join(WORK, 'corpus', '.exec-doc');
+  const list = () => {
+    const r = spawnSync(process.execPath, [BIN, 'list', '--docs', docsRoot, '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    if (r.status !== 0 || !r.stdout.includes(`${DOCS * 3} sections`)) throw new Error(`list failed: ${r.stderr}`);
+  };
+  const cold = await time(list);
+  const warm: number[] = [];
+  for (let i = 0; i < 11; i++) warm.push(await time(list));
+  const starts: number[] = [];
+  for (let i = 0; i < 5; i++) starts.push(await time(() => spawnSync(process.execPath, ['-e', '0'])));
+  const node = median(starts);
+  const w = median(warm);
+  say(`exec-doc list on ${DOCS} documents: cold cache ${ms(cold)}, warm cache ${ms(w)} (median of 11; \`node -e 0\` alone ${ms(node)})  (target < 150 ms) ${w < 150 ? 'PASS' : 'FAIL'}`);
+}
+
+say(`exec-doc bench — node ${process.version}, ${os.cpus().length} cpus, ${new Date().toISOString().slice(0, 10)}`);
+await runnerOverhead(Number(process.env.BENCH_ROUNDS ?? 15));
+await extraction(Number(process.env.BENCH_EXTRACT_ROUNDS ?? 3));
+writeFileSync(path.join(WORK, 'last-bench.txt'), `${lines.join('\n')}\n`);
