@@ -1,7 +1,6 @@
 // The CLI edge: the only place that prints and decides the exit code.
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
 import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
 import type { Step } from '../model/types.js';
 import type { RunOutcome } from '../runner/run.js';
@@ -118,6 +117,7 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
 
   const confirm = interactive
     ? async (question: string, step: Step) => {
+        const { createInterface } = await import('node:readline/promises');
         const rl = createInterface({ input: io.stdin, output: io.stdout });
         try {
           const answer = await rl.question(`? ${step.id}: ${question} [y/N] `);

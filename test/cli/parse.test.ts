@@ -26,14 +26,21 @@ describe('parseCli', () => {
   });
 
   it.each([
-    [['run'], /missing required argument 'section'/],
-    [['plan', 'a', '--yes'], /unknown option '--yes'/],
+    [['run'], /^exec-doc: missing required argument 'section'\nSee `exec-doc run --help`.\n$/],
+    [['plan', 'a', '--yes'], /^exec-doc: unknown option '--yes' for plan\n/],
     [['run', 'a', '--report', 'html', 'x'], /only junit is supported/],
-    [['list', '--bogus'], /unknown option '--bogus'/],
+    [['list', '--bogus'], /unknown option '--bogus' for list/],
+    [['list', 'extra'], /unexpected argument 'extra' for list/],
+    [['run', 'a', '--docs'], /--docs/],
   ])('%j is a usage error (64)', (argv, message) => {
     const parsed = parseCli(argv);
     expect(parsed).toMatchObject({ kind: 'output', exitCode: 64 });
     expect(parsed.kind === 'output' && parsed.text).toMatch(message);
+  });
+
+  it('`help <command>` and `<command> --help` show that command', () => {
+    expect(parseCli(['help', 'plan'])).toMatchObject({ kind: 'output', exitCode: 0, text: expect.stringMatching(/^Usage: exec-doc plan <section> \[options\]/) });
+    expect(parseCli(['resume', '-h'])).toMatchObject({ kind: 'output', exitCode: 0, text: expect.stringContaining('--keep-db') });
   });
 
   it('--help exits 0 and lists commands and exit codes', () => {
