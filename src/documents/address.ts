@@ -6,7 +6,7 @@ import type { DocumentRunbooks, Section } from '../model/types.js';
 import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
 import { closest } from '../util/edit-distance.js';
 import { stripNumberPrefixes } from './doc-id.js';
-import { loadDocument, type LoadOptions } from './load.js';
+import type { LoadOptions } from './load.js';
 import { loadCorpus, type CorpusOptions } from './corpus.js';
 
 export interface Resolved {
@@ -39,6 +39,7 @@ export async function resolveSection(address: string, options: CorpusOptions): P
 
 async function resolveInFile(file: string, slug: string, options: LoadOptions): Promise<Resolved> {
   if (!existsSync(file)) throw new ExecDocError('E_UNKNOWN_SECTION', `No such file: ${file}`, { details: ['Give a path to a .md or .mdx file, e.g. docs/guide.mdx#section'] });
+  const { loadDocument } = await import('./load.js');
   const document = await loadDocument(file, options);
   const found = document.sections.filter((s) => s.slug === slug);
   if (found.length === 1) return checked({ section: found[0]!, document });

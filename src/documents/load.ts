@@ -4,7 +4,6 @@ import path from 'node:path';
 import { unified, type Processor } from 'unified';
 import remarkParse from 'remark-parse';
 import remarkFrontmatter from 'remark-frontmatter';
-import remarkMdx from 'remark-mdx';
 import { VFile } from 'vfile';
 import type { Root } from 'mdast';
 import remarkExecDoc from '../../plugins/remark-exec-doc/index.js';
@@ -21,12 +20,13 @@ export interface LoadOptions {
 type AnyProcessor = Processor<Root, Root, Root, undefined, undefined>;
 const processors = new Map<string, AnyProcessor>();
 
-function processorFor(isMdx: boolean, options: LoadOptions): AnyProcessor {
+async function processorFor(isMdx: boolean, options: LoadOptions): Promise<AnyProcessor> {
   const key = `${isMdx}\0${options.docsRoot}\0${options.displayRoot ?? ''}`;
   let processor = processors.get(key);
   if (!processor) {
     const base = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']);
-    const withMdx = isMdx ? base.use(remarkMdx) : base;
+    // The MDX syntax (with acorn) loads only for .mdx documents.
+    const withMdx = isMdx ? base.use((await import('remark-mdx')).default) : base;
     processor = withMdx.use(remarkExecDoc, { docsRoot: options.docsRoot, displayRoot: options.displayRoot ?? '.' }) as unknown as AnyProcessor;
     processors.set(key, processor);
   }
@@ -43,7 +43,7 @@ export async function loadDocument(filePath: string, options: LoadOptions): Prom
 export async function extractFromSource(absolutePath: string, source: string, options: LoadOptions): Promise<DocumentRunbooks> {
   const isMdx = absolutePath.toLowerCase().endsWith('.mdx');
   const file = new VFile({ path: absolutePath, value: source });
-  const processor = processorFor(isMdx, options);
+  const processor = await processorFor(isMdx, options);
   const display = path.relative(path.resolve(options.displayRoot ?? '.'), absolutePath) || absolutePath;
   let tree: Root;
   try {

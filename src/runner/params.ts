@@ -1,7 +1,7 @@
 // Parameter values for a run: `--set name=value`, then the environment variable
 // EXEC_DOC_PARAM_<name>, then the declared default. Secret values are never stored.
 import type { Param } from '../model/types.js';
-import { validateParamValue } from '../extract/settings.js';
+import { validateParamValue } from '../model/param-value.js';
 import { closest } from '../util/edit-distance.js';
 
 export interface ResolvedParams {

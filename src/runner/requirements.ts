@@ -3,9 +3,9 @@
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execFile } from 'node:child_process';
 import type { PostgresTarget, Requirement } from '../model/types.js';
-import { checkPostgres, commandExists } from '../targets/postgres.js';
+import { commandExists } from '../util/which.js';
 
 export interface RequirementResult {
   requirement: Requirement;
@@ -13,20 +13,25 @@ export interface RequirementResult {
   detail: string;
 }
 
-async function probe(file: string, args: string[], timeoutMs = 10_000): Promise<{ ok: boolean; output: string }> {
-  const result = await execa(file, args, { reject: false, timeout: timeoutMs, stdin: 'ignore', all: true });
-  return { ok: result.exitCode === 0, output: String(result.all ?? '').trim().split('\n')[0] ?? '' };
+function probe(file: string, args: string[], timeoutMs = 10_000): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
+      resolve({ ok: !error, output: `${stdout}${stderr}`.trim().split('\n')[0] ?? '' });
+    });
+  });
 }
 
 export async function checkRequirement(requirement: Requirement, context: { target: PostgresTarget; env: NodeJS.ProcessEnv }): Promise<RequirementResult> {
   const done = (ok: boolean, detail: string): RequirementResult => ({ requirement, ok, detail });
   switch (requirement) {
     case 'postgres': {
+      // pg and execa load only for sections that use PostgreSQL.
+      const { checkPostgres } = await import('../targets/postgres.js');
       const r = await checkPostgres(context.target, context.env);
       return done(r.ok, r.detail);
     }
     case 'python': {
-      if (!(await commandExists('python3', context.env))) return done(false, 'python3 is not on PATH; install Python 3 (e.g. `apt-get install python3 python3-venv`)');
+      if (!(commandExists('python3', context.env))) return done(false, 'python3 is not on PATH; install Python 3 (e.g. `apt-get install python3 python3-venv`)');
       const r = await probe('python3', ['--version']);
       return done(r.ok, r.ok ? r.output : `python3 --version failed: ${r.output}`);
     }
@@ -37,25 +42,25 @@ export async function checkRequirement(requirement: Requirement, context: { targ
       return done(uid === 0, uid === 0 ? 'running as root' : `running as uid ${uid}; run as root (e.g. with sudo)`);
     }
     case 'docker': {
-      if (!(await commandExists('docker', context.env))) return done(false, 'docker is not on PATH; install Docker, or use podman');
+      if (!(commandExists('docker', context.env))) return done(false, 'docker is not on PATH; install Docker, or use podman');
       const r = await probe('docker', ['info', '--format', '{{.ServerVersion}}']);
       return done(r.ok, r.ok ? `Docker engine ${r.output}` : `no Docker engine answers (\`docker info\`: ${r.output}); start dockerd, or use podman`);
     }
     case 'podman': {
-      if (!(await commandExists('podman', context.env))) return done(false, 'podman is not on PATH; install it (e.g. `apt-get install podman runc`)');
+      if (!(commandExists('podman', context.env))) return done(false, 'podman is not on PATH; install it (e.g. `apt-get install podman runc`)');
       const r = await probe('podman', ['--version']);
       return done(r.ok, r.ok ? r.output : `podman --version failed: ${r.output}`);
     }
     case 'kubernetes': {
       const config = context.env.KUBECONFIG ?? path.join(os.homedir(), '.kube', 'config');
       if (!existsSync(config.split(':')[0] ?? config)) return done(false, `no cluster configured (no ${config}); set KUBECONFIG to a reachable cluster — the step was not executed`);
-      if (!(await commandExists('kubectl', context.env))) return done(false, 'kubectl is not on PATH; install kubectl');
+      if (!(commandExists('kubectl', context.env))) return done(false, 'kubectl is not on PATH; install kubectl');
       const r = await probe('kubectl', ['cluster-info', '--request-timeout=5s']);
       return done(r.ok, r.ok ? r.output : `the cluster in ${config} does not answer: ${r.output}`);
     }
     default: {
       const program = requirement.slice('cmd:'.length);
-      const ok = await commandExists(program, context.env);
+      const ok = commandExists(program, context.env);
       return done(ok, ok ? `${program} is on PATH` : `\`${program}\` is not on PATH; install it or add its folder to PATH`);
     }
   }

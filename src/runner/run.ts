@@ -9,8 +9,8 @@ import { ExecDocError, EXIT } from '../errors/exec-doc-error.js';
 import { EventBus, ndjsonFileSink } from '../events/emitter.js';
 import type { EventListener, RunStatus, StepPhase } from '../events/types.js';
 import { connectionStringSecrets, createMasker, type Masker } from '../secrets/masker.js';
-import { SqlSession } from '../languages/sql.js';
-import { openPostgres, type PostgresHandle } from '../targets/postgres.js';
+import type { SqlSession } from '../languages/sql.js';
+import type { PostgresHandle } from '../targets/postgres.js';
 import { buildRecord, latestRecordPath, writeRecord, type RunRecord } from '../results/record.js';
 import { buildPlan, type Plan } from './plan.js';
 import { resolveParams } from './params.js';
@@ -191,7 +191,10 @@ class Run {
       bus: this.bus,
       sql: async () => {
         if (!this.postgres) throw new Error('no PostgreSQL target was opened for this run');
-        this.sqlSession ??= new SqlSession(this.postgres.url);
+        if (!this.sqlSession) {
+          const { SqlSession } = await import('../languages/sql.js');
+          this.sqlSession = new SqlSession(this.postgres.url);
+        }
         return this.sqlSession;
       },
       log: (text) => writeSync(this.logFd, text),
@@ -262,6 +265,7 @@ class Run {
   private async openTarget(): Promise<void> {
     const env = this.options.env ?? process.env;
     const reuse = this.state.postgres?.embedded;
+    const { openPostgres } = await import('../targets/postgres.js');
     this.postgres = await openPostgres(this.plan.section.target, { runId: this.state.runId, env, ...(reuse ? { reuse } : {}), ...(this.options.notice ? { log: this.options.notice } : {}) });
     this.mask.add(...connectionStringSecrets(this.postgres.url));
     this.state.postgres = { kind: this.postgres.kind, ...(this.postgres.embedded ? { embedded: this.postgres.embedded } : {}) };

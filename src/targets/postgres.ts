@@ -1,6 +1,7 @@
 // A section's PostgreSQL target: the user's server (`DATABASE_URL` or PG* variables), or an
 // embedded server from npm started on a free port in a private temporary directory.
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { commandExists } from '../util/which.js';
 import { mkdir, rm, chown } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -80,7 +81,7 @@ export async function checkPostgres(target: PostgresTarget, env: NodeJS.ProcessE
   try {
     const bin = await embeddedBinaries();
     if (!existsSync(bin.postgres)) return { ok: false, detail: `embedded PostgreSQL binary missing at ${bin.postgres}; run \`npm install\`` };
-    if (process.getuid?.() === 0 && !(await osUser('postgres')) && !(await commandExists('useradd'))) {
+    if (process.getuid?.() === 0 && !(await osUser('postgres')) && !commandExists('useradd')) {
       return { ok: false, detail: 'running as root, the embedded PostgreSQL needs a `postgres` OS user and `useradd` is not available to create it' };
     }
     return { ok: true, detail: 'embedded PostgreSQL (started for the run)' };
@@ -193,24 +194,6 @@ async function osUser(name: string): Promise<{ uid: number; gid: number } | unde
   const gid = await execa('id', ['-g', name], { reject: false });
   if (uid.exitCode !== 0 || gid.exitCode !== 0) return undefined;
   return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
-}
-
-/** Whether `name` is an executable on PATH (looked up in-process: no shell is started). */
-export async function commandExists(name: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  if (name.includes('/')) return isExecutable(name);
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return true;
-  }
-  return false;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function freePort(): Promise<number> {
