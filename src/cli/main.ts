@@ -1,6 +1,6 @@
 // The CLI edge: the only place that prints and decides the exit code.
 import path from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
 import type { Step } from '../model/types.js';
 import type { RunOutcome } from '../runner/run.js';
@@ -48,17 +48,39 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
 const loadOptions = (options: CliOptions) => ({ docsRoot: path.resolve(options.docs), cacheFile: path.join(options.stateDir, 'cache', 'documents.json') });
 
 async function list(options: CliOptions, io: Io): Promise<number> {
-  const { loadIndex } = await import('../documents/corpus.js');
-  const { formatList } = await import('../report/list.js');
-  const index = await loadIndex(loadOptions(options));
+  const { loadIndex, corpusStamp } = await import('../documents/corpus.js');
+  const corpus = loadOptions(options);
   if (options.json) {
+    const index = await loadIndex(corpus);
     const { loadCorpus } = await import('../documents/corpus.js');
-    const diagnostics = index.errors + index.warnings > 0 ? (await loadCorpus(loadOptions(options))).flatMap((d) => d.diagnostics) : [];
+    const diagnostics = index.errors + index.warnings > 0 ? (await loadCorpus(corpus)).flatMap((d) => d.diagnostics) : [];
     io.stdout.write(`${JSON.stringify({ sections: index.sections, diagnostics }, null, 2)}\n`);
-  } else {
-    io.stdout.write(formatList(index.sections, index));
+    return 0;
   }
+  // The rendered list is kept beside the caches, stamped with the corpus's sizes and times:
+  // an unchanged guide is listed without parsing any cache at all.
+  const textCache = path.join(path.dirname(corpus.cacheFile), 'list.txt');
+  const stamp = corpusStamp(corpus);
+  const cached = readIfExists(textCache);
+  if (cached?.startsWith(`${stamp}\n`)) {
+    io.stdout.write(cached.slice(stamp.length + 1));
+    return 0;
+  }
+  const { formatList } = await import('../report/list.js');
+  const index = await loadIndex(corpus);
+  const text = formatList(index.sections, index);
+  const { writeAtomic } = await import('../runner/state.js');
+  writeAtomic(textCache, `${stamp}\n${text}`);
+  io.stdout.write(text);
   return 0;
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 async function validate(files: string[], options: CliOptions, io: Io): Promise<number> {

@@ -2,6 +2,7 @@
 // each file's size and modification time (and the extractor's own build): documents.json
 // holds the full runbooks (for run and plan), index.json only the section summaries, which
 // is all `list` reads, so listing a large guide stays fast.
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +84,19 @@ export async function loadIndex(options: CorpusOptions): Promise<{ sections: Sec
     }
   }
   return combine((await loadCorpus(options)).map(summarize));
+}
+
+/**
+ * A short digest of everything `list` depends on: the extractor's build, and each document's
+ * path, size and modification time. Computed from stat calls only.
+ */
+export function corpusStamp(options: CorpusOptions): string {
+  const hash = createHash('sha1').update(extractorFingerprint(options));
+  for (const file of discoverDocuments(options.docsRoot)) {
+    const stat = statSync(file);
+    hash.update(`\n${file}\0${stat.size}\0${stat.mtimeMs}`);
+  }
+  return hash.digest('hex');
 }
 
 function readCache<T>(file: string, fingerprint: string): CacheFile<T> | undefined {

@@ -169,4 +169,17 @@ describe('exec-doc CLI', () => {
     expect(plan.stdout).toContain('Runs, in order:');
     expect(plan.stdout).not.toContain('marks');
   });
+
+  it('list reflects an edited document although its results are cached', async () => {
+    const { dir, file } = writeDoc('# G\n\n## First\n\n```bash {id=a rollback=none}\ntrue\n```\n', 'guide.md');
+    const first = await cli(['list', '--docs', '.'], { cwd: dir });
+    expect(first.stdout).toContain('guide/first');
+    expect((await cli(['list', '--docs', '.'], { cwd: dir })).stdout).toBe(first.stdout);
+    writeFileSync(file, `${readFileSync(file, 'utf8')}\n## Second\n\n\`\`\`bash {id=b kind=check}\ntrue\n\`\`\`\n`);
+    const second = await cli(['list', '--docs', '.'], { cwd: dir });
+    expect(second.stdout).toContain('guide/second');
+    expect(second.stdout).toContain('2 sections');
+    const json = JSON.parse((await cli(['list', '--docs', '.', '--json'], { cwd: dir })).stdout);
+    expect(json.sections.map((s: { address: string; checks: number }) => [s.address, s.checks])).toEqual([['guide/first', 0], ['guide/second', 1]]);
+  });
 });
