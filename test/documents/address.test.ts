@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { resolveSection } from '../../src/documents/address.js';
+import { tempDir } from '../helpers.js';
+
+function guide(): { docsRoot: string; dir: string } {
+  const dir = tempDir();
+  const docsRoot = path.join(dir, 'docs');
+  mkdirSync(path.join(docsRoot, 'db'), { recursive: true });
+  const block = (id: string) => `\`\`\`bash {id=${id} rollback=none}\ntrue\n\`\`\`\n`;
+  writeFileSync(path.join(docsRoot, '400_guide.md'), `# Guide\n\n## Upgrade\n\n${block('a')}\n## Shared name\n\n${block('b')}`);
+  writeFileSync(path.join(docsRoot, 'db', 'migrations.mdx'), `---\nid: schema\n---\n# DB\n\n## Shared name\n\n${block('c')}\n## Only here {#only-here}\n\n${block('d')}`);
+  writeFileSync(path.join(docsRoot, 'broken.md'), `# Broken\n\n## Bad\n\n\`\`\`bash {id=x retries=lots}\ntrue\n\`\`\`\n`);
+  return { docsRoot, dir };
+}
+
+describe('resolveSection', () => {
+  it('finds <doc-id>/<slug>, the Docusaurus alias without number prefix, and front matter ids', async () => {
+    const { docsRoot } = guide();
+    expect((await resolveSection('400_guide/upgrade', { docsRoot })).section.address).toBe('400_guide/upgrade');
+    expect((await resolveSection('guide/upgrade', { docsRoot })).section.address).toBe('400_guide/upgrade');
+    expect((await resolveSection('db/schema/only-here', { docsRoot })).section.address).toBe('db/schema/only-here');
+  });
+
+  it('accepts a unique bare slug and refuses an ambiguous one, listing both', async () => {
+    const { docsRoot } = guide();
+    expect((await resolveSection('only-here', { docsRoot })).section.address).toBe('db/schema/only-here');
+    await expect(resolveSection('shared-name', { docsRoot })).rejects.toMatchObject({ code: 'E_UNKNOWN_SECTION', details: ['400_guide/shared-name', 'db/schema/shared-name'] });
+  });
+
+  it('addresses any file on disk as path#slug, or by path alone when it has one section', async () => {
+    const { docsRoot, dir } = guide();
+    const file = path.join(docsRoot, 'db', 'migrations.mdx');
+    expect((await resolveSection(`${file}#only-here`, { docsRoot })).section.slug).toBe('only-here');
+    await expect(resolveSection(`${file}#only-hre`, { docsRoot })).rejects.toMatchObject({ details: ['Closest matches:', `  ${file}#only-here`] });
+    await expect(resolveSection(file, { docsRoot })).rejects.toThrow(/has 2 sections; add #<section>/);
+    const single = path.join(dir, 'single.md');
+    writeFileSync(single, '# S\n\n## One\n\n```bash {id=z rollback=none}\ntrue\n```\n');
+    expect((await resolveSection(single, { docsRoot })).section.slug).toBe('one');
+    await expect(resolveSection(`${dir}/missing.md#x`, { docsRoot })).rejects.toThrow(/^No such file: /);
+  });
+
+  it('refuses to run anything from a document with errors, listing them with positions', async () => {
+    const { docsRoot } = guide();
+    await expect(resolveSection('broken/bad', { docsRoot })).rejects.toMatchObject({ code: 'E_DOCUMENT', exitCode: 64, details: [expect.stringMatching(/broken\.md:5:23: error: Unexpected value for `retries`/)] });
+  });
+
+  it('says when the guide has no sections at all', async () => {
+    await expect(resolveSection('x/y', { docsRoot: tempDir() })).rejects.toMatchObject({ details: [expect.stringMatching(/holds no executable sections/)] });
+  });
+});
