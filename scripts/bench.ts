@@ -89,8 +89,8 @@ async function runnerOverhead(rounds: number): Promise<void> {
   const execDocRun = async (): Promise<void> => {
     // The path `exec-doc run overhead/hundred-steps` takes: resolve the section through the
     // document cache (re-parsed when the file changes), plan, run, checkpoint, events, record.
-    const { section } = await resolveSection('overhead/hundred-steps', corpus);
-    const outcome = await runSection({ section, docsRoot, stateDir, env: process.env });
+    const { section, path: documentPath } = await resolveSection('overhead/hundred-steps', corpus);
+    const outcome = await runSection({ section, documentPath, docsRoot, stateDir, env: process.env });
     if (outcome.exitCode !== 0) throw new Error(`bench run failed: ${outcome.status}`);
   };
   await execDocRun();

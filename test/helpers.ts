@@ -45,7 +45,7 @@ export async function runDoc(source: string, slug: string, options: Partial<RunS
   if (!section) throw new Error(`no section ${slug}; have ${doc.sections.map((s) => s.slug).join(', ')}`);
   const events: RunEvent[] = [];
   const stateDir = path.join(dir, '.exec-doc');
-  const outcome = await runSection({ section, docsRoot: dir, stateDir, listeners: [(e) => events.push(e)], ...options });
+  const outcome = await runSection({ section, documentPath: file, docsRoot: dir, stateDir, listeners: [(e) => events.push(e)], ...options });
   return { ...outcome, events, stateDir, dir };
 }
 

@@ -164,8 +164,8 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
   let outcome: RunOutcome;
   try {
     if (command === 'run') {
-      const { section } = await resolveSection(target, loadOptions(options));
-      outcome = await runSection({ ...common, section, docsRoot: path.resolve(options.docs) });
+      const resolved = await resolveSection(target, loadOptions(options));
+      outcome = await runSection({ ...common, section: resolved.section, documentPath: resolved.path, docsRoot: path.resolve(options.docs) });
     } else {
       outcome = await resumeRun({
         ...common,

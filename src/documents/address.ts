@@ -7,11 +7,13 @@ import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
 import { closest } from '../util/edit-distance.js';
 import { stripNumberPrefixes } from './doc-id.js';
 import type { LoadOptions } from './load.js';
-import { loadCorpus, type CorpusOptions } from './corpus.js';
+import { loadCorpusEntries, type CorpusOptions } from './corpus.js';
 
 export interface Resolved {
   section: Section;
   document: DocumentRunbooks;
+  /** Absolute path of the document (section.file is the path as displayed). */
+  path: string;
 }
 
 export async function resolveSection(address: string, options: CorpusOptions): Promise<Resolved> {
@@ -19,8 +21,8 @@ export async function resolveSection(address: string, options: CorpusOptions): P
   if (hash >= 0) return resolveInFile(address.slice(0, hash), address.slice(hash + 1), options);
   if (/\.(md|mdx)$/i.test(address) && existsSync(address)) return resolveInFile(address, '', options);
 
-  const docs = await loadCorpus(options);
-  const all = docs.flatMap((document) => document.sections.map((section) => ({ section, document })));
+  const entries = await loadCorpusEntries(options);
+  const all = entries.flatMap((entry) => entry.doc.sections.map((section) => ({ section, document: entry.doc, path: entry.path })));
   const matches = all.filter(({ section }) => {
     const aliases = [section.address, `${stripNumberPrefixes(section.docId)}/${section.slug}`];
     return aliases.includes(address) || (!address.includes('/') && section.slug === address);
@@ -42,8 +44,9 @@ async function resolveInFile(file: string, slug: string, options: LoadOptions): 
   const { loadDocument } = await import('./load.js');
   const document = await loadDocument(file, options);
   const found = document.sections.filter((s) => s.slug === slug);
-  if (found.length === 1) return checked({ section: found[0]!, document });
-  if (slug === '' && document.sections.length === 1) return checked({ section: document.sections[0]!, document });
+  const absolute = path.resolve(file);
+  if (found.length === 1) return checked({ section: found[0]!, document, path: absolute });
+  if (slug === '' && document.sections.length === 1) return checked({ section: document.sections[0]!, document, path: absolute });
   const slugs = document.sections.map((s) => s.slug);
   const near = slug ? closest(slug, slugs, Math.max(3, Math.floor(slug.length / 3)), 5) : slugs;
   throw new ExecDocError('E_UNKNOWN_SECTION', slug ? `No section \`#${slug}\` in ${path.relative('.', file) || file}` : `${file} has ${slugs.length} sections; add #<section>`, {

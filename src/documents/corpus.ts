@@ -28,12 +28,16 @@ export interface CorpusOptions extends LoadOptions {
 }
 
 export async function loadCorpus(options: CorpusOptions): Promise<DocumentRunbooks[]> {
+  return (await loadCorpusEntries(options)).map((entry) => entry.doc);
+}
+
+/** Each document with its absolute path, in path order. */
+export async function loadCorpusEntries(options: CorpusOptions): Promise<Array<{ path: string; doc: DocumentRunbooks }>> {
   const files = discoverDocuments(options.docsRoot);
   const fingerprint = extractorFingerprint(options);
   const cache = options.cacheFile ? readCache<DocumentRunbooks>(options.cacheFile, fingerprint) : undefined;
   const next: CacheFile<DocumentRunbooks> = { format: CACHE_FORMAT, fingerprint, entries: {} };
   let changed = cache === undefined || Object.keys(cache.entries).length !== files.length;
-  const docs: DocumentRunbooks[] = [];
   // Bounded concurrency: parsing is CPU-bound, reading is not.
   const queue = files.map((file, index) => ({ file, index }));
   const results: DocumentRunbooks[] = new Array(files.length);
@@ -53,14 +57,13 @@ export async function loadCorpus(options: CorpusOptions): Promise<DocumentRunboo
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
-  docs.push(...results);
   if (options.cacheFile && changed) {
     writeAtomic(options.cacheFile, JSON.stringify(next));
     const index: CacheFile<DocumentSummary> = { format: CACHE_FORMAT, fingerprint, entries: {} };
     for (const [file, entry] of Object.entries(next.entries)) index.entries[file] = { mtimeMs: entry.mtimeMs, size: entry.size, doc: summarize(entry.doc) };
     writeAtomic(indexFileOf(options.cacheFile), JSON.stringify(index));
   }
-  return docs;
+  return files.map((file, i) => ({ path: file, doc: results[i]! }));
 }
 
 /** The guide's sections, sorted by address, from the index cache when every file is unchanged. */

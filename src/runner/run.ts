@@ -44,6 +44,8 @@ export interface CommonRunOptions {
 
 export interface RunSectionOptions extends CommonRunOptions {
   section: Section;
+  /** Absolute path of the section's document: steps run in its folder, and resume reloads it. */
+  documentPath: string;
   docsRoot: string;
   runId?: string;
 }
@@ -80,7 +82,7 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
   const state: RunState = {
     version: 1,
     runId,
-    section: { address: section.address, file: path.resolve(section.file), docsRoot: path.resolve(options.docsRoot), contentHash: section.contentHash },
+    section: { address: section.address, file: path.resolve(options.documentPath), docsRoot: path.resolve(options.docsRoot), contentHash: section.contentHash },
     phase: 'forward',
     startedAt: new Date().toISOString(),
     params: Object.fromEntries(Object.entries(params.values).filter(([name]) => !secretNames.includes(name))),
@@ -335,6 +337,11 @@ class Run {
         if (partner === undefined) this.options.notice?.(reasons.noRollback(stepId));
       } else {
         const result = await this.run(partner, 'rollback', this.options.forceSignal);
+        if (result.status === 'interrupted') {
+          // Abandoned by the operator: it stays pending, and `resume` runs it again.
+          this.save();
+          return;
+        }
         if (result.status === 'passed') this.state.undone.push(stepId);
         else {
           // Earlier steps' rollbacks may depend on this one: stop undoing, report the rest.

@@ -182,4 +182,22 @@ describe('exec-doc CLI', () => {
     const json = JSON.parse((await cli(['list', '--docs', '.', '--json'], { cwd: dir })).stdout);
     expect(json.sections.map((s: { address: string; checks: number }) => [s.address, s.checks])).toEqual([['guide/first', 0], ['guide/second', 1]]);
   });
+
+  it('resumes a SQL section on the same embedded PostgreSQL after the runner was killed, then removes it', async () => {
+    const doc = '# G\n\n## Db\n\n```sql {id=make rollback=none}\ncreate table kept (id int); insert into kept values (1), (2);\n```\n\n```bash {id=wait rollback=none}\nsleep 2\n```\n\n```sql {id=count rollback=none}\nselect count(*) as n from kept;\n```\n\n```output\n n\n---\n 2\n(1 row)\n```\n';
+    const { dir } = writeDoc(doc, 'guide.md');
+    const child = spawn(process.execPath, [BIN, 'run', 'guide/db', '--docs', '.', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    await waitFor(() => parseEvents(out).some((e) => e.type === 'step.start' && e.stepId === 'wait'), 60_000);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const runId = parseEvents(out)[0]!.runId;
+    const dataDir = new RunStore(path.join(dir, '.exec-doc'), runId).load().postgres!.embedded!.dataDir;
+    expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+    const resumed = await cli(['resume', runId, '--docs', '.'], { cwd: dir });
+    expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('✔ count');
+    expect(existsSync(dataDir)).toBe(false);
+  });
 });

@@ -193,4 +193,35 @@ describe('runSection', () => {
     expect(latest).toEqual(run.record);
     expect(latest).toMatchObject({ schemaVersion: 1, status: 'succeeded', section: { address: 'doc/proc', contentHash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }, environment: { node: process.version } });
   });
+
+  it('a second interrupt abandons the rollback (exit 2); resume finishes it (exit 1)', async () => {
+    const log = path.join(tempDir(), 'log');
+    const interrupt = new AbortController();
+    const force = new AbortController();
+    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=undo-a}\necho a >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=b rollback=undo-b}\necho b >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=c rollback=none}\nsleep 30\n\`\`\`\n\n\`\`\`bash {id=undo-a kind=rollback}\necho undo-a >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=undo-b kind=rollback}\nif [ ! -e "$LOG.slow" ]; then touch "$LOG.slow"; sleep 30; fi\necho undo-b >> "$LOG"\n\`\`\`\n`;
+    const env = { ...process.env, LOG: log };
+    const first = await runDoc(doc, 'proc', {
+      env,
+      signal: interrupt.signal,
+      forceSignal: force.signal,
+      listeners: [(e) => {
+        if (e.type === 'step.start' && e.stepId === 'c') setTimeout(() => interrupt.abort(), 100);
+        if (e.type === 'step.start' && e.stepId === 'undo-b') setTimeout(() => force.abort(), 100);
+      }],
+    });
+    expect(first.exitCode).toBe(2);
+    expect(first.status).toBe('rollback-incomplete');
+    expect(marks(log)).toEqual(['a', 'b']);
+    const { resumeRun } = await import('../../src/runner/run.js');
+    const { extractFromSource } = await import('../../src/documents/load.js');
+    const second = await resumeRun({
+      runId: first.runId,
+      stateDir: first.stateDir,
+      env,
+      loadSection: async (state) => (await extractFromSource(state.section.file, readFileSync(state.section.file, 'utf8'), { docsRoot: first.dir, displayRoot: first.dir })).sections[0]!,
+    });
+    expect(second.exitCode).toBe(1);
+    expect(marks(log)).toEqual(['a', 'b', 'undo-b', 'undo-a']);
+    expect(second.record.rollback).toEqual({ ran: true, complete: true, undone: ['b', 'a'], notUndone: [] });
+  }, 60_000);
 });
