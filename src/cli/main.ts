@@ -159,7 +159,7 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
     forceSignal: force.signal,
     keepDb: options.keepDb,
     listeners,
-    notice: (line: string) => io.stderr.write(`exec-doc: ${line}\n`),
+    notice: (line: string) => (reporter ? reporter.notice(line) : io.stderr.write(`exec-doc: ${line}\n`)),
   };
   let outcome: RunOutcome;
   try {

@@ -16,7 +16,12 @@ export function formatSummary(record: RunRecord, runDir: string): string {
   if (rows.length > 0) lines.push(table(['step', 'kind', 'phase', 'status', 'tries', 'duration'], rows, [5]).trimEnd());
   lines.push('');
   lines.push(`${record.section.address}: ${VERDICT[record.status]} (exit ${record.exitCode}) in ${formatMs(record.durationMs)}`);
-  if (record.failedStep) lines.push(`failed step: ${record.failedStep} — ${(record.failureReason ?? '').split('\n')[0]}`);
+  if (record.failedStep) {
+    lines.push(`failed step: ${record.failedStep} — ${(record.failureReason ?? '').split('\n')[0]}`);
+    const failed = record.steps.find((s) => s.stepId === record.failedStep && s.phase === 'forward');
+    const excerpt = failed?.outputExcerpt.split('\n').filter((l) => l.trim()).slice(-10) ?? [];
+    for (const line of excerpt) lines.push(`  │ ${line}`);
+  }
   if (record.rollback.ran) {
     lines.push(`undone: ${record.rollback.undone.join(', ') || '(nothing)'}${record.rollback.notUndone.length ? `; NOT undone: ${record.rollback.notUndone.join(', ')}` : ''}`);
   }

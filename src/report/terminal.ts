@@ -13,11 +13,17 @@ interface Row {
   durationMs?: number;
   startedAt?: number;
   lastLine?: string;
+  /** The last lines of its output, shown under it when it fails. */
+  tail: string[];
   note?: string;
 }
 
+const TAIL_LINES = 6;
+
 export interface TerminalReporter {
   listener(event: RunEvent): void;
+  /** A line for the operator (not an event), printed above the live frame. */
+  notice(line: string): void;
   /** Stops the spinner and leaves the final frame on screen. */
   stop(): void;
 }
@@ -75,6 +81,9 @@ function plainReporter(write: (text: string) => void, p: Paint): TerminalReporte
           break;
       }
     },
+    notice(line) {
+      write(`${p.dim(`exec-doc: ${line}`)}\n`);
+    },
     stop() {},
   };
 }
@@ -95,7 +104,7 @@ function liveReporter(write: (text: string) => void, p: Paint, columns: number):
     const key = `${phase}:${id}`;
     let row = byKey.get(key);
     if (!row) {
-      row = { key, id, label, phase, state: 'pending' };
+      row = { key, id, label, phase, state: 'pending', tail: [] };
       rows.push(row);
       byKey.set(key, row);
     }
@@ -127,7 +136,8 @@ function liveReporter(write: (text: string) => void, p: Paint, columns: number):
       switch (event.type) {
         case 'run.start':
           header.push(`${p.bold('▶')} ${p.bold(event.section)}  ${p.dim(`run ${event.runId}`)}`);
-          for (const step of event.steps) rowFor(step.id, step.phase, `${step.kind} · ${step.lang}`);
+          // Verification checks only run after a rollback: their rows appear if they start.
+          for (const step of event.steps.filter((s) => s.phase !== 'verify')) rowFor(step.id, step.phase, `${step.kind} · ${step.lang}`);
           break;
         case 'run.resume':
           header.push(`${p.bold('▶')} resuming ${p.bold(event.section)}  ${p.dim(`run ${event.runId}`)}`);
@@ -141,12 +151,16 @@ function liveReporter(write: (text: string) => void, p: Paint, columns: number):
           row.startedAt = Date.now();
           row.note = undefined;
           row.lastLine = undefined;
+          row.tail = [];
           break;
         }
         case 'step.output': {
           const row = [...rows].reverse().find((r) => r.id === event.stepId && r.state === 'running');
-          const last = event.text.split('\n').filter((l) => l.trim()).pop();
-          if (row && last) row.lastLine = last.slice(0, 80);
+          const lines = event.text.split('\n').filter((l) => l.trim());
+          if (row && lines.length > 0) {
+            row.lastLine = lines[lines.length - 1]!.slice(0, 80);
+            row.tail = [...row.tail, ...lines].slice(-TAIL_LINES);
+          }
           return;
         }
         case 'step.retry': {
@@ -158,7 +172,7 @@ function liveReporter(write: (text: string) => void, p: Paint, columns: number):
           const row = rowFor(event.stepId, event.phase);
           row.state = event.status === 'passed' ? 'passed' : 'failed';
           row.durationMs = event.durationMs;
-          row.note = event.status === 'passed' ? undefined : `${event.status}: ${event.reason ?? ''}`.split('\n').slice(0, 12).join('\n');
+          row.note = event.status === 'passed' ? undefined : [...`${event.status}: ${event.reason ?? ''}`.split('\n').slice(0, 12), ...row.tail.map((l) => `│ ${l}`)].join('\n');
           break;
         }
         case 'rollback.start':
@@ -168,6 +182,13 @@ function liveReporter(write: (text: string) => void, p: Paint, columns: number):
         case 'run.end':
           break;
       }
+      redraw();
+    },
+    notice(line) {
+      // Erase the frame, print the line where it was, and draw the frame again below it.
+      const up = frameLines > 0 ? `\x1b[${frameLines}A\r\x1b[J` : '';
+      write(`${up}${truncate(p.dim(`exec-doc: ${line}`), columns)}\n`);
+      frameLines = 0;
       redraw();
     },
     stop() {
@@ -184,7 +205,29 @@ function indentRest(text: string): string {
   return text.split('\n').join('\n    ');
 }
 
-function truncate(line: string, columns: number): string {
-  // Only plain text is cut; a line with colour codes is left whole rather than cut mid-sequence.
-  return line.includes('\x1b') || line.length <= columns ? line : `${line.slice(0, columns - 1)}…`;
+/**
+ * Cuts a line to the terminal's width, counting only visible characters (colour codes are
+ * kept whole), so that a redraw never has to guess how many screen lines a frame took.
+ */
+export function truncate(line: string, columns: number): string {
+  if (visibleLength(line) <= columns) return line;
+  let visible = 0;
+  let out = '';
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === '\x1b') {
+      const end = line.indexOf('m', i);
+      if (end < 0) break;
+      out += line.slice(i, end + 1);
+      i = end;
+      continue;
+    }
+    if (visible === columns - 1) return `${out}…\x1b[0m`;
+    out += line[i];
+    visible += 1;
+  }
+  return out;
+}
+
+function visibleLength(line: string): number {
+  return line.replace(/\x1b\[[0-9;]*m/g, '').length;
 }

@@ -65,7 +65,7 @@ describe('main', () => {
     const fail = io();
     expect(await main(['run', 'guide/fail', '--docs', docs, '--state-dir', path.join(dir, 's')], fail)).toBe(1);
     expect(fail.out()).toContain('✖ boom');
-    expect(fail.out()).toContain('failed step: boom — exited with code 5, expected 0');
+    expect(fail.out()).toContain('failed step: boom — exited with code 5, expected 0\n  │ line 1\n  │ line 2\n');
     expect(fail.out()).toContain('undone: ok');
     expect(fail.out()).toContain('  │ line 2');
   });
@@ -76,7 +76,7 @@ describe('main', () => {
     expect(await main(['run', 'guide/fail', '--docs', path.join(dir, 'docs'), '--state-dir', path.join(dir, 's')], t)).toBe(1);
     const out = t.out();
     expect(out).toContain('\x1b[');
-    expect(out).toMatch(/✖ boom .*\n {4}failed: exited with code 5, expected 0/);
+    expect(out).toMatch(/✖ boom .*\n {4}failed: exited with code 5, expected 0\n {4}│ line 1\n {4}│ line 2/);
     expect(out).toContain('✔ rollback undo');
   });
 

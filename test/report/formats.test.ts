@@ -47,3 +47,13 @@ describe('doc ids and suggestions', () => {
     expect(closest('rollback', ['guide/upgrade-database', 'guide/rollback'], 2)).toEqual(['guide/rollback']);
   });
 });
+
+describe('terminal lines', () => {
+  it('are cut to the width by visible characters, keeping colour codes whole', async () => {
+    const { truncate } = await import('../../src/report/terminal.js');
+    expect(truncate('short', 10)).toBe('short');
+    expect(truncate('abcdefghijkl', 6)).toBe('abcde…\x1b[0m');
+    expect(truncate('\x1b[31mabcdefghijkl\x1b[39m', 6)).toBe('\x1b[31mabcde…\x1b[0m');
+    expect(truncate('\x1b[31mabc\x1b[39m', 3)).toBe('\x1b[31mabc\x1b[39m');
+  });
+});
