@@ -72,7 +72,7 @@ describe('exec-doc CLI', () => {
 
     const resumed = await cli(['resume', runId, '--docs', '.'], { cwd: dir });
     expect(resumed.exitCode).toBe(0);
-    expect(resumed.stderr).toContain(`stopping process ${orphan} left running by the killed runner (step two)`);
+    expect(resumed.stdout).toContain(`exec-doc: stopping process ${orphan} left running by the killed runner (step two)`);
     expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual(['one', 'two-start', 'two-start', 'two', 'three']);
     const events = readFileSync(path.join(dir, '.exec-doc', 'runs', runId, 'events.ndjson'), 'utf8');
     const seqs = parseEvents(events).map((e) => e.seq);
