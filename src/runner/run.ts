@@ -246,8 +246,8 @@ class Run {
       this.save();
       if (this.state.phase === 'forward') await this.forward();
       if (this.state.phase === 'rollback') await this.rollback();
-      if (this.state.phase === 'verify') await this.verify();
-      if (this.state.phase === 'teardown') await this.teardown();
+      if (this.state.phase === 'verify') await this.runAll(this.plan.verify, 'verify', 'verifyCursor', 'teardown');
+      if (this.state.phase === 'teardown') await this.runAll(this.plan.teardown, 'teardown', 'teardownCursor', 'done');
       if (this.state.phase !== 'done') {
         // A second Ctrl-C abandoned the rollback: stop here; `resume` finishes it.
         return this.finish('rollback-incomplete', EXIT.rollbackIncomplete, { resumable: true });
@@ -357,25 +357,14 @@ class Run {
     this.save();
   }
 
-  private async verify(): Promise<void> {
-    const { verify } = this.plan;
-    while (this.state.verifyCursor < verify.length) {
-      await this.run(verify[this.state.verifyCursor]!, 'verify');
-      this.state.verifyCursor += 1;
+  /** Runs every block of a list that always runs to its end (failures are recorded, not fatal). */
+  private async runAll(steps: Step[], phase: 'verify' | 'teardown', cursor: 'verifyCursor' | 'teardownCursor', next: RunState['phase']): Promise<void> {
+    while (this.state[cursor] < steps.length) {
+      await this.run(steps[this.state[cursor]]!, phase);
+      this.state[cursor] += 1;
       this.save();
     }
-    this.state.phase = 'teardown';
-    this.save();
-  }
-
-  private async teardown(): Promise<void> {
-    const { teardown } = this.plan;
-    while (this.state.teardownCursor < teardown.length) {
-      await this.run(teardown[this.state.teardownCursor]!, 'teardown');
-      this.state.teardownCursor += 1;
-      this.save();
-    }
-    this.state.phase = 'done';
+    this.state.phase = next;
     this.save();
   }
 

@@ -1,6 +1,7 @@
 // The real CLI in a real process: exit codes, resume after SIGKILL, Ctrl-C, secrets,
 // the NDJSON stream against its published schema, JUnit reports, help.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { RunEvent } from '../../src/events/types.js';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +23,17 @@ const waitFor = async (check: () => boolean, timeoutMs = 15_000): Promise<void> 
     await new Promise((r) => setTimeout(r, 50));
   }
 };
+
+/** Starts the CLI with --json in the background; events() parses what it printed so far. */
+function startRun(args: string[], cwd: string): { child: ChildProcess; events: () => RunEvent[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, ...args, '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, events: () => parseEvents(out), exited };
+}
+
+const started = (run: { events: () => RunEvent[] }, stepId: string) => () => run.events().some((e) => e.type === 'step.start' && e.stepId === stepId);
 
 describe('exec-doc CLI', () => {
   it('exits 64 for an unknown section and lists the closest matches', async () => {
@@ -58,13 +70,11 @@ describe('exec-doc CLI', () => {
 
   it('resumes after the runner is killed with SIGKILL mid-step, without redoing completed steps', async () => {
     const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=one rollback=none}\necho one >> marks\n```\n\n```bash {id=two rollback=none}\necho two-start >> marks\nsleep 2\necho two >> marks\n```\n\n```bash {id=three rollback=none}\necho three >> marks\n```\n', 'guide.md');
-    const child = spawn(process.execPath, [BIN, 'run', 'guide/proc', '--docs', '.', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
+    const run = startRun(['run', 'guide/proc', '--docs', '.'], dir);
     await waitFor(() => existsSync(path.join(dir, 'marks')) && readFileSync(path.join(dir, 'marks'), 'utf8').includes('two-start'));
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
-    const runId = parseEvents(out)[0]!.runId;
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const runId = run.events()[0]!.runId;
     const state = new RunStore(path.join(dir, '.exec-doc'), runId).load();
     expect(state.completed).toEqual(['one']);
     const orphan = state.current!.pid!;
@@ -84,31 +94,26 @@ describe('exec-doc CLI', () => {
 
   it('refuses to resume when the section changed since the run started', async () => {
     const { dir, file } = writeDoc('# G\n\n## Proc\n\n```bash {id=one rollback=none}\necho one >> marks\n```\n\n```bash {id=two rollback=none}\nsleep 30\n```\n', 'guide.md');
-    const child = spawn(process.execPath, [BIN, 'run', 'guide/proc', '--docs', '.', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    await waitFor(() => parseEvents(out).some((e) => e.type === 'step.start' && e.stepId === 'two'));
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
+    const run = startRun(['run', 'guide/proc', '--docs', '.'], dir);
+    await waitFor(started(run, 'two'));
+    run.child.kill('SIGKILL');
+    await run.exited;
     writeFileSync(file, readFileSync(file, 'utf8').replace('sleep 30', 'sleep 1'));
-    const r = await cli(['resume', parseEvents(out)[0]!.runId, '--docs', '.'], { cwd: dir });
+    const r = await cli(['resume', run.events()[0]!.runId, '--docs', '.'], { cwd: dir });
     expect(r.exitCode).toBe(64);
     expect(r.stderr).toContain('changed since run');
   });
 
   it('Ctrl-C (SIGINT) stops the running step, rolls back and exits 1', async () => {
     const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=a rollback=undo-a}\necho a >> marks\n```\n\n```bash {id=slow rollback=none}\nsleep 30\n```\n\n```bash {id=undo-a kind=rollback}\necho undo-a >> marks\n```\n', 'guide.md');
-    const child = spawn(process.execPath, [BIN, 'run', 'guide/proc', '--docs', '.', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    await waitFor(() => parseEvents(out).some((e) => e.type === 'step.start' && e.stepId === 'slow'));
-    const started = Date.now();
-    child.kill('SIGINT');
-    const code = await new Promise((r) => child.on('close', r));
-    expect(code).toBe(1);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    const run = startRun(['run', 'guide/proc', '--docs', '.'], dir);
+    await waitFor(started(run, 'slow'));
+    const interruptedAt = Date.now();
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(1);
+    expect(Date.now() - interruptedAt).toBeLessThan(10_000);
     expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual(['a', 'undo-a']);
-    const end = parseEvents(out).find((e) => e.type === 'run.end');
+    const end = run.events().find((e) => e.type === 'run.end');
     expect(end).toMatchObject({ status: 'rolled-back', exitCode: 1, failedStep: 'slow' });
   });
 
@@ -186,13 +191,11 @@ describe('exec-doc CLI', () => {
   it('resumes a SQL section on the same embedded PostgreSQL after the runner was killed, then removes it', async () => {
     const doc = '# G\n\n## Db\n\n```sql {id=make rollback=none}\ncreate table kept (id int); insert into kept values (1), (2);\n```\n\n```bash {id=wait rollback=none}\nsleep 2\n```\n\n```sql {id=count rollback=none}\nselect count(*) as n from kept;\n```\n\n```output\n n\n---\n 2\n(1 row)\n```\n';
     const { dir } = writeDoc(doc, 'guide.md');
-    const child = spawn(process.execPath, [BIN, 'run', 'guide/db', '--docs', '.', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    await waitFor(() => parseEvents(out).some((e) => e.type === 'step.start' && e.stepId === 'wait'), 60_000);
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
-    const runId = parseEvents(out)[0]!.runId;
+    const run = startRun(['run', 'guide/db', '--docs', '.'], dir);
+    await waitFor(started(run, 'wait'), 60_000);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const runId = run.events()[0]!.runId;
     const dataDir = new RunStore(path.join(dir, '.exec-doc'), runId).load().postgres!.embedded!.dataDir;
     expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
     const resumed = await cli(['resume', runId, '--docs', '.'], { cwd: dir });
