@@ -1,7 +1,7 @@
 // Numbers, timestamps and masks events, then hands them to every listener. Listeners
 // see only masked events, so nothing downstream (terminal, NDJSON, files) can leak a secret.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { Masker } from '../secrets/masker.js';
+import { maskDeep, type Masker } from '../secrets/masker.js';
 import type { EventListener, RunEvent, RunEventBody } from './types.js';
 
 export class EventBus {
@@ -26,16 +26,6 @@ export class EventBus {
     for (const listener of this.listeners) listener(event);
     return event;
   }
-}
-
-export function maskDeep<T>(value: T, mask: Masker): T {
-  if (mask.size === 0) return value;
-  if (typeof value === 'string') return mask(value) as T;
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v, mask)) as T;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, mask)])) as T;
-  }
-  return value;
 }
 
 /** Appends each event as one JSON line to a file kept open for the run. */

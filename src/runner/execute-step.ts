@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Step } from '../model/types.js';
 import type { StepPhase, StepStatus } from '../events/types.js';
 import type { EventBus } from '../events/emitter.js';
-import { createLineMasker, type Masker } from '../secrets/masker.js';
+import { createLineMasker, maskDeep, type Masker } from '../secrets/masker.js';
 import { commandFor } from '../languages/commands.js';
 import type { SqlSession } from '../languages/sql.js';
 import { runProcess } from './process.js';
@@ -80,17 +80,21 @@ export async function executeStep(step: Step, phase: StepPhase, context: StepCon
     }
   }
   const final = outcome!;
-  const result: StepResult = {
-    ...base,
-    status: final.status,
-    attempts: attempt,
-    durationMs: totalMs,
-    exitCode: final.exitCode,
-    signal: final.signal,
-    timedOut: final.timedOut,
-    reason: final.reason,
-    outputExcerpt: excerpt(context.mask(final.output)),
-  };
+  // Masked as a whole: a reason may quote the output (a mismatch, a failing SQL statement).
+  const result: StepResult = maskDeep(
+    {
+      ...base,
+      status: final.status,
+      attempts: attempt,
+      durationMs: totalMs,
+      exitCode: final.exitCode,
+      signal: final.signal,
+      timedOut: final.timedOut,
+      reason: final.reason,
+      outputExcerpt: excerpt(final.output),
+    },
+    context.mask,
+  );
   context.bus.emit({ type: 'step.end', stepId: step.id, phase, status: result.status, durationMs: result.durationMs, attempts: result.attempts, exitCode: result.exitCode, reason: result.reason });
   return result;
 }

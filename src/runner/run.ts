@@ -8,7 +8,7 @@ import type { Section, Step } from '../model/types.js';
 import { ExecDocError, EXIT } from '../errors/exec-doc-error.js';
 import { EventBus, ndjsonFileSink } from '../events/emitter.js';
 import type { EventListener, RunStatus, StepPhase } from '../events/types.js';
-import { connectionStringSecrets, createMasker, type Masker } from '../secrets/masker.js';
+import { connectionStringSecrets, createMasker, maskDeep, type Masker } from '../secrets/masker.js';
 import type { SqlSession } from '../languages/sql.js';
 import type { PostgresHandle } from '../targets/postgres.js';
 import { buildRecord, latestRecordPath, writeRecord, type RunRecord } from '../results/record.js';
@@ -19,7 +19,6 @@ import { executeStep, type StepContext } from './execute-step.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
 import { isProcessOfRun, killTree } from './kill-tree.js';
 import { reasons } from './reasons.js';
-import { maskDeep } from '../events/emitter.js';
 
 export interface CommonRunOptions {
   /** Where runs/ and results/ live (default `.exec-doc`). */

@@ -64,3 +64,14 @@ export function createLineMasker(mask: Masker, emit: (text: string) => void, max
     },
   };
 }
+
+/** A copy of `value` with every string masked (objects and arrays walked). */
+export function maskDeep<T>(value: T, mask: Masker): T {
+  if (mask.size === 0) return value;
+  if (typeof value === 'string') return mask(value) as T;
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, mask)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, mask)])) as T;
+  }
+  return value;
+}

@@ -119,7 +119,7 @@ describe('exec-doc CLI', () => {
 
   it('never lets a secret value reach output, events, logs, state or results', async () => {
     const secret = 'S3cr3t-Value-9f2b';
-    const doc = `---\nexec-doc:\n  params:\n    token: { type: string, secret: true }\n    url: { type: string, secret: true }\n---\n# G\n\n## Proc\n\n\`\`\`bash {id=leak rollback=none}\necho "token is $token"; echo "to stderr: $token" >&2\necho "SAVED=$token" >> "$EXEC_DOC_ENV"\n\`\`\`\n\n\`\`\`python {id=py rollback=none}\nimport os; print("py sees", os.environ["SAVED"])\n\`\`\`\n\n\`\`\`bash {id=fail rollback=none}\necho "failing with $token"; exit 9\n\`\`\`\n`;
+    const doc = `---\nexec-doc:\n  params:\n    token: { type: string, secret: true }\n    url: { type: string, secret: true }\n---\n# G\n\n## Proc\n\n\`\`\`bash {id=leak rollback=none}\necho "token is $token"; echo "to stderr: $token" >&2\necho "SAVED=$token" >> "$EXEC_DOC_ENV"\n\`\`\`\n\n\`\`\`python {id=py rollback=none}\nimport os; print("py sees", os.environ["SAVED"])\n\`\`\`\n\n\`\`\`bash {id=mismatch rollback=none output="something else"}\necho "mismatch shows $token"\n\`\`\`\n`;
     const { dir } = writeDoc(doc, 'guide.md');
     const junit = path.join(dir, 'junit.xml');
     const env = { EXEC_DOC_PARAM_token: secret, EXEC_DOC_PARAM_url: `postgresql://u:${secret}x@h/db` };
