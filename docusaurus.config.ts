@@ -1,9 +1,38 @@
-// Minimal until the site lands (issue: the documentation site). The remark plugin that
-// extracts runbooks is the same one the CLI uses: plugins/remark-exec-doc.
-const config = {
+// The published guide. Docs are served at the site root; every MDX page goes through the
+// engine's remark plugin (the same extractor the CLI uses), compiled into dist/ by `prepare`.
+import type { Config } from '@docusaurus/types';
+import type * as Preset from '@docusaurus/preset-classic';
+import remarkExecDoc from './dist/plugins/remark-exec-doc/index.js';
+
+const config: Config = {
   title: 'Migration & Upgrade Guide',
+  tagline: 'Executable procedures: every step runs, is verified, and can be rolled back.',
   url: 'http://localhost',
   baseUrl: '/',
+  onBrokenLinks: 'throw',
+  onBrokenAnchors: 'throw',
+  markdown: { hooks: { onBrokenMarkdownLinks: 'throw' } },
+  i18n: { defaultLocale: 'en', locales: ['en'] },
+  presets: [
+    [
+      'classic',
+      {
+        docs: {
+          routeBasePath: '/',
+          sidebarPath: './sidebars.ts',
+          // Keep file names (400_migration-upgrade-guide_…) as doc ids, as exec-doc addresses them.
+          numberPrefixParser: false,
+          remarkPlugins: [[remarkExecDoc, { docsRoot: 'docs' }]],
+        },
+        blog: false,
+        theme: { customCss: './src/site/custom.css' },
+      } satisfies Preset.Options,
+    ],
+  ],
+  themes: [['@easyops-cn/docusaurus-search-local', { hashed: true, indexBlog: false, docsRouteBasePath: '/', highlightSearchTermsOnTargetPage: false }]],
+  themeConfig: {
+    navbar: { title: 'Migration & Upgrade Guide', items: [{ type: 'docSidebar', sidebarId: 'guide', position: 'left', label: 'Guide' }] },
+  } satisfies Preset.ThemeConfig,
 };
 
 export default config;

@@ -3,7 +3,6 @@
 // edited src/ and did not rebuild), it recompiles first so the CLI never runs stale code.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync, utimesSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -35,9 +34,8 @@ try {
 const sources = Math.max(...['src', 'plugins', 'scripts'].map((d) => newest(path.join(root, d))));
 if (sources > built) {
   process.stderr.write('exec-doc: compiling (sources changed since the last build)…\n');
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   try {
-    execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(process.execPath, [path.join(root, 'scripts', 'build-engine.mjs')], { stdio: ['ignore', 'inherit', 'inherit'] });
   } catch {
     process.stderr.write('exec-doc: the build failed; fix the errors above (or run `npm run build:engine`)\n');
     process.exit(70);

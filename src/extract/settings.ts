@@ -8,7 +8,7 @@
 // Document-level settings apply to every section; a section's own settings (and its
 // ancestors') override them.
 import { LineCounter, parseDocument, isMap } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Param, PostgresTarget } from '../model/types.js';
 import { ENV_NAME_PATTERN } from '../annotations/fields.js';
 import { validateParamValue } from '../model/param-value.js';
