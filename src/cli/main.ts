@@ -28,6 +28,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         return await list(options, io);
       case 'validate':
         return await validate(args, options, io);
+      case 'check-docs':
+        return await checkDocs(options, io);
       case 'plan':
         return await plan(args[0]!, options, io);
       case 'run':
@@ -95,6 +97,17 @@ async function validate(files: string[], options: CliOptions, io: Io): Promise<n
     io.stdout.write(`${docs.length} document(s), ${docs.reduce((n, d) => n + d.sections.length, 0)} section(s): ${errors} error(s), ${diagnostics.length - errors} warning(s)\n`);
   }
   return errors > 0 ? 64 : 0;
+}
+
+async function checkDocs(options: CliOptions, io: Io): Promise<number> {
+  const { checkGuide } = await import('../guide-check/check.js');
+  const result = await checkGuide({ docsRoot: path.resolve(options.docs) });
+  if (options.json) io.stdout.write(`${JSON.stringify({ documents: result.documents.length, errors: result.errors, warnings: result.warnings, diagnostics: result.diagnostics }, null, 2)}\n`);
+  else {
+    for (const d of result.diagnostics) io.stdout.write(`${formatDiagnostic(d)}\n`);
+    io.stdout.write(`check-docs: ${result.documents.length} document(s): ${result.errors} error(s), ${result.warnings} warning(s)\n`);
+  }
+  return result.errors > 0 ? 64 : 0;
 }
 
 async function plan(address: string, options: CliOptions, io: Io): Promise<number> {

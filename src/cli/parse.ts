@@ -4,7 +4,7 @@
 // start-up on every call, a tenth of `exec-doc list`'s budget.
 import { parseArgs } from 'node:util';
 
-export type CommandName = 'list' | 'plan' | 'run' | 'resume' | 'validate';
+export type CommandName = 'list' | 'plan' | 'run' | 'resume' | 'validate' | 'check-docs';
 
 export interface CliOptions {
   docs: string;
@@ -56,6 +56,7 @@ const COMMANDS: CommandSpec[] = [
   { name: 'run', args: '<section>', summary: 'run a section: plan, execute, verify, roll back on failure (the default command)', help: 'Checks requirements (nothing runs if one is missing), runs the steps in order, each timed and verified; on failure (or Ctrl-C) runs the rollbacks of the completed steps in reverse order and then the checks that verify it.' },
   { name: 'resume', args: '<run-id>', summary: 'continue a run whose runner was killed, without redoing completed steps', help: 'Continues an unfinished run from its state directory: completed steps are not run again; a rollback in progress is finished. Secret parameters must be given again.' },
   { name: 'validate', args: '[files...]', summary: 'check annotations and runbooks in the documents', help: "Reports every problem in the documents' annotations as file:line:column. Exits 64 when there is an error." },
+  { name: 'check-docs', args: '', summary: 'check the whole guide: AI-discovery comments, links, anchors, headings, TL;DR, annotations', help: 'Everything the site build checks, as file:line:column messages (npm run check:docs). Exits 64 when there is an error.' },
 ];
 
 export const EXIT_CODES_HELP = `

@@ -8,6 +8,7 @@ import { VFile } from 'vfile';
 import type { Root } from 'mdast';
 import remarkExecDoc from '../../plugins/remark-exec-doc/index.js';
 import { docIdFromPath } from './doc-id.js';
+import { blankHtmlComments } from '../markdown/html-comments.js';
 import type { DocumentRunbooks } from '../model/types.js';
 
 export interface LoadOptions {
@@ -41,30 +42,39 @@ export async function loadDocument(filePath: string, options: LoadOptions): Prom
 }
 
 export async function extractFromSource(absolutePath: string, source: string, options: LoadOptions): Promise<DocumentRunbooks> {
+  return (await parseDocument(absolutePath, source, options)).runbooks;
+}
+
+/** The document's tree (for checks beyond runbooks: links, headings) and its runbooks. */
+export async function parseDocument(absolutePath: string, source: string, options: LoadOptions): Promise<{ tree: Root | undefined; runbooks: DocumentRunbooks }> {
   const isMdx = absolutePath.toLowerCase().endsWith('.mdx');
   const file = new VFile({ path: absolutePath, value: source });
   const processor = await processorFor(isMdx, options);
   const display = path.relative(path.resolve(options.displayRoot ?? '.'), absolutePath) || absolutePath;
   let tree: Root;
   try {
-    tree = processor.parse(isMdx ? new VFile({ path: absolutePath, value: escapeHeadingIds(source) }) : file);
+    tree = processor.parse(isMdx ? new VFile({ path: absolutePath, value: escapeHeadingIds(blankHtmlComments(source)) }) : file);
   } catch (error) {
     const place = (error as { place?: { line?: number; column?: number; start?: { line: number; column: number } } }).place;
     const point = place && 'start' in place && place.start ? place.start : (place as { line?: number; column?: number } | undefined);
     const reason = (error as { reason?: string }).reason ?? (error as Error).message;
-    return {
+    const runbooks: DocumentRunbooks = {
       file: display,
       docId: docIdFromPath(absolutePath, path.resolve(options.docsRoot)),
       title: path.basename(absolutePath),
       sections: [],
       diagnostics: [{ file: display, line: point?.line ?? 1, column: point?.column ?? 1, severity: 'error', ruleId: 'mdx-parse', message: `Unexpected MDX syntax: ${reason}; fix the markup (in MDX, write \`\\{\` and \`&lt;\` for literal braces and angle brackets)` }],
     };
+    return { tree: undefined, runbooks };
   }
   await processor.run(tree, file);
-  return file.data.execDoc!;
+  return { tree, runbooks: file.data.execDoc! };
 }
 
-/** MDX would read Docusaurus's `## Title {#id}` as a JavaScript expression; escape it as Docusaurus does. */
+/**
+ * MDX would read Docusaurus's `## Title {#id}` as a JavaScript expression, and rejects HTML
+ * comments: prepare the source as Docusaurus does (comments are blanked, so positions hold).
+ */
 function escapeHeadingIds(source: string): string {
   return source.replace(/^(#{1,6}[^\n]*?)\{#([A-Za-z0-9_-]+)\}[ \t]*$/gm, '$1\\{#$2\\}');
 }

@@ -230,18 +230,41 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
 }
 
 function headingInfo(node: Heading, slugger: GithubSlugger, parents: number[]): HeadingInfo {
-  let title = toString(node).trim();
-  // Docusaurus's explicit heading id: `## Title {#custom-id}`.
-  const explicit = /\s*\\?\{#([A-Za-z0-9_-]+)\\?\}\s*$/.exec(title);
-  let slug: string;
-  if (explicit) {
-    title = title.slice(0, explicit.index).trim();
-    slug = explicit[1]!;
-    slugger.slug(slug);
-  } else {
-    slug = slugger.slug(title);
-  }
+  const { title, slug } = headingSlug(node, slugger);
   return { slug, title, depth: node.depth, position: toPosition(node.position), firstBlock: 0, endBlock: 0, parents };
+}
+
+/** A heading's title and anchor, as Docusaurus makes them: `{#custom-id}`, else github-slugger. */
+export function headingSlug(node: Heading, slugger: GithubSlugger): { title: string; slug: string } {
+  const text = toString(node).trim();
+  const explicit = /\s*\\?\{#([A-Za-z0-9_-]+)\\?\}\s*$/.exec(text);
+  if (explicit) {
+    slugger.slug(explicit[1]!);
+    return { title: text.slice(0, explicit.index).trim(), slug: explicit[1]! };
+  }
+  return { title: text, slug: slugger.slug(text) };
+}
+
+export interface OutlineEntry {
+  depth: number;
+  title: string;
+  slug: string;
+  line: number;
+  column: number;
+}
+
+/** Every heading of a document with its anchor, in order. */
+export function outline(tree: Root): OutlineEntry[] {
+  const slugger = new GithubSlugger();
+  const out: OutlineEntry[] = [];
+  const walk = (nodes: RootContent[]): void => {
+    for (const node of nodes) {
+      if (node.type === 'heading') out.push({ depth: node.depth, ...headingSlug(node, slugger), line: node.position?.start.line ?? 1, column: node.position?.start.column ?? 1 });
+      else if ('children' in node && node.type !== 'paragraph') walk(node.children as RootContent[]);
+    }
+  };
+  walk(tree.children);
+  return out;
 }
 
 function defaultPhase(block: Block, blocks: Block[], headings: HeadingInfo[]): CheckPhase {

@@ -3,12 +3,12 @@
 // "last verified" from.
 import os from 'node:os';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import type { Section } from '../model/types.js';
 import type { RunStatus } from '../events/types.js';
 import type { RunState, StepResult } from '../runner/state.js';
 import { writeAtomic } from '../runner/state.js';
 import { MASK } from '../secrets/masker.js';
+import { projectVersion } from '../util/project-root.js';
 
 export const RESULT_SCHEMA_VERSION = 1;
 
@@ -48,7 +48,7 @@ export function buildRecord(input: { state: RunState; section: Section; status: 
     rollback: { ran: state.rollbackStartedAt !== null, complete: state.notUndone.length === 0 && state.rollbackPending.length === 0, undone: state.undone, notUndone: [...state.notUndone, ...state.rollbackPending] },
     steps: state.results,
     params: Object.fromEntries(Object.entries(params).sort(([a], [b]) => a.localeCompare(b))),
-    environment: { execDoc: packageVersion(), node: process.version, platform: process.platform, arch: process.arch, release: os.release(), postgres: input.postgres },
+    environment: { execDoc: projectVersion(), node: process.version, platform: process.platform, arch: process.arch, release: os.release(), postgres: input.postgres },
   };
 }
 
@@ -60,24 +60,4 @@ export function latestRecordPath(stateDir: string, address: string): string {
 export function writeRecord(record: RunRecord, files: string[]): void {
   const text = `${JSON.stringify(record, null, 2)}\n`;
   for (const file of files) writeAtomic(file, text);
-}
-
-let version: string | undefined;
-function packageVersion(): string {
-  if (version === undefined) {
-    try {
-      const here = path.dirname(new URL(import.meta.url).pathname);
-      for (const candidate of [path.join(here, '..', '..', 'package.json'), path.join(here, '..', '..', '..', 'package.json')]) {
-        try {
-          version = (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
-          break;
-        } catch {
-          // Try the next location (source tree or dist/).
-        }
-      }
-    } finally {
-      version ??= 'unknown';
-    }
-  }
-  return version;
 }

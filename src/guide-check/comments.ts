@@ -1,0 +1,101 @@
+// The AI-discovery comments of a document: `<!-- TAG: value -->`, validated against the
+// published schema (static/schemas/ai-discovery-comments.schema.json). Ordinary comments
+// (anything not shaped `UPPER_CASE: …`) are left alone.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { findHtmlComments } from '../markdown/html-comments.js';
+import { projectRoot } from '../util/project-root.js';
+
+export const commentSchemaPath = (): string => path.join(projectRoot(), 'static', 'schemas', 'ai-discovery-comments.schema.json');
+
+interface TagSchema {
+  type: string;
+  description: string;
+  items?: unknown;
+}
+
+interface CommentSchema {
+  properties: Record<string, TagSchema>;
+  required: string[];
+}
+
+export interface TagValue {
+  tag: string;
+  raw: string;
+  value: unknown;
+  line: number;
+  column: number;
+}
+
+export interface CommentProblem {
+  line: number;
+  column: number;
+  ruleId: string;
+  message: string;
+}
+
+let compiled: { schema: CommentSchema; validateTag: Map<string, (value: unknown) => string | undefined> } | undefined;
+
+function loadSchema(): NonNullable<typeof compiled> {
+  if (compiled) return compiled;
+  const schema = JSON.parse(readFileSync(commentSchemaPath(), 'utf8')) as CommentSchema;
+  const ajv = new Ajv2020({ allErrors: false, strict: false });
+  const validateTag = new Map<string, (value: unknown) => string | undefined>();
+  for (const [tag, spec] of Object.entries(schema.properties)) {
+    // Repeatable tags are arrays in the schema; each comment carries one item.
+    const one = spec.type === 'array' && tag.endsWith('_REFERENCE') ? ajv.compile(spec.items as object) : ajv.compile(spec);
+    validateTag.set(tag, (value) => (one(value) ? undefined : `${one.errors?.[0]?.message ?? 'is not valid'}`));
+  }
+  compiled = { schema, validateTag };
+  return compiled;
+}
+
+const TAG_LINE = /^([A-Z][A-Z0-9_]*)\s*:\s*([\s\S]*)$/;
+
+/** Reads and validates the tags of one document; references are checked by the caller. */
+export function readDiscoveryComments(source: string): { tags: TagValue[]; problems: CommentProblem[] } {
+  const { schema, validateTag } = loadSchema();
+  const { comments, unterminated } = findHtmlComments(source);
+  const tags: TagValue[] = [];
+  const problems: CommentProblem[] = [];
+  if (unterminated) problems.push({ ...unterminated, ruleId: 'comment-unterminated', message: 'Unexpected `<!--` without a closing `-->`, expected the comment to end' });
+  const known = Object.keys(schema.properties);
+  for (const comment of comments) {
+    const match = TAG_LINE.exec(comment.body);
+    if (!match) continue;
+    const [, tag, raw] = match as unknown as [string, string, string];
+    const at = { line: comment.bodyLine, column: comment.bodyColumn };
+    if (!known.includes(tag)) {
+      problems.push({ ...at, ruleId: 'comment-unknown-tag', message: `Unexpected tag \`${tag}\`, expected one of ${known.join(', ')}` });
+      continue;
+    }
+    const spec = schema.properties[tag]!;
+    let value: unknown = raw.trim();
+    if (spec.type === 'integer') value = /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim();
+    if (tag === 'ROLE_PINS') {
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        problems.push({ ...at, ruleId: 'comment-bad-value', message: `Unexpected value for ROLE_PINS \`${raw.trim()}\`, expected a JSON list such as ["operator", "dba"]` });
+        continue;
+      }
+    }
+    const problem = validateTag.get(tag)!(value);
+    if (problem) {
+      problems.push({ ...at, ruleId: 'comment-bad-value', message: `Unexpected value for ${tag} \`${raw.trim()}\`: ${problem}; expected ${spec.description.split('.')[0]!.toLowerCase()}` });
+      continue;
+    }
+    if (spec.type !== 'array' || tag === 'ROLE_PINS') {
+      if (tags.some((t) => t.tag === tag)) {
+        problems.push({ ...at, ruleId: 'comment-duplicate-tag', message: `Unexpected second ${tag}, expected it once per document` });
+        continue;
+      }
+    }
+    tags.push({ tag, raw: raw.trim(), value, ...at });
+  }
+  for (const tag of schema.required) {
+    if (!tags.some((t) => t.tag === tag)) problems.push({ line: 1, column: 1, ruleId: 'comment-missing-tag', message: `Unexpected guide without the ${tag} comment, expected \`<!-- ${tag}: … -->\` (${schema.properties[tag]!.description.split('.')[0]})` });
+  }
+  return { tags, problems };
+}

@@ -1,0 +1,83 @@
+// HTML comments in markdown/MDX source, outside fenced code blocks. MDX rejects `<!-- -->`
+// (Docusaurus strips them before parsing), so the loader blanks them out; the guide checker
+// reads them, since that is where the AI-discovery comments live.
+
+export interface HtmlComment {
+  /** Text between `<!--` and `-->`, trimmed. */
+  body: string;
+  /** 1-based position of `<!--`. */
+  line: number;
+  column: number;
+  /** 1-based position where the body starts (after `<!--` and spaces). */
+  bodyLine: number;
+  bodyColumn: number;
+}
+
+const FENCE = /^( {0,3})(`{3,}|~{3,})/;
+
+/** Every comment outside fenced code, in order. An unterminated one is reported with `unterminated`. */
+export function findHtmlComments(source: string): { comments: HtmlComment[]; unterminated?: { line: number; column: number } } {
+  const comments: HtmlComment[] = [];
+  const lines = source.split('\n');
+  let fence: string | undefined;
+  let open: { line: number; column: number; text: string } | undefined;
+  for (let index = 0; index < lines.length; index++) {
+    const text = lines[index]!;
+    if (!open) {
+      const marker = FENCE.exec(text);
+      if (fence) {
+        if (marker && marker[2]![0] === fence[0] && marker[2]!.length >= fence.length && text.trim() === marker[2]) fence = undefined;
+        continue;
+      }
+      if (marker) {
+        fence = marker[2];
+        continue;
+      }
+    }
+    let from = 0;
+    while (from <= text.length) {
+      if (!open) {
+        const start = text.indexOf('<!--', from);
+        if (start < 0) break;
+        open = { line: index + 1, column: start + 1, text: '' };
+        from = start + 4;
+      }
+      const end = text.indexOf('-->', from);
+      if (end < 0) {
+        open.text += `${text.slice(from)}\n`;
+        break;
+      }
+      open.text += text.slice(from, end);
+      comments.push(toComment(open));
+      open = undefined;
+      from = end + 3;
+    }
+  }
+  return open ? { comments, unterminated: { line: open.line, column: open.column } } : { comments };
+}
+
+function toComment(open: { line: number; column: number; text: string }): HtmlComment {
+  const leading = open.text.length - open.text.trimStart().length;
+  const before = open.text.slice(0, leading);
+  const newlines = before.split('\n').length - 1;
+  const bodyLine = open.line + newlines;
+  const bodyColumn = newlines === 0 ? open.column + 4 + leading : before.length - before.lastIndexOf('\n');
+  return { body: open.text.trim(), line: open.line, column: open.column, bodyLine, bodyColumn };
+}
+
+/** `source` with every comment outside code replaced by spaces (line breaks kept): positions do not move. */
+export function blankHtmlComments(source: string): string {
+  if (!source.includes('<!--')) return source;
+  const { comments, unterminated } = findHtmlComments(source);
+  if (comments.length === 0 || unterminated) return source;
+  const lineStarts = [0];
+  for (let i = 0; i < source.length; i++) if (source[i] === '\n') lineStarts.push(i + 1);
+  const chars = source.split('');
+  for (const c of comments) {
+    let i = lineStarts[c.line - 1]! + c.column - 1;
+    // Blank from `<!--` through the matching `-->`.
+    const end = source.indexOf('-->', i + 4) + 3;
+    for (; i < end; i++) if (chars[i] !== '\n') chars[i] = ' ';
+  }
+  return chars.join('');
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { blankHtmlComments, findHtmlComments } from '../src/markdown/html-comments.js';
+import { extract } from './helpers.js';
+
+const SOURCE = ['# T', '<!-- MEMORY_CONTEXT: HIGH - core -->', 'text <!-- inline --> more', '```html', '<!-- in code -->', '```', '<!--', '  ROLE_PINS: ["a"]', '-->', ''].join('\n');
+
+describe('HTML comments', () => {
+  it('are found outside code with their positions', () => {
+    const { comments, unterminated } = findHtmlComments(SOURCE);
+    expect(unterminated).toBeUndefined();
+    expect(comments.map((c) => [c.body, c.line, c.column, c.bodyLine, c.bodyColumn])).toEqual([
+      ['MEMORY_CONTEXT: HIGH - core', 2, 1, 2, 6],
+      ['inline', 3, 6, 3, 11],
+      ['ROLE_PINS: ["a"]', 7, 1, 8, 3],
+    ]);
+  });
+
+  it('are blanked without moving anything else', () => {
+    const blanked = blankHtmlComments(SOURCE);
+    expect(blanked.length).toBe(SOURCE.length);
+    expect(blanked.split('\n')[2]).toBe('text                 more');
+    expect(blanked).toContain('<!-- in code -->');
+    expect(blanked).not.toContain('MEMORY_CONTEXT');
+  });
+
+  it('an unterminated comment is reported, and MDX documents with comments still parse with exact positions', async () => {
+    expect(findHtmlComments('a\n<!-- open\nb').unterminated).toEqual({ line: 2, column: 1 });
+    const doc = await extract('<!-- CONTEXT_REFERENCE: x.mdx -->\n# T\n\n## S\n\n```bash {id=a retries=x}\ntrue\n```\n', 'doc.mdx');
+    expect(doc.diagnostics.map((d) => [d.line, d.column, d.ruleId])).toEqual([[6, 1, 'missing-rollback'], [6, 23, 'invalid-field']]);
+  });
+});
