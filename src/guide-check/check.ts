@@ -103,7 +103,7 @@ export async function checkGuide(options: GuideCheckOptions): Promise<GuideCheck
     let previous = 0;
     for (const heading of doc.outline) {
       if (previous > 0 && heading.depth > previous + 1) {
-        report(doc, 'error', 'heading-skip', `Unexpected h${heading.depth} after h${previous}, expected h${previous + 1} or higher (heading levels must not skip)`, heading.line, heading.column);
+        report(doc, 'error', 'heading-skip', `Unexpected h${heading.depth} after h${previous}, expected at most h${previous + 1} (heading levels must not skip)`, heading.line, heading.column);
       }
       previous = heading.depth;
     }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { findHtmlComments } from '../markdown/html-comments.js';
 import { projectRoot } from '../util/project-root.js';
+import { closest } from '../util/edit-distance.js';
 
 export const commentSchemaPath = (): string => path.join(projectRoot(), 'static', 'schemas', 'ai-discovery-comments.schema.json');
 
@@ -51,6 +52,11 @@ function loadSchema(): NonNullable<typeof compiled> {
   return compiled;
 }
 
+const firstSentence = (text: string): string => {
+  const sentence = text.split(/\.(\s|$)/)[0]!;
+  return sentence.charAt(0).toLowerCase() + sentence.slice(1);
+};
+
 const TAG_LINE = /^([A-Z][A-Z0-9_]*)\s*:\s*([\s\S]*)$/;
 
 /** Reads and validates the tags of one document; references are checked by the caller. */
@@ -61,15 +67,19 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
   const problems: CommentProblem[] = [];
   if (unterminated) problems.push({ ...unterminated, ruleId: 'comment-unterminated', message: 'Unexpected `<!--` without a closing `-->`, expected the comment to end' });
   const known = Object.keys(schema.properties);
+  // Tags written at all (even with a bad value): those are not also reported as missing.
+  const written = new Set<string>();
   for (const comment of comments) {
     const match = TAG_LINE.exec(comment.body);
     if (!match) continue;
     const [, tag, raw] = match as unknown as [string, string, string];
     const at = { line: comment.bodyLine, column: comment.bodyColumn };
     if (!known.includes(tag)) {
-      problems.push({ ...at, ruleId: 'comment-unknown-tag', message: `Unexpected tag \`${tag}\`, expected one of ${known.join(', ')}` });
+      const near = closest(tag, known, 3, 1)[0];
+      problems.push({ ...at, ruleId: 'comment-unknown-tag', message: `Unexpected tag \`${tag}\`, expected one of ${known.join(', ')}${near ? ` (did you mean ${near}?)` : ''}` });
       continue;
     }
+    written.add(tag);
     const spec = schema.properties[tag]!;
     let value: unknown = raw.trim();
     if (spec.type === 'integer') value = /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim();
@@ -83,7 +93,7 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
     }
     const problem = validateTag.get(tag)!(value);
     if (problem) {
-      problems.push({ ...at, ruleId: 'comment-bad-value', message: `Unexpected value for ${tag} \`${raw.trim()}\`: ${problem}; expected ${spec.description.split('.')[0]!.toLowerCase()}` });
+      problems.push({ ...at, ruleId: 'comment-bad-value', message: `Unexpected value for ${tag} \`${raw.trim()}\` (${problem}), expected ${firstSentence(spec.description)}` });
       continue;
     }
     if (spec.type !== 'array' || tag === 'ROLE_PINS') {
@@ -95,7 +105,7 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
     tags.push({ tag, raw: raw.trim(), value, ...at });
   }
   for (const tag of schema.required) {
-    if (!tags.some((t) => t.tag === tag)) problems.push({ line: 1, column: 1, ruleId: 'comment-missing-tag', message: `Unexpected guide without the ${tag} comment, expected \`<!-- ${tag}: … -->\` (${schema.properties[tag]!.description.split('.')[0]})` });
+    if (!written.has(tag)) problems.push({ line: 1, column: 1, ruleId: 'comment-missing-tag', message: `Unexpected guide without the ${tag} comment, expected \`<!-- ${tag}: … -->\` (${firstSentence(schema.properties[tag]!.description)})` });
   }
   return { tags, problems };
 }

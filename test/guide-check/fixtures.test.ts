@@ -1,0 +1,30 @@
+// Each folder under test/fixtures/sites is a small guide with one kind of error (or none);
+// expected.txt holds exactly the messages `check-docs` must give. UPDATE_FIXTURES=1 rewrites them.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkGuide } from '../../src/guide-check/check.js';
+import { formatDiagnostic } from '../../src/errors/exec-doc-error.js';
+import { ROOT } from '../helpers.js';
+
+const SITES = path.join(import.meta.dirname, '..', 'fixtures', 'sites');
+
+describe('guide check fixtures', () => {
+  for (const name of readdirSync(SITES).sort()) {
+    it(name, async () => {
+      const dir = path.join(SITES, name);
+      const result = await checkGuide({ docsRoot: path.join(dir, 'docs'), displayRoot: dir, staticDir: path.join(ROOT, 'static') });
+      const actual = result.diagnostics.map(formatDiagnostic).join('\n') + '\n';
+      const expectedFile = path.join(dir, 'expected.txt');
+      if (process.env.UPDATE_FIXTURES || !existsSync(expectedFile)) writeFileSync(expectedFile, actual);
+      expect(actual).toBe(readFileSync(expectedFile, 'utf8'));
+      expect(result.errors > 0).toBe(name !== 'good');
+    });
+  }
+
+  it('the real guide passes', async () => {
+    const result = await checkGuide({ docsRoot: path.join(ROOT, 'docs'), displayRoot: ROOT, staticDir: path.join(ROOT, 'static') });
+    expect(result.diagnostics).toEqual([]);
+    expect(result.documents.length).toBeGreaterThanOrEqual(15);
+  });
+});
