@@ -3,12 +3,14 @@
 import type { Config } from '@docusaurus/types';
 import type * as Preset from '@docusaurus/preset-classic';
 import remarkExecDoc from './dist/plugins/remark-exec-doc/index.js';
+import execDocSitePlugin from './dist/plugins/docusaurus-exec-doc/index.js';
 
 const config: Config = {
   title: 'Migration & Upgrade Guide',
   tagline: 'Executable procedures: every step runs, is verified, and can be rolled back.',
   url: 'http://localhost',
   baseUrl: '/',
+  favicon: 'img/favicon.svg',
   onBrokenLinks: 'throw',
   onBrokenAnchors: 'throw',
   markdown: { hooks: { onBrokenMarkdownLinks: 'throw' } },
@@ -22,13 +24,14 @@ const config: Config = {
           sidebarPath: './sidebars.ts',
           // Keep file names (400_migration-upgrade-guide_…) as doc ids, as exec-doc addresses them.
           numberPrefixParser: false,
-          remarkPlugins: [[remarkExecDoc, { docsRoot: 'docs' }]],
+          remarkPlugins: [[remarkExecDoc, { docsRoot: 'docs', annotate: true }]],
         },
         blog: false,
         theme: { customCss: './src/site/custom.css' },
       } satisfies Preset.Options,
     ],
   ],
+  plugins: [[execDocSitePlugin, { docsRoot: 'docs' }]],
   themes: [['@easyops-cn/docusaurus-search-local', { hashed: true, indexBlog: false, docsRouteBasePath: '/', highlightSearchTermsOnTargetPage: false }]],
   themeConfig: {
     navbar: { title: 'Migration & Upgrade Guide', items: [{ type: 'docSidebar', sidebarId: 'guide', position: 'left', label: 'Guide' }] },

@@ -6,12 +6,15 @@ import type { VFile } from 'vfile';
 import { extractRunbooks } from '../../src/extract/extract.js';
 import { docIdFromPath } from '../../src/documents/doc-id.js';
 import type { DocumentRunbooks } from '../../src/model/types.js';
+import { annotateTree } from './annotate.js';
 
 export interface RemarkExecDocOptions {
   /** Folder that doc ids are relative to (default: the process's `docs/`). */
   docsRoot?: string;
   /** Path shown in diagnostics, relative to this folder (default: the process's cwd). */
   displayRoot?: string;
+  /** Put <RunbookSection> and <RunbookStep> elements into the page (the site build). */
+  annotate?: boolean;
 }
 
 declare module 'vfile' {
@@ -38,6 +41,7 @@ export default function remarkExecDoc(options: RemarkExecDocOptions = {}) {
     };
     const result = extractRunbooks(input);
     file.data.execDoc = result;
+    if (options.annotate) annotateTree(tree, result);
     for (const d of result.diagnostics) {
       const message = file.message(d.message, { place: { line: d.line, column: d.column }, ruleId: d.ruleId, source: 'exec-doc' });
       message.fatal = d.severity === 'error' ? true : false;

@@ -237,6 +237,12 @@ function headingInfo(node: Heading, slugger: GithubSlugger, parents: number[]): 
 /** A heading's title and anchor, as Docusaurus makes them: `{#custom-id}`, else github-slugger. */
 export function headingSlug(node: Heading, slugger: GithubSlugger): { title: string; slug: string } {
   const text = toString(node).trim();
+  // Inside a Docusaurus build its own heading plugin has already moved `{#id}` into the node's data.
+  const given = (node.data as { id?: unknown; hProperties?: { id?: unknown } } | undefined)?.hProperties?.id ?? (node.data as { id?: unknown } | undefined)?.id;
+  if (typeof given === 'string' && given !== '') {
+    slugger.slug(given);
+    return { title: text.replace(/\s*\\?\{#[A-Za-z0-9_-]+\\?\}\s*$/, ''), slug: given };
+  }
   const explicit = /\s*\\?\{#([A-Za-z0-9_-]+)\\?\}\s*$/.exec(text);
   if (explicit) {
     slugger.slug(explicit[1]!);

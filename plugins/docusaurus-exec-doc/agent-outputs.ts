@@ -1,0 +1,121 @@
+// What the build writes for AI agents: llms.txt (llmstxt.org), llms-full.txt, a clean .md copy
+// of every page, and runbooks.json (valid against static/schemas/runbooks.schema.json).
+// Everything is sorted and carries no timestamps, so the same docs give the same bytes.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { DocumentRunbooks, Param, Section } from '../../src/model/types.js';
+import { buildPlan, requirementsOf } from '../../src/runner/plan.js';
+
+export interface PageDoc {
+  absolutePath: string;
+  file: string;
+  source: string;
+  runbooks: DocumentRunbooks;
+}
+
+interface PageInfo {
+  /** Route of the page, e.g. `/quick-start` (`/` for the hub). */
+  route: string;
+  title: string;
+  description: string;
+  /** The page as clean markdown: no front matter, a title heading. */
+  markdown: string;
+  position: number;
+}
+
+const FRONT_MATTER = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/;
+
+/** Route, title and clean markdown of a page, as Docusaurus serves it (docs at the site root). */
+export function pageInfo(page: PageDoc): PageInfo {
+  const match = FRONT_MATTER.exec(page.source);
+  const front = (match ? (parseYaml(match[1]!) as Record<string, unknown> | null) : null) ?? {};
+  const body = match ? page.source.slice(match[0].length) : page.source;
+  const slug = typeof front.slug === 'string' ? front.slug : `/${typeof front.id === 'string' ? front.id : page.runbooks.docId}`;
+  const title = typeof front.title === 'string' ? front.title : page.runbooks.title;
+  const trimmed = body.replace(/^\s+/, '');
+  const markdown = `${/^(<!--[\s\S]*?-->\s*)*# /.test(trimmed) ? trimmed : `# ${title}\n\n${trimmed}`}`.replace(/\s*$/, '\n');
+  return { route: slug.startsWith('/') ? slug : `/${slug}`, title, description: typeof front.description === 'string' ? front.description : '', markdown, position: typeof front.sidebar_position === 'number' ? front.sidebar_position : 1000 };
+}
+
+/** File of a page's .md copy inside the build: `/` → index.md, `/x` → x.md. */
+export const markdownCopyPath = (route: string): string => (route === '/' ? 'index.md' : `${route.replace(/^\/|\/$/g, '')}.md`);
+
+export interface RunbooksIndex {
+  schemaVersion: 1;
+  sections: Array<{
+    address: string;
+    docId: string;
+    title: string;
+    page: string;
+    file: string;
+    line: number;
+    contentHash: string;
+    command: string;
+    target: Section['target'];
+    requirements: string[];
+    params: Array<Omit<Param, 'default'> & { default?: string | number | boolean }>;
+    steps: Array<{ id: string; kind: string; lang: string; phase: string | null; line: number; timeoutMs: number; retries: number; rollback: string | null; requires: string[]; confirm: boolean }>;
+    rollbacks: Array<{ step: string; rollback: string | null }>;
+  }>;
+}
+
+export function runbooksIndex(pages: PageDoc[]): RunbooksIndex {
+  const sections = pages.flatMap((page) => {
+    const info = pageInfo(page);
+    return page.runbooks.sections.map((section) => {
+      const plan = buildPlan(section);
+      return {
+        address: section.address,
+        docId: section.docId,
+        title: section.title,
+        page: `${info.route === '/' ? '' : info.route}#${section.slug}`,
+        file: section.file,
+        line: section.position.start.line,
+        contentHash: section.contentHash,
+        command: `npm run exec-doc -- ${section.address}`,
+        target: section.target,
+        requirements: plan.requirements,
+        // A secret's value is never published (secrets have no default by construction; be explicit).
+        params: section.params.map((p) => (p.secret ? (({ default: _d, ...rest }) => rest)(p) : p)),
+        steps: section.steps.map((s) => ({ id: s.id, kind: s.kind, lang: s.lang, phase: s.phase ?? null, line: s.position.start.line, timeoutMs: s.timeoutMs, retries: s.retries, rollback: typeof s.rollback === 'string' ? s.rollback : null, requires: requirementsOf(s), confirm: s.confirm !== undefined })),
+        rollbacks: plan.forward.filter((s) => s.kind === 'step' || s.kind === 'setup').map((s) => ({ step: s.id, rollback: plan.rollbackOf.get(s.id)?.id ?? null })),
+      };
+    });
+  });
+  sections.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  return { schemaVersion: 1, sections };
+}
+
+export function writeAgentOutputs(input: { outDir: string; pages: PageDoc[]; siteUrl: string; title: string; tagline: string }): void {
+  const base = input.siteUrl.replace(/\/$/, '');
+  const pages = input.pages.map((page) => ({ page, info: pageInfo(page) })).sort((a, b) => a.info.position - b.info.position || a.info.route.localeCompare(b.info.route));
+  for (const { info } of pages) {
+    const file = path.join(input.outDir, markdownCopyPath(info.route));
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, info.markdown);
+  }
+  const hub = pages.find((p) => p.info.route === '/');
+  const llms = [
+    `# ${input.title}`,
+    '',
+    `> ${input.tagline}`,
+    '',
+    'Every procedure in this guide is executable: `npm run exec-doc -- <section>` plans, runs, verifies and rolls it back. The machine-readable index of all procedures is runbooks.json (JSON Schema: /schemas/runbooks.schema.json).',
+    '',
+    '## Guides',
+    '',
+    ...pages.map(({ info }) => `- [${info.title}](${base}/${markdownCopyPath(info.route)})${info.description ? `: ${info.description}` : ''}`),
+    '',
+    '## Machine-readable',
+    '',
+    `- [runbooks.json](${base}/runbooks.json): every executable section with its steps, rollbacks, requirements and parameters`,
+    `- [Run events schema](${base}/schemas/exec-doc-events.schema.json): the NDJSON stream of \`exec-doc run --json\``,
+    `- [AI-discovery comments schema](${base}/schemas/ai-discovery-comments.schema.json): the HTML comments every guide carries`,
+    '',
+  ];
+  writeFileSync(path.join(input.outDir, 'llms.txt'), llms.join('\n'));
+  const full = [hub, ...pages.filter((p) => p !== hub)].filter((p): p is (typeof pages)[number] => p !== undefined).map(({ info }) => `<!-- source: ${base}/${markdownCopyPath(info.route)} -->\n${info.markdown}`);
+  writeFileSync(path.join(input.outDir, 'llms-full.txt'), full.join('\n'));
+  writeFileSync(path.join(input.outDir, 'runbooks.json'), `${JSON.stringify(runbooksIndex(input.pages), null, 2)}\n`);
+}

@@ -1,0 +1,89 @@
+// Shown under each runbook heading: the command that runs it, when it was last verified (from
+// the runner's result records; stale when the section changed since), each step's duration,
+// and the flow of steps with their rollbacks.
+import React from 'react';
+import { usePluginData } from '@docusaurus/useGlobalData';
+
+interface LastRun {
+  runId: string;
+  status: string;
+  exitCode: number;
+  finishedAt: string;
+  durationMs: number;
+  contentHash: string;
+  steps: Array<{ stepId: string; phase: string; status: string; durationMs: number }>;
+}
+
+interface Flow {
+  forward: Array<{ id: string; kind: string; rollback?: string | null }>;
+  verify: string[];
+  teardown: string[];
+}
+
+export interface RunbookSectionProps {
+  address: string;
+  contentHash: string;
+  command: string;
+  requires?: string;
+  flow: string;
+}
+
+const ms = (n: number): string => (n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`);
+const VERDICT: Record<string, string> = { succeeded: 'passed', 'rolled-back': 'failed, rolled back', 'rollback-incomplete': 'failed, rollback incomplete', 'teardown-failed': 'teardown failed' };
+
+export default function RunbookSection(props: RunbookSectionProps): React.JSX.Element {
+  const data = usePluginData('docusaurus-exec-doc') as { lastRuns: Record<string, LastRun> } | undefined;
+  const run = data?.lastRuns[props.address];
+  const flow = JSON.parse(props.flow) as Flow;
+  const stale = run !== undefined && run.contentHash !== props.contentHash;
+  return (
+    <div className="runbook-section" data-address={props.address}>
+      <div className="runbook-section__command">
+        <span>Run it:</span> <code>{props.command}</code>
+        {props.requires && <span className="runbook-section__requires">requires {props.requires}</span>}
+      </div>
+      <div className={`runbook-verified ${run ? (stale ? 'runbook-verified--stale' : `runbook-verified--${run.status}`) : 'runbook-verified--never'}`} data-testid="last-verified">
+        {run ? (
+          <>
+            <strong>Last verified</strong> {run.finishedAt.slice(0, 16).replace('T', ' ')} UTC: {VERDICT[run.status] ?? run.status} in {ms(run.durationMs)}
+            {stale && <em> — stale: the procedure changed since this run</em>}
+            <details>
+              <summary>Step durations</summary>
+              <table>
+                <tbody>
+                  {run.steps.map((s) => (
+                    <tr key={`${s.phase}-${s.stepId}`}>
+                      <td>
+                        <code>{s.stepId}</code>
+                      </td>
+                      <td>{s.phase}</td>
+                      <td>{s.status}</td>
+                      <td>{ms(s.durationMs)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          </>
+        ) : (
+          <span>Not verified yet: no run of this procedure is recorded.</span>
+        )}
+      </div>
+      <ol className="runbook-flow" aria-label="Steps and their rollbacks">
+        {flow.forward.map((s) => (
+          <li key={s.id}>
+            <a href={`#step-${s.id}`}>{s.id}</a> <span className="runbook-flow__kind">{s.kind}</span>
+            {s.rollback && (
+              <>
+                {' '}
+                ↺ <a href={`#step-${s.rollback}`}>{s.rollback}</a>
+              </>
+            )}
+          </li>
+        ))}
+      </ol>
+      {flow.verify.length > 0 && <div className="runbook-flow__after">After a rollback: {flow.verify.join(', ')}</div>}
+      {flow.teardown.length > 0 && <div className="runbook-flow__after">Always at the end: {flow.teardown.join(', ')}</div>}
+    </div>
+  );
+}
