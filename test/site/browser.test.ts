@@ -1,0 +1,124 @@
+// The built site in a real browser: Debian's Chromium driven by Playwright (never a downloaded
+// browser), against the production build served on 127.0.0.1. The build happens here, after
+// a real run of the quick-start procedure, so that its "last verified" badge has a record.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { BIN, ROOT, tempDir } from '../helpers.js';
+import { serveStatic } from './static-server.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
+let site: { url: string; close(): Promise<void> };
+let browser: Browser;
+let buildDir: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (.ci/run does), or set CHROMIUM_PATH`);
+  const stateDir = tempDir('exec-doc-site-');
+  buildDir = path.join(stateDir, 'build');
+  const run = await execa(process.execPath, [BIN, 'run', 'quick-start/demo-migration', '--state-dir', stateDir], { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } });
+  expect(run.exitCode, String(run.stdout)).toBe(0);
+  const build = await execa('npx', ['docusaurus', 'build', '--out-dir', buildDir], { cwd: ROOT, reject: false, all: true, env: { EXEC_DOC_STATE_DIR: stateDir } });
+  expect(build.exitCode, String(build.all)).toBe(0);
+  site = await serveStatic(buildDir);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'] });
+  mkdirSync(SHOTS, { recursive: true });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+/** A page that records console errors, failed requests and uncaught exceptions. */
+async function open(route: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`exception: ${e.message}`));
+  page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()} ${r.url()}`));
+  await page.goto(`${site.url}${route}`, { waitUntil: 'networkidle' });
+  return { page, problems };
+}
+
+describe('the published guide', () => {
+  it('navigates through the sidebar and the table of contents', async () => {
+    const { page, problems } = await open('/');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Migration & Upgrade Guide');
+    await page.locator('.theme-doc-sidebar-container a', { hasText: 'Rollback procedures' }).click();
+    await page.waitForURL(/\/400_migration-upgrade-guide_rollback$/);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Rollback procedures');
+    await page.locator('.table-of-contents a', { hasText: 'Writing a good rollback' }).click();
+    await page.waitForURL(/#writing-a-good-rollback$/);
+    await expect(page.locator('#writing-a-good-rollback').isVisible()).resolves.toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, 'rollback.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('finds a procedure with the offline search', async () => {
+    const { page, problems } = await open('/');
+    await page.locator('input.navbar__search-input').fill('backfill');
+    const hit = page.locator('[role=option]', { hasText: 'Quick start' }).first();
+    await hit.waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'search.png') });
+    await hit.click();
+    await page.waitForURL(/\/quick-start/);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows each step with its metadata and rollback link, and the last verified run', async () => {
+    const { page, problems } = await open('/quick-start');
+    const section = page.locator('[data-address="quick-start/demo-migration"]');
+    await expect(section.locator('code').first().textContent()).resolves.toBe('npm run exec-doc -- quick-start/demo-migration');
+    const badge = section.getByTestId('last-verified');
+    await expect(badge.textContent()).resolves.toMatch(/^Last verified \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC: passed in /);
+    await badge.locator('summary').click();
+    await expect(badge.locator('tr').count()).resolves.toBe(6);
+    await expect(page.locator('[data-address="quick-start/demo-migration-failing"]').getByTestId('last-verified').textContent()).resolves.toBe('Not verified yet: no run of this procedure is recorded.');
+
+    const step = page.locator('[data-step-id="add-status-column"]');
+    await expect(step.textContent()).resolves.toMatch(/^step\s*add-status-column\s*timeout 30s\s*requires postgres\s*undone by drop-status-column$/);
+    await step.locator('a', { hasText: 'drop-status-column' }).click();
+    await page.waitForURL(/#step-drop-status-column$/);
+    await expect(page.locator('#step-drop-status-column').getAttribute('data-kind')).resolves.toBe('rollback');
+    await section.screenshot({ path: path.join(SHOTS, 'runbook-section.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('every page loads without console errors, and every internal link resolves', async () => {
+    const sitemap = readFileSync(path.join(buildDir, 'sitemap.xml'), 'utf8');
+    const routes = [...sitemap.matchAll(/<loc>[^<]*?(\/[^<]*)<\/loc>/g)].map((m) => new URL(m[1]!, 'http://x').pathname);
+    expect(routes.length).toBeGreaterThanOrEqual(16);
+    const links = new Set<string>();
+    for (const route of routes) {
+      const { page, problems } = await open(route);
+      expect(problems, route).toEqual([]);
+      for (const href of await page.locator('a[href]').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href))) {
+        if (href.startsWith(site.url)) links.add(href.split('#')[0]!);
+      }
+      await page.close();
+    }
+    for (const link of links) {
+      const response = await fetch(link);
+      expect(response.status, link).toBe(200);
+    }
+  });
+
+  it('serves llms.txt, the .md copies and a runbooks.json valid against its published schema', async () => {
+    const llms = await (await fetch(`${site.url}/llms.txt`)).text();
+    expect(llms.startsWith('# Migration & Upgrade Guide\n\n> ')).toBe(true);
+    expect((await fetch(`${site.url}/quick-start.md`)).status).toBe(200);
+    expect((await fetch(`${site.url}/llms-full.txt`)).status).toBe(200);
+    const index = await (await fetch(`${site.url}/runbooks.json`)).json();
+    const schema = (await (await fetch(`${site.url}/schemas/runbooks.schema.json`)).json()) as object;
+    const validate = new Ajv2020({ strict: false }).compile(schema);
+    expect(validate(index), JSON.stringify(validate.errors)).toBe(true);
+  });
+});
