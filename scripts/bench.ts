@@ -242,7 +242,32 @@ async function extraction(rounds: number): Promise<void> {
   say(`exec-doc list on ${DOCS} documents: cold cache ${ms(cold)}, warm cache ${ms(w)} (median of 11; \`node -e 0\` alone ${ms(node)})  (target < 150 ms) ${w < 150 ? 'PASS' : 'FAIL'}`);
 }
 
+// ---------------------------------------------------------------------------------------------
+// 4. The site: check:docs on the real guide (target < 3 s) and the site build.
+
+async function site(): Promise<void> {
+  const checks: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    checks.push(
+      await time(() => {
+        const r = spawnSync(process.execPath, [BIN, 'check-docs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`check-docs failed: ${r.stdout}${r.stderr}`);
+      }),
+    );
+  }
+  const check = median(checks);
+  const docs = discoverDocuments(path.join(ROOT, 'docs')).length;
+  say(`npm run check:docs on the real guide (${docs} documents): median of 5 ${ms(check)}  (target < 3 s) ${check < 3000 ? 'PASS' : 'FAIL'}`);
+  const outDir = path.join(WORK, 'site-build');
+  const build = await time(() => {
+    const r = spawnSync('npx', ['docusaurus', 'build', '--out-dir', outDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`site build failed: ${r.stdout}${r.stderr}`);
+  });
+  say(`site build (docusaurus build, ${docs} documents, webpack cache as left by earlier builds): ${ms(build)}`);
+}
+
 say(`exec-doc bench — node ${process.version}, ${os.cpus().length} cpus, ${new Date().toISOString().slice(0, 10)}`);
 await runnerOverhead(Number(process.env.BENCH_ROUNDS ?? 15));
 await extraction(Number(process.env.BENCH_EXTRACT_ROUNDS ?? 3));
+await site();
 writeFileSync(path.join(WORK, 'last-bench.txt'), `${lines.join('\n')}\n`);

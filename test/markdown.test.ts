@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { blankHtmlComments, findHtmlComments } from '../src/markdown/html-comments.js';
 import { extract } from './helpers.js';
 
-const SOURCE = ['# T', '<!-- MEMORY_CONTEXT: HIGH - core -->', 'text <!-- inline --> more', '```html', '<!-- in code -->', '```', '<!--', '  ROLE_PINS: ["a"]', '-->', ''].join('\n');
+const SOURCE = ['# T', '<!-- MEMORY_CONTEXT: HIGH - core -->', 'text <!-- inline --> more', 'shown as code: `<!-- TAG: x -->` and ``<!-- y -->``', '```html', '<!-- in code -->', '```', '<!--', '  ROLE_PINS: ["a"]', '-->', ''].join('\n');
 
 describe('HTML comments', () => {
   it('are found outside code with their positions', () => {
@@ -11,7 +11,7 @@ describe('HTML comments', () => {
     expect(comments.map((c) => [c.body, c.line, c.column, c.bodyLine, c.bodyColumn])).toEqual([
       ['MEMORY_CONTEXT: HIGH - core', 2, 1, 2, 6],
       ['inline', 3, 6, 3, 11],
-      ['ROLE_PINS: ["a"]', 7, 1, 8, 3],
+      ['ROLE_PINS: ["a"]', 8, 1, 9, 3],
     ]);
   });
 

@@ -63,16 +63,18 @@ async function list(options: CliOptions, io: Io): Promise<number> {
   // an unchanged guide is listed without parsing any cache at all.
   const textCache = path.join(path.dirname(corpus.cacheFile), 'list.txt');
   const stamp = corpusStamp(corpus);
+  // The stamp holds newlines: it is stored first, with its length, then the list.
   const cached = readIfExists(textCache);
-  if (cached?.startsWith(`${stamp}\n`)) {
-    io.stdout.write(cached.slice(stamp.length + 1));
+  const header = `${stamp.length}\n${stamp}\n`;
+  if (cached?.startsWith(header)) {
+    io.stdout.write(cached.slice(header.length));
     return 0;
   }
   const { formatList } = await import('../report/list.js');
   const index = await loadIndex(corpus);
   const text = formatList(index.sections, index);
   const { writeAtomic } = await import('../runner/state.js');
-  writeAtomic(textCache, `${stamp}\n${text}`);
+  writeAtomic(textCache, `${header}${text}`);
   io.stdout.write(text);
   return 0;
 }

@@ -2,7 +2,6 @@
 // each file's size and modification time (and the extractor's own build): documents.json
 // holds the full runbooks (for run and plan), index.json only the section summaries, which
 // is all `list` reads, so listing a large guide stays fast.
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,16 +89,17 @@ export async function loadIndex(options: CorpusOptions): Promise<{ sections: Sec
 }
 
 /**
- * A short digest of everything `list` depends on: the extractor's build, and each document's
- * path, size and modification time. Computed from stat calls only.
+ * Everything `list` depends on, as one string: the extractor's build, and each document's
+ * path, size and modification time. Built from stat calls only, and compared exactly (a hash
+ * would need node:crypto, whose loading alone costs more than the comparison).
  */
 export function corpusStamp(options: CorpusOptions): string {
-  const hash = createHash('sha1').update(extractorFingerprint(options));
+  const parts = [extractorFingerprint(options)];
   for (const file of discoverDocuments(options.docsRoot)) {
     const stat = statSync(file);
-    hash.update(`\n${file}\0${stat.size}\0${stat.mtimeMs}`);
+    parts.push(`${file}\0${stat.size}\0${stat.mtimeMs}`);
   }
-  return hash.digest('hex');
+  return parts.join('\n');
 }
 
 function readCache<T>(file: string, fingerprint: string): CacheFile<T> | undefined {

@@ -35,9 +35,12 @@ export function findHtmlComments(source: string): { comments: HtmlComment[]; unt
       }
     }
     let from = 0;
+    const code = inlineCodeSpans(text);
     while (from <= text.length) {
       if (!open) {
-        const start = text.indexOf('<!--', from);
+        let start = text.indexOf('<!--', from);
+        // `<!-- x -->` written as inline code is an example, not a comment.
+        while (start >= 0 && code.some(([a, b]) => start >= a && start < b)) start = text.indexOf('<!--', start + 4);
         if (start < 0) break;
         open = { line: index + 1, column: start + 1, text: '' };
         from = start + 4;
@@ -54,6 +57,21 @@ export function findHtmlComments(source: string): { comments: HtmlComment[]; unt
     }
   }
   return open ? { comments, unterminated: { line: open.line, column: open.column } } : { comments };
+}
+
+/** [start, end) ranges of inline code on one line: a run of backticks up to the next run of the same length. */
+function inlineCodeSpans(text: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  const runs = [...text.matchAll(/`+/g)];
+  for (let i = 0; i < runs.length; i++) {
+    const open = runs[i]!;
+    const close = runs.slice(i + 1).findIndex((r) => r[0].length === open[0].length);
+    if (close < 0) continue;
+    const end = runs[i + 1 + close]!;
+    spans.push([open.index!, end.index! + end[0].length]);
+    i = i + 1 + close;
+  }
+  return spans;
 }
 
 function toComment(open: { line: number; column: number; text: string }): HtmlComment {

@@ -27,4 +27,14 @@ describe('guide check fixtures', () => {
     expect(result.diagnostics).toEqual([]);
     expect(result.documents.length).toBeGreaterThanOrEqual(15);
   });
+
+  it('the AI-discovery page documents every tag of the schema', () => {
+    const schema = JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'ai-discovery-comments.schema.json'), 'utf8')) as { properties: Record<string, unknown>; required: string[] };
+    const page = readFileSync(path.join(ROOT, 'docs', '400_migration-upgrade-guide_ai-discovery.mdx'), 'utf8');
+    for (const tag of Object.keys(schema.properties)) {
+      const row = page.split('\n').find((line) => line.startsWith(`| \`${tag}\` |`));
+      expect(row, tag).toBeDefined();
+      expect(row!.includes('| yes |'), `${tag} required`).toBe(schema.required.includes(tag));
+    }
+  });
 });
