@@ -1,7 +1,7 @@
 // The built site in a real browser: Debian's Chromium driven by Playwright (never a downloaded
 // browser), against the production build served on 127.0.0.1. The build happens here, after
 // a real run of the quick-start procedure, so that its "last verified" badge has a record.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
@@ -22,6 +22,13 @@ beforeAll(async () => {
   buildDir = path.join(stateDir, 'build');
   const run = await execa(process.execPath, [BIN, 'run', 'quick-start/demo-migration', '--state-dir', stateDir], { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } });
   expect(run.exitCode, String(run.stdout)).toBe(0);
+  // An older version of a real procedure, run for real: its record no longer matches the page.
+  const olderDocs = path.join(stateDir, 'older-docs');
+  mkdirSync(olderDocs);
+  const reference = readFileSync(path.join(ROOT, 'docs', '400_migration-upgrade-guide_annotation-reference.mdx'), 'utf8');
+  writeFileSync(path.join(olderDocs, '400_migration-upgrade-guide_annotation-reference.mdx'), reference.replace('workers=4', 'workers=2'));
+  const older = await execa(process.execPath, [BIN, 'run', 'annotation-reference/example-rollback', '--docs', olderDocs, '--state-dir', stateDir], { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } });
+  expect(older.exitCode, String(older.stdout)).toBe(0);
   const build = await execa('npx', ['docusaurus', 'build', '--out-dir', buildDir], { cwd: ROOT, reject: false, all: true, env: { EXEC_DOC_STATE_DIR: stateDir } });
   expect(build.exitCode, String(build.all)).toBe(0);
   site = await serveStatic(buildDir);
@@ -81,6 +88,10 @@ describe('the published guide', () => {
     await badge.locator('summary').click();
     await expect(badge.locator('tr').count()).resolves.toBe(6);
     await expect(page.locator('[data-address="quick-start/demo-migration-failing"]').getByTestId('last-verified').textContent()).resolves.toBe('Not verified yet: no run of this procedure is recorded.');
+
+    const stale = await open('/annotation-reference');
+    await expect(stale.page.locator('[data-address="annotation-reference/example-rollback"]').getByTestId('last-verified').textContent()).resolves.toMatch(/: passed in .* — stale: the procedure changed since this run/);
+    await stale.page.close();
 
     const step = page.locator('[data-step-id="add-status-column"]');
     await expect(step.textContent()).resolves.toMatch(/^step\s*add-status-column\s*timeout 30s\s*requires postgres\s*undone by drop-status-column$/);
