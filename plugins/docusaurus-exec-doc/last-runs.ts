@@ -1,6 +1,6 @@
 // The latest result record of each section, reduced to what a page shows as "last verified".
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { walkFiles } from '../../src/util/walk-files.js';
 import type { RunRecord } from '../../src/results/record.js';
 
 export interface LastRun {
@@ -16,35 +16,22 @@ export interface LastRun {
 /** Every results/<doc-id>/<slug>.json below `resultsDir`, by section address; unreadable files are skipped. */
 export function readLatestRuns(resultsDir: string): Record<string, LastRun> {
   const runs: Record<string, LastRun> = {};
-  const walk = (dir: string): void => {
-    let entries;
+  for (const file of walkFiles(resultsDir, (entry) => entry.name.endsWith('.json'))) {
     try {
-      entries = readdirSync(dir, { withFileTypes: true });
+      const record = JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+      if (record.schemaVersion !== 1 || record.status === 'requirements-missing') continue;
+      runs[record.section.address] = {
+        runId: record.runId,
+        status: record.status,
+        exitCode: record.exitCode,
+        finishedAt: record.finishedAt,
+        durationMs: record.durationMs,
+        contentHash: record.section.contentHash,
+        steps: record.steps.map((s) => ({ stepId: s.stepId, phase: s.phase, status: s.status, durationMs: s.durationMs })),
+      };
     } catch {
-      return;
+      // A half-written or foreign file is not a result record.
     }
-    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.json')) {
-        try {
-          const record = JSON.parse(readFileSync(full, 'utf8')) as RunRecord;
-          if (record.schemaVersion !== 1 || record.status === 'requirements-missing') continue;
-          runs[record.section.address] = {
-            runId: record.runId,
-            status: record.status,
-            exitCode: record.exitCode,
-            finishedAt: record.finishedAt,
-            durationMs: record.durationMs,
-            contentHash: record.section.contentHash,
-            steps: record.steps.map((s) => ({ stepId: s.stepId, phase: s.phase, status: s.status, durationMs: s.durationMs })),
-          };
-        } catch {
-          // A half-written or foreign file is not a result record.
-        }
-      }
-    }
-  };
-  walk(resultsDir);
+  }
   return runs;
 }

@@ -1,28 +1,10 @@
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
+import { walkFiles } from '../util/walk-files.js';
 
 const DOC_FILE = /\.(md|mdx)$/i;
+// Like Docusaurus: names starting with `_` (partials) or `.` are not documents.
+const visible = (entry: { name: string }): boolean => !entry.name.startsWith('_') && !entry.name.startsWith('.') && entry.name !== 'node_modules';
 
-/**
- * Every markdown/MDX document below `root`, sorted. Like Docusaurus, files and folders whose
- * name starts with `_` (partials) or `.` are not documents; node_modules is skipped.
- */
+/** Every markdown/MDX document below `root`, sorted. */
 export function discoverDocuments(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (entry.name.startsWith('_') || entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile() && DOC_FILE.test(entry.name)) out.push(full);
-    }
-  };
-  walk(path.resolve(root));
-  return out.sort();
+  return walkFiles(root, (entry) => visible(entry) && DOC_FILE.test(entry.name), visible);
 }
