@@ -1,0 +1,160 @@
+// `npm run db -- <command>`: the migration engine from the command line, as runbook steps call it.
+// The database is $DATABASE_URL (or the PG* variables); inside `exec-doc run` it is the run's target.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDurationMs } from '../annotations/duration.js';
+import type { Io } from './main.js';
+
+const COMMANDS = {
+  status: 'applied, pending, edited and unknown migrations (changes nothing)',
+  plan: 'the SQL that `up` would run, in order (changes nothing)',
+  up: 'apply pending migrations (all, or up to --to <version>)',
+  down: 'roll back the last applied migration (or --steps N, or down to --to <version>)',
+  verify: "run the applied migrations' .verify.sql checks",
+  baseline: 'record migrations up to --to <version> as applied, without running them (an existing database)',
+} as const;
+type Command = keyof typeof COMMANDS;
+
+const OPTIONS = {
+  dir: { type: 'string', doc: 'folder of <version>_<name>.up.sql/.down.sql/.verify.sql files (default: migrations)' },
+  to: { type: 'string', doc: 'target version' },
+  steps: { type: 'string', doc: 'how many migrations `down` rolls back (default 1)' },
+  'lock-wait': { type: 'string', doc: "longest wait for another runner's migration lock (default 30s)" },
+  'lock-timeout': { type: 'string', doc: 'lock_timeout of each migration (default 2s)' },
+  'statement-timeout': { type: 'string', doc: 'statement_timeout of each statement (default: none)' },
+  retries: { type: 'string', doc: 'further attempts after a lock_timeout (default 5)' },
+  json: { type: 'boolean', doc: 'machine-readable output' },
+  help: { type: 'boolean', doc: 'show this help' },
+} as const;
+
+export function dbHelp(): string {
+  const width = Math.max(...Object.keys(OPTIONS).map((k) => k.length)) + 12;
+  return [
+    'Usage: npm run db -- <command> [options]',
+    '',
+    'Versioned PostgreSQL migrations with a checksummed ledger, an advisory lock, one transaction per',
+    'migration (except CONCURRENTLY), and lock_timeout retries. The database is $DATABASE_URL or the PG* variables.',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, doc]) => `  ${name.padEnd(10)}${doc}`),
+    '',
+    'Options:',
+    ...Object.entries(OPTIONS).map(([name, o]) => `  ${`--${name}${o.type === 'string' ? ' <value>' : ''}`.padEnd(width)}${o.doc}`),
+    '',
+    'Exit codes: 0 success; 1 a migration failed, was refused (edited or unknown migrations) or a check failed; 3 no database; 64 usage error.',
+    '',
+  ].join('\n');
+}
+
+export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }): Promise<number> {
+  const usage = (message: string): number => {
+    io.stderr.write(`db: ${message}\nSee \`npm run db -- --help\`.\n`);
+    return 64;
+  };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options: Object.fromEntries(Object.entries(OPTIONS).map(([k, o]) => [k, { type: o.type }])), allowPositionals: true, strict: true });
+  } catch (error) {
+    return usage((error as Error).message.split('\n')[0]!);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const [command, ...extra] = parsed.positionals;
+  if (values.help || command === 'help') {
+    io.stdout.write(dbHelp());
+    return 0;
+  }
+  if (!command || !(command in COMMANDS)) return usage(command ? `unknown command \`${command}\`, expected one of ${Object.keys(COMMANDS).join(', ')}` : 'missing command');
+  if (extra.length > 0) return usage(`unexpected argument \`${extra[0]}\``);
+  const duration = (name: string, fallback: number): number | string => {
+    const raw = values[name];
+    if (raw === undefined) return fallback;
+    const ms = parseDurationMs(String(raw));
+    return ms === undefined ? `--${name} takes a duration such as 500ms, 2s or 1m` : ms;
+  };
+  const numbers = { lockWaitMs: duration('lock-wait', 30_000), lockTimeoutMs: duration('lock-timeout', 2_000), statementTimeoutMs: duration('statement-timeout', 0) };
+  for (const value of Object.values(numbers)) if (typeof value === 'string') return usage(value);
+  const retries = values.retries === undefined ? 5 : Number(values.retries);
+  if (!Number.isInteger(retries) || retries < 0) return usage('--retries takes a whole number');
+  const steps = values.steps === undefined ? undefined : Number(values.steps);
+  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) return usage('--steps takes a whole number of at least 1');
+  if (values.to !== undefined && !/^\d+$/.test(String(values.to))) return usage('--to takes a version (digits)');
+  if (command === 'baseline' && values.to === undefined) return usage('baseline needs --to <version>');
+
+  const { configuredUrl } = await import('../targets/postgres.js');
+  const url = configuredUrl({ kind: 'postgres', urlEnv: 'DATABASE_URL', database: 'postgres' }, io.env);
+  if (!url) {
+    io.stderr.write('db: no database: set DATABASE_URL (or PGHOST/PGDATABASE); `exec-doc run` sets it for the steps of a section\n');
+    return 3;
+  }
+  const { loadMigrations, MigrationFilesError } = await import('../db/migration-files.js');
+  const migrate = await import('../db/migrate.js');
+  const { LockTimeoutError } = await import('../db/lock.js');
+  const { connectionStringSecrets, createMasker } = await import('../secrets/masker.js');
+  const mask = createMasker(connectionStringSecrets(url));
+  const dir = path.resolve(String(values.dir ?? 'migrations'));
+  const out = (text: string) => io.stdout.write(mask(text));
+  try {
+    const migrations = loadMigrations(dir);
+    const options = { connectionString: url, migrations, lockWaitMs: numbers.lockWaitMs as number, lockTimeoutMs: numbers.lockTimeoutMs as number, statementTimeoutMs: numbers.statementTimeoutMs as number, retries, log: (line: string) => io.stderr.write(mask(`db: ${line}\n`)) };
+    switch (command as Command) {
+      case 'status': {
+        const state = await migrate.status(options);
+        if (values.json) out(`${JSON.stringify({ applied: state.applied, pending: state.pending.map((m) => ({ version: m.version, name: m.name, transactional: m.transactional })), drift: state.drift.map((d) => ({ version: d.row.version, name: d.row.name, applied: d.row.checksum, file: d.migration.checksum })), unknown: state.unknown }, null, 2)}\n`);
+        else {
+          for (const row of state.applied) out(`applied  ${row.version}_${row.name}  ${row.appliedAt}  ${row.durationMs} ms${row.baseline ? '  (baseline)' : ''}\n`);
+          for (const m of state.pending) out(`pending  ${m.version}_${m.name}${m.transactional ? '' : '  (outside a transaction)'}\n`);
+          for (const d of state.drift) out(`EDITED   ${d.row.version}_${d.row.name}  the file changed after it was applied\n`);
+          for (const r of state.unknown) out(`UNKNOWN  ${r.version}_${r.name}  applied, but no file describes it\n`);
+          out(`${state.applied.length} applied, ${state.pending.length} pending${state.drift.length + state.unknown.length ? `, ${state.drift.length} edited, ${state.unknown.length} unknown` : ''}\n`);
+        }
+        return state.drift.length + state.unknown.length > 0 ? 1 : 0;
+      }
+      case 'plan': {
+        const state = await migrate.status(options);
+        migrate.assertConsistent(state);
+        const todo = state.pending.filter((m) => values.to === undefined || BigInt(m.version) <= BigInt(String(values.to)));
+        if (values.json) out(`${JSON.stringify(todo.map((m) => ({ version: m.version, name: m.name, transactional: m.transactional, sql: m.up })), null, 2)}\n`);
+        else {
+          for (const m of todo) out(`-- ${m.version}_${m.name} (${m.transactional ? 'one transaction' : 'outside a transaction'}; lock_timeout ${options.lockTimeoutMs} ms)\n${m.up.trimEnd()}\n\n`);
+          out(`${todo.length} migration(s) would be applied\n`);
+        }
+        return 0;
+      }
+      case 'up':
+      case 'down': {
+        const results = command === 'up' ? await migrate.up({ ...options, ...(values.to !== undefined ? { to: String(values.to) } : {}) }) : await migrate.down({ ...options, ...(values.to !== undefined ? { to: String(values.to) } : {}), ...(steps !== undefined ? { steps } : {}) });
+        if (values.json) out(`${JSON.stringify(results, null, 2)}\n`);
+        else out(results.length === 0 ? `nothing to ${command === 'up' ? 'apply' : 'roll back'}\n` : results.map((r) => `${command === 'up' ? 'applied' : 'rolled back'} ${r.version}_${r.name} in ${r.durationMs} ms${r.attempts > 1 ? ` (${r.attempts} attempts)` : ''}\n`).join(''));
+        return 0;
+      }
+      case 'verify': {
+        const results = await migrate.verify(options);
+        if (values.json) out(`${JSON.stringify(results, null, 2)}\n`);
+        else out(results.map((r) => `${r.ok ? 'ok    ' : 'FAILED'} ${r.version}_${r.name}: ${r.detail}\n`).join('') + `${results.filter((r) => r.ok).length}/${results.length} verified\n`);
+        return results.every((r) => r.ok) ? 0 : 1;
+      }
+      case 'baseline': {
+        const marked = await migrate.baseline({ ...options, version: String(values.to) });
+        out(`recorded as applied without running: ${marked.join(', ')}\n`);
+        return 0;
+      }
+    }
+  } catch (error) {
+    if (error instanceof MigrationFilesError) {
+      io.stderr.write(`db: ${error.message}\n`);
+      return 64;
+    }
+    if (error instanceof migrate.DbError || error instanceof LockTimeoutError) {
+      const details = error instanceof migrate.DbError ? error.details : [];
+      io.stderr.write(mask(`db: ${error.message}\n${details.map((d) => `  ${d.split('\n').join('\n  ')}\n`).join('')}`));
+      return 1;
+    }
+    const code = (error as { code?: string }).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === '28P01' || code === '3D000') {
+      io.stderr.write(mask(`db: cannot connect to the database: ${(error as Error).message}; check DATABASE_URL\n`));
+      return 3;
+    }
+    throw error;
+  }
+  return 0;
+}

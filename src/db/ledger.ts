@@ -1,0 +1,71 @@
+// The migration ledger: one row per applied migration, with the checksum of what was applied.
+import type pg from 'pg';
+import type { Migration } from './migration-files.js';
+import { compareVersions } from './migration-files.js';
+
+export const LEDGER_SCHEMA = 'exec_doc';
+export const LEDGER_TABLE = `${LEDGER_SCHEMA}.schema_migrations`;
+
+export interface LedgerRow {
+  version: string;
+  name: string;
+  checksum: string;
+  appliedAt: string;
+  durationMs: number;
+  appliedBy: string;
+  /** True for rows written by `baseline`: the database had it before the ledger existed. */
+  baseline: boolean;
+}
+
+export async function ensureLedger(client: pg.Client): Promise<void> {
+  await client.query(`create schema if not exists ${LEDGER_SCHEMA}`);
+  await client.query(`create table if not exists ${LEDGER_TABLE} (
+    version text primary key check (version ~ '^[0-9]+$'),
+    name text not null,
+    checksum text not null,
+    applied_at timestamptz not null default now(),
+    duration_ms integer not null,
+    applied_by text not null default current_user,
+    baseline boolean not null default false
+  )`);
+}
+
+export async function readLedger(client: pg.Client): Promise<LedgerRow[]> {
+  const exists = await client.query(`select to_regclass($1) is not null as present`, [LEDGER_TABLE]);
+  if (!(exists.rows[0] as { present: boolean }).present) return [];
+  const result = await client.query(`select version, name, checksum, to_char(applied_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as "appliedAt", duration_ms as "durationMs", applied_by as "appliedBy", baseline from ${LEDGER_TABLE}`);
+  return (result.rows as LedgerRow[]).sort((a, b) => compareVersions(a.version, b.version));
+}
+
+export function ledgerInsert(migration: Migration, durationMs: number, baseline = false): { text: string; values: unknown[] } {
+  return {
+    text: `insert into ${LEDGER_TABLE} (version, name, checksum, duration_ms, baseline) values ($1, $2, $3, $4, $5)`,
+    values: [migration.version, migration.name, migration.checksum, Math.round(durationMs), baseline],
+  };
+}
+
+export function ledgerDelete(version: string): { text: string; values: unknown[] } {
+  return { text: `delete from ${LEDGER_TABLE} where version = $1`, values: [version] };
+}
+
+export interface LedgerState {
+  applied: LedgerRow[];
+  pending: Migration[];
+  /** Applied migrations whose file changed since. */
+  drift: Array<{ migration: Migration; row: LedgerRow }>;
+  /** Applied versions with no file on disk. */
+  unknown: LedgerRow[];
+}
+
+export function compareLedger(migrations: Migration[], applied: LedgerRow[]): LedgerState {
+  const byVersion = new Map(migrations.map((m) => [m.version, m]));
+  const appliedVersions = new Set(applied.map((r) => r.version));
+  const drift: LedgerState['drift'] = [];
+  const unknown: LedgerRow[] = [];
+  for (const row of applied) {
+    const migration = byVersion.get(row.version);
+    if (!migration) unknown.push(row);
+    else if (migration.checksum !== row.checksum) drift.push({ migration, row });
+  }
+  return { applied, pending: migrations.filter((m) => !appliedVersions.has(m.version)), drift, unknown };
+}
