@@ -12,6 +12,8 @@ const COMMANDS = {
   down: 'roll back the last applied migration (or --steps N, or down to --to <version>)',
   verify: "run the applied migrations' .verify.sql checks",
   baseline: 'record migrations up to --to <version> as applied, without running them (an existing database)',
+  snapshot: 'write an integrity snapshot (schema fingerprint, row counts, content checksums) to --out or stdout',
+  compare: 'compare a snapshot file with another (<before.json> <after.json>) or with the database now (<before.json>)',
 } as const;
 type Command = keyof typeof COMMANDS;
 
@@ -23,6 +25,7 @@ const OPTIONS = {
   'lock-timeout': { type: 'string', doc: 'lock_timeout of each migration (default 2s)' },
   'statement-timeout': { type: 'string', doc: 'statement_timeout of each statement (default: none)' },
   retries: { type: 'string', doc: 'further attempts after a lock_timeout (default 5)' },
+  out: { type: 'string', doc: 'file for `snapshot` (default: stdout)' },
   json: { type: 'boolean', doc: 'machine-readable output' },
   help: { type: 'boolean', doc: 'show this help' },
 } as const;
@@ -59,6 +62,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const [command, ...extra] = parsed.positionals;
+  const files = command === 'compare' ? extra.splice(0, 2) : [];
   if (values.help || command === 'help') {
     io.stdout.write(dbHelp());
     return 0;
@@ -79,6 +83,8 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) return usage('--steps takes a whole number of at least 1');
   if (values.to !== undefined && !/^\d+$/.test(String(values.to))) return usage('--to takes a version (digits)');
   if (command === 'baseline' && values.to === undefined) return usage('baseline needs --to <version>');
+  if (command === 'compare' && files.length === 0) return usage('compare needs a snapshot file: compare <before.json> [<after.json>]');
+  if (command === 'compare' && files.length === 2) return compareFiles(files[0]!, files[1]!, values.json === true, io);
 
   const { configuredUrl } = await import('../targets/postgres.js');
   const url = configuredUrl({ kind: 'postgres', urlEnv: 'DATABASE_URL', database: 'postgres' }, io.env);
@@ -87,6 +93,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
     return 3;
   }
   const { loadMigrations, MigrationFilesError } = await import('../db/migration-files.js');
+  const needsMigrations = command !== 'snapshot' && command !== 'compare';
   const migrate = await import('../db/migrate.js');
   const { LockTimeoutError } = await import('../db/lock.js');
   const { connectionStringSecrets, createMasker } = await import('../secrets/masker.js');
@@ -94,7 +101,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   const dir = path.resolve(String(values.dir ?? 'migrations'));
   const out = (text: string) => io.stdout.write(mask(text));
   try {
-    const migrations = loadMigrations(dir);
+    const migrations = needsMigrations ? loadMigrations(dir) : [];
     const options = { connectionString: url, migrations, lockWaitMs: numbers.lockWaitMs as number, lockTimeoutMs: numbers.lockTimeoutMs as number, statementTimeoutMs: numbers.statementTimeoutMs as number, retries, log: (line: string) => io.stderr.write(mask(`db: ${line}\n`)) };
     switch (command as Command) {
       case 'status': {
@@ -133,6 +140,28 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
         else out(results.map((r) => `${r.ok ? 'ok    ' : 'FAILED'} ${r.version}_${r.name}: ${r.detail}\n`).join('') + `${results.filter((r) => r.ok).length}/${results.length} verified\n`);
         return results.every((r) => r.ok) ? 0 : 1;
       }
+      case 'snapshot':
+      case 'compare': {
+        const pg = (await import('pg')).default;
+        const { takeSnapshot, compareSnapshots, describeDifference, readSnapshot } = await import('../db/snapshot.js');
+        const before = command === 'compare' ? readSnapshot(files[0]!) : undefined;
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        const now = await takeSnapshot(client).finally(() => client.end());
+        if (command === 'snapshot') {
+          const text = `${JSON.stringify(now, null, 2)}\n`;
+          if (typeof values.out === 'string') {
+            const { writeAtomic } = await import('../runner/state.js');
+            writeAtomic(path.resolve(values.out), text);
+            io.stderr.write(`db: snapshot of ${now.database}: ${Object.keys(now.tables).length} table(s), schema ${now.schemaFingerprint.slice(0, 19)}… → ${values.out}\n`);
+          } else out(text);
+          return 0;
+        }
+        const differences = compareSnapshots(before!, now);
+        if (values.json) out(`${JSON.stringify({ identical: differences.length === 0, differences }, null, 2)}\n`);
+        else out(differences.length === 0 ? `identical: schema ${now.schemaFingerprint.slice(0, 19)}…, ${Object.keys(now.tables).length} table(s) with the same rows\n` : `${differences.length} difference(s):\n${differences.map((d) => `  ${describeDifference(d)}\n`).join('')}`);
+        return differences.length === 0 ? 0 : 1;
+      }
       case 'baseline': {
         const marked = await migrate.baseline({ ...options, version: String(values.to) });
         out(`recorded as applied without running: ${marked.join(', ')}\n`);
@@ -140,6 +169,10 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
       }
     }
   } catch (error) {
+    if ((error as Error).name === 'SnapshotFileError') {
+      io.stderr.write(`db: ${(error as Error).message}\n`);
+      return 64;
+    }
     if (error instanceof MigrationFilesError) {
       io.stderr.write(`db: ${error.message}\n`);
       return 64;
@@ -157,4 +190,16 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
     throw error;
   }
   return 0;
+}
+
+async function compareFiles(beforeFile: string, afterFile: string, json: boolean, io: Io): Promise<number> {
+  const { compareSnapshots, describeDifference, readSnapshot } = await import('../db/snapshot.js');
+  try {
+    const differences = compareSnapshots(readSnapshot(beforeFile), readSnapshot(afterFile));
+    io.stdout.write(json ? `${JSON.stringify({ identical: differences.length === 0, differences }, null, 2)}\n` : differences.length === 0 ? 'identical\n' : `${differences.length} difference(s):\n${differences.map((d) => `  ${describeDifference(d)}\n`).join('')}`);
+    return differences.length === 0 ? 0 : 1;
+  } catch (error) {
+    io.stderr.write(`db: ${(error as Error).message}\n`);
+    return 64;
+  }
 }

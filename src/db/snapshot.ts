@@ -1,0 +1,163 @@
+// Integrity snapshots: the schema (every table, column, constraint, index, view, sequence,
+// function, trigger and enum of the user's schemas, as PostgreSQL itself prints them) with a
+// fingerprint, plus each table's row count and a content checksum that does not depend on row
+// order. Comparing two snapshots says exactly what differs: the proof of a rollback or a restore.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type pg from 'pg';
+import { LEDGER_SCHEMA } from './ledger.js';
+// Where a JSON text stops being valid (shared with the annotation parser).
+import { jsonErrorOffset as jsonErrorOffsetOf } from '../annotations/json-error-offset.js';
+
+export const SNAPSHOT_FORMAT = 1;
+
+export interface Snapshot {
+  format: typeof SNAPSHOT_FORMAT;
+  database: string;
+  serverVersion: string;
+  takenAt: string;
+  /** sha256 over `schema` (sorted); equal fingerprints mean equal schemas. */
+  schemaFingerprint: string;
+  /** Object key (`table public.orders`, `index public.orders_pkey`, …) → its definition. */
+  schema: Record<string, string>;
+  /** `schema.table` → row count and content checksum. */
+  tables: Record<string, { rows: number; checksum: string }>;
+}
+
+export interface SnapshotOptions {
+  /** Schemas left out besides the system ones (default: exec-doc's own ledger schema). */
+  excludeSchemas?: string[];
+}
+
+const SYSTEM = `n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname not like 'pg_temp_%' and n.nspname not like 'pg_toast_temp_%'`;
+
+export async function takeSnapshot(client: pg.Client, options: SnapshotOptions = {}): Promise<Snapshot> {
+  const exclude = options.excludeSchemas ?? [LEDGER_SCHEMA];
+  const where = `${SYSTEM} and not (n.nspname = any($1))`;
+  const q = async <T>(sql: string): Promise<T[]> => (await client.query(sql, [exclude])).rows as T[];
+  const schema: Record<string, string> = {};
+  const add = (rows: Array<{ key: string; def: string | null }>) => {
+    for (const r of rows) schema[r.key] = r.def ?? '';
+  };
+  add(await q(`select 'schema ' || n.nspname as key, coalesce(pg_get_userbyid(n.nspowner), '') as def from pg_namespace n where ${where}`));
+  add(await q(`select 'column ' || n.nspname || '.' || c.relname || '.' || a.attname as key,
+                      format_type(a.atttypid, a.atttypmod) || case when a.attnotnull then ' not null' else '' end || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') || ' #' || a.attnum as def
+                 from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+                 left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+                where ${where} and c.relkind in ('r', 'p', 'v', 'm', 'f') and a.attnum > 0 and not a.attisdropped`));
+  add(await q(`select 'relation ' || n.nspname || '.' || c.relname as key, c.relkind::text || coalesce(' persistence=' || c.relpersistence::text, '') as def
+                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')`));
+  add(await q(`select 'constraint ' || n.nspname || '.' || c.relname || '.' || con.conname as key, pg_get_constraintdef(con.oid) || case when con.convalidated then '' else ' (not validated)' end as def
+                 from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace where ${where}`));
+  add(await q(`select 'index ' || n.nspname || '.' || i.relname as key, pg_get_indexdef(i.oid) || case when x.indisvalid then '' else ' (INVALID)' end as def
+                 from pg_index x join pg_class i on i.oid = x.indexrelid join pg_namespace n on n.oid = i.relnamespace where ${where}`));
+  add(await q(`select 'view ' || n.nspname || '.' || c.relname as key, pg_get_viewdef(c.oid, true) as def
+                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('v', 'm')`));
+  add(await q(`select 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' as key, pg_get_functiondef(p.oid) as def
+                 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where ${where} and p.prokind in ('f', 'p')`));
+  add(await q(`select 'trigger ' || n.nspname || '.' || c.relname || '.' || t.tgname as key, pg_get_triggerdef(t.oid) as def
+                 from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace where ${where} and not t.tgisinternal`));
+  add(await q(`select 'type ' || n.nspname || '.' || t.typname as key, string_agg(e.enumlabel, ',' order by e.enumsortorder) as def
+                 from pg_type t join pg_namespace n on n.oid = t.typnamespace join pg_enum e on e.enumtypid = t.oid where ${where} group by n.nspname, t.typname`));
+
+  const tables: Snapshot['tables'] = {};
+  const relations = await q<{ schema: string; name: string }>(`select n.nspname as schema, c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('r', 'p') order by 1, 2`);
+  for (const { schema: s, name } of relations) {
+    const ident = `${quoteIdent(s)}.${quoteIdent(name)}`;
+    // Each row's md5, sorted, hashed again: equal for equal contents whatever the physical order.
+    const result = await client.query(`select count(*)::bigint as rows, md5(coalesce(string_agg(h, '' order by h), '')) as checksum from (select md5(t::text) as h from ${ident} t) x`);
+    const row = result.rows[0] as { rows: string; checksum: string };
+    tables[`${s}.${name}`] = { rows: Number(row.rows), checksum: `md5:${row.checksum}` };
+  }
+  const sortedSchema = Object.fromEntries(Object.entries(schema).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const meta = (await client.query(`select current_database() as database, current_setting('server_version') as version`)).rows[0] as { database: string; version: string };
+  return {
+    format: SNAPSHOT_FORMAT,
+    database: meta.database,
+    serverVersion: meta.version,
+    takenAt: new Date().toISOString(),
+    schemaFingerprint: `sha256:${createHash('sha256').update(JSON.stringify(sortedSchema)).digest('hex')}`,
+    schema: sortedSchema,
+    tables,
+  };
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export interface SnapshotDifference {
+  kind: 'added' | 'removed' | 'changed' | 'rows' | 'content';
+  object: string;
+  before?: string;
+  after?: string;
+}
+
+/** Every difference between two snapshots, sorted; empty when they describe the same database state. */
+export function compareSnapshots(before: Snapshot, after: Snapshot): SnapshotDifference[] {
+  const out: SnapshotDifference[] = [];
+  const keys = [...new Set([...Object.keys(before.schema), ...Object.keys(after.schema)])].sort();
+  for (const key of keys) {
+    const a = before.schema[key];
+    const b = after.schema[key];
+    if (a === undefined) out.push({ kind: 'added', object: key, after: b! });
+    else if (b === undefined) out.push({ kind: 'removed', object: key, before: a });
+    else if (a !== b) out.push({ kind: 'changed', object: key, before: a, after: b });
+  }
+  const tables = [...new Set([...Object.keys(before.tables), ...Object.keys(after.tables)])].sort();
+  for (const table of tables) {
+    const a = before.tables[table];
+    const b = after.tables[table];
+    if (!a || !b) continue; // reported as an added/removed relation above
+    if (a.rows !== b.rows) out.push({ kind: 'rows', object: `table ${table}`, before: String(a.rows), after: String(b.rows) });
+    else if (a.checksum !== b.checksum) out.push({ kind: 'content', object: `table ${table}`, before: a.checksum, after: b.checksum });
+  }
+  return out;
+}
+
+export function describeDifference(d: SnapshotDifference): string {
+  switch (d.kind) {
+    case 'added':
+      return `+ ${d.object}: ${d.after}`;
+    case 'removed':
+      return `- ${d.object}: ${d.before}`;
+    case 'changed':
+      return `~ ${d.object}: ${d.before} → ${d.after}`;
+    case 'rows':
+      return `~ ${d.object}: ${d.before} rows → ${d.after} rows`;
+    case 'content':
+      return `~ ${d.object}: same row count, different contents`;
+  }
+}
+
+export class SnapshotFileError extends Error {
+  constructor(readonly file: string, readonly line: number, readonly column: number, reason: string) {
+    super(`${file}:${line}:${column}: ${reason}`);
+    this.name = 'SnapshotFileError';
+  }
+}
+
+/** Reads a snapshot file; a truncated or foreign file is a positioned error, never a crash. */
+export function readSnapshot(file: string): Snapshot {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new SnapshotFileError(file, 1, 1, `cannot read the snapshot (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    const offset = jsonErrorOffsetOf(text);
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - before.lastIndexOf('\n');
+    throw new SnapshotFileError(file, line, column, offset >= text.length ? 'Unexpected end of the snapshot (truncated?), expected complete JSON; take the snapshot again' : 'Unexpected character in the snapshot, expected JSON written by `db snapshot`');
+  }
+  const s = value as Partial<Snapshot>;
+  if (!s || typeof s !== 'object' || s.format !== SNAPSHOT_FORMAT || typeof s.schema !== 'object' || typeof s.tables !== 'object' || typeof s.schemaFingerprint !== 'string') {
+    throw new SnapshotFileError(file, 1, 1, `Unexpected content, expected a snapshot of format ${SNAPSHOT_FORMAT} (fields format, schemaFingerprint, schema, tables) written by \`db snapshot\``);
+  }
+  return s as Snapshot;
+}
