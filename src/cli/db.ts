@@ -11,6 +11,7 @@ const COMMANDS = {
   up: 'apply pending migrations (all, or up to --to <version>)',
   down: 'roll back the last applied migration (or --steps N, or down to --to <version>)',
   verify: "run the applied migrations' .verify.sql checks",
+  lint: 'check the migrations for dangerous DDL (blocking locks, rewrites, missing NOT VALID, …) with PostgreSQL\'s parser',
   baseline: 'record migrations up to --to <version> as applied, without running them (an existing database)',
   snapshot: 'write an integrity snapshot (schema fingerprint, row counts, content checksums) to --out or stdout',
   compare: 'compare a snapshot file with another (<before.json> <after.json>) or with the database now (<before.json>)',
@@ -26,6 +27,7 @@ const OPTIONS = {
   'statement-timeout': { type: 'string', doc: 'statement_timeout of each statement (default: none)' },
   retries: { type: 'string', doc: 'further attempts after a lock_timeout (default 5)' },
   out: { type: 'string', doc: 'file for `snapshot` (default: stdout)' },
+  'skip-lint': { type: 'boolean', doc: '`up` without linting first (lint errors otherwise stop it)' },
   json: { type: 'boolean', doc: 'machine-readable output' },
   help: { type: 'boolean', doc: 'show this help' },
 } as const;
@@ -86,6 +88,8 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   if (command === 'compare' && files.length === 0) return usage('compare needs a snapshot file: compare <before.json> [<after.json>]');
   if (command === 'compare' && files.length === 2) return compareFiles(files[0]!, files[1]!, values.json === true, io);
 
+  if (command === 'lint') return lintCommand(path.resolve(String(values.dir ?? 'migrations')), values.json === true, io);
+
   const { configuredUrl } = await import('../targets/postgres.js');
   const url = configuredUrl({ kind: 'postgres', urlEnv: 'DATABASE_URL', database: 'postgres' }, io.env);
   if (!url) {
@@ -129,6 +133,15 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
       }
       case 'up':
       case 'down': {
+        if (command === 'up' && !values['skip-lint']) {
+          const { lintMigrations, formatFinding } = await import('../db/lint.js');
+          const pending = (await migrate.status(options)).pending;
+          const errors = (await lintMigrations(pending.map((m) => ({ up: m.up, files: { up: m.files.up } })))).filter((f) => f.severity === 'error');
+          if (errors.length > 0) {
+            io.stderr.write(`db: the linter found ${errors.length} error(s) in pending migrations; nothing was applied\n${errors.map((f) => `  ${formatFinding(f)}\n`).join('')}  Fix them, accept one with \`-- lint-ignore: <rule>\` in the file, or pass --skip-lint.\n`);
+            return 1;
+          }
+        }
         const results = command === 'up' ? await migrate.up({ ...options, ...(values.to !== undefined ? { to: String(values.to) } : {}) }) : await migrate.down({ ...options, ...(values.to !== undefined ? { to: String(values.to) } : {}), ...(steps !== undefined ? { steps } : {}) });
         if (values.json) out(`${JSON.stringify(results, null, 2)}\n`);
         else out(results.length === 0 ? `nothing to ${command === 'up' ? 'apply' : 'roll back'}\n` : results.map((r) => `${command === 'up' ? 'applied' : 'rolled back'} ${r.version}_${r.name} in ${r.durationMs} ms${r.attempts > 1 ? ` (${r.attempts} attempts)` : ''}\n`).join(''));
@@ -202,4 +215,23 @@ async function compareFiles(beforeFile: string, afterFile: string, json: boolean
     io.stderr.write(`db: ${(error as Error).message}\n`);
     return 64;
   }
+}
+
+async function lintCommand(dir: string, json: boolean, io: Io): Promise<number> {
+  const { loadMigrations, MigrationFilesError } = await import('../db/migration-files.js');
+  const { lintMigrations, formatFinding } = await import('../db/lint.js');
+  let findings;
+  try {
+    findings = await lintMigrations(loadMigrations(dir));
+  } catch (error) {
+    if (error instanceof MigrationFilesError) {
+      io.stderr.write(`db: ${error.message}\n`);
+      return 64;
+    }
+    throw error;
+  }
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  if (json) io.stdout.write(`${JSON.stringify({ errors, warnings: findings.length - errors, findings }, null, 2)}\n`);
+  else io.stdout.write(`${findings.map((f) => `${formatFinding(f)}\n`).join('')}lint: ${errors} error(s), ${findings.length - errors} warning(s)\n`);
+  return errors > 0 ? 1 : 0;
 }

@@ -79,7 +79,7 @@ function io(env: NodeJS.ProcessEnv = {}): Io & { out: () => string; err: () => s
 describe('npm run db messages', () => {
   it.each([
     [[], 'db: missing command'],
-    [['migrate'], 'db: unknown command `migrate`, expected one of status, plan, up, down, verify, baseline'],
+    [['migrate'], 'db: unknown command `migrate`, expected one of status, plan, up, down, verify, lint, baseline, snapshot, compare'],
     [['up', '--lock-timeout', 'soon'], 'db: --lock-timeout takes a duration such as 500ms, 2s or 1m'],
     [['down', '--steps', '0'], 'db: --steps takes a whole number of at least 1'],
     [['baseline'], 'db: baseline needs --to <version>'],
@@ -108,4 +108,34 @@ describe('npm run db messages', () => {
     expect(await dbMain(['plan', '--dir', dir], streams)).toBe(64);
     expect(streams.err()).toContain('oops.sql: unexpected file name, expected <digits>_<name>.up.sql');
   });
+});
+
+describe('npm run db lint', () => {
+  it('reports findings with positions and safe patterns, and up refuses on lint errors', async () => {
+    const dir = migrationsDir();
+    writeFileSync(path.join(dir, '0003_index.up.sql'), "SET lock_timeout = '2s';\ncreate index accounts_balance on accounts (balance);");
+    const lint = io({});
+    expect(await dbMain(['lint', '--dir', dir], lint)).toBe(1);
+    expect(lint.out()).toContain(`${path.join(dir, '0003_index.up.sql')}:2:1: error: Unexpected CREATE INDEX without CONCURRENTLY on accounts, expected CREATE INDEX CONCURRENTLY [index-not-concurrent]\n    safe pattern: CREATE INDEX CONCURRENTLY accounts_balance ON accounts (…);`);
+    expect(lint.out()).toMatch(/lint: 1 error\(s\), 3 warning\(s\)\n$/);
+    const json = io({});
+    expect(await dbMain(['lint', '--dir', dir, '--json'], json)).toBe(1);
+    expect(JSON.parse(json.out())).toMatchObject({ errors: 1, warnings: 3 });
+
+    const { openPostgres } = await import('../../src/targets/postgres.js');
+    const server = await openPostgres({ kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database: 'lintdb' }, { runId: `lint-test-${process.pid}`, env: {} });
+    try {
+      const blocked = io({ DATABASE_URL: server.url });
+      expect(await dbMain(['up', '--dir', dir], blocked)).toBe(1);
+      expect(blocked.err()).toMatch(/^db: the linter found 1 error\(s\) in pending migrations; nothing was applied\n/);
+      const status = io({ DATABASE_URL: server.url });
+      expect(await dbMain(['status', '--dir', dir], status)).toBe(0);
+      expect(status.out()).toMatch(/0 applied, 3 pending\n$/);
+      const forced = io({ DATABASE_URL: server.url });
+      expect(await dbMain(['up', '--dir', dir, '--skip-lint'], forced)).toBe(0);
+      expect(forced.out()).toContain('applied 0003_index in');
+    } finally {
+      await server.release();
+    }
+  }, 60_000);
 });
