@@ -13,6 +13,7 @@ const COMMANDS = {
   verify: "run the applied migrations' .verify.sql checks",
   lint: 'check the migrations for dangerous DDL (blocking locks, rewrites, missing NOT VALID, …) with PostgreSQL\'s parser',
   baseline: 'record migrations up to --to <version> as applied, without running them (an existing database)',
+  backfill: 'batched, resumable data change: --name N --table T --set "col = expr" [--where cond] [--key col]',
   snapshot: 'write an integrity snapshot (schema fingerprint, row counts, content checksums) to --out or stdout',
   compare: 'compare a snapshot file with another (<before.json> <after.json>) or with the database now (<before.json>)',
 } as const;
@@ -27,6 +28,14 @@ const OPTIONS = {
   'statement-timeout': { type: 'string', doc: 'statement_timeout of each statement (default: none)' },
   retries: { type: 'string', doc: 'further attempts after a lock_timeout (default 5)' },
   out: { type: 'string', doc: 'file for `snapshot` (default: stdout)' },
+  name: { type: 'string', doc: 'backfill: the job name (progress is kept under it; the same name resumes)' },
+  table: { type: 'string', doc: 'backfill: the table' },
+  set: { type: 'string', doc: 'backfill: the SET clause, e.g. "status = \'new\'"' },
+  where: { type: 'string', doc: 'backfill: only rows that still need it, e.g. "status is null"' },
+  key: { type: 'string', doc: 'backfill: unique ordered column to walk by (default: the primary key)' },
+  batch: { type: 'string', doc: 'backfill: first batch size (default 1000; adapts to --batch-ms)' },
+  'batch-ms': { type: 'string', doc: 'backfill: target duration of a batch (default 200ms)' },
+  sleep: { type: 'string', doc: 'backfill: pause between batches, to leave room for other load (default 0)' },
   'skip-lint': { type: 'boolean', doc: '`up` without linting first (lint errors otherwise stop it)' },
   json: { type: 'boolean', doc: 'machine-readable output' },
   help: { type: 'boolean', doc: 'show this help' },
@@ -46,7 +55,7 @@ export function dbHelp(): string {
     'Options:',
     ...Object.entries(OPTIONS).map(([name, o]) => `  ${`--${name}${o.type === 'string' ? ' <value>' : ''}`.padEnd(width)}${o.doc}`),
     '',
-    'Exit codes: 0 success; 1 a migration failed, was refused (edited or unknown migrations) or a check failed; 3 no database; 64 usage error.',
+    'Exit codes: 0 success; 1 a migration failed, was refused (edited or unknown migrations) or a check failed; 3 no database; 64 usage error; 130 a backfill stopped by Ctrl-C (run it again to resume).',
     '',
   ].join('\n');
 }
@@ -85,6 +94,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) return usage('--steps takes a whole number of at least 1');
   if (values.to !== undefined && !/^\d+$/.test(String(values.to))) return usage('--to takes a version (digits)');
   if (command === 'baseline' && values.to === undefined) return usage('baseline needs --to <version>');
+  if (command === 'backfill' && (values.name === undefined || values.table === undefined || values.set === undefined)) return usage('backfill needs --name, --table and --set');
   if (command === 'compare' && files.length === 0) return usage('compare needs a snapshot file: compare <before.json> [<after.json>]');
   if (command === 'compare' && files.length === 2) return compareFiles(files[0]!, files[1]!, values.json === true, io);
 
@@ -97,7 +107,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
     return 3;
   }
   const { loadMigrations, MigrationFilesError } = await import('../db/migration-files.js');
-  const needsMigrations = command !== 'snapshot' && command !== 'compare';
+  const needsMigrations = command !== 'snapshot' && command !== 'compare' && command !== 'backfill';
   const migrate = await import('../db/migrate.js');
   const { LockTimeoutError } = await import('../db/lock.js');
   const { connectionStringSecrets, createMasker } = await import('../secrets/masker.js');
@@ -175,6 +185,52 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
         else out(differences.length === 0 ? `identical: schema ${now.schemaFingerprint.slice(0, 19)}…, ${Object.keys(now.tables).length} table(s) with the same rows\n` : `${differences.length} difference(s):\n${differences.map((d) => `  ${describeDifference(d)}\n`).join('')}`);
         return differences.length === 0 ? 0 : 1;
       }
+      case 'backfill': {
+        const batchMs = duration('batch-ms', 200);
+        const sleepMs = duration('sleep', 0);
+        if (typeof batchMs === 'string') return usage(batchMs);
+        if (typeof sleepMs === 'string') return usage(sleepMs);
+        const batch = values.batch === undefined ? 1000 : Number(values.batch);
+        if (!Number.isInteger(batch) || batch < 1) return usage('--batch takes a whole number of at least 1');
+        const { backfill, BackfillError } = await import('../db/backfill.js');
+        const controller = new AbortController();
+        const onSignal = () => {
+          io.stderr.write('\ndb: stopping after the current batch (progress is kept; run the same command to resume)\n');
+          controller.abort();
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        const bar = progressRenderer(io);
+        try {
+          const result = await backfill({
+            connectionString: url,
+            name: String(values.name),
+            table: String(values.table),
+            set: String(values.set),
+            ...(values.where !== undefined ? { where: String(values.where) } : {}),
+            ...(values.key !== undefined ? { key: String(values.key) } : {}),
+            batchSize: batch,
+            targetBatchMs: batchMs,
+            sleepMs,
+            signal: controller.signal,
+            onProgress: bar.update,
+          });
+          bar.done();
+          if (values.json) out(`${JSON.stringify(result, null, 2)}\n`);
+          else out(result.status === 'done' ? `backfill ${result.name}: done, ${result.rowsDone} row(s)${result.resumed ? ` (${result.rowsThisRun} in this run, the rest before)` : ''} in ${result.batches} batch(es), ${result.durationMs} ms\n` : `backfill ${result.name}: paused after ${result.rowsDone} row(s); run the same command to resume\n`);
+          return result.status === 'done' ? 0 : 130;
+        } catch (error) {
+          bar.done();
+          if (error instanceof BackfillError || (error as { code?: string }).code) {
+            io.stderr.write(mask(`db: backfill failed: ${(error as Error).message}\n`));
+            return 1;
+          }
+          throw error;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      }
       case 'baseline': {
         const marked = await migrate.baseline({ ...options, version: String(values.to) });
         out(`recorded as applied without running: ${marked.join(', ')}\n`);
@@ -234,4 +290,31 @@ async function lintCommand(dir: string, json: boolean, io: Io): Promise<number> 
   if (json) io.stdout.write(`${JSON.stringify({ errors, warnings: findings.length - errors, findings }, null, 2)}\n`);
   else io.stdout.write(`${findings.map((f) => `${formatFinding(f)}\n`).join('')}lint: ${errors} error(s), ${findings.length - errors} warning(s)\n`);
   return errors > 0 ? 1 : 0;
+}
+
+/** A progress bar on a terminal; elsewhere a line every 2 s. */
+function progressRenderer(io: Io): { update: (p: { done: number; total: number; batchSize: number; elapsedMs: number }) => void; done: () => void } {
+  const tty = Boolean((io.stderr as { isTTY?: boolean }).isTTY);
+  let lastLine = 0;
+  let drawn = false;
+  return {
+    update(p) {
+      const ratio = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
+      const rate = p.elapsedMs > 0 ? Math.round((p.done / p.elapsedMs) * 1000) : 0;
+      const text = `${p.done}/${p.total} rows (${Math.round(ratio * 100)} %), batch ${p.batchSize}, ${rate} rows/s`;
+      if (tty) {
+        const width = 30;
+        const filled = Math.round(ratio * width);
+        io.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${text}\x1b[K`);
+        drawn = true;
+      } else if (p.elapsedMs - lastLine >= 2000) {
+        lastLine = p.elapsedMs;
+        io.stderr.write(`db: backfill ${text}\n`);
+      }
+    },
+    done() {
+      if (drawn) io.stderr.write('\n');
+      drawn = false;
+    },
+  };
 }
