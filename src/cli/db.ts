@@ -35,6 +35,7 @@ const OPTIONS = {
   key: { type: 'string', doc: 'backfill: unique ordered column to walk by (default: the primary key)' },
   batch: { type: 'string', doc: 'backfill: first batch size (default 1000; adapts to --batch-ms)' },
   'batch-ms': { type: 'string', doc: 'backfill: target duration of a batch (default 200ms)' },
+  'max-batch': { type: 'string', doc: 'backfill: largest batch (default 50000)' },
   sleep: { type: 'string', doc: 'backfill: pause between batches, to leave room for other load (default 0)' },
   'skip-lint': { type: 'boolean', doc: '`up` without linting first (lint errors otherwise stop it)' },
   json: { type: 'boolean', doc: 'machine-readable output' },
@@ -192,6 +193,8 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
         if (typeof sleepMs === 'string') return usage(sleepMs);
         const batch = values.batch === undefined ? 1000 : Number(values.batch);
         if (!Number.isInteger(batch) || batch < 1) return usage('--batch takes a whole number of at least 1');
+        const maxBatch = values['max-batch'] === undefined ? 50_000 : Number(values['max-batch']);
+        if (!Number.isInteger(maxBatch) || maxBatch < batch) return usage('--max-batch takes a whole number, at least --batch');
         const { backfill, BackfillError } = await import('../db/backfill.js');
         const controller = new AbortController();
         const onSignal = () => {
@@ -210,6 +213,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
             ...(values.where !== undefined ? { where: String(values.where) } : {}),
             ...(values.key !== undefined ? { key: String(values.key) } : {}),
             batchSize: batch,
+            maxBatchSize: maxBatch,
             targetBatchMs: batchMs,
             sleepMs,
             signal: controller.signal,

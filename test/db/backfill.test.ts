@@ -54,7 +54,7 @@ describe('backfill', () => {
 
   it('resumes after the process was killed with SIGKILL: no row missed, none done twice', async () => {
     const { url, query } = await database(6_000);
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'db.js'), 'backfill', '--name', 'size', '--table', 'items', '--set', SET, '--where', 'size is null', '--batch', '200', '--batch-ms', '5s', '--sleep', '30ms'], { env: { ...process.env, DATABASE_URL: url }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'db.js'), 'backfill', '--name', 'size', '--table', 'items', '--set', SET, '--where', 'size is null', '--batch', '200', '--max-batch', '200', '--sleep', '40ms'], { env: { ...process.env, DATABASE_URL: url }, stdio: 'ignore' });
     for (;;) {
       await new Promise((r) => setTimeout(r, 100));
       const exists = await query("select to_regclass('exec_doc.backfills') is not null as present");

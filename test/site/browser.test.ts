@@ -58,6 +58,8 @@ describe('the published guide', () => {
     await expect(page.locator('h1').textContent()).resolves.toBe('Migration & Upgrade Guide');
     await page.locator('.theme-doc-sidebar-container a', { hasText: 'Rollback procedures' }).click();
     await page.waitForURL(/\/400_migration-upgrade-guide_rollback$/);
+    // Client-side navigation: the URL changes before the new page is rendered.
+    await page.locator('h1', { hasText: 'Rollback procedures' }).waitFor();
     await expect(page.locator('h1').textContent()).resolves.toBe('Rollback procedures');
     await page.locator('.table-of-contents a', { hasText: 'Writing a good rollback' }).click();
     await page.waitForURL(/#writing-a-good-rollback$/);
@@ -75,6 +77,7 @@ describe('the published guide', () => {
     await page.screenshot({ path: path.join(SHOTS, 'search.png') });
     await hit.click();
     await page.waitForURL(/\/quick-start/);
+    await page.locator('h1', { hasText: 'Quick start' }).waitFor();
     expect(problems).toEqual([]);
     await page.close();
   });
