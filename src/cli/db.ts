@@ -14,6 +14,8 @@ const COMMANDS = {
   lint: 'check the migrations for dangerous DDL (blocking locks, rewrites, missing NOT VALID, …) with PostgreSQL\'s parser',
   baseline: 'record migrations up to --to <version> as applied, without running them (an existing database)',
   backfill: 'batched, resumable data change: --name N --table T --set "col = expr" [--where cond] [--key col]',
+  backup: 'back up the database (pg_dump when one is new enough, else a clone on the server) with a manifest: --out <manifest.json>',
+  restore: "restore a backup (--from <manifest.json>, into --into <db> or over the source) and verify it against the backup's snapshot",
   snapshot: 'write an integrity snapshot (schema fingerprint, row counts, content checksums) to --out or stdout',
   compare: 'compare a snapshot file with another (<before.json> <after.json>) or with the database now (<before.json>)',
 } as const;
@@ -27,7 +29,9 @@ const OPTIONS = {
   'lock-timeout': { type: 'string', doc: 'lock_timeout of each migration (default 2s)' },
   'statement-timeout': { type: 'string', doc: 'statement_timeout of each statement (default: none)' },
   retries: { type: 'string', doc: 'further attempts after a lock_timeout (default 5)' },
-  out: { type: 'string', doc: 'file for `snapshot` (default: stdout)' },
+  out: { type: 'string', doc: 'file for `snapshot` (default: stdout) and the manifest of `backup`' },
+  from: { type: 'string', doc: 'restore: the backup manifest' },
+  into: { type: 'string', doc: 'restore: the database to restore into (default: the backed-up one, replaced)' },
   name: { type: 'string', doc: 'backfill: the job name (progress is kept under it; the same name resumes)' },
   table: { type: 'string', doc: 'backfill: the table' },
   set: { type: 'string', doc: 'backfill: the SET clause, e.g. "status = \'new\'"' },
@@ -96,6 +100,8 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   if (values.to !== undefined && !/^\d+$/.test(String(values.to))) return usage('--to takes a version (digits)');
   if (command === 'baseline' && values.to === undefined) return usage('baseline needs --to <version>');
   if (command === 'backfill' && (values.name === undefined || values.table === undefined || values.set === undefined)) return usage('backfill needs --name, --table and --set');
+  if (command === 'backup' && values.out === undefined) return usage('backup needs --out <manifest.json>');
+  if (command === 'restore' && values.from === undefined) return usage('restore needs --from <manifest.json>');
   if (command === 'compare' && files.length === 0) return usage('compare needs a snapshot file: compare <before.json> [<after.json>]');
   if (command === 'compare' && files.length === 2) return compareFiles(files[0]!, files[1]!, values.json === true, io);
 
@@ -108,7 +114,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
     return 3;
   }
   const { loadMigrations, MigrationFilesError } = await import('../db/migration-files.js');
-  const needsMigrations = command !== 'snapshot' && command !== 'compare' && command !== 'backfill';
+  const needsMigrations = !['snapshot', 'compare', 'backfill', 'backup', 'restore'].includes(command);
   const migrate = await import('../db/migrate.js');
   const { LockTimeoutError } = await import('../db/lock.js');
   const { connectionStringSecrets, createMasker } = await import('../secrets/masker.js');
@@ -233,6 +239,24 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+        }
+      }
+      case 'backup':
+      case 'restore': {
+        const { backup, restore, BackupError } = await import('../db/backup.js');
+        try {
+          if (command === 'backup') {
+            const manifest = await backup({ connectionString: url, manifest: String(values.out), env: io.env, log: options.log });
+            out(`backed up ${manifest.sourceDatabase} (${manifest.method === 'clone' ? `clone database ${manifest.location}` : `pg_dump ${manifest.pgDump!.major} → ${manifest.location}`}); manifest ${values.out}\n`);
+          } else {
+            const result = await restore({ connectionString: url, manifest: String(values.from), ...(values.into !== undefined ? { into: String(values.into) } : {}), log: options.log });
+            out(`restored ${result.database}; identical to the backup (schema, row counts, contents)\n`);
+          }
+          return 0;
+        } catch (error) {
+          if (!(error instanceof BackupError)) throw error;
+          io.stderr.write(mask(`db: ${error.message}\n${error.details.map((d) => `  ${d}\n`).join('')}`));
+          return 1;
         }
       }
       case 'baseline': {

@@ -1,5 +1,7 @@
-// Runs SQL blocks with `pg` on the section's PostgreSQL target. One connection serves the
-// steps of a run; a timeout or an interrupt cancels the statement on the server.
+// Runs SQL blocks with `pg` on the section's PostgreSQL target. Each block gets its own
+// connection, closed after it (steps are isolated, and a later step may need the database to
+// itself: CREATE DATABASE … TEMPLATE, DROP DATABASE); a timeout or an interrupt cancels the
+// statement on the server.
 import pg from 'pg';
 import { formatResults } from './sql-format.js';
 
@@ -65,6 +67,7 @@ export class SqlSession {
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
+      await this.close();
     }
   }
 

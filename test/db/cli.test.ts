@@ -79,7 +79,7 @@ function io(env: NodeJS.ProcessEnv = {}): Io & { out: () => string; err: () => s
 describe('npm run db messages', () => {
   it.each([
     [[], 'db: missing command'],
-    [['migrate'], 'db: unknown command `migrate`, expected one of status, plan, up, down, verify, lint, baseline, backfill, snapshot, compare'],
+    [['migrate'], 'db: unknown command `migrate`, expected one of status, plan, up, down, verify, lint, baseline, backfill, backup, restore, snapshot, compare'],
     [['up', '--lock-timeout', 'soon'], 'db: --lock-timeout takes a duration such as 500ms, 2s or 1m'],
     [['down', '--steps', '0'], 'db: --steps takes a whole number of at least 1'],
     [['baseline'], 'db: baseline needs --to <version>'],

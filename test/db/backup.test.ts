@@ -1,0 +1,86 @@
+// Backup and restore on the embedded PostgreSQL 18 (the machine's pg_dump is older, so the
+// clone method is used and says why), each restore proven by snapshot comparison.
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { Readable, Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgres, type PostgresHandle } from '../../src/targets/postgres.js';
+import { backup, restore, findPgDumps, BackupError, withDatabase } from '../../src/db/backup.js';
+import { dbMain } from '../../src/cli/db.js';
+import { tempDir } from '../helpers.js';
+
+let server: PostgresHandle;
+beforeAll(async () => {
+  server = await openPostgres({ kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database: 'shop' }, { runId: `backup-test-${process.pid}`, env: {} });
+  const c = new pg.Client({ connectionString: server.url });
+  await c.connect();
+  await c.query("create table products (id int primary key, name text); insert into products select g, 'p' || g from generate_series(1, 500) g;");
+  await c.end();
+}, 60_000);
+afterAll(async () => server?.release());
+
+async function sql(database: string, text: string): Promise<pg.QueryResult> {
+  const c = new pg.Client({ connectionString: withDatabase(server.url, database) });
+  await c.connect();
+  try {
+    return await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+describe('backup and restore', () => {
+  it('clones when pg_dump is too old, says so, and restores over a damaged database, verified', async () => {
+    const dumps = await findPgDumps();
+    const major = Number(server.serverVersion.split('.')[0]);
+    expect(dumps.every((d) => d.major < major)).toBe(true);
+    const manifestFile = path.join(tempDir(), 'shop-backup.json');
+    const log: string[] = [];
+    const manifest = await backup({ connectionString: server.url, manifest: manifestFile, log: (l) => log.push(l) });
+    expect(manifest).toMatchObject({ method: 'clone', sourceDatabase: 'shop' });
+    expect(log[0]).toMatch(dumps.length ? new RegExp(`^pg_dump ${dumps[0]!.major} \\(.*\\) cannot dump a PostgreSQL ${major} server: pg_dump must be at least the server's major; making a clone`) : /^no pg_dump on this machine/);
+    expect(JSON.parse(readFileSync(manifestFile, 'utf8')).snapshot.tables['public.products'].rows).toBe(500);
+
+    await sql('shop', 'delete from products where id > 100; alter table products add column oops int');
+    const restored = await restore({ connectionString: server.url, manifest: manifestFile });
+    expect(restored).toEqual({ database: 'shop', verified: true });
+    expect((await sql('shop', 'select count(*)::int as n from products')).rows[0].n).toBe(500);
+    expect((await sql('shop', "select count(*)::int as n from information_schema.columns where table_name = 'products' and column_name = 'oops'")).rows[0].n).toBe(0);
+
+    await restore({ connectionString: server.url, manifest: manifestFile, into: 'shop_copy' });
+    expect((await sql('shop_copy', 'select count(*)::int as n from products')).rows[0].n).toBe(500);
+  });
+
+  it('refuses, naming the sessions, when the database is in use', async () => {
+    const holder = new pg.Client({ connectionString: server.url, application_name: 'busy-app' });
+    await holder.connect();
+    try {
+      const error = await backup({ connectionString: server.url, manifest: path.join(tempDir(), 'b.json') }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BackupError);
+      expect((error as BackupError).message).toBe('a clone backup needs shop without other connections; 1 session(s) are connected');
+      expect((error as BackupError).details[0]).toMatch(/^pid \d+ \(busy-app\)$/);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('through the CLI: backup, restore, and a clear error for a bad manifest', async () => {
+    const streams = () => {
+      let out = '';
+      let err = '';
+      const sink = (append: (s: string) => void) => new Writable({ write(chunk, _e, done) { append(String(chunk)); done(); } });
+      return { io: { stdout: sink((s) => (out += s)) as never, stderr: sink((s) => (err += s)) as never, stdin: Readable.from([]) as never, env: { ...process.env, DATABASE_URL: server.url } }, out: () => out, err: () => err };
+    };
+    const file = path.join(tempDir(), 'cli-backup.json');
+    const b = streams();
+    expect(await dbMain(['backup', '--out', file], b.io)).toBe(0);
+    expect(b.out()).toMatch(/^backed up shop \(clone database shop_backup_\w+\); manifest /);
+    const r = streams();
+    expect(await dbMain(['restore', '--from', file, '--into', 'shop_cli'], r.io)).toBe(0);
+    expect(r.out()).toBe('restored shop_cli; identical to the backup (schema, row counts, contents)\n');
+    const bad = streams();
+    expect(await dbMain(['restore', '--from', path.join(tempDir(), 'missing.json')], bad.io)).toBe(1);
+    expect(bad.err()).toMatch(/^db: cannot read the backup manifest .*missing\.json/);
+  });
+});
