@@ -8,6 +8,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Runner tests start real processes and PostgreSQL servers: keep parallelism modest on 2 cores.
     maxWorkers: 2,
+    // describe.concurrent blocks (the failure matrix) run this many cases at once.
+    maxConcurrency: 3,
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts', 'plugins/**/*.ts'],

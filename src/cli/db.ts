@@ -24,6 +24,7 @@ type Command = keyof typeof COMMANDS;
 const OPTIONS = {
   dir: { type: 'string', doc: 'folder of <version>_<name>.up.sql/.down.sql/.verify.sql files (default: migrations)' },
   to: { type: 'string', doc: 'target version' },
+  ledger: { type: 'string', doc: 'name of the ledger, when several migration sets share a database (default: default)' },
   steps: { type: 'string', doc: 'how many migrations `down` rolls back (default 1)' },
   'lock-wait': { type: 'string', doc: "longest wait for another runner's migration lock (default 30s)" },
   'lock-timeout': { type: 'string', doc: 'lock_timeout of each migration (default 2s)' },
@@ -103,9 +104,12 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   if (command === 'backup' && values.out === undefined) return usage('backup needs --out <manifest.json>');
   if (command === 'restore' && values.from === undefined) return usage('restore needs --from <manifest.json>');
   if (command === 'compare' && files.length === 0) return usage('compare needs a snapshot file: compare <before.json> [<after.json>]');
-  if (command === 'compare' && files.length === 2) return compareFiles(files[0]!, files[1]!, values.json === true, io);
+  if (command === 'compare' && files.length === 2) return compareFiles(path.resolve(io.env.INIT_CWD ?? process.cwd(), files[0]!), path.resolve(io.env.INIT_CWD ?? process.cwd(), files[1]!), values.json === true, io);
 
-  if (command === 'lint') return lintCommand(path.resolve(String(values.dir ?? 'migrations')), values.json === true, io);
+  // Under `npm run`, the process runs in the package root; paths are meant from where npm was invoked.
+  const base = io.env.INIT_CWD ?? process.cwd();
+  const resolve = (p: string) => path.resolve(base, p);
+  if (command === 'lint') return lintCommand(resolve(String(values.dir ?? 'migrations')), values.json === true, io);
 
   const { configuredUrl } = await import('../targets/postgres.js');
   const url = configuredUrl({ kind: 'postgres', urlEnv: 'DATABASE_URL', database: 'postgres' }, io.env);
@@ -119,11 +123,11 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   const { LockTimeoutError } = await import('../db/lock.js');
   const { connectionStringSecrets, createMasker } = await import('../secrets/masker.js');
   const mask = createMasker(connectionStringSecrets(url));
-  const dir = path.resolve(String(values.dir ?? 'migrations'));
+  const dir = resolve(String(values.dir ?? 'migrations'));
   const out = (text: string) => io.stdout.write(mask(text));
   try {
     const migrations = needsMigrations ? loadMigrations(dir) : [];
-    const options = { connectionString: url, migrations, lockWaitMs: numbers.lockWaitMs as number, lockTimeoutMs: numbers.lockTimeoutMs as number, statementTimeoutMs: numbers.statementTimeoutMs as number, retries, log: (line: string) => io.stderr.write(mask(`db: ${line}\n`)) };
+    const options = { connectionString: url, migrations, ...(values.ledger !== undefined ? { ledger: String(values.ledger) } : {}), lockWaitMs: numbers.lockWaitMs as number, lockTimeoutMs: numbers.lockTimeoutMs as number, statementTimeoutMs: numbers.statementTimeoutMs as number, retries, log: (line: string) => io.stderr.write(mask(`db: ${line}\n`)) };
     switch (command as Command) {
       case 'status': {
         const state = await migrate.status(options);
@@ -174,7 +178,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
       case 'compare': {
         const pg = (await import('pg')).default;
         const { takeSnapshot, compareSnapshots, describeDifference, readSnapshot } = await import('../db/snapshot.js');
-        const before = command === 'compare' ? readSnapshot(files[0]!) : undefined;
+        const before = command === 'compare' ? readSnapshot(resolve(files[0]!)) : undefined;
         const client = new pg.Client({ connectionString: url });
         await client.connect();
         const now = await takeSnapshot(client).finally(() => client.end());
@@ -182,7 +186,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
           const text = `${JSON.stringify(now, null, 2)}\n`;
           if (typeof values.out === 'string') {
             const { writeAtomic } = await import('../runner/state.js');
-            writeAtomic(path.resolve(values.out), text);
+            writeAtomic(resolve(values.out), text);
             io.stderr.write(`db: snapshot of ${now.database}: ${Object.keys(now.tables).length} table(s), schema ${now.schemaFingerprint.slice(0, 19)}… → ${values.out}\n`);
           } else out(text);
           return 0;
@@ -246,10 +250,10 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
         const { backup, restore, BackupError } = await import('../db/backup.js');
         try {
           if (command === 'backup') {
-            const manifest = await backup({ connectionString: url, manifest: String(values.out), env: io.env, log: options.log });
+            const manifest = await backup({ connectionString: url, manifest: resolve(String(values.out)), env: io.env, log: options.log });
             out(`backed up ${manifest.sourceDatabase} (${manifest.method === 'clone' ? `clone database ${manifest.location}` : `pg_dump ${manifest.pgDump!.major} → ${manifest.location}`}); manifest ${values.out}\n`);
           } else {
-            const result = await restore({ connectionString: url, manifest: String(values.from), ...(values.into !== undefined ? { into: String(values.into) } : {}), log: options.log });
+            const result = await restore({ connectionString: url, manifest: resolve(String(values.from)), ...(values.into !== undefined ? { into: String(values.into) } : {}), log: options.log });
             out(`restored ${result.database}; identical to the backup (schema, row counts, contents)\n`);
           }
           return 0;

@@ -17,10 +17,15 @@ export interface LedgerRow {
   baseline: boolean;
 }
 
+/** Migration sets that share a database keep apart ledgers (`--ledger`); most use `default`. */
+export const DEFAULT_LEDGER = 'default';
+
 export async function ensureLedger(client: pg.Client): Promise<void> {
   await client.query(`create schema if not exists ${LEDGER_SCHEMA}`);
   await client.query(`create table if not exists ${LEDGER_TABLE} (
-    version text primary key check (version ~ '^[0-9]+$'),
+    ledger text not null default '${DEFAULT_LEDGER}',
+    version text not null check (version ~ '^[0-9]+$'),
+    primary key (ledger, version),
     name text not null,
     checksum text not null,
     applied_at timestamptz not null default now(),
@@ -30,22 +35,22 @@ export async function ensureLedger(client: pg.Client): Promise<void> {
   )`);
 }
 
-export async function readLedger(client: pg.Client): Promise<LedgerRow[]> {
+export async function readLedger(client: pg.Client, ledger = DEFAULT_LEDGER): Promise<LedgerRow[]> {
   const exists = await client.query(`select to_regclass($1) is not null as present`, [LEDGER_TABLE]);
   if (!(exists.rows[0] as { present: boolean }).present) return [];
-  const result = await client.query(`select version, name, checksum, to_char(applied_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as "appliedAt", duration_ms as "durationMs", applied_by as "appliedBy", baseline from ${LEDGER_TABLE}`);
+  const result = await client.query(`select version, name, checksum, to_char(applied_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as "appliedAt", duration_ms as "durationMs", applied_by as "appliedBy", baseline from ${LEDGER_TABLE} where ledger = $1`, [ledger]);
   return (result.rows as LedgerRow[]).sort((a, b) => compareVersions(a.version, b.version));
 }
 
-export function ledgerInsert(migration: Migration, durationMs: number, baseline = false): { text: string; values: unknown[] } {
+export function ledgerInsert(migration: Migration, durationMs: number, baseline = false, ledger = DEFAULT_LEDGER): { text: string; values: unknown[] } {
   return {
-    text: `insert into ${LEDGER_TABLE} (version, name, checksum, duration_ms, baseline) values ($1, $2, $3, $4, $5)`,
-    values: [migration.version, migration.name, migration.checksum, Math.round(durationMs), baseline],
+    text: `insert into ${LEDGER_TABLE} (ledger, version, name, checksum, duration_ms, baseline) values ($1, $2, $3, $4, $5, $6)`,
+    values: [ledger, migration.version, migration.name, migration.checksum, Math.round(durationMs), baseline],
   };
 }
 
-export function ledgerDelete(version: string): { text: string; values: unknown[] } {
-  return { text: `delete from ${LEDGER_TABLE} where version = $1`, values: [version] };
+export function ledgerDelete(version: string, ledger = DEFAULT_LEDGER): { text: string; values: unknown[] } {
+  return { text: `delete from ${LEDGER_TABLE} where ledger = $1 and version = $2`, values: [ledger, version] };
 }
 
 export interface LedgerState {

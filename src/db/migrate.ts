@@ -22,6 +22,8 @@ export interface MigrateOptions {
   backoffMs?: number;
   /** Progress lines for the operator. */
   log?: (line: string) => void;
+  /** Which ledger of the database this migration set uses (default: `default`). */
+  ledger?: string;
 }
 
 export interface AppliedResult {
@@ -58,7 +60,7 @@ async function withLock<T>(options: MigrateOptions, work: (client: pg.Client, st
     try {
       client = await connect(options.connectionString);
       await ensureLedger(client);
-      const state = compareLedger(options.migrations, await readLedger(client));
+      const state = compareLedger(options.migrations, await readLedger(client, options.ledger));
       return await work(client, state);
     } finally {
       await releaseMigrationLock(lock).catch(() => undefined);
@@ -73,7 +75,7 @@ async function withLock<T>(options: MigrateOptions, work: (client: pg.Client, st
 export async function status(options: MigrateOptions): Promise<LedgerState> {
   const client = await connect(options.connectionString);
   try {
-    return compareLedger(options.migrations, await readLedger(client));
+    return compareLedger(options.migrations, await readLedger(client, options.ledger));
   } finally {
     await client.end();
   }
@@ -112,7 +114,7 @@ export async function up(options: MigrateOptions & { to?: string }): Promise<App
     const results: AppliedResult[] = [];
     for (const migration of todo) {
       options.log?.(`applying ${migration.version}_${migration.name}${migration.transactional ? '' : ' (outside a transaction)'}`);
-      const result = await applyScript(client, migration, migration.up, 'up', options, (c, durationMs) => c.query(ledgerInsert(migration, durationMs)));
+      const result = await applyScript(client, migration, migration.up, 'up', options, (c, durationMs) => c.query(ledgerInsert(migration, durationMs, false, options.ledger)));
       results.push(result);
       options.log?.(`applied ${migration.version}_${migration.name} in ${result.durationMs} ms${result.attempts > 1 ? ` after ${result.attempts} attempts` : ''}`);
     }
@@ -135,7 +137,7 @@ export async function down(options: MigrateOptions & { steps?: number; to?: stri
     for (const row of todo) {
       const migration = byVersion.get(row.version)!;
       options.log?.(`rolling back ${migration.version}_${migration.name}`);
-      results.push(await applyScript(client, migration, migration.down!, 'down', options, (c) => c.query(ledgerDelete(migration.version))));
+      results.push(await applyScript(client, migration, migration.down!, 'down', options, (c) => c.query(ledgerDelete(migration.version, options.ledger))));
     }
     return results;
   });
@@ -145,7 +147,7 @@ export async function down(options: MigrateOptions & { steps?: number; to?: stri
 export async function verify(options: MigrateOptions): Promise<Array<{ version: string; name: string; ok: boolean; detail: string }>> {
   const client = await connect(options.connectionString);
   try {
-    const state = compareLedger(options.migrations, await readLedger(client));
+    const state = compareLedger(options.migrations, await readLedger(client, options.ledger));
     assertConsistent(state);
     const out: Array<{ version: string; name: string; ok: boolean; detail: string }> = [];
     for (const row of state.applied) {
@@ -177,7 +179,7 @@ export async function baseline(options: MigrateOptions & { version: string }): P
     const marked = options.migrations.filter((m) => compareVersions(m.version, options.version) <= 0);
     if (marked.length === 0) throw new DbError('E_USAGE', `No migration has a version up to ${options.version}`);
     await client.query('begin');
-    for (const m of marked) await client.query(ledgerInsert(m, 0, true));
+    for (const m of marked) await client.query(ledgerInsert(m, 0, true, options.ledger));
     await client.query('commit');
     return marked.map((m) => `${m.version}_${m.name}`);
   });

@@ -36,6 +36,8 @@ export interface StepContext {
   /** Asks the operator; undefined when nobody can be asked (then --yes was required up front). */
   confirm?: (question: string, step: Step) => Promise<boolean>;
   yes: boolean;
+  /** Steps to fail before they run (EXEC_DOC_FAIL_BEFORE): rollback drills and the failure matrix. */
+  failBefore: ReadonlySet<string>;
   /** Records the process of the running attempt, so a resumed run can clean it up. */
   onSpawn(pid: number): void;
 }
@@ -54,13 +56,16 @@ interface AttemptOutcome {
 export async function executeStep(step: Step, phase: StepPhase, context: StepContext, signal?: AbortSignal): Promise<StepResult> {
   const startedAt = new Date().toISOString();
   const base = { stepId: step.id, kind: step.kind, lang: step.lang, phase, startedAt };
+  // A step that fails without running: declined at its confirmation, or a rollback drill.
+  const notRun = (reason: string): StepResult => {
+    const result: StepResult = { ...base, status: 'failed', attempts: 0, durationMs: 0, exitCode: null, signal: null, timedOut: false, reason, outputExcerpt: '' };
+    context.bus.emit({ type: 'step.end', stepId: step.id, phase, status: result.status, durationMs: 0, attempts: 0, exitCode: null, reason });
+    return result;
+  };
+  if (phase === 'forward' && context.failBefore.has(step.id)) return notRun(reasons.injected());
   if (phase === 'forward' && step.confirm !== undefined && !context.yes) {
     const accepted = context.confirm ? await context.confirm(step.confirm, step) : false;
-    if (!accepted) {
-      const result: StepResult = { ...base, status: 'failed', attempts: 0, durationMs: 0, exitCode: null, signal: null, timedOut: false, reason: reasons.declined(), outputExcerpt: '' };
-      context.bus.emit({ type: 'step.end', stepId: step.id, phase, status: result.status, durationMs: 0, attempts: 0, exitCode: null, reason: result.reason });
-      return result;
-    }
+    if (!accepted) return notRun(reasons.declined());
   }
   const maxAttempts = step.retries + 1;
   let outcome: AttemptOutcome | undefined;

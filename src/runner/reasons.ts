@@ -9,6 +9,7 @@ export const reasons = {
   exitCode: (got: number | null, expected: number) => `exited with code ${got ?? 'none'}, expected ${expected}`,
   sqlFailed: (error: string) => `SQL failed: ${error}`,
   sqlExpectedError: () => 'SQL succeeded, but the block declares a non-zero `exit` (expected an error)',
+  injected: () => 'failed on purpose before it ran (EXEC_DOC_FAIL_BEFORE): a rollback drill',
   declined: () => 'declined by the operator at the confirmation prompt',
   notStarted: () => 'not started: the run was interrupted before it',
   noRollback: (stepId: string) => `\`${stepId}\` declares no rollback: it was not undone (add \`rollback=<id>\`, or \`rollback=none\` if it changes nothing)`,

@@ -202,6 +202,7 @@ class Run {
       handoffDir: mkdtempSync(path.join(os.tmpdir(), 'exec-doc-handoff-')),
       ...(options.confirm ? { confirm: options.confirm } : {}),
       yes: options.yes ?? false,
+      failBefore: new Set((env.EXEC_DOC_FAIL_BEFORE ?? '').split(',').map((id) => id.trim()).filter(Boolean)),
       onSpawn: (pid) => {
         if (state.current) {
           state.current.pid = pid;

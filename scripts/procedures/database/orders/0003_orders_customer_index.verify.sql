@@ -1,0 +1,1 @@
+select indisvalid from pg_index where indexrelid = 'orders_customer_id'::regclass;

@@ -1,0 +1,2 @@
+SET lock_timeout = '2s';
+alter table orders drop column amount_cents;

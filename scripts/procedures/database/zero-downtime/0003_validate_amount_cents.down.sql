@@ -1,0 +1,2 @@
+-- Validation changes no data; nothing to undo.
+select 1;
