@@ -276,4 +276,8 @@ say(`exec-doc bench — node ${process.version}, ${os.cpus().length} cpus, ${new
 await runnerOverhead(Number(process.env.BENCH_ROUNDS ?? 15));
 await extraction(Number(process.env.BENCH_EXTRACT_ROUNDS ?? 3));
 await site();
+if (!process.env.BENCH_SKIP_DB) {
+  const { databaseBench } = await import('./bench-db.js');
+  await databaseBench(say, ROOT);
+}
 writeFileSync(path.join(WORK, 'last-bench.txt'), `${lines.join('\n')}\n`);
