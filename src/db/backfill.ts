@@ -98,14 +98,16 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
       if (options.signal?.aborted) return { name: options.name, status: 'paused', rowsDone: done, rowsThisRun, batches, durationMs: Math.round(performance.now() - started), resumed: existing !== undefined };
       const batchStarted = performance.now();
       await client.query('begin');
-      // The batch: the next keys in order, their update, and the progress, in one transaction. No
-      // FOR UPDATE: the UPDATE locks its rows itself, and locking them first would write every row
-      // twice (measured: 0.35× the throughput of one UPDATE with it).
+      // The batch: the key range holding the next `limit` rows to change, updated with one range
+      // scan, and the progress, in one transaction. No FOR UPDATE: the UPDATE locks its rows itself
+      // (locking them first wrote every row twice: 0.35× the throughput of one UPDATE).
       const result = await client.query(
-        `with batch as (
-           select ${key} as k from ${table} where ($1::text is null or ${key} > $1::text::${keyType}) ${where} order by ${key} limit $2
+        `with bound as (
+           select max(k) as upper from (select ${key} as k from ${table} where ($1::text is null or ${key} > $1::text::${keyType}) ${where} order by ${key} limit $2) next_keys
          ), changed as (
-           update ${table} t set ${options.set} from batch where t.${key} = batch.k returning batch.k
+           update ${table} t set ${options.set} from bound
+            where ($1::text is null or t.${key} > $1::text::${keyType}) and t.${key} <= bound.upper ${where}
+           returning t.${key} as k
          )
          select count(*)::bigint as n, max(k)::text as last from changed`,
         [lastKey, batchSize],
