@@ -78,7 +78,7 @@ function requirements(value: MetaValue): FieldResult<Requirement[]> {
   const names = items.map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) return { error: `expected a list such as \`postgres,python\` (known: ${KNOWN_REQUIREMENTS.join(', ')}, or cmd:<program>)` };
   for (const name of names) {
-    const known = (KNOWN_REQUIREMENTS as readonly string[]).includes(name) || /^cmd:[A-Za-z0-9_.+-]+$/.test(name);
+    const known = (KNOWN_REQUIREMENTS as readonly string[]).includes(name) || /^cmd:[A-Za-z0-9_./+-]+$/.test(name);
     if (!known) return { error: `unknown requirement \`${name}\`, expected one of ${KNOWN_REQUIREMENTS.join(', ')}, or cmd:<program>` };
   }
   return { value: [...new Set(names)].sort() as Requirement[] };

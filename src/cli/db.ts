@@ -42,6 +42,7 @@ const OPTIONS = {
   'batch-ms': { type: 'string', doc: 'backfill: target duration of a batch (default 200ms)' },
   'max-batch': { type: 'string', doc: 'backfill: largest batch (default 50000)' },
   sleep: { type: 'string', doc: 'backfill: pause between batches, to leave room for other load (default 0)' },
+  'data-only': { type: 'boolean', doc: 'compare: tables and contents only, not how the schema is printed (across PostgreSQL majors)' },
   'skip-lint': { type: 'boolean', doc: '`up` without linting first (lint errors otherwise stop it)' },
   json: { type: 'boolean', doc: 'machine-readable output' },
   help: { type: 'boolean', doc: 'show this help' },
@@ -104,11 +105,11 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   if (command === 'backup' && values.out === undefined) return usage('backup needs --out <manifest.json>');
   if (command === 'restore' && values.from === undefined) return usage('restore needs --from <manifest.json>');
   if (command === 'compare' && files.length === 0) return usage('compare needs a snapshot file: compare <before.json> [<after.json>]');
-  if (command === 'compare' && files.length === 2) return compareFiles(path.resolve(io.env.INIT_CWD ?? process.cwd(), files[0]!), path.resolve(io.env.INIT_CWD ?? process.cwd(), files[1]!), values.json === true, io);
 
   // Under `npm run`, the process runs in the package root; paths are meant from where npm was invoked.
   const base = io.env.INIT_CWD ?? process.cwd();
   const resolve = (p: string) => path.resolve(base, p);
+  if (command === 'compare' && files.length === 2) return compareFiles(resolve(files[0]!), resolve(files[1]!), { json: values.json === true, dataOnly: values['data-only'] === true }, io);
   if (command === 'lint') return lintCommand(resolve(String(values.dir ?? 'migrations')), values.json === true, io);
 
   const { configuredUrl } = await import('../targets/postgres.js');
@@ -191,7 +192,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
           } else out(text);
           return 0;
         }
-        const differences = compareSnapshots(before!, now);
+        const differences = compareSnapshots(before!, now, { dataOnly: values['data-only'] === true });
         if (values.json) out(`${JSON.stringify({ identical: differences.length === 0, differences }, null, 2)}\n`);
         else out(differences.length === 0 ? `identical: schema ${now.schemaFingerprint.slice(0, 19)}…, ${Object.keys(now.tables).length} table(s) with the same rows\n` : `${differences.length} difference(s):\n${differences.map((d) => `  ${describeDifference(d)}\n`).join('')}`);
         return differences.length === 0 ? 0 : 1;
@@ -293,10 +294,11 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   return 0;
 }
 
-async function compareFiles(beforeFile: string, afterFile: string, json: boolean, io: Io): Promise<number> {
+async function compareFiles(beforeFile: string, afterFile: string, options: { json: boolean; dataOnly: boolean }, io: Io): Promise<number> {
   const { compareSnapshots, describeDifference, readSnapshot } = await import('../db/snapshot.js');
+  const json = options.json;
   try {
-    const differences = compareSnapshots(readSnapshot(beforeFile), readSnapshot(afterFile));
+    const differences = compareSnapshots(readSnapshot(beforeFile), readSnapshot(afterFile), { dataOnly: options.dataOnly });
     io.stdout.write(json ? `${JSON.stringify({ identical: differences.length === 0, differences }, null, 2)}\n` : differences.length === 0 ? 'identical\n' : `${differences.length} difference(s):\n${differences.map((d) => `  ${describeDifference(d)}\n`).join('')}`);
     return differences.length === 0 ? 0 : 1;
   } catch (error) {

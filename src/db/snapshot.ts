@@ -93,10 +93,14 @@ export interface SnapshotDifference {
   after?: string;
 }
 
-/** Every difference between two snapshots, sorted; empty when they describe the same database state. */
-export function compareSnapshots(before: Snapshot, after: Snapshot): SnapshotDifference[] {
+/**
+ * Every difference between two snapshots, sorted; empty when they describe the same database state.
+ * `dataOnly` compares tables and their contents but not how the schema is printed (it changes
+ * between PostgreSQL majors: across an upgrade, compare data).
+ */
+export function compareSnapshots(before: Snapshot, after: Snapshot, options: { dataOnly?: boolean } = {}): SnapshotDifference[] {
   const out: SnapshotDifference[] = [];
-  const keys = [...new Set([...Object.keys(before.schema), ...Object.keys(after.schema)])].sort();
+  const keys = options.dataOnly ? [] : [...new Set([...Object.keys(before.schema), ...Object.keys(after.schema)])].sort();
   for (const key of keys) {
     const a = before.schema[key];
     const b = after.schema[key];
@@ -108,7 +112,11 @@ export function compareSnapshots(before: Snapshot, after: Snapshot): SnapshotDif
   for (const table of tables) {
     const a = before.tables[table];
     const b = after.tables[table];
-    if (!a || !b) continue; // reported as an added/removed relation above
+    if (!a || !b) {
+      // Reported as an added/removed relation above, unless only data is compared.
+      if (options.dataOnly) out.push(a ? { kind: 'removed', object: `table ${table}`, before: `${a.rows} rows` } : { kind: 'added', object: `table ${table}`, after: `${b!.rows} rows` });
+      continue;
+    }
     if (a.rows !== b.rows) out.push({ kind: 'rows', object: `table ${table}`, before: String(a.rows), after: String(b.rows) });
     else if (a.checksum !== b.checksum) out.push({ kind: 'content', object: `table ${table}`, before: a.checksum, after: b.checksum });
   }

@@ -61,7 +61,8 @@ export async function checkRequirement(requirement: Requirement, context: { targ
     default: {
       const program = requirement.slice('cmd:'.length);
       const ok = commandExists(program, context.env);
-      return done(ok, ok ? `${program} is on PATH` : `\`${program}\` is not on PATH; install it or add its folder to PATH`);
+      const where = program.includes("/") ? "exists and is executable" : "is on PATH";
+      return done(ok, ok ? `${program} ${where}` : program.includes("/") ? `\`${program}\` does not exist or is not executable; install it` : `\`${program}\` is not on PATH; install it or add its folder to PATH`);
     }
   }
 }
