@@ -84,3 +84,38 @@ describe('backup and restore', () => {
     expect(bad.err()).toMatch(/^db: cannot read the backup manifest .*missing\.json/);
   });
 });
+
+describe('backup with pg_dump', () => {
+  it('uses pg_dump and pg_restore when the server is not newer than pg_dump (PostgreSQL 15 here)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const net = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    // Its own temporary folder: the script hands it to the postgres user (a root-only parent would block it).
+    const dir = tempDir('exec-doc-pg15-');
+    const script = path.resolve(import.meta.dirname, '..', '..', 'scripts', 'procedures', 'database', 'pg15.sh');
+    execFileSync('bash', [script, 'start', dir, String(port)], { stdio: 'ignore' });
+    try {
+      const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query("create table notes (id int primary key, body text); insert into notes select g, repeat('x', g % 50) from generate_series(1, 1000) g;");
+      await c.end();
+      const manifestFile = path.join(tempDir(), 'pg15.json');
+      const manifest = await backup({ connectionString: url, manifest: manifestFile });
+      expect(manifest).toMatchObject({ method: 'pg_dump', location: 'pg15.dump', pgDump: { major: 15 } });
+      const restored = await restore({ connectionString: url, manifest: manifestFile, into: 'notes_copy' });
+      expect(restored).toEqual({ database: 'notes_copy', verified: true });
+      const copy = new pg.Client({ connectionString: withDatabase(url, 'notes_copy') });
+      await copy.connect();
+      expect((await copy.query('select count(*)::int as n from notes')).rows[0].n).toBe(1000);
+      await copy.end();
+    } finally {
+      execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore' });
+    }
+  }, 60_000);
+});

@@ -17,7 +17,7 @@ const cases = sections.flatMap((section) => buildPlan(section).forward.map((step
 
 describe.concurrent('database runbooks under injected failures', () => {
   it('covers every runbook of the sub-guide', () => {
-    expect(sections.map((s) => s.slug)).toEqual(['schema-migration', 'data-migration', 'zero-downtime', 'integrity-validation', 'backup-and-restore', 'major-version-upgrade']);
+    expect(sections.map((s) => s.slug)).toEqual(['schema-migration', 'data-migration', 'zero-downtime', 'rollback', 'integrity-validation', 'backup-and-restore', 'major-version-upgrade']);
     expect(cases.length).toBeGreaterThanOrEqual(30);
   });
 
