@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { Readable, Writable } from 'node:stream';
 import { extractFromSource } from '../src/documents/load.js';
 import { runSection, type RunOutcome, type RunSectionOptions } from '../src/runner/run.js';
 import type { RunEvent } from '../src/events/types.js';
@@ -72,4 +73,19 @@ export function parseEvents(text: string): RunEvent[] {
     .split('\n')
     .filter((l) => l.trim().startsWith('{'))
     .map((l) => JSON.parse(l) as RunEvent);
+}
+
+/** Streams for main()/dbMain() in this process, capturing what they write. */
+export function captureIo(env: NodeJS.ProcessEnv = {}, options: { tty?: boolean } = {}): { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream; stdin: NodeJS.ReadStream; env: NodeJS.ProcessEnv; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const sink = (append: (s: string) => void) => Object.assign(new Writable({ write(chunk, _e, done) { append(String(chunk)); done(); } }), { isTTY: options.tty ?? false, columns: 120 });
+  return {
+    stdout: sink((s) => (out += s)) as unknown as NodeJS.WriteStream,
+    stderr: sink((s) => (err += s)) as unknown as NodeJS.WriteStream,
+    stdin: Object.assign(Readable.from([]), { isTTY: false }) as unknown as NodeJS.ReadStream,
+    env,
+    out: () => out,
+    err: () => err,
+  };
 }

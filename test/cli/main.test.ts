@@ -2,24 +2,11 @@
 // coverage. Real documents, real processes.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main, type Io } from '../../src/cli/main.js';
-import { ROOT, tempDir, writeDoc } from '../helpers.js';
+import { main } from '../../src/cli/main.js';
+import { captureIo, ROOT, tempDir, writeDoc } from '../helpers.js';
 
-function io(options: { tty?: boolean; env?: NodeJS.ProcessEnv } = {}): Io & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) => Object.assign(new Writable({ write(chunk, _e, done) { append(String(chunk)); done(); } }), { isTTY: options.tty ?? false, columns: 120 });
-  return {
-    stdout: sink((s) => (out += s)) as unknown as NodeJS.WriteStream,
-    stderr: sink((s) => (err += s)) as unknown as NodeJS.WriteStream,
-    stdin: Object.assign(Readable.from([]), { isTTY: false }) as unknown as NodeJS.ReadStream,
-    env: { ...process.env, NO_COLOR: '1', CI: '', ...options.env },
-    out: () => out,
-    err: () => err,
-  };
-}
+const io = (options: { tty?: boolean; env?: NodeJS.ProcessEnv } = {}) => captureIo({ ...process.env, NO_COLOR: '1', CI: '', ...options.env }, options.tty ? { tty: true } : {});
 
 const GUIDE = '---\nexec-doc:\n  params:\n    name: { type: string, default: world }\n    token: { type: string, secret: true, required: false }\n---\n# Guide\n\n## Greet\n\n```bash {id=pre kind=check}\ntrue\n```\n\n```bash {id=hello rollback=bye retries=1 backoff=10ms confirm="Greet?"}\necho "hello ${{ params.name }}"\n```\n\n```bash {id=bye kind=rollback}\necho bye\n```\n\n```bash {id=done kind=teardown}\ntrue\n```\n\n## Fail\n\n```bash {id=ok rollback=undo}\necho ok\n```\n\n```bash {id=boom rollback=none}\necho "line 1"; echo "line 2" >&2; exit 5\n```\n\n```bash {id=undo kind=rollback}\necho undone\n```\n';
 

@@ -3,37 +3,17 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgres, type PostgresHandle } from '../../src/targets/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { useEmbeddedServer } from './pg-helpers.js';
 import { backfill, backfillStatus, BackfillError } from '../../src/db/backfill.js';
 import { ROOT } from '../helpers.js';
 
-let server: PostgresHandle;
-let n = 0;
-beforeAll(async () => {
-  server = await openPostgres({ kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database: 'postgres' }, { runId: `backfill-test-${process.pid}`, env: {} });
-}, 60_000);
-afterAll(async () => server?.release());
+const server = useEmbeddedServer('backfill');
 
 async function database(rows: number): Promise<{ url: string; query: (sql: string) => Promise<Record<string, unknown>[]> }> {
-  const name = `b${process.pid}_${++n}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = server.url.replace(/\/[^/]*$/, `/${name}`);
-  const query = async (sql: string) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      return (await c.query(sql)).rows as Record<string, unknown>[];
-    } finally {
-      await c.end();
-    }
-  };
-  await query(`create table items (id bigint primary key, total int not null, size text, touched int not null default 0);
-               insert into items select g, g % 1000, null, 0 from generate_series(1, ${rows}) g;`);
-  return { url, query };
+  const { url, query } = await server.database(`create table items (id bigint primary key, total int not null, size text, touched int not null default 0);
+    insert into items select g, g % 1000, null, 0 from generate_series(1, ${rows}) g;`);
+  return { url, query: async (sql: string) => (await query(sql)).rows as Record<string, unknown>[] };
 }
 
 const SET = "size = case when total >= 500 then 'large' else 'small' end, touched = touched + 1";

@@ -3,22 +3,19 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { Readable, Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgres, type PostgresHandle } from '../../src/targets/postgres.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useEmbeddedServer } from './pg-helpers.js';
 import { backup, restore, findPgDumps, BackupError, withDatabase } from '../../src/db/backup.js';
 import { dbMain } from '../../src/cli/db.js';
-import { tempDir } from '../helpers.js';
+import { captureIo, tempDir } from '../helpers.js';
 
-let server: PostgresHandle;
+const server = useEmbeddedServer('backup', 'shop');
 beforeAll(async () => {
-  server = await openPostgres({ kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database: 'shop' }, { runId: `backup-test-${process.pid}`, env: {} });
   const c = new pg.Client({ connectionString: server.url });
   await c.connect();
   await c.query("create table products (id int primary key, name text); insert into products select g, 'p' || g from generate_series(1, 500) g;");
   await c.end();
-}, 60_000);
-afterAll(async () => server?.release());
+});
 
 async function sql(database: string, text: string): Promise<pg.QueryResult> {
   const c = new pg.Client({ connectionString: withDatabase(server.url, database) });
@@ -33,7 +30,7 @@ async function sql(database: string, text: string): Promise<pg.QueryResult> {
 describe('backup and restore', () => {
   it('clones when pg_dump is too old, says so, and restores over a damaged database, verified', async () => {
     const dumps = await findPgDumps();
-    const major = Number(server.serverVersion.split('.')[0]);
+    const major = Number(server.handle.serverVersion.split('.')[0]);
     expect(dumps.every((d) => d.major < major)).toBe(true);
     const manifestFile = path.join(tempDir(), 'shop-backup.json');
     const log: string[] = [];
@@ -67,10 +64,8 @@ describe('backup and restore', () => {
 
   it('through the CLI: backup, restore, and a clear error for a bad manifest', async () => {
     const streams = () => {
-      let out = '';
-      let err = '';
-      const sink = (append: (s: string) => void) => new Writable({ write(chunk, _e, done) { append(String(chunk)); done(); } });
-      return { io: { stdout: sink((s) => (out += s)) as never, stderr: sink((s) => (err += s)) as never, stdin: Readable.from([]) as never, env: { ...process.env, DATABASE_URL: server.url } }, out: () => out, err: () => err };
+      const io = captureIo({ ...process.env, DATABASE_URL: server.url });
+      return { io, out: io.out, err: io.err };
     };
     const file = path.join(tempDir(), 'cli-backup.json');
     const b = streams();

@@ -1,11 +1,9 @@
 // `npm run db` in a real runbook on the embedded PostgreSQL, and in-process for its messages.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { dbMain } from '../../src/cli/db.js';
-import type { Io } from '../../src/cli/main.js';
-import { ROOT, runDoc, tempDir } from '../helpers.js';
+import { captureIo, ROOT, runDoc, tempDir } from '../helpers.js';
 
 function migrationsDir(): string {
   const dir = path.join(tempDir(), 'migrations');
@@ -69,12 +67,7 @@ describe('npm run db in a runbook', () => {
   }, 60_000);
 });
 
-function io(env: NodeJS.ProcessEnv = {}): Io & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) => new Writable({ write(chunk, _e, done) { append(String(chunk)); done(); } });
-  return { stdout: sink((s) => (out += s)) as never, stderr: sink((s) => (err += s)) as never, stdin: Readable.from([]) as never, env, out: () => out, err: () => err };
-}
+const io = (env: NodeJS.ProcessEnv = {}) => captureIo(env);
 
 describe('npm run db messages', () => {
   it.each([

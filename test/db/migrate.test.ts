@@ -2,41 +2,21 @@
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgres, type PostgresHandle } from '../../src/targets/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { useEmbeddedServer } from './pg-helpers.js';
 import { loadMigrations, MigrationFilesError } from '../../src/db/migration-files.js';
 import { up, down, status, verify, baseline, DbError } from '../../src/db/migrate.js';
 import { LockTimeoutError } from '../../src/db/lock.js';
 import { tempDir } from '../helpers.js';
 
-let server: PostgresHandle;
-let counter = 0;
-
-beforeAll(async () => {
-  server = await openPostgres({ kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database: 'postgres' }, { runId: `migrate-test-${process.pid}`, env: {} });
-}, 60_000);
-afterAll(async () => server?.release());
+const server = useEmbeddedServer('migrate');
 
 /** A fresh database and a migrations folder with the given files. */
 async function fixture(files: Record<string, string>): Promise<{ url: string; dir: string; query: (sql: string) => Promise<pg.QueryResult> }> {
-  const name = `m${process.pid}_${++counter}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = server.url.replace(/\/[^/]*$/, `/${name}`);
+  const { url, query } = await server.database();
   const dir = path.join(tempDir(), 'migrations');
   mkdirSync(dir);
   for (const [file, sql] of Object.entries(files)) writeFileSync(path.join(dir, file), sql);
-  const query = async (sql: string) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      return await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
   return { url, dir, query };
 }
 

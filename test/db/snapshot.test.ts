@@ -3,34 +3,22 @@
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { Readable, Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgres, type PostgresHandle } from '../../src/targets/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { useEmbeddedServer } from './pg-helpers.js';
 import { takeSnapshot, compareSnapshots, describeDifference, readSnapshot, SnapshotFileError } from '../../src/db/snapshot.js';
 import { loadMigrations } from '../../src/db/migration-files.js';
 import { up, down } from '../../src/db/migrate.js';
 import { dbMain } from '../../src/cli/db.js';
-import { tempDir } from '../helpers.js';
+import { captureIo, tempDir } from '../helpers.js';
 
-let server: PostgresHandle;
-let n = 0;
-beforeAll(async () => {
-  server = await openPostgres({ kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database: 'postgres' }, { runId: `snapshot-test-${process.pid}`, env: {} });
-}, 60_000);
-afterAll(async () => server?.release());
+const server = useEmbeddedServer('snapshot');
 
 async function database(setup: string): Promise<{ url: string; client: pg.Client }> {
-  const name = `s${process.pid}_${++n}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = server.url.replace(/\/[^/]*$/, `/${name}`);
+  const { url } = await server.database(setup);
   const client = new pg.Client({ connectionString: url });
   // The server stops after the tests: a connection left open then is not a test failure.
   client.on('error', () => undefined);
   await client.connect();
-  await client.query(setup);
   return { url, client };
 }
 
@@ -93,14 +81,12 @@ describe('snapshots', () => {
     const { url, client } = await database(SETUP);
     const file = path.join(tempDir(), 'before.json');
     const streams = () => {
-      let out = '';
-      let err = '';
-      const sink = (append: (s: string) => void) => new Writable({ write(chunk, _e, done) { append(String(chunk)); done(); } });
-      return { io: { stdout: sink((s) => (out += s)) as never, stderr: sink((s) => (err += s)) as never, stdin: Readable.from([]) as never, env: { DATABASE_URL: url } }, out: () => out, err: () => err };
+      const io = captureIo({ DATABASE_URL: url });
+      return { io, out: io.out, err: io.err };
     };
     const s1 = streams();
     expect(await dbMain(['snapshot', '--out', file], s1.io)).toBe(0);
-    expect(s1.err()).toMatch(/snapshot of s\d+_\d+: 2 table\(s\), schema sha256:/);
+    expect(s1.err()).toMatch(/snapshot of snapshot_\d+_\d+: 2 table\(s\), schema sha256:/);
     const same = streams();
     expect(await dbMain(['compare', file], same.io)).toBe(0);
     expect(same.out()).toMatch(/^identical: schema sha256:\w+…, 2 table\(s\) with the same rows\n$/);
