@@ -118,7 +118,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
     io.stderr.write('db: no database: set DATABASE_URL (or PGHOST/PGDATABASE); `exec-doc run` sets it for the steps of a section\n');
     return 3;
   }
-  const { loadMigrations, MigrationFilesError } = await import('../db/migration-files.js');
+  const { loadMigrations, MigrationFilesError, compareVersions } = await import('../db/migration-files.js');
   const needsMigrations = !['snapshot', 'compare', 'backfill', 'backup', 'restore'].includes(command);
   const migrate = await import('../db/migrate.js');
   const { LockTimeoutError } = await import('../db/lock.js');
@@ -145,7 +145,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
       case 'plan': {
         const state = await migrate.status(options);
         migrate.assertConsistent(state);
-        const todo = state.pending.filter((m) => values.to === undefined || BigInt(m.version) <= BigInt(String(values.to)));
+        const todo = state.pending.filter((m) => values.to === undefined || compareVersions(m.version, String(values.to)) <= 0);
         if (values.json) out(`${JSON.stringify(todo.map((m) => ({ version: m.version, name: m.name, transactional: m.transactional, sql: m.up })), null, 2)}\n`);
         else {
           for (const m of todo) out(`-- ${m.version}_${m.name} (${m.transactional ? 'one transaction' : 'outside a transaction'}; lock_timeout ${options.lockTimeoutMs} ms)\n${m.up.trimEnd()}\n\n`);

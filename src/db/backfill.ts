@@ -3,9 +3,10 @@
 // progress and data in step: a restart neither skips a row nor does one twice. Batches grow or
 // shrink to stay near a target duration (short locks), and an optional pause between batches
 // leaves room for the application's own load.
-import pg from 'pg';
+import type pg from 'pg';
 import { LEDGER_SCHEMA } from './ledger.js';
 import { quoteIdent } from './snapshot.js';
+import { connect } from './connect.js';
 
 export const BACKFILL_TABLE = `${LEDGER_SCHEMA}.backfills`;
 
@@ -62,8 +63,7 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 export async function backfill(options: BackfillOptions): Promise<BackfillResult> {
   if (!IDENT.test(options.table)) throw new BackfillError(`--table: \`${options.table}\` is not a table name (schema.table or table)`);
   if (options.key !== undefined && !IDENT.test(options.key)) throw new BackfillError(`--key: \`${options.key}\` is not a column name`);
-  const client = new pg.Client({ connectionString: options.connectionString, application_name: `exec-doc backfill ${options.name}` });
-  await client.connect();
+  const client = await connect(options.connectionString, `exec-doc backfill ${options.name}`);
   const started = performance.now();
   try {
     await client.query(`create schema if not exists ${LEDGER_SCHEMA}`);

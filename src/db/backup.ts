@@ -4,8 +4,9 @@
 // was made and a snapshot of the source; every restore is compared with that snapshot.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import pg from 'pg';
+import type pg from 'pg';
+import { connect } from './connect.js';
+import { runFile as run } from '../util/run-file.js';
 import { takeSnapshot, compareSnapshots, describeDifference, quoteIdent, type Snapshot } from './snapshot.js';
 import { writeAtomic } from '../runner/state.js';
 
@@ -29,10 +30,6 @@ export class BackupError extends Error {
   }
 }
 
-const run = (file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(file, args, { env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) }));
-  });
 
 /** pg_dump programs on this machine with their major versions, newest first. */
 export async function findPgDumps(env: NodeJS.ProcessEnv = process.env): Promise<Array<{ path: string; major: number }>> {
@@ -54,11 +51,7 @@ export async function findPgDumps(env: NodeJS.ProcessEnv = process.env): Promise
   return found.sort((a, b) => b.major - a.major);
 }
 
-async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: 'exec-doc backup' });
-  await client.connect();
-  return client;
-}
+const APPLICATION = 'exec-doc backup';
 
 /** The same server, another database (for CREATE/DROP DATABASE, which cannot run connected to the target). */
 export function withDatabase(url: string, database: string): string {
@@ -68,7 +61,7 @@ export function withDatabase(url: string, database: string): string {
 }
 
 export async function backup(options: { connectionString: string; manifest: string; log?: (line: string) => void; env?: NodeJS.ProcessEnv }): Promise<BackupManifest> {
-  const client = await connect(options.connectionString);
+  const client = await connect(options.connectionString, APPLICATION);
   let snapshot: Snapshot;
   let database: string;
   let serverVersion: string;
@@ -94,7 +87,7 @@ export async function backup(options: { connectionString: string; manifest: stri
     const newest = dumps[0];
     options.log?.(`${newest ? `pg_dump ${newest.major} (${newest.path}) cannot dump a PostgreSQL ${serverMajor} server: pg_dump must be at least the server's major` : 'no pg_dump on this machine'}; making a clone of the database on the same server instead`);
     const clone = `${database}_backup_${Date.now().toString(36)}`;
-    const admin = await connect(withDatabase(options.connectionString, 'postgres'));
+    const admin = await connect(withDatabase(options.connectionString, 'postgres'), APPLICATION);
     try {
       await requireExclusive(admin, database, 'a clone backup');
       await admin.query(`create database ${quoteIdent(clone)} template ${quoteIdent(database)}`);
@@ -117,7 +110,7 @@ export async function restore(options: { connectionString: string; manifest: str
   }
   if (manifest.format !== 1 || (manifest.method !== 'pg_dump' && manifest.method !== 'clone')) throw new BackupError(`${options.manifest} is not a backup manifest written by \`db backup\``);
   const target = options.into ?? manifest.sourceDatabase;
-  const admin = await connect(withDatabase(options.connectionString, 'postgres'));
+  const admin = await connect(withDatabase(options.connectionString, 'postgres'), APPLICATION);
   try {
     await requireExclusive(admin, target, 'a restore');
     await admin.query(`drop database if exists ${quoteIdent(target)}`);
@@ -136,7 +129,7 @@ export async function restore(options: { connectionString: string; manifest: str
     const r = await run(restoreBin, ['--no-owner', '--exit-on-error', `--dbname=${withDatabase(options.connectionString, target)}`, dumpFile]);
     if (r.code !== 0) throw new BackupError(`pg_restore failed (exit ${r.code})`, [r.stderr.trim()]);
   }
-  const client = await connect(withDatabase(options.connectionString, target));
+  const client = await connect(withDatabase(options.connectionString, target), APPLICATION);
   try {
     const differences = compareSnapshots(manifest.snapshot, await takeSnapshot(client, { excludeSchemas: [] }));
     if (differences.length > 0) throw new BackupError(`the restored database ${target} does not match the backup`, differences.map(describeDifference));

@@ -4,6 +4,7 @@
 // (the contract step of an expand/contract change drops a column on purpose).
 import path from 'node:path';
 import { parse } from 'libpg-query';
+import { lineStarts, positionAt } from '../util/text-position.js';
 import type { Severity } from '../model/types.js';
 
 export interface LintFinding {
@@ -44,11 +45,7 @@ const DESTRUCTIVE = new Set(['drop-table', 'drop-column', 'rename']);
 
 export async function lintSql(sql: string, file: string, options: { rollback?: boolean } = {}): Promise<LintFinding[]> {
   const lines = lineStarts(sql);
-  const at = (offset: number) => {
-    let line = 0;
-    while (line + 1 < lines.length && lines[line + 1]! <= offset) line++;
-    return { line: line + 1, column: offset - lines[line]! + 1 };
-  };
+  const at = (offset: number) => positionAt(lines, offset);
   const ignored = new Set([...sql.matchAll(/--\s*lint-ignore:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)/g)].flatMap((m) => m[1]!.split(/\s*,\s*/)));
   const findings: LintFinding[] = [];
   const report = (ruleId: string, offset: number, message: string, hint: string) => {
@@ -185,12 +182,6 @@ function functionCalls(node: unknown, out: string[] = []): string[] {
     for (const value of Object.values(node)) functionCalls(value, out);
   }
   return out;
-}
-
-function lineStarts(text: string): number[] {
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
-  return starts;
 }
 
 /** The first character of a statement that starts at `offset` (skipping blanks and comments). */

@@ -6,6 +6,7 @@ import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
 import { compareLedger, ensureLedger, ledgerDelete, ledgerInsert, readLedger, type LedgerRow, type LedgerState } from './ledger.js';
 import { compareVersions, type Migration } from './migration-files.js';
 import { splitSql } from './sql-split.js';
+import { connect } from './connect.js';
 
 export interface MigrateOptions {
   connectionString: string;
@@ -45,20 +46,16 @@ export class DbError extends Error {
 const LOCK_NOT_AVAILABLE = '55P03';
 const DEFAULTS = { lockWaitMs: 30_000, lockTimeoutMs: 2_000, statementTimeoutMs: 0, retries: 5, backoffMs: 200 };
 
-async function connect(connectionString: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString, application_name: 'exec-doc migrate' });
-  await client.connect();
-  return client;
-}
+const APPLICATION = 'exec-doc migrate';
 
 /** Runs `work` holding the migration lock on a dedicated connection, with a second connection for the work. */
 async function withLock<T>(options: MigrateOptions, work: (client: pg.Client, state: LedgerState) => Promise<T>): Promise<T> {
-  const lock = await connect(options.connectionString);
+  const lock = await connect(options.connectionString, APPLICATION);
   let client: pg.Client | undefined;
   try {
     await acquireMigrationLock(lock, options.lockWaitMs ?? DEFAULTS.lockWaitMs);
     try {
-      client = await connect(options.connectionString);
+      client = await connect(options.connectionString, APPLICATION);
       await ensureLedger(client);
       const state = compareLedger(options.migrations, await readLedger(client, options.ledger));
       return await work(client, state);
@@ -73,7 +70,7 @@ async function withLock<T>(options: MigrateOptions, work: (client: pg.Client, st
 
 /** Applied, pending, edited and unknown migrations; takes no lock and changes nothing. */
 export async function status(options: MigrateOptions): Promise<LedgerState> {
-  const client = await connect(options.connectionString);
+  const client = await connect(options.connectionString, APPLICATION);
   try {
     return compareLedger(options.migrations, await readLedger(client, options.ledger));
   } finally {
@@ -145,7 +142,7 @@ export async function down(options: MigrateOptions & { steps?: number; to?: stri
 
 /** Runs each applied migration's verify script; it passes when it runs cleanly and every boolean it returns is true. */
 export async function verify(options: MigrateOptions): Promise<Array<{ version: string; name: string; ok: boolean; detail: string }>> {
-  const client = await connect(options.connectionString);
+  const client = await connect(options.connectionString, APPLICATION);
   try {
     const state = compareLedger(options.migrations, await readLedger(client, options.ledger));
     assertConsistent(state);

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { LEDGER_SCHEMA } from './ledger.js';
+import { lineStarts, positionAt } from '../util/text-position.js';
 // Where a JSON text stops being valid (shared with the annotation parser).
 import { jsonErrorOffset as jsonErrorOffsetOf } from '../annotations/json-error-offset.js';
 
@@ -158,9 +159,7 @@ export function readSnapshot(file: string): Snapshot {
     value = JSON.parse(text);
   } catch {
     const offset = jsonErrorOffsetOf(text);
-    const before = text.slice(0, offset);
-    const line = before.split('\n').length;
-    const column = offset - before.lastIndexOf('\n');
+    const { line, column } = positionAt(lineStarts(text), offset);
     throw new SnapshotFileError(file, line, column, offset >= text.length ? 'Unexpected end of the snapshot (truncated?), expected complete JSON; take the snapshot again' : 'Unexpected character in the snapshot, expected JSON written by `db snapshot`');
   }
   const s = value as Partial<Snapshot>;

@@ -196,10 +196,10 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
   const byId = new Map(blocks.map((b) => [b.step.id, b]));
   const docTitle = settings.title ?? headings.find((h) => h.depth === 1)?.title ?? docId;
   const sections: Section[] = [];
-  for (const heading of headings) {
+  for (const [headingIndex, heading] of headings.entries()) {
     const own = blocks.slice(heading.firstBlock, heading.endBlock);
     // The document title groups procedures; it is a runbook only when blocks sit directly under it.
-    const direct = own.filter((b) => b.headingIndex === headings.indexOf(heading));
+    const direct = own.filter((b) => b.headingIndex === headingIndex);
     if (!own.some((b) => b.step.kind !== 'rollback') || (heading.depth === 1 && direct.length === 0)) continue;
     const included = new Map(own.map((b) => [b.step.id, b]));
     for (const block of own) {

@@ -13,6 +13,8 @@ export interface HtmlComment {
   bodyColumn: number;
 }
 
+import { lineStarts } from '../util/text-position.js';
+
 const FENCE = /^( {0,3})(`{3,}|~{3,})/;
 
 /** Every comment outside fenced code, in order. An unterminated one is reported with `unterminated`. */
@@ -88,11 +90,10 @@ export function blankHtmlComments(source: string): string {
   if (!source.includes('<!--')) return source;
   const { comments, unterminated } = findHtmlComments(source);
   if (comments.length === 0 || unterminated) return source;
-  const lineStarts = [0];
-  for (let i = 0; i < source.length; i++) if (source[i] === '\n') lineStarts.push(i + 1);
+  const starts = lineStarts(source);
   const chars = source.split('');
   for (const c of comments) {
-    let i = lineStarts[c.line - 1]! + c.column - 1;
+    let i = starts[c.line - 1]! + c.column - 1;
     // Blank from `<!--` through the matching `-->`.
     const end = source.indexOf('-->', i + 4) + 3;
     for (; i < end; i++) if (chars[i] !== '\n') chars[i] = ' ';

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { runFile } from '../util/run-file.js';
 import type { PostgresTarget, Requirement } from '../model/types.js';
 import { commandExists } from '../util/which.js';
 
@@ -13,12 +13,9 @@ export interface RequirementResult {
   detail: string;
 }
 
-function probe(file: string, args: string[], timeoutMs = 10_000): Promise<{ ok: boolean; output: string }> {
-  return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
-      resolve({ ok: !error, output: `${stdout}${stderr}`.trim().split('\n')[0] ?? '' });
-    });
-  });
+async function probe(file: string, args: string[], timeoutMs = 10_000): Promise<{ ok: boolean; output: string }> {
+  const r = await runFile(file, args, { timeoutMs });
+  return { ok: r.code === 0, output: `${r.stdout}${r.stderr}`.trim().split('\n')[0] ?? '' };
 }
 
 export async function checkRequirement(requirement: Requirement, context: { target: PostgresTarget; env: NodeJS.ProcessEnv }): Promise<RequirementResult> {

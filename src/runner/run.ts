@@ -169,7 +169,7 @@ class Run {
     private readonly state: RunState,
     private readonly store: RunStore,
     private readonly mask: Masker,
-    private readonly params: Record<string, string>,
+    params: Record<string, string>,
     private readonly options: CommonRunOptions,
   ) {
     this.bus = new EventBus(state.runId, mask, state.lastSeq);
