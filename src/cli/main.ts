@@ -30,6 +30,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         return await validate(args, options, io);
       case 'check-docs':
         return await checkDocs(options, io);
+      case 'check': {
+        const { checkCommand } = await import('./check.js');
+        return await checkCommand(args[0]!, options, io);
+      }
       case 'plan':
         return await plan(args[0]!, options, io);
       case 'run':

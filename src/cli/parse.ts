@@ -4,7 +4,7 @@
 // start-up on every call, a tenth of `exec-doc list`'s budget.
 import { parseArgs } from 'node:util';
 
-export type CommandName = 'list' | 'plan' | 'run' | 'resume' | 'validate' | 'check-docs';
+export type CommandName = 'list' | 'plan' | 'run' | 'resume' | 'validate' | 'check-docs' | 'check';
 
 export interface CliOptions {
   docs: string;
@@ -15,6 +15,14 @@ export interface CliOptions {
   yes: boolean;
   keepDb: boolean;
   report?: { format: 'junit'; file: string };
+  /** check: the checks configuration (default: the nearest exec-doc.checks.yaml). */
+  config?: string;
+  format: 'table' | 'json' | 'prometheus';
+  prometheusFile?: string;
+  only: string[];
+  strict: boolean;
+  /** check <section>: which of its check blocks. */
+  phase: 'pre' | 'post' | 'rollback';
 }
 
 export type ParsedCli =
@@ -34,10 +42,16 @@ const OPTIONS: OptionSpec[] = [
   { name: 'docs', value: '<dir>', description: 'folder holding the guide; sections are <doc-id>/<slug> below it (default: docs)', commands: 'all' },
   { name: 'state-dir', value: '<dir>', description: 'where runs/ and results/ are kept (default: $EXEC_DOC_STATE_DIR or .exec-doc)', commands: 'all' },
   { name: 'no-color', description: 'plain text without colours (also when NO_COLOR is set)', commands: 'all' },
-  { name: 'json', description: 'machine-readable output: NDJSON events for run/resume, JSON for list/plan/validate', commands: 'all' },
-  { name: 'set', value: '<name=value>', multiple: true, description: 'set a section parameter (repeatable); for secrets prefer EXEC_DOC_PARAM_<name>', commands: ['plan', 'run', 'resume'] },
+  { name: 'json', description: 'machine-readable output: NDJSON events for run/resume/check, JSON for list/plan/validate', commands: 'all' },
+  { name: 'set', value: '<name=value>', multiple: true, description: 'set a section parameter (repeatable); for secrets prefer EXEC_DOC_PARAM_<name>', commands: ['plan', 'run', 'resume', 'check'] },
   { name: 'yes', short: 'y', description: 'confirm every step marked `confirm` without asking', commands: ['run', 'resume'] },
-  { name: 'keep-db', description: 'keep the embedded PostgreSQL (and its data directory) after the run, for inspection', commands: ['run', 'resume'] },
+  { name: 'keep-db', description: 'keep the embedded PostgreSQL (and its data directory) after the run, for inspection', commands: ['run', 'resume', 'check'] },
+  { name: 'config', value: '<file>', description: 'the checks configuration (default: the nearest exec-doc.checks.yaml, else built-in defaults)', commands: ['check'] },
+  { name: 'format', value: '<table|json|prometheus>', description: 'how to print the results (default: table)', commands: ['check'] },
+  { name: 'prometheus-file', value: '<file>', description: "where to write every phase's last results in Prometheus text format (default: the config's prometheus.file, else <state-dir>/checks/last.prom)", commands: ['check'] },
+  { name: 'only', value: '<check>', multiple: true, description: 'run only this check of the phase (repeatable)', commands: ['check'] },
+  { name: 'strict', description: 'a warning fails too (exit 1)', commands: ['check'] },
+  { name: 'phase', value: '<pre|post|rollback>', description: "check <section>: which of the section's check blocks to run (default: pre)", commands: ['check'] },
   { name: 'report', value: 'junit <file>', description: 'also write a report: `--report junit <file>`', commands: ['run', 'resume'] },
   { name: 'help', short: 'h', description: 'show this help', commands: 'all' },
 ];
@@ -56,6 +70,12 @@ const COMMANDS: CommandSpec[] = [
   { name: 'run', args: '<section>', summary: 'run a section: plan, execute, verify, roll back on failure (the default command)', help: 'Checks requirements (nothing runs if one is missing), runs the steps in order, each timed and verified; on failure (or Ctrl-C) runs the rollbacks of the completed steps in reverse order and then the checks that verify it.' },
   { name: 'resume', args: '<run-id>', summary: 'continue a run whose runner was killed, without redoing completed steps', help: 'Continues an unfinished run from its state directory: completed steps are not run again; a rollback in progress is finished. Secret parameters must be given again.' },
   { name: 'validate', args: '[files...]', summary: 'check annotations and runbooks in the documents', help: "Reports every problem in the documents' annotations as file:line:column. Exits 64 when there is an error." },
+  {
+    name: 'check',
+    args: '<phase|section>',
+    summary: 'run the validation checks of a phase (pre-upgrade, post-upgrade, post-rollback) or of a section',
+    help: "A phase runs the checks exec-doc.checks.yaml assigns to it, concurrently and each under its own timeout, against DATABASE_URL (or PG*) or an embedded PostgreSQL started for the purpose. Each check reports pass, warn, fail or error (it could not answer), the measured value, the threshold and its duration. A section runs its check blocks of --phase. The last results are also written in Prometheus text format. Exit: 0 nothing failed (warnings allowed unless --strict), 1 a check failed, 3 a check could not answer, 64 bad configuration.",
+  },
   { name: 'check-docs', args: '', summary: 'check the whole guide: AI-discovery comments, links, anchors, headings, TL;DR, annotations', help: 'Everything the site build checks, as file:line:column messages (npm run check:docs). Exits 64 when there is an error.' },
 ];
 
@@ -103,7 +123,7 @@ export function commandHelp(name: CommandName): string {
 }
 
 function defaults(env: NodeJS.ProcessEnv): CliOptions {
-  return { docs: 'docs', stateDir: env.EXEC_DOC_STATE_DIR ?? '.exec-doc', color: !env.NO_COLOR, json: false, set: [], yes: false, keepDb: false };
+  return { docs: 'docs', stateDir: env.EXEC_DOC_STATE_DIR ?? '.exec-doc', color: !env.NO_COLOR, json: false, set: [], yes: false, keepDb: false, format: 'table', only: [], strict: false, phase: 'pre' };
 }
 
 const usage = (message: string, command?: CommandName): ParsedCli => ({ kind: 'output', text: `exec-doc: ${message}\nSee \`exec-doc ${command ? `${command} ` : ''}--help\`.\n`, exitCode: 64 });
@@ -155,6 +175,18 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
   options.set = (values.set as string[] | undefined) ?? [];
   options.yes = values.yes === true;
   options.keepDb = values['keep-db'] === true;
+  if (typeof values.config === 'string') options.config = values.config;
+  if (typeof values['prometheus-file'] === 'string') options.prometheusFile = values['prometheus-file'];
+  options.only = (values.only as string[] | undefined) ?? [];
+  options.strict = values.strict === true;
+  if (typeof values.format === 'string') {
+    if (!['table', 'json', 'prometheus'].includes(values.format)) return usage(`--format takes table, json or prometheus, not '${values.format}'`, spec.name);
+    options.format = values.format as CliOptions['format'];
+  }
+  if (typeof values.phase === 'string') {
+    if (!['pre', 'post', 'rollback'].includes(values.phase)) return usage(`--phase takes pre, post or rollback, not '${values.phase}'`, spec.name);
+    options.phase = values.phase as CliOptions['phase'];
+  }
   if (typeof values.report === 'string') {
     const eq = values.report.indexOf('=');
     const format = eq < 0 ? values.report : values.report.slice(0, eq);

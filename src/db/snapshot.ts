@@ -3,12 +3,9 @@
 // fingerprint, plus each table's row count and a content checksum that does not depend on row
 // order. Comparing two snapshots says exactly what differs: the proof of a rollback or a restore.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { LEDGER_SCHEMA } from './ledger.js';
-import { lineStarts, positionAt } from '../util/text-position.js';
-// Where a JSON text stops being valid (shared with the annotation parser).
-import { jsonErrorOffset as jsonErrorOffsetOf } from '../annotations/json-error-offset.js';
+import { JsonFileError, readJsonFile } from '../util/read-json.js';
 
 export const SNAPSHOT_FORMAT = 1;
 
@@ -148,19 +145,13 @@ export class SnapshotFileError extends Error {
 
 /** Reads a snapshot file; a truncated or foreign file is a positioned error, never a crash. */
 export function readSnapshot(file: string): Snapshot {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new SnapshotFileError(file, 1, 1, `cannot read the snapshot (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
   let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch {
-    const offset = jsonErrorOffsetOf(text);
-    const { line, column } = positionAt(lineStarts(text), offset);
-    throw new SnapshotFileError(file, line, column, offset >= text.length ? 'Unexpected end of the snapshot (truncated?), expected complete JSON; take the snapshot again' : 'Unexpected character in the snapshot, expected JSON written by `db snapshot`');
+    value = readJsonFile(file, 'snapshot');
+  } catch (error) {
+    if (!(error instanceof JsonFileError)) throw error;
+    const fix = error.code === 'unreadable' ? '' : error.code === 'truncated' ? '; take the snapshot again' : ' written by `db snapshot`';
+    throw new SnapshotFileError(file, error.line, error.column, `${error.reason}${fix}`);
   }
   const s = value as Partial<Snapshot>;
   if (!s || typeof s !== 'object' || s.format !== SNAPSHOT_FORMAT || typeof s.schema !== 'object' || typeof s.tables !== 'object' || typeof s.schemaFingerprint !== 'string') {

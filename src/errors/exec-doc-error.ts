@@ -26,7 +26,8 @@ export type ErrorCode =
   | 'E_RUN_LOCKED'
   | 'E_RUN_CHANGED'
   | 'E_RUN_FINISHED'
-  | 'E_TARGET';
+  | 'E_TARGET'
+  | 'E_CONFIG';
 
 const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   E_USAGE: EXIT.usage,
@@ -40,6 +41,7 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   E_RUN_CHANGED: EXIT.usage,
   E_RUN_FINISHED: EXIT.usage,
   E_TARGET: EXIT.requirementMissing,
+  E_CONFIG: EXIT.usage,
 };
 
 /** An error raised before anything ran: the message says what happened and what to do next. */

@@ -2,6 +2,7 @@
 // events file of a run and the result record are all built from these events.
 // static/schemas/exec-doc-events.schema.json describes them; a test keeps the two in step.
 import type { StepKind, StepLanguage } from '../model/types.js';
+import type { CheckResult } from '../checks/types.js';
 
 /** Which part of the run a step execution belongs to. */
 export type StepPhase = 'forward' | 'rollback' | 'verify' | 'teardown';
@@ -41,6 +42,9 @@ export type RunEventBody =
   | { type: 'step.end'; stepId: string; phase: StepPhase; status: StepStatus; durationMs: number; attempts: number; exitCode: number | null; reason: string | null }
   | { type: 'rollback.start'; reason: string; steps: string[] }
   | { type: 'rollback.end'; status: 'complete' | 'incomplete'; durationMs: number; undone: string[]; notUndone: string[] }
+  | { type: 'checks.start'; scope: string; checks: string[]; target: string | null }
+  | { type: 'check.result'; scope: string; stepId: string | null; result: CheckResult }
+  | { type: 'checks.end'; scope: string; durationMs: number; pass: number; warn: number; fail: number; error: number; exitCode: number }
   | { type: 'run.end'; status: RunStatus; exitCode: number; durationMs: number; failedStep: string | null };
 
 export type RunEvent = Base & RunEventBody;

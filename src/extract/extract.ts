@@ -10,6 +10,7 @@ import { sectionContentHash } from '../model/hash.js';
 import { readSettings, resolveSectionSettings } from './settings.js';
 import { validateDocument } from './validate.js';
 import { locateMeta, selectAnnotation } from './meta-location.js';
+import { parseChecksBlock } from '../checks/block.js';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_BACKOFF_MS = 500;
@@ -20,6 +21,7 @@ const LANGUAGE_ALIASES: Record<string, StepLanguage> = {
   js: 'js', javascript: 'js', mjs: 'js', node: 'js',
   ts: 'ts', typescript: 'ts', mts: 'ts',
   python: 'python', py: 'python', python3: 'python',
+  checks: 'checks',
 };
 
 export interface ExtractInput {
@@ -121,13 +123,13 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
     }
     const lang = LANGUAGE_ALIASES[(node.lang ?? '').toLowerCase()];
     if (!lang) {
-      report('error', 'unknown-language', `Unexpected language \`${node.lang ?? '(none)'}\` for executable block \`${annotation.id}\`, expected one of sh, bash, sql, js, ts, python`, start.line, start.column);
+      report('error', 'unknown-language', `Unexpected language \`${node.lang ?? '(none)'}\` for executable block \`${annotation.id}\`, expected one of sh, bash, sql, js, ts, python, checks`, start.line, start.column);
       return;
     }
     const rollbackAttr = parsed.attributes.find((a) => a.key === 'rollback');
     const step: Step = {
       id: annotation.id,
-      kind: annotation.kind ?? 'step',
+      kind: annotation.kind ?? (lang === 'checks' ? 'check' : 'step'),
       lang,
       code: node.value,
       timeoutMs: annotation.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -147,6 +149,12 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
     if (annotation.match !== undefined) {
       if (step.expectOutput) report('error', 'duplicate-output', `Unexpected \`match\` together with \`output\` on \`${step.id}\`, expected one of them`, start.line, metaColumn);
       else step.expectOutput = { mode: 'regex', text: annotation.match, position: step.position };
+    }
+    if (lang === 'checks') {
+      if (step.kind !== 'check') report('error', 'checks-kind', `Unexpected kind=${step.kind} on the checks block \`${step.id}\`, expected kind=check (a checks block only looks; leave kind out or write kind=check)`, start.line, metaColumn);
+      const codeLine = start.line + 1;
+      const indent = start.column - 1;
+      for (const p of parseChecksBlock(node.value).problems) report('error', 'checks-block', p.message, codeLine + p.line - 1, p.column + indent);
     }
     const block: Block = { step, annotation, headingIndex: stack.length ? stack[stack.length - 1]! : -1, order: blocks.length };
     if (rollbackAttr) block.rollbackAt = at(rollbackAttr.valueOffset);

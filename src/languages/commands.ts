@@ -10,7 +10,7 @@ export interface Command {
 const require = createRequire(import.meta.url);
 
 /** The command that runs `code` as a block of `lang`; shells stop at the first failing command. */
-export function commandFor(lang: Exclude<StepLanguage, 'sql'>, code: string): Command {
+export function commandFor(lang: Exclude<StepLanguage, 'sql' | 'checks'>, code: string): Command {
   switch (lang) {
     case 'sh':
       return { file: 'sh', args: ['-e', '-c', code] };

@@ -20,8 +20,9 @@ export const STEP_KINDS: readonly StepKind[] = ['step', 'check', 'rollback', 'se
 export type CheckPhase = 'pre' | 'post' | 'rollback';
 export const CHECK_PHASES: readonly CheckPhase[] = ['pre', 'post', 'rollback'];
 
-export type StepLanguage = 'sh' | 'bash' | 'sql' | 'js' | 'ts' | 'python';
-export const STEP_LANGUAGES: readonly StepLanguage[] = ['sh', 'bash', 'sql', 'js', 'ts', 'python'];
+/** `checks`: checks of the validation framework (YAML naming a phase and/or checks), run in-process. */
+export type StepLanguage = 'sh' | 'bash' | 'sql' | 'js' | 'ts' | 'python' | 'checks';
+export const STEP_LANGUAGES: readonly StepLanguage[] = ['sh', 'bash', 'sql', 'js', 'ts', 'python', 'checks'];
 
 /** A capability a step needs from the machine; checked before anything runs. */
 export type Requirement = 'postgres' | 'python' | 'node' | 'docker' | 'podman' | 'root' | 'kubernetes' | `cmd:${string}`;

@@ -14,6 +14,8 @@ import { HANDOFF_ENV, readHandoff } from './handoff.js';
 import { substituteParams } from './params.js';
 import type { StepResult } from './state.js';
 import { reasons } from './reasons.js';
+import type { ChecksConfig } from '../checks/config.js';
+import type { CheckResult } from '../checks/types.js';
 
 export const MAX_BACKOFF_MS = 30_000;
 const EXCERPT_LINES = 20;
@@ -40,6 +42,12 @@ export interface StepContext {
   failBefore: ReadonlySet<string>;
   /** Records the process of the running attempt, so a resumed run can clean it up. */
   onSpawn(pid: number): void;
+  /** The validation framework's configuration, loaded when the run started (for `checks` blocks). */
+  checksConfig?: ChecksConfig;
+  /** The run's PostgreSQL target, once opened (for `checks` blocks). */
+  postgres(): { url: string; description: string; dataDir?: string } | undefined;
+  /** The document's path as shown in messages. */
+  documentFile: string;
 }
 
 interface AttemptOutcome {
@@ -51,6 +59,7 @@ interface AttemptOutcome {
   reason: string | null;
   output: string;
   durationMs: number;
+  checks?: CheckResult[];
 }
 
 export async function executeStep(step: Step, phase: StepPhase, context: StepContext, signal?: AbortSignal): Promise<StepResult> {
@@ -97,6 +106,7 @@ export async function executeStep(step: Step, phase: StepPhase, context: StepCon
       timedOut: final.timedOut,
       reason: final.reason,
       outputExcerpt: excerpt(final.output),
+      ...(final.checks ? { checks: final.checks } : {}),
     },
     context.mask,
   );
@@ -115,6 +125,13 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
     context.bus.emit({ type: 'step.output', stepId: step.id, stream, text });
   }
   const code = substituteParams(step.code, context.params);
+
+  if (step.lang === 'checks') {
+    const r = await runChecksStep(step, code, context, signal);
+    streams.stdout.write(r.output);
+    streams.stdout.flush();
+    return r;
+  }
 
   if (step.lang === 'sql') {
     const session = await context.sql();
@@ -172,6 +189,42 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
     Object.assign(context.handoff, handed.values);
   }
   return verified;
+}
+
+/** A `checks` block: its checks run concurrently in-process; it passes when none fails or errs. */
+async function runChecksStep(step: Step, code: string, context: StepContext, signal: AbortSignal | undefined): Promise<AttemptOutcome> {
+  const started = performance.now();
+  const { planChecksBlock } = await import('../checks/block.js');
+  const { loadChecksConfig } = await import('../checks/config.js');
+  const { runChecks } = await import('../checks/run.js');
+  const { formatChecksTable } = await import('../checks/report.js');
+  const planned = planChecksBlock(code, context.checksConfig ?? loadChecksConfig(null), context.docDir, { file: context.documentFile, line: step.position.start.line });
+  // The block's timeout bounds the whole block; each check keeps its own (shorter) one.
+  const bounded = new AbortController();
+  const timer = setTimeout(() => bounded.abort(), step.timeoutMs);
+  const onAbort = () => bounded.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const postgres = context.postgres();
+  let results: CheckResult[];
+  try {
+    results = await runChecks(planned, { env: context.baseEnv, ...(postgres ? { postgres } : {}), workDir: context.runDir, keepBaseline: true }, {
+      signal: bounded.signal,
+      onResult: (result) => context.bus.emit({ type: 'check.result', scope: step.id, stepId: step.id, result }),
+    });
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+  results = maskDeep(results, context.mask);
+  const durationMs = Math.round(performance.now() - started);
+  const output = formatChecksTable(results, { totalMs: durationMs });
+  const base = { signal: null, output, durationMs, checks: results };
+  if (signal?.aborted) return { ...base, passed: false, status: 'interrupted', exitCode: null, timedOut: false, reason: reasons.interrupted() };
+  if (bounded.signal.aborted) return { ...base, passed: false, status: 'timed-out', exitCode: null, timedOut: true, reason: reasons.timedOut(step.timeoutMs) };
+  const bad = results.filter((r) => r.status === 'fail' || r.status === 'error');
+  if (bad.length === 0) return { ...base, passed: true, status: 'passed', exitCode: 0, timedOut: false, reason: null };
+  const reason = `${bad.length} of ${results.length} checks did not pass: ${bad.map((r) => `${r.name} ${r.status} (${r.detail.length > 160 ? `${r.detail.slice(0, 159)}…` : r.detail})`).join('; ')}`;
+  return { ...base, passed: false, status: 'failed', exitCode: 1, timedOut: false, reason };
 }
 
 function verifyOutput(step: Step, stdout: string, output: string, durationMs: number, exitCode: number | null, signal: string | null): AttemptOutcome {

@@ -1,9 +1,11 @@
 // The plan of a section: what runs forward, what undoes what, what verifies a rollback,
 // what always runs last, and what the machine must provide. Executes nothing.
 import type { Requirement, Section, Step } from '../model/types.js';
+import { checksBlockUsesPostgres } from '../checks/block.js';
 
 /** What a step needs: what it declares plus what its language implies. */
 export function requirementsOf(step: Step): Requirement[] {
+  if (step.lang === 'checks') return [...new Set([...step.requires, ...(checksBlockUsesPostgres(step.code) ? (['postgres'] as const) : [])])].sort();
   const implied: Requirement[] = step.lang === 'sql' ? ['postgres'] : step.lang === 'python' ? ['python'] : step.lang === 'js' || step.lang === 'ts' ? ['node'] : [`cmd:${step.lang}`];
   return [...new Set([...step.requires, ...implied])].sort();
 }

@@ -19,6 +19,7 @@ import { executeStep, type StepContext } from './execute-step.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
 import { isProcessOfRun, killTree } from './kill-tree.js';
 import { reasons } from './reasons.js';
+import type { ChecksConfig } from '../checks/config.js';
 
 export interface CommonRunOptions {
   /** Where runs/ and results/ live (default `.exec-doc`). */
@@ -72,6 +73,7 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
     throw new ExecDocError('E_PARAM', `Cannot run ${section.address}: ${params.problems.length === 1 ? 'a parameter is' : 'parameters are'} not right`, { details: params.problems });
   }
   assertConfirmable(plan, options);
+  const checksConfig = await loadChecksConfigFor(plan, options.documentPath);
 
   const runId = options.runId ?? newRunId(section.slug);
   const store = new RunStore(options.stateDir, runId);
@@ -104,7 +106,7 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
     final: null,
   };
   const mask = createMasker(params.secrets);
-  const run = new Run(plan, state, store, mask, params.values, options);
+  const run = new Run(plan, state, store, mask, params.values, options, checksConfig);
   run.bus.emit({
     type: 'run.start',
     section: section.address,
@@ -139,13 +141,22 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
     throw new ExecDocError('E_PARAM', `Cannot resume ${state.runId}: parameters are missing or wrong (secret values are never stored; pass them again)`, { details: params.problems });
   }
   if (state.phase === 'forward') assertConfirmable(plan, options);
+  const checksConfig = await loadChecksConfigFor(plan, state.section.file);
   store.lock();
   const mask = createMasker(params.secrets);
-  const run = new Run(plan, state, store, mask, params.values, options);
+  const run = new Run(plan, state, store, mask, params.values, options, checksConfig);
   run.cleanUpLeftover();
   const rollingBack = state.phase === 'rollback';
   run.bus.emit({ type: 'run.resume', section: section.address, fromStep: state.current?.stepId ?? plan.forward[state.cursor]?.id ?? null, rollingBack });
   return run.execute({ checkRequirements: false });
+}
+
+/** The checks configuration a section's `checks` blocks use (the nearest exec-doc.checks.yaml), validated before anything runs. */
+async function loadChecksConfigFor(plan: Plan, documentPath: string): Promise<ChecksConfig | undefined> {
+  const all = [...plan.forward, ...plan.verify, ...plan.teardown, ...[...plan.rollbackOf.values()].filter((s): s is Step => s !== null)];
+  if (!all.some((s) => s.lang === 'checks')) return undefined;
+  const { findConfigFile, loadChecksConfig } = await import('../checks/config.js');
+  return loadChecksConfig(findConfigFile(path.dirname(path.resolve(documentPath))));
 }
 
 function assertConfirmable(plan: Plan, options: CommonRunOptions): void {
@@ -171,6 +182,7 @@ class Run {
     private readonly mask: Masker,
     params: Record<string, string>,
     private readonly options: CommonRunOptions,
+    checksConfig?: ChecksConfig,
   ) {
     this.bus = new EventBus(state.runId, mask, state.lastSeq);
     this.fileSink = ndjsonFileSink(store.eventsPath);
@@ -203,6 +215,9 @@ class Run {
       ...(options.confirm ? { confirm: options.confirm } : {}),
       yes: options.yes ?? false,
       failBefore: new Set((env.EXEC_DOC_FAIL_BEFORE ?? '').split(',').map((id) => id.trim()).filter(Boolean)),
+      ...(checksConfig ? { checksConfig } : {}),
+      postgres: () => (this.postgres ? { url: this.postgres.url, description: this.postgres.description, ...(this.postgres.embedded ? { dataDir: this.postgres.embedded.dataDir } : {}) } : undefined),
+      documentFile: plan.section.file,
       onSpawn: (pid) => {
         if (state.current) {
           state.current.pid = pid;

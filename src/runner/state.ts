@@ -13,6 +13,7 @@ import type { RunStatus, StepPhase, StepStatus } from '../events/types.js';
 import { isSameProcessAlive, processStartTime } from './kill-tree.js';
 import { ExecDocError } from '../errors/exec-doc-error.js';
 import type { EmbeddedInfo } from '../targets/postgres.js';
+import type { CheckResult } from '../checks/types.js';
 
 /** One execution of one block; success and failure have the same shape. */
 export interface StepResult {
@@ -31,6 +32,8 @@ export interface StepResult {
   reason: string | null;
   /** The last lines of its output, secrets masked. */
   outputExcerpt: string;
+  /** For a `checks` block: each check's answer. */
+  checks?: CheckResult[];
 }
 
 export type RunPhase = 'forward' | 'rollback' | 'verify' | 'teardown' | 'done';

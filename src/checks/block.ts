@@ -1,0 +1,110 @@
+// `checks` blocks: the validation framework inside a runbook.
+//
+//   ```checks {id=safe-to-start kind=check phase=pre}
+//   phase: pre-upgrade              # every check of the phase, as exec-doc.checks.yaml configures it
+//   checks:                         # and/or checks of this block (settings override the file's)
+//     postgres.long-transactions: { failSeconds: 30 }
+//     orders-ledger: { type: ledger.consistent, migrations: ../migrations }
+//   ```
+//
+// The block is validated when the document is read (positions are the document's); the phase
+// is looked up in the configuration when the run starts, before anything runs.
+import * as z from 'zod';
+import { parseDocument } from 'yaml';
+import { pathLocator } from '../util/yaml-position.js';
+import { ExecDocError } from '../errors/exec-doc-error.js';
+import { checkDefinition } from './registry.js';
+import { CHECK_NAME, issueMessage, phaseChecks, resolveCheck, type ChecksConfig } from './config.js';
+import { VALIDATION_PHASES, type PlannedCheck, type ValidationPhase } from './types.js';
+
+export interface BlockProblem {
+  /** 1-based line within the block's code, and column. */
+  line: number;
+  column: number;
+  message: string;
+}
+
+const blockSchema = z.strictObject({
+  phase: z.enum(VALIDATION_PHASES).optional(),
+  checks: z.record(z.string().regex(CHECK_NAME, 'a check name: lower-case words joined by dots or dashes'), z.record(z.string(), z.unknown()).nullable()).optional(),
+});
+
+export interface ParsedChecksBlock {
+  phase?: ValidationPhase;
+  entries: Array<{ name: string; raw: Record<string, unknown> | null }>;
+  /** Plans the block's checks over `config`, or reports problems (paths resolve against `baseDir`). */
+  plan(config: ChecksConfig | null, baseDir: string, report: (p: BlockProblem) => void): PlannedCheck[];
+}
+
+export function parseChecksBlock(code: string): { block?: ParsedChecksBlock; problems: BlockProblem[] } {
+  const problems: BlockProblem[] = [];
+  const doc = parseDocument(code, { prettyErrors: false, uniqueKeys: true });
+  for (const error of doc.errors) {
+    const { line, col } = error.linePos?.[0] ?? { line: 1, col: 1 };
+    problems.push({ line, column: col, message: `Unexpected YAML in the checks block: ${error.message.split('\n')[0]}` });
+  }
+  if (problems.length > 0) return { problems };
+  const locator = pathLocator(doc, code);
+  const locate = (p: ReadonlyArray<string | number>, key?: boolean) => (key ? locator.keyAt(p) : locator.at(p));
+  const parsed = blockSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const extra = issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [];
+      const at = locate([...(issue.path as Array<string | number>), ...extra], extra.length > 0 || issue.code === 'invalid_key');
+      problems.push({ ...at, message: issueMessage(issue, 'the checks block', ['phase', 'checks']) });
+    }
+    return { problems };
+  }
+  const { phase, checks = {} } = parsed.data;
+  if (phase === undefined && Object.keys(checks).length === 0) {
+    return { problems: [{ line: 1, column: 1, message: `Unexpected empty checks block, expected \`phase: <${VALIDATION_PHASES.join('|')}>\` and/or \`checks:\` naming checks` }] };
+  }
+  const entries = Object.entries(checks).map(([name, raw]) => ({ name, raw }));
+  const block: ParsedChecksBlock = {
+    ...(phase ? { phase } : {}),
+    entries,
+    plan(config, baseDir, report) {
+      const planned: PlannedCheck[] = phase && config ? phaseChecks(config, phase) : [];
+      for (const { name, raw } of entries) {
+        const base = config?.checks.get(name);
+        const resolved = resolveCheck({
+          name,
+          raw,
+          base: base && (raw?.type === undefined || raw.type === base.definition.type) ? base : undefined,
+          baseDir,
+          defaultTimeoutMs: config?.timeoutMs ?? 10_000,
+          locate,
+          prefix: ['checks', name],
+          report: (line, column, message) => report({ line, column, message }),
+        });
+        if (!resolved) continue;
+        const at = planned.findIndex((p) => p.name === name);
+        if (at >= 0) planned[at] = resolved;
+        else planned.push(resolved);
+      }
+      return planned;
+    },
+  };
+  // Validated on its own (without a configuration) so every problem shows when the document is read.
+  block.plan(null, '/', (p) => problems.push(p));
+  return problems.length > 0 ? { problems } : { block, problems };
+}
+
+/** Whether a `checks` block looks at the database (then the run opens the PostgreSQL target). */
+export function checksBlockUsesPostgres(code: string): boolean {
+  const { block } = parseChecksBlock(code);
+  if (!block) return false;
+  if (block.phase) return true;
+  return block.entries.some(({ name, raw }) => checkDefinition(typeof raw?.type === 'string' ? raw.type : name)?.usesPostgres ?? true);
+}
+
+/** The checks of a block over the configuration; a problem (the document changed under us) is a usage error. */
+export function planChecksBlock(code: string, config: ChecksConfig, docDir: string, where: { file: string; line: number }): PlannedCheck[] {
+  const { block, problems } = parseChecksBlock(code);
+  const all = [...problems];
+  const planned = block ? block.plan(config, docDir, (p) => all.push(p)) : [];
+  if (all.length > 0) {
+    throw new ExecDocError('E_DOCUMENT', `The checks block at ${where.file}:${where.line} is not valid`, { details: all.map((p) => `${where.file}:${where.line + p.line}:${p.column}: ${p.message}`) });
+  }
+  return planned;
+}

@@ -1,0 +1,178 @@
+// `exec-doc check <phase|section>`: the validation framework from the command line.
+// A phase runs the checks exec-doc.checks.yaml assigns to it against the PostgreSQL target
+// (DATABASE_URL / PG*, or an embedded server started for the occasion); a section runs its
+// check blocks of one phase through the runner. Results as a table, JSON or Prometheus text;
+// the last results of every phase are kept for monitoring.
+import path from 'node:path';
+import { openSync, closeSync, writeSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { ExecDocError, EXIT } from '../errors/exec-doc-error.js';
+import type { Section } from '../model/types.js';
+import type { CliOptions } from './parse.js';
+import type { Io } from './main.js';
+import { VALIDATION_PHASES, type CheckResult, type ValidationPhase } from '../checks/types.js';
+
+const isPhase = (value: string): value is ValidationPhase => (VALIDATION_PHASES as readonly string[]).includes(value);
+
+export async function checkCommand(target: string, options: CliOptions, io: Io): Promise<number> {
+  return isPhase(target) ? checkPhase(target, options, io) : checkSection(target, options, io);
+}
+
+/** A live "n of m checks answered" line on a terminal; nothing otherwise. */
+function progress(io: Io, options: CliOptions, total: number): { tick(): void; stop(): void } {
+  const live = Boolean(io.stderr.isTTY) && options.format === 'table' && io.env.CI !== 'true';
+  let done = 0;
+  const draw = () => io.stderr.write(`\r\x1b[2K  ${done} of ${total} checks answered…`);
+  if (live) draw();
+  return {
+    tick: () => {
+      done += 1;
+      if (live) draw();
+    },
+    stop: () => {
+      if (live) io.stderr.write('\r\x1b[2K');
+    },
+  };
+}
+
+async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): Promise<number> {
+  const { findConfigFile, loadChecksConfig, phaseChecks } = await import('../checks/config.js');
+  const { runChecks, totals, checksExitCode } = await import('../checks/run.js');
+  const { formatChecksTable, formatPrometheus, recordLastResults } = await import('../checks/report.js');
+  const { configuredUrl, describeUrl, openPostgres } = await import('../targets/postgres.js');
+  const { DEFAULT_TARGET } = await import('../extract/settings.js');
+  const { createMasker, connectionStringSecrets, maskDeep } = await import('../secrets/masker.js');
+  const { EventBus } = await import('../events/emitter.js');
+
+  const configFile = options.config ?? findConfigFile(process.cwd());
+  const config = loadChecksConfig(configFile);
+  let planned = phaseChecks(config, phase);
+  if (options.only.length > 0) {
+    const unknown = options.only.filter((name) => !planned.some((p) => p.name === name));
+    if (unknown.length > 0) throw new ExecDocError('E_USAGE', `--only names ${unknown.map((n) => `\`${n}\``).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not in phase ${phase}`, { details: [`Checks of ${phase}: ${planned.map((p) => p.name).join(', ')}`] });
+    planned = planned.filter((p) => options.only.includes(p.name));
+  }
+  const stateDir = path.resolve(options.stateDir);
+  const runId = `checks-${phase}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
+  const mask = createMasker();
+  const notice = (line: string) => io.stderr.write(`exec-doc: ${line}\n`);
+
+  // The target: the user's server as configured (not probed here: postgres.reachable answers
+  // that), or an embedded one for the duration of the checks.
+  let postgres: { url: string; description: string; dataDir?: string } | undefined;
+  let release: (() => Promise<void>) | undefined;
+  if (planned.some((p) => p.definition.usesPostgres)) {
+    const url = configuredUrl(DEFAULT_TARGET, io.env);
+    if (url) postgres = { url, description: describeUrl(url) };
+    else {
+      try {
+        const handle = await openPostgres(DEFAULT_TARGET, { runId, env: io.env, log: notice });
+        postgres = { url: handle.url, description: handle.description, ...(handle.embedded ? { dataDir: handle.embedded.dataDir } : {}) };
+        release = () => handle.release({ keep: options.keepDb });
+      } catch (error) {
+        notice(`could not start the embedded PostgreSQL: ${(error as Error).message}; the database checks report error`);
+      }
+    }
+    if (postgres) mask.add(...connectionStringSecrets(postgres.url));
+  }
+
+  const eventsFile = path.join(stateDir, 'checks', `${phase}.events.ndjson`);
+  mkdirSync(path.dirname(eventsFile), { recursive: true });
+  const eventsFd = openSync(eventsFile, 'w');
+  const bus = new EventBus(runId, mask);
+  bus.on((event) => writeSync(eventsFd, `${JSON.stringify(event)}\n`));
+  if (options.json) bus.on((event) => io.stdout.write(`${JSON.stringify(event)}\n`));
+
+  const started = performance.now();
+  let results: CheckResult[];
+  const bar = progress(io, options, planned.length);
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  try {
+    bus.emit({ type: 'checks.start', scope: phase, checks: planned.map((p) => p.name), target: postgres?.description ?? null });
+    results = await runChecks(planned, { env: io.env, ...(postgres ? { postgres } : {}), workDir: path.join(stateDir, 'checks'), keepBaseline: false }, {
+      signal: interrupt.signal,
+      onResult: (result) => {
+        bar.tick();
+        bus.emit({ type: 'check.result', scope: phase, stepId: null, result });
+      },
+    });
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSignal);
+    await release?.().catch((error: unknown) => notice(`could not stop the embedded PostgreSQL: ${(error as Error).message}`));
+  }
+  results = maskDeep(results, mask);
+  const durationMs = Math.round(performance.now() - started);
+  const exitCode = interrupt.signal.aborted ? EXIT.rolledBack : checksExitCode(results, options.strict);
+  const t = totals(results);
+  bus.emit({ type: 'checks.end', scope: phase, durationMs, ...t, exitCode });
+  closeSync(eventsFd);
+
+  const entry = { scope: phase, finishedAt: new Date().toISOString(), results };
+  const written = recordLastResults(stateDir, entry, options.prometheusFile ?? config.prometheusFile);
+  if (!options.json) {
+    if (options.format === 'json') io.stdout.write(`${JSON.stringify({ phase, target: postgres?.description ?? null, config: config.file, durationMs, totals: t, exitCode, results }, null, 2)}\n`);
+    else if (options.format === 'prometheus') io.stdout.write(formatPrometheus([entry]));
+    else {
+      const color = options.color && Boolean(io.stdout.isTTY);
+      io.stdout.write(formatChecksTable(results, { color, totalMs: durationMs, title: `${phase}: ${planned.length} checks${postgres ? ` on ${postgres.description}` : ''} (${config.file ? path.relative(process.cwd(), config.file) || config.file : 'built-in defaults'})` }));
+      io.stdout.write(`Prometheus: ${path.relative(process.cwd(), written.prometheusFile) || written.prometheusFile}\n`);
+    }
+  }
+  return exitCode;
+}
+
+/** Rows for a section's check blocks: a `checks` block's checks, or the block itself. */
+export function resultsOfRun(steps: Array<{ stepId: string; lang: string; status: string; durationMs: number; exitCode: number | null; timedOut: boolean; reason: string | null; checks?: CheckResult[] }>): CheckResult[] {
+  return steps.flatMap((s): CheckResult[] => {
+    if (s.checks) return s.checks;
+    const cannot = s.timedOut || s.status === 'interrupted' || (s.status === 'failed' && s.exitCode === null);
+    return [{ name: s.stepId, type: `${s.lang} block`, status: s.status === 'passed' ? 'pass' : cannot ? 'error' : 'fail', value: s.exitCode === null ? null : `exit ${s.exitCode}`, metric: s.exitCode, unit: 'exit code', threshold: 'as the block declares', detail: s.reason ?? 'passed', durationMs: s.durationMs }];
+  });
+}
+
+async function checkSection(address: string, options: CliOptions, io: Io): Promise<number> {
+  const { resolveSection } = await import('../documents/address.js');
+  const { runSection } = await import('../runner/run.js');
+  const { parseSets } = await import('../runner/params.js');
+  const { formatChecksTable, formatPrometheus, recordLastResults } = await import('../checks/report.js');
+  const { checksExitCode, totals } = await import('../checks/run.js');
+  const resolved = await resolveSection(address, { docsRoot: path.resolve(options.docs), cacheFile: path.join(options.stateDir, 'cache', 'documents.json') });
+  const phase = options.phase;
+  const checks = resolved.section.steps.filter((s) => s.kind === 'check' && s.phase === phase);
+  if (checks.length === 0) {
+    const phases = [...new Set(resolved.section.steps.filter((s) => s.kind === 'check').map((s) => s.phase))];
+    throw new ExecDocError('E_USAGE', `${resolved.section.address} has no check blocks of phase ${phase}`, { details: [phases.length ? `Its check blocks are of phase ${phases.join(', ')}: pass --phase ${phases[0]}.` : 'It has no check blocks; a phase of the validation framework is `exec-doc check pre-upgrade` (or post-upgrade, post-rollback).'] });
+  }
+  const { sets, problems } = parseSets(options.set);
+  if (problems.length > 0) throw new ExecDocError('E_USAGE', 'Malformed --set', { details: problems });
+  // Only the checks, as forward steps of their own section: nothing to undo, nothing to re-verify.
+  // Its own address keeps the section's "last verified" record untouched.
+  const section: Section = { ...resolved.section, address: `${resolved.section.address}.checks-${phase}`, steps: checks.map((s) => ({ ...s, phase: 'post' as const })) };
+  const listeners = options.json ? [(event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`)] : [];
+  const bar = progress(io, options, checks.length);
+  const started = performance.now();
+  let outcome;
+  try {
+    outcome = await runSection({ section, documentPath: resolved.path, docsRoot: path.resolve(options.docs), stateDir: options.stateDir, sets, env: io.env, yes: true, keepDb: options.keepDb, listeners: [...listeners, (e: { type: string }) => (e.type === 'step.end' ? bar.tick() : undefined)] as never, notice: (line) => io.stderr.write(`exec-doc: ${line}\n`) });
+  } finally {
+    bar.stop();
+  }
+  const durationMs = Math.round(performance.now() - started);
+  const results = resultsOfRun(outcome.record.steps);
+  const exitCode = outcome.status === 'requirements-missing' ? EXIT.requirementMissing : checksExitCode(results, options.strict);
+  const scope = `${resolved.section.address}:${phase}`;
+  const entry = { scope, finishedAt: new Date().toISOString(), results };
+  recordLastResults(path.resolve(options.stateDir), entry, options.prometheusFile);
+  if (!options.json) {
+    if (options.format === 'json') io.stdout.write(`${JSON.stringify({ section: resolved.section.address, phase, runId: outcome.runId, durationMs, totals: totals(results), exitCode, results }, null, 2)}\n`);
+    else if (options.format === 'prometheus') io.stdout.write(formatPrometheus([entry]));
+    else {
+      if (outcome.status === 'requirements-missing') io.stdout.write(`requirements missing: see ${path.relative('.', outcome.runDir)}/events.ndjson\n`);
+      io.stdout.write(formatChecksTable(results, { color: options.color && Boolean(io.stdout.isTTY), totalMs: durationMs, title: `${resolved.section.address}: ${checks.length} check blocks of phase ${phase} (run ${outcome.runId})` }));
+    }
+  }
+  return exitCode;
+}
