@@ -49,7 +49,7 @@ function knownKeys(schema: z.ZodType): string[] {
 /** One zod issue as a sentence in the house style. */
 export function issueMessage(issue: z.core.$ZodIssue, where: string, keys: string[]): string {
   if (issue.code === 'unrecognized_keys') return `Unexpected setting \`${issue.keys[0]}\` in ${where}, expected ${keys.length ? `one of ${keys.join(', ')}` : 'no settings'}`;
-  return `Unexpected value for \`${[...issue.path].join('.') || where}\` in ${where}: ${issue.message.replace(/^Invalid input: /, '')}`;
+  return `Unexpected value for \`${[...issue.path].join('.') || where}\` in ${where}: ${issue.message.replace(/^Invalid (input|option): /, '')}`;
 }
 
 /**
@@ -162,9 +162,9 @@ export function loadChecksConfig(file: string | null): ChecksConfig {
       const at = locate([...(issue.path as Array<string | number>), ...extra], extra.length > 0 || issue.code === 'invalid_key');
       report(at.line, at.column, issueMessage(issue, CONFIG_FILE, ['version', 'timeoutMs', 'checks', 'phases', 'prometheus', ...(issue.path[0] === 'phases' ? VALIDATION_PHASES : [])]));
     }
-    throw fail();
   }
-  const body = parsed.data;
+  // Whatever parts are well-formed are still checked, so that every problem shows at once.
+  const body = parsed.success ? parsed.data : wellFormedParts(data);
   const baseDir = path.dirname(absolute);
   config.file = absolute;
   if (body.timeoutMs !== undefined) {
@@ -189,6 +189,16 @@ export function loadChecksConfig(file: string | null): ChecksConfig {
   if (body.prometheus) config.prometheusFile = path.resolve(baseDir, body.prometheus.file);
   if (diagnostics.length > 0) throw fail();
   return config;
+}
+
+function wellFormedParts(data: unknown): z.infer<typeof fileSchema> {
+  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isRecord(data)) return {};
+  const checks = isRecord(data.checks) ? Object.fromEntries(Object.entries(data.checks).filter(([name, v]) => CHECK_NAME.test(name) && (v === null || isRecord(v)))) : undefined;
+  const phases = isRecord(data.phases)
+    ? Object.fromEntries(VALIDATION_PHASES.filter((p) => Array.isArray((data.phases as Record<string, unknown>)[p]) && ((data.phases as Record<string, unknown[]>)[p]!).every((n) => typeof n === 'string')).map((p) => [p, (data.phases as Record<string, string[]>)[p]]))
+    : undefined;
+  return { ...(checks ? { checks: checks as Record<string, Record<string, unknown> | null> } : {}), ...(phases ? { phases } : {}) };
 }
 
 /** The checks of a phase, in the configured order. */

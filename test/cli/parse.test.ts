@@ -13,8 +13,20 @@ describe('parseCli', () => {
       kind: 'command',
       command: 'run',
       args: ['a/b'],
-      options: { docs: 'guide', stateDir: '/tmp/s', color: true, json: true, set: ['x=1', 'y=a=b'], yes: true, keepDb: true, report: { format: 'junit', file: 'r.xml' } },
+      options: { docs: 'guide', stateDir: '/tmp/s', color: true, json: true, set: ['x=1', 'y=a=b'], yes: true, keepDb: true, report: { format: 'junit', file: 'r.xml' }, format: 'table', only: [], strict: false, phase: 'pre' },
     });
+  });
+
+  it('reads the options of check and refuses bad values', () => {
+    expect(parseCli(['check', 'pre-upgrade', '--format', 'prometheus', '--only', 'host.memory', '--only', 'postgres.reachable', '--strict', '--config', 'c.yaml', '--prometheus-file', 'm.prom'])).toMatchObject({
+      command: 'check',
+      args: ['pre-upgrade'],
+      options: { format: 'prometheus', only: ['host.memory', 'postgres.reachable'], strict: true, config: 'c.yaml', prometheusFile: 'm.prom' },
+    });
+    expect(parseCli(['check', 'a/b', '--phase', 'rollback'])).toMatchObject({ options: { phase: 'rollback' } });
+    expect(parseCli(['check', 'pre-upgrade', '--format', 'xml'])).toMatchObject({ kind: 'output', exitCode: 64, text: expect.stringContaining('--format takes table, json or prometheus') });
+    expect(parseCli(['check', 'a/b', '--phase', 'later'])).toMatchObject({ kind: 'output', exitCode: 64, text: expect.stringContaining('--phase takes pre, post or rollback') });
+    expect(parseCli(['check'])).toMatchObject({ kind: 'output', exitCode: 64, text: expect.stringContaining("missing required argument 'phase|section'") });
   });
 
   it('reads defaults from the environment', () => {

@@ -4,6 +4,8 @@ import * as z from 'zod';
 import { CheckCannotRun, type CheckDefinition } from '../types.js';
 import { withPostgres } from '../support.js';
 
+const short = (checksum: string) => checksum.replace(/^sha256:/, '').slice(0, 12);
+
 export const ledgerConsistent: CheckDefinition<{ migrations?: string | undefined; ledger: string; allowPending: boolean }> = {
   type: 'ledger.consistent',
   title: 'Migration ledger consistent',
@@ -29,7 +31,7 @@ export const ledgerConsistent: CheckDefinition<{ migrations?: string | undefined
     const state = compareLedger(migrations, applied);
     const value = `${state.applied.length} applied, ${state.pending.length} pending, ${state.drift.length} drifted, ${state.unknown.length} unknown`;
     const problems = [
-      ...state.drift.map((d) => `${d.migration.version}_${d.migration.name} was edited after it was applied (checksum ${d.row.checksum.slice(0, 12)} in the ledger, ${d.migration.checksum.slice(0, 12)} on disk); restore the file as applied and put the change in a new migration`),
+      ...state.drift.map((d) => `${d.migration.version}_${d.migration.name} was edited after it was applied (checksum ${short(d.row.checksum)} in the ledger, ${short(d.migration.checksum)} on disk); restore the file as applied and put the change in a new migration`),
       ...state.unknown.map((r) => `${r.version}_${r.name} is applied but has no file in ${s.migrations}; deploy the release that has it, or roll it back with that release`),
       ...(!s.allowPending ? state.pending.map((m) => `${m.version}_${m.name} is not applied; run npm run db -- up`) : []),
     ];

@@ -1,7 +1,7 @@
 // Checks on the PostgreSQL target: reachable and its version, connection headroom, long
 // transactions, blocked sessions, replication lag, and objects a failed migration leaves behind.
 import * as z from 'zod';
-import type { CheckDefinition } from '../types.js';
+import type { CheckDefinition, CheckStatus } from '../types.js';
 import { CHECK_APPLICATION, gradeHigh, thresholdText, withPostgres } from '../support.js';
 
 const seconds = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n)} s`;
@@ -100,40 +100,50 @@ export const postgresBlockingLocks: CheckDefinition<{ warnCount: number; failCou
   },
 };
 
-export const postgresReplicationLag: CheckDefinition<{ warnSeconds: number; failSeconds: number; expectStandbys?: number | undefined }> = {
+type LagSettings = { warnSeconds: number; failSeconds: number; warnBytes?: number | undefined; failBytes?: number | undefined; expectStandbys?: number | undefined };
+
+const worst = (...statuses: CheckStatus[]): CheckStatus => (statuses.includes('fail') ? 'fail' : statuses.includes('warn') ? 'warn' : 'pass');
+
+export const postgresReplicationLag: CheckDefinition<LagSettings> = {
   type: 'postgres.replication-lag',
   title: 'Replication lag',
-  description: 'On a primary, how far its standbys are behind in replay; on a standby, how old its last replayed transaction is. A server without replication passes with 0 standbys.',
-  settings: z.strictObject({ warnSeconds: z.number().positive().default(10), failSeconds: z.number().positive().default(60), expectStandbys: z.number().int().min(0).optional() }),
+  description: 'On a primary, how far each standby is behind in replay (time, and WAL bytes when warnBytes/failBytes are set); on a standby, how old its last replayed transaction is while WAL waits to be replayed. A server without replication passes with 0 standbys, unless expectStandbys says otherwise.',
+  settings: z.strictObject({
+    warnSeconds: z.number().positive().default(10),
+    failSeconds: z.number().positive().default(60),
+    warnBytes: z.number().int().positive().optional(),
+    failBytes: z.number().int().positive().optional(),
+    expectStandbys: z.number().int().min(0).optional(),
+  }),
   usesPostgres: true,
   async run(context, s) {
-    const threshold = `${thresholdText('≥', { warn: s.warnSeconds, fail: s.failSeconds }, ' s')}${s.expectStandbys !== undefined ? `, ${s.expectStandbys} standbys` : ''}`;
+    const threshold = [thresholdText('≥', { warn: s.warnSeconds, fail: s.failSeconds }, ' s'), s.warnBytes !== undefined || s.failBytes !== undefined ? thresholdText('≥', { warn: s.warnBytes, fail: s.failBytes }, ' bytes') : '', s.expectStandbys !== undefined ? `${s.expectStandbys} standbys` : ''].filter(Boolean).join(', ');
     return withPostgres(context, async (c) => {
       const recovery = (await c.query<{ r: boolean }>('select pg_is_in_recovery() as r')).rows[0]!.r;
       if (recovery) {
-        const row = (await c.query<{ lag: number | null; paused: boolean }>(
+        const row = (await c.query<{ lag: number | null; paused: boolean; behind: boolean }>(
           `select extract(epoch from now() - pg_last_xact_replay_timestamp())::float8 as lag,
-                  pg_get_wal_replay_pause_state() <> 'not paused' as paused`)).rows[0]!;
-        // No transaction replayed yet, or the primary idle: nothing to be behind on.
-        const caughtUp = (await c.query<{ same: boolean }>('select pg_last_wal_receive_lsn() is not distinct from pg_last_wal_replay_lsn() as same')).rows[0]!.same;
-        const lag = caughtUp || row.lag === null ? 0 : row.lag;
+                  pg_get_wal_replay_pause_state() <> 'not paused' as paused,
+                  pg_last_wal_receive_lsn() is distinct from pg_last_wal_replay_lsn() as behind`)).rows[0]!;
+        // With everything received replayed, an idle primary is not lag.
+        const lag = !row.behind || row.lag === null ? 0 : Math.max(0, row.lag);
         const status = gradeHigh(lag, { warn: s.warnSeconds, fail: s.failSeconds });
-        return { status, value: `standby ${seconds(lag)} behind`, metric: lag, unit: 'seconds', threshold, detail: status === 'pass' ? 'this server is a standby and keeps up' : `this standby is ${seconds(lag)} behind${row.paused ? ' (replay is paused: select pg_wal_replay_resume())' : ''}; wait for it to catch up` };
+        return { status, value: `standby, ${seconds(lag)} behind`, metric: lag, unit: 'seconds', threshold, detail: status === 'pass' ? 'this server is a standby and keeps up' : `this standby is ${seconds(lag)} behind${row.paused ? ' and its replay is paused (select pg_wal_replay_resume())' : ''}; wait for it to catch up` };
       }
       const rows = (await c.query<{ name: string; state: string; lag: number | null; bytes: number | null }>(
         `select coalesce(nullif(application_name, ''), client_addr::text, pid::text) as name, state,
                 extract(epoch from coalesce(replay_lag, '0'::interval))::float8 as lag,
-                pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 as bytes
+                greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::float8 as bytes
            from pg_stat_replication order by 1`)).rows;
       if (s.expectStandbys !== undefined && rows.length < s.expectStandbys) {
         return { status: 'fail', value: `${rows.length} standbys`, metric: null, unit: 'seconds', threshold, detail: `${rows.length} standbys connected, expected ${s.expectStandbys}; check that the standbys run and reach the primary` };
       }
       if (rows.length === 0) return { status: 'pass', value: 'no replication', metric: 0, unit: 'seconds', threshold, detail: 'no standby is connected to this server (and it is not a standby)' };
-      const worst = rows.reduce((a, b) => ((b.lag ?? 0) > (a.lag ?? 0) ? b : a));
-      const lag = worst.lag ?? 0;
-      const status = gradeHigh(lag, { warn: s.warnSeconds, fail: s.failSeconds });
-      const list = rows.map((r) => `${r.name} ${r.state} ${seconds(r.lag ?? 0)} (${Math.round(r.bytes ?? 0)} bytes) behind`).join('; ');
-      return { status, value: `${seconds(lag)} (${rows.length} standbys)`, metric: lag, unit: 'seconds', threshold, detail: status === 'pass' ? list : `${list}; wait until the standbys catch up before changing the schema` };
+      const lag = Math.max(...rows.map((r) => r.lag ?? 0));
+      const bytes = Math.max(...rows.map((r) => r.bytes ?? 0));
+      const status = worst(gradeHigh(lag, { warn: s.warnSeconds, fail: s.failSeconds }), gradeHigh(bytes, { warn: s.warnBytes, fail: s.failBytes }));
+      const list = rows.map((r) => `${r.name} ${r.state}, ${seconds(r.lag ?? 0)} and ${Math.round(r.bytes ?? 0)} bytes behind`).join('; ');
+      return { status, value: `${seconds(lag)}, ${Math.round(bytes)} bytes (${rows.length} standbys)`, metric: lag, unit: 'seconds', threshold, detail: status === 'pass' ? list : `${list}; wait until the standbys catch up before changing the schema` };
     });
   },
 };
