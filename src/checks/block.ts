@@ -46,17 +46,18 @@ export function parseChecksBlock(code: string): { block?: ParsedChecksBlock; pro
   if (problems.length > 0) return { problems };
   const locator = pathLocator(doc, code);
   const locate = (p: ReadonlyArray<string | number>, key?: boolean) => (key ? locator.keyAt(p) : locator.at(p));
-  const parsed = blockSchema.safeParse(doc.toJS() ?? {});
+  const data: unknown = doc.toJS() ?? {};
+  const parsed = blockSchema.safeParse(data);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const extra = issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [];
       const at = locate([...(issue.path as Array<string | number>), ...extra], extra.length > 0 || issue.code === 'invalid_key');
       problems.push({ ...at, message: issueMessage(issue, 'the checks block', ['phase', 'checks']) });
     }
-    return { problems };
   }
-  const { phase, checks = {} } = parsed.data;
-  if (phase === undefined && Object.keys(checks).length === 0) {
+  // The well-formed entries are still checked, so that every problem shows at once.
+  const { phase, checks = {} } = parsed.success ? parsed.data : { phase: undefined, checks: wellFormedEntries(data) };
+  if (parsed.success && phase === undefined && Object.keys(checks).length === 0) {
     return { problems: [{ line: 1, column: 1, message: `Unexpected empty checks block, expected \`phase: <${VALIDATION_PHASES.join('|')}>\` and/or \`checks:\` naming checks` }] };
   }
   const entries = Object.entries(checks).map(([name, raw]) => ({ name, raw }));
@@ -88,6 +89,12 @@ export function parseChecksBlock(code: string): { block?: ParsedChecksBlock; pro
   // Validated on its own (without a configuration) so every problem shows when the document is read.
   block.plan(null, '/', (p) => problems.push(p));
   return problems.length > 0 ? { problems } : { block, problems };
+}
+
+function wellFormedEntries(data: unknown): Record<string, Record<string, unknown> | null> {
+  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isRecord(data) || !isRecord(data.checks)) return {};
+  return Object.fromEntries(Object.entries(data.checks).filter((e): e is [string, Record<string, unknown> | null] => CHECK_NAME.test(e[0]) && (e[1] === null || isRecord(e[1]))));
 }
 
 /** Whether a `checks` block looks at the database (then the run opens the PostgreSQL target). */

@@ -261,7 +261,7 @@ class Run {
       this.save();
       if (this.state.phase === 'forward') await this.forward();
       if (this.state.phase === 'rollback') await this.rollback();
-      if (this.state.phase === 'verify') await this.runAll(this.plan.verify, 'verify', 'verifyCursor', 'teardown');
+      if (this.state.phase === 'verify') await this.runAll(this.plan.verify, 'verify', 'verifyCursor', 'teardown', (step) => step.phase !== 'pre' || this.state.completed.includes(step.id));
       if (this.state.phase === 'teardown') await this.runAll(this.plan.teardown, 'teardown', 'teardownCursor', 'done');
       if (this.state.phase !== 'done') {
         // A second Ctrl-C abandoned the rollback: stop here; `resume` finishes it.
@@ -373,9 +373,11 @@ class Run {
   }
 
   /** Runs every block of a list that always runs to its end (failures are recorded, not fatal). */
-  private async runAll(steps: Step[], phase: 'verify' | 'teardown', cursor: 'verifyCursor' | 'teardownCursor', next: RunState['phase']): Promise<void> {
+  private async runAll(steps: Step[], phase: 'verify' | 'teardown', cursor: 'verifyCursor' | 'teardownCursor', next: RunState['phase'], applies: (step: Step) => boolean = () => true): Promise<void> {
     while (this.state[cursor] < steps.length) {
-      await this.run(steps[this.state[cursor]]!, phase);
+      const step = steps[this.state[cursor]]!;
+      // A pre check that never passed (it is what failed, or the run stopped before it) proves nothing after a rollback.
+      if (applies(step)) await this.run(step, phase);
       this.state[cursor] += 1;
       this.save();
     }
