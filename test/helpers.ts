@@ -89,3 +89,15 @@ export function captureIo(env: NodeJS.ProcessEnv = {}, options: { tty?: boolean 
     err: () => err,
   };
 }
+
+/** A TCP port on 127.0.0.1 that nothing listens on (just closed). */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as import('node:net').AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}

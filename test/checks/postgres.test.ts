@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useEmbeddedServer } from '../db/pg-helpers.js';
 import { pgContext, runCheck } from './helpers.js';
+import { freePort } from '../helpers.js';
 
 const server = useEmbeddedServer('checks-pg');
 const open: pg.Client[] = [];
@@ -127,16 +128,6 @@ describe('postgres.integrity', () => {
     expect((await runCheck('postgres.integrity', { allowNotValid: true }, pgContext(db.url))).status).toBe('pass');
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('postgres.replication-lag with a real standby', () => {
   // PostgreSQL 15 from the machine's binaries: a primary, and a standby made by pg_basebackup.

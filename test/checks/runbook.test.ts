@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { extract, runDoc, writeDoc } from '../helpers.js';
+import { extract, freePort, runDoc, writeDoc } from '../helpers.js';
 import { extractFromSource } from '../../src/documents/load.js';
 import { runSection } from '../../src/runner/run.js';
 import { ExecDocError } from '../../src/errors/exec-doc-error.js';
@@ -81,11 +81,11 @@ describe('checks blocks in a run', () => {
   }, 60_000);
 
   it('a failing pre check stops the run before any step', async () => {
-    const source = '# G\n\n## P\n\n```checks {id=gate phase=pre}\nchecks:\n  http.health: { url: "http://127.0.0.1:9/healthz" }\n```\n\n```bash {id=change rollback=none}\necho changed > changed.txt\n```\n';
+    const source = `# G\n\n## P\n\n\`\`\`checks {id=gate phase=pre}\nchecks:\n  http.health: { url: "http://127.0.0.1:${await freePort()}/healthz" }\n\`\`\`\n\n\`\`\`bash {id=change rollback=none}\necho changed > changed.txt\n\`\`\`\n`;
     const run = await runDoc(source, 'p');
     expect(run.exitCode).toBe(1);
     expect(run.record.failedStep).toBe('gate');
-    expect(run.record.failureReason).toMatch(/^1 of 1 checks did not pass: http\.health fail/);
+    expect(run.record.failureReason).toMatch(/^1 of 1 checks did not pass: http\.health fail \(GET http:\/\/127\.0\.0\.1:\d+\/healthz: ECONNREFUSED/);
     expect(existsSync(path.join(run.dir, 'changed.txt'))).toBe(false);
     // Only HTTP: no database was started for it.
     expect(run.record.environment.postgres).toBeNull();
