@@ -1,7 +1,7 @@
 // Runs a section, or resumes a run: check parameters and requirements → start the target →
 // forward steps → on failure, roll back completed steps in reverse and verify → teardown →
 // record. The state is checkpointed after every step, so a killed runner can be resumed.
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Section, Step } from '../model/types.js';
@@ -258,6 +258,7 @@ class Run {
           return this.finish('requirements-missing', EXIT.requirementMissing);
         }
       }
+      if (this.postgres && this.state.phase === 'forward' && this.state.cursor === 0) await this.takeBaseline();
       this.save();
       if (this.state.phase === 'forward') await this.forward();
       if (this.state.phase === 'rollback') await this.rollback();
@@ -293,6 +294,23 @@ class Run {
       Object.assign(this.context.baseEnv, { PGHOST: '127.0.0.1', PGPORT: String(this.postgres.embedded.port), PGUSER: 'postgres', PGDATABASE: target.database });
     }
     this.options.notice?.(`PostgreSQL target: ${this.postgres.description}`);
+  }
+
+  /**
+   * A run with `checks` blocks gets the database's snapshot before its first step (setup
+   * included): post-rollback's snapshot.identical compares with it.
+   */
+  private async takeBaseline(): Promise<void> {
+    const all = [...this.plan.forward, ...this.plan.verify];
+    if (!all.some((s) => s.lang === 'checks')) return;
+    const { BASELINE_FILE, takeBaselineFile } = await import('../checks/library/snapshot.js');
+    const file = path.join(this.store.dir, BASELINE_FILE);
+    if (existsSync(file)) return;
+    try {
+      await takeBaselineFile(this.postgres!.url, file);
+    } catch (error) {
+      this.options.notice?.(`could not take the baseline snapshot (post-rollback comparisons will report error): ${this.mask((error as Error).message)}`);
+    }
   }
 
   private async run(step: Step, phase: StepPhase, signal?: AbortSignal): Promise<StepResult> {

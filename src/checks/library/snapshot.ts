@@ -6,16 +6,29 @@ import * as z from 'zod';
 import { CheckCannotRun, type CheckContext, type CheckDefinition } from '../types.js';
 import { withPostgres } from '../support.js';
 
-const DEFAULT_FILE = 'baseline.snapshot.json';
+export const BASELINE_FILE = 'baseline.snapshot.json';
 
 function baselineFile(context: CheckContext, file: string | undefined): string {
-  return file ?? path.join(context.workDir, DEFAULT_FILE);
+  return file ?? path.join(context.workDir, BASELINE_FILE);
+}
+
+/** The runner's baseline: taken before the first step of a run that has `checks` blocks. */
+export async function takeBaselineFile(url: string, file: string): Promise<void> {
+  const { connect } = await import('../../db/connect.js');
+  const { takeSnapshot } = await import('../../db/snapshot.js');
+  const { writeAtomic } = await import('../../runner/state.js');
+  const client = await connect(url, 'exec-doc baseline');
+  try {
+    writeAtomic(file, `${JSON.stringify(await takeSnapshot(client), null, 2)}\n`);
+  } finally {
+    await client.end();
+  }
 }
 
 export const snapshotBaseline: CheckDefinition<{ file?: string | undefined }> = {
   type: 'snapshot.baseline',
   title: 'Baseline snapshot taken',
-  description: "Takes the snapshot (schema fingerprint, each table's row count and checksum) that snapshot.identical compares with after a rollback. Inside a run it is taken once, at the start.",
+  description: "Takes the snapshot (schema fingerprint, each table's row count and checksum) that snapshot.identical compares with after a rollback. Inside a run the runner takes it before the first step, and this check reports it.",
   settings: z.strictObject({ file: z.string().min(1).optional() }),
   pathSettings: ['file'],
   usesPostgres: true,
