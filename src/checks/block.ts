@@ -8,7 +8,9 @@
 //   ```
 //
 // The block is validated when the document is read (positions are the document's); the phase
-// is looked up in the configuration when the run starts, before anything runs.
+// is looked up in the configuration when the run starts, before anything runs. `${NAME}` in a
+// value is the step's environment variable NAME when the block runs (EXEC_DOC_RUN_DIR, a
+// parameter, a value handed on by an earlier step): a port, a path, an image digest.
 import * as z from 'zod';
 import { parseDocument } from 'yaml';
 import { pathLocator } from '../util/yaml-position.js';
@@ -36,8 +38,27 @@ export interface ParsedChecksBlock {
   plan(config: ChecksConfig | null, baseDir: string, report: (p: BlockProblem) => void): PlannedCheck[];
 }
 
-export function parseChecksBlock(code: string): { block?: ParsedChecksBlock; problems: BlockProblem[] } {
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * Parses a block. `variables` gives the values of `${NAME}` references when the block runs; when
+ * it is left out (the document is being read), each stands for `0`, a placeholder that fits a
+ * port, a path or a name, so that the rest can be validated.
+ */
+export function parseChecksBlock(source: string, variables?: Record<string, string>): { block?: ParsedChecksBlock; problems: BlockProblem[] } {
   const problems: BlockProblem[] = [];
+  const starts = source.split('\n');
+  const code = starts
+    .map((line, index) =>
+      line.replace(VARIABLE, (whole, name: string, column: number) => {
+        if (!variables) return '0';
+        const value = variables[name];
+        if (value === undefined) problems.push({ line: index + 1, column: column + 1, message: `Unexpected \`${whole}\`: no variable ${name} is set for this step, expected one of the step's environment variables (e.g. \${EXEC_DOC_RUN_DIR}) or a value handed on by an earlier step` });
+        return value ?? '';
+      }),
+    )
+    .join('\n');
+  if (problems.length > 0) return { problems };
   const doc = parseDocument(code, { prettyErrors: false, uniqueKeys: true });
   for (const error of doc.errors) {
     const { line, col } = error.linePos?.[0] ?? { line: 1, col: 1 };
@@ -106,8 +127,8 @@ export function checksBlockUsesPostgres(code: string): boolean {
 }
 
 /** The checks of a block over the configuration; a problem (the document changed under us) is a usage error. */
-export function planChecksBlock(code: string, config: ChecksConfig, docDir: string, where: { file: string; line: number }): PlannedCheck[] {
-  const { block, problems } = parseChecksBlock(code);
+export function planChecksBlock(code: string, config: ChecksConfig, docDir: string, where: { file: string; line: number }, variables: Record<string, string>): PlannedCheck[] {
+  const { block, problems } = parseChecksBlock(code, variables);
   const all = [...problems];
   const planned = block ? block.plan(config, docDir, (p) => all.push(p)) : [];
   if (all.length > 0) {

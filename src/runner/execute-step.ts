@@ -198,7 +198,15 @@ async function runChecksStep(step: Step, code: string, context: StepContext, sig
   const { loadChecksConfig } = await import('../checks/config.js');
   const { runChecks } = await import('../checks/run.js');
   const { formatChecksTable } = await import('../checks/report.js');
-  const planned = planChecksBlock(code, context.checksConfig ?? loadChecksConfig(null), context.docDir, { file: context.documentFile, line: step.position.start.line });
+  const variables = { ...context.baseEnv, ...context.params, ...context.handoff, EXEC_DOC_RUN_ID: context.runId, EXEC_DOC_RUN_DIR: context.runDir, EXEC_DOC_STEP_ID: step.id, ...step.env };
+  let planned;
+  try {
+    planned = planChecksBlock(code, context.checksConfig ?? loadChecksConfig(null), context.docDir, { file: context.documentFile, line: step.position.start.line }, variables);
+  } catch (error) {
+    // A value from `${NAME}` that does not fit (an unset variable, a URL that is not one).
+    const message = [(error as Error).message, ...((error as { details?: string[] }).details ?? [])].join('; ');
+    return { passed: false, status: 'failed', exitCode: null, signal: null, timedOut: false, reason: message, output: `${message}\n`, durationMs: Math.round(performance.now() - started) };
+  }
   // The block's timeout bounds the whole block; each check keeps its own (shorter) one.
   const bounded = new AbortController();
   const timer = setTimeout(() => bounded.abort(), step.timeoutMs);

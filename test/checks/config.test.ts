@@ -83,11 +83,22 @@ describe('checks blocks', () => {
   it('plan a phase from the configuration, with the block overriding and adding checks', () => {
     const file = configFile('checks:\n  postgres.long-transactions: { warnSeconds: 5 }\n');
     const config = loadChecksConfig(file);
-    const planned = planChecksBlock('phase: post-rollback\nchecks:\n  postgres.long-transactions: { failSeconds: 30 }\n  snapshot.identical: { dataOnly: true }\n  orders.ledger: { type: ledger.consistent, migrations: ../migrations }\n', config, '/docs/guide', { file: 'g.md', line: 10 });
+    const planned = planChecksBlock('phase: post-rollback\nchecks:\n  postgres.long-transactions: { failSeconds: 30 }\n  snapshot.identical: { dataOnly: true }\n  orders.ledger: { type: ledger.consistent, migrations: ../migrations }\n', config, '/docs/guide', { file: 'g.md', line: 10 }, {});
     expect(planned.map((p) => p.name)).toEqual([...DEFAULT_PHASES['post-rollback'], 'postgres.long-transactions', 'orders.ledger']);
     expect(planned.find((p) => p.name === 'postgres.long-transactions')!.settings).toMatchObject({ warnSeconds: 5, failSeconds: 30 });
     expect(planned.find((p) => p.name === 'snapshot.identical')!.settings).toMatchObject({ dataOnly: true });
     expect(planned.find((p) => p.name === 'orders.ledger')!.settings.migrations).toBe('/docs/migrations');
+  });
+
+  it('take ${NAME} from the step environment when they run, and refuse an unset one', () => {
+    const config = loadChecksConfig(null);
+    const code = 'checks:\n  http.health: { url: "http://127.0.0.1:${PORT}/healthz" }\n  snapshot.identical: { file: "${EXEC_DOC_RUN_DIR}/before.json" }\n';
+    expect(parseChecksBlock(code).problems).toEqual([]);
+    const planned = planChecksBlock(code, config, '/docs', { file: 'g.md', line: 4 }, { PORT: '8080', EXEC_DOC_RUN_DIR: '/runs/r1' });
+    expect(planned.map((p) => p.settings.url ?? p.settings.file)).toEqual(['http://127.0.0.1:8080/healthz', '/runs/r1/before.json']);
+    expect(() => planChecksBlock(code, config, '/docs', { file: 'g.md', line: 4 }, { EXEC_DOC_RUN_DIR: '/r' })).toThrow(
+      expect.objectContaining({ details: ['g.md:6:41: Unexpected `${PORT}`: no variable PORT is set for this step, expected one of the step\'s environment variables (e.g. ${EXEC_DOC_RUN_DIR}) or a value handed on by an earlier step'] }),
+    );
   });
 
   it('report problems with positions inside the block', () => {
