@@ -39,6 +39,7 @@ export interface ParsedChecksBlock {
 }
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const VARIABLE_AT = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
 
 /**
  * Parses a block. `variables` gives the values of `${NAME}` references when the block runs; when
@@ -108,7 +109,9 @@ export function parseChecksBlock(source: string, variables?: Record<string, stri
     },
   };
   // Validated on its own (without a configuration) so every problem shows when the document is read.
-  block.plan(null, '/', (p) => problems.push(p));
+  // A value holding `${NAME}` is judged when the block runs, with the variable's value.
+  const judgedLater = (p: BlockProblem) => !variables && VARIABLE_AT.test(starts[p.line - 1] ?? '');
+  block.plan(null, '/', (p) => (judgedLater(p) ? undefined : problems.push(p)));
   return problems.length > 0 ? { problems } : { block, problems };
 }
 

@@ -215,7 +215,7 @@ async function runChecksStep(step: Step, code: string, context: StepContext, sig
   const postgres = context.postgres();
   let results: CheckResult[];
   try {
-    results = await runChecks(planned, { env: context.baseEnv, ...(postgres ? { postgres } : {}), workDir: context.runDir, keepBaseline: true }, {
+    results = await runChecks(planned, { env: variables, ...(postgres ? { postgres } : {}), workDir: context.runDir, keepBaseline: true }, {
       signal: bounded.signal,
       onResult: (result) => context.bus.emit({ type: 'check.result', scope: step.id, stepId: step.id, result }),
     });

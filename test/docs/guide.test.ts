@@ -7,6 +7,8 @@ import { execa } from 'execa';
 import { cli, ROOT, tempDir } from '../helpers.js';
 import { loadCorpus } from '../../src/documents/corpus.js';
 import { FIELDS } from '../../src/annotations/fields.js';
+import { CHECKS } from '../../src/checks/registry.js';
+import { loadChecksConfig } from '../../src/checks/config.js';
 
 const docs = await loadCorpus({ docsRoot: path.join(ROOT, 'docs'), displayRoot: ROOT });
 const sections = docs.flatMap((d) => d.sections);
@@ -29,6 +31,22 @@ describe('the guide', () => {
     const r = await execa('npm', ['run', '--silent', 'exec-doc', '--', command![1]!, '--state-dir', tempDir()], { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } });
     expect(r.exitCode, String(r.stdout)).toBe(0);
     expect(String(r.stdout)).toContain('succeeded (exit 0)');
+  });
+
+  it('the validation guide documents every check, and the shipped configuration is the one it describes', () => {
+    const page = readFileSync(path.join(ROOT, 'docs', '400_migration-upgrade-guide_validation.mdx'), 'utf8');
+    for (const check of CHECKS) {
+      expect(page, check.type).toContain(`### \`${check.type}\``);
+      // Every setting of the check is named in its section.
+      const section = page.slice(page.indexOf(`### \`${check.type}\``)).split('\n### ')[0]!;
+      const keys = Object.keys((check.settings as unknown as { shape?: Record<string, unknown> }).shape ?? {});
+      for (const key of keys) expect(section, `${check.type}.${key}`).toContain(`\`${key}`);
+    }
+    const config = loadChecksConfig(path.join(ROOT, 'exec-doc.checks.yaml'));
+    for (const phase of ['pre-upgrade', 'post-upgrade', 'post-rollback'] as const) {
+      const heading = page.slice(page.indexOf(`## ${phase[0]!.toUpperCase()}${phase.slice(1)} checks`)).split('\n## ')[0]!;
+      for (const name of config.phases[phase]) expect(heading, `${phase}: ${name}`).toContain(`\`${name}\``);
+    }
   });
 
   it('the annotation reference documents every field', () => {

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import type { BackupManifest } from '../../db/backup.js';
 import { JsonFileError, readJsonFile } from '../../util/read-json.js';
 import { CheckCannotRun, type CheckContext, type CheckDefinition } from '../types.js';
-import { withPostgres } from '../support.js';
+import { thresholdText, withPostgres } from '../support.js';
 
 const hours = (ms: number) => `${(ms / 3_600_000).toFixed(1)} h`;
 
@@ -38,8 +38,8 @@ export const backupFresh: CheckDefinition<{ dir?: string | undefined; manifest?:
   pathSettings: ['dir', 'manifest'],
   usesPostgres: true,
   async run(context, s) {
-    const threshold = `warn ≥ ${s.warnAgeHours} h, fail ≥ ${s.maxAgeHours} h old`;
-    if (!s.dir && !s.manifest) return { status: 'warn', value: 'not configured', threshold, detail: 'no backup location configured, so nothing was checked: set backup.fresh.dir (the folder `npm run db -- backup <file>` writes to) in exec-doc.checks.yaml' };
+    const threshold = `${thresholdText('≥', { warn: s.warnAgeHours, fail: s.maxAgeHours }, ' h')} old`;
+    if (!s.dir && !s.manifest) return { status: 'warn', value: 'not configured', threshold, detail: 'no backup location configured, so nothing was checked: set backup.fresh.dir (the folder `npm run db -- backup --out <file>` writes to) in exec-doc.checks.yaml' };
     const files: string[] = [];
     if (s.manifest) files.push(s.manifest);
     if (s.dir) {
@@ -48,7 +48,7 @@ export const backupFresh: CheckDefinition<{ dir?: string | undefined; manifest?:
         names = readdirSync(s.dir);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return { status: 'fail', value: 'no backup', threshold, detail: `the backup folder ${s.dir} does not exist; take a backup: npm run db -- backup ${path.join(s.dir, 'before-upgrade.json')}` };
+        if (code === 'ENOENT') return { status: 'fail', value: 'no backup', threshold, detail: `the backup folder ${s.dir} does not exist; take a backup: npm run db -- backup --out ${path.join(s.dir, 'before-upgrade.json')}` };
         throw new CheckCannotRun(`cannot list ${s.dir}: ${code ?? (error as Error).message}`);
       }
       files.push(...names.filter((n) => n.endsWith('.json')).sort().map((n) => path.join(s.dir!, n)));
@@ -62,7 +62,7 @@ export const backupFresh: CheckDefinition<{ dir?: string | undefined; manifest?:
         value = readJsonFile(file, 'backup manifest');
       } catch (error) {
         if (!(error instanceof JsonFileError)) throw error;
-        if (error.code === 'unreadable' && file === s.manifest) return { status: 'fail', value: 'no backup', threshold, detail: `${error.message}; take a backup: npm run db -- backup ${file}` };
+        if (error.code === 'unreadable' && file === s.manifest) return { status: 'fail', value: 'no backup', threshold, detail: `${error.message}; take a backup: npm run db -- backup --out ${file}` };
         damaged.push(error.message);
         continue;
       }
@@ -78,7 +78,7 @@ export const backupFresh: CheckDefinition<{ dir?: string | undefined; manifest?:
     const newest = manifests[0];
     if (!newest) {
       if (damaged.length > 0) throw new CheckCannotRun(`no readable backup manifest: ${damaged.join('; ')}`);
-      return { status: 'fail', value: 'no backup', threshold, detail: `no backup of ${database ?? 'the database'} in ${s.dir ?? s.manifest}; take one: npm run db -- backup ${path.join(s.dir ?? path.dirname(s.manifest!), 'before-upgrade.json')}` };
+      return { status: 'fail', value: 'no backup', threshold, detail: `no backup of ${database ?? 'the database'} in ${s.dir ?? s.manifest}; take one: npm run db -- backup --out ${path.join(s.dir ?? path.dirname(s.manifest!), 'before-upgrade.json')}` };
     }
     const ageMs = Math.max(0, Date.now() - Date.parse(newest.manifest.createdAt));
     const value = `${hours(ageMs)} old (${newest.manifest.method})`;
