@@ -152,11 +152,18 @@ async function checkSection(address: string, options: CliOptions, io: Io): Promi
   // Its own address keeps the section's "last verified" record untouched.
   const section: Section = { ...resolved.section, address: `${resolved.section.address}.checks-${phase}`, steps: checks.map((s) => ({ ...s, phase: 'post' as const })) };
   const listeners = options.json ? [(event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`)] : [];
+  const missing: string[] = [];
   const bar = progress(io, options, checks.length);
   const started = performance.now();
   let outcome;
   try {
-    outcome = await runSection({ section, documentPath: resolved.path, docsRoot: path.resolve(options.docs), stateDir: options.stateDir, sets, env: io.env, yes: true, keepDb: options.keepDb, listeners: [...listeners, (e: { type: string }) => (e.type === 'step.end' ? bar.tick() : undefined)] as never, notice: (line) => io.stderr.write(`exec-doc: ${line}\n`) });
+    outcome = await runSection({ section, documentPath: resolved.path, docsRoot: path.resolve(options.docs), stateDir: options.stateDir, sets, env: io.env, yes: true, keepDb: options.keepDb, listeners: [
+        ...listeners,
+        (e) => {
+          if (e.type === 'step.end') bar.tick();
+          if (e.type === 'requirements') missing.push(...e.results.filter((r) => !r.ok).map((r) => `${r.requirement}: ${r.detail}`));
+        },
+      ], notice: (line) => io.stderr.write(`exec-doc: ${line}\n`) });
   } finally {
     bar.stop();
   }
@@ -170,7 +177,7 @@ async function checkSection(address: string, options: CliOptions, io: Io): Promi
     if (options.format === 'json') io.stdout.write(`${JSON.stringify({ section: resolved.section.address, phase, runId: outcome.runId, durationMs, totals: totals(results), exitCode, results }, null, 2)}\n`);
     else if (options.format === 'prometheus') io.stdout.write(formatPrometheus([entry]));
     else {
-      if (outcome.status === 'requirements-missing') io.stdout.write(`requirements missing: see ${path.relative('.', outcome.runDir)}/events.ndjson\n`);
+      if (outcome.status === 'requirements-missing') io.stdout.write(`Nothing ran: ${missing.length === 1 ? 'a requirement is' : 'requirements are'} missing\n${missing.map((m) => `  ✖ ${m}\n`).join('')}`);
       io.stdout.write(formatChecksTable(results, { color: options.color && Boolean(io.stdout.isTTY), totalMs: durationMs, title: `${resolved.section.address}: ${checks.length} check blocks of phase ${phase} (run ${outcome.runId})` }));
     }
   }

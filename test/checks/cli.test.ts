@@ -121,4 +121,11 @@ describe('exec-doc check <section>', () => {
     expect(none.stderr).toContain('guide/deploy has no check blocks of phase rollback');
     expect(none.stderr).toContain('Its check blocks are of phase pre, post: pass --phase pre.');
   });
+
+  it('exits 3 naming what is missing when a check block needs a program that is not there', async () => {
+    const { dir } = writeDoc('# G\n\n## Deploy\n\n```bash {id=probe kind=check phase=pre requires=cmd:exec-doc-no-such-tool}\nexec-doc-no-such-tool --version\n```\n', 'guide.md');
+    const r = await check(['guide/deploy', '--docs', dir, '--state-dir', path.join(dir, '.exec-doc')]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toContain('Nothing ran: a requirement is missing\n  ✖ cmd:exec-doc-no-such-tool: `exec-doc-no-such-tool` is not on PATH; install it or add its folder to PATH\n');
+  });
 });
