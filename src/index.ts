@@ -14,3 +14,8 @@ export type { StepResult } from './runner/state.js';
 export { latestRecordPath, type RunRecord } from './results/record.js';
 export { ExecDocError, EXIT, formatDiagnostic } from './errors/exec-doc-error.js';
 export { default as remarkExecDoc } from '../plugins/remark-exec-doc/index.js';
+export { CHECKS } from './checks/registry.js';
+export { runChecks, checksExitCode } from './checks/run.js';
+export { findConfigFile, loadChecksConfig, phaseChecks, type ChecksConfig } from './checks/config.js';
+export { formatChecksTable, formatPrometheus } from './checks/report.js';
+export { VALIDATION_PHASES, type CheckResult, type CheckStatus, type ValidationPhase, type CheckContext, type CheckDefinition } from './checks/types.js';

@@ -3,22 +3,31 @@ import { expect, it } from 'vitest';
 it('pins the public surface of the engine', async () => {
   const mod = await import('../src/index.js');
   expect(Object.keys(mod).sort()).toEqual([
+    'CHECKS',
     'CHECK_PHASES',
     'EXIT',
     'ExecDocError',
     'FIELDS',
     'STEP_KINDS',
     'STEP_LANGUAGES',
+    'VALIDATION_PHASES',
     'buildPlan',
+    'checksExitCode',
     'extractFromSource',
     'extractRunbooks',
+    'findConfigFile',
+    'formatChecksTable',
     'formatDiagnostic',
+    'formatPrometheus',
     'latestRecordPath',
+    'loadChecksConfig',
     'loadCorpus',
     'loadDocument',
+    'phaseChecks',
     'remarkExecDoc',
     'resolveSection',
     'resumeRun',
+    'runChecks',
     'runSection',
   ]);
 });
