@@ -16,7 +16,7 @@ import { parseDocument } from 'yaml';
 import { pathLocator } from '../util/yaml-position.js';
 import { ExecDocError } from '../errors/exec-doc-error.js';
 import { checkDefinition } from './registry.js';
-import { CHECK_NAME, issueMessage, phaseChecks, resolveCheck, type ChecksConfig } from './config.js';
+import { CHECK_NAME, phaseChecks, reportIssues, resolveCheck, wellFormedChecks, type ChecksConfig } from './config.js';
 import { VALIDATION_PHASES, type PlannedCheck, type ValidationPhase } from './types.js';
 
 export interface BlockProblem {
@@ -70,15 +70,9 @@ export function parseChecksBlock(source: string, variables?: Record<string, stri
   const locate = (p: ReadonlyArray<string | number>, key?: boolean) => (key ? locator.keyAt(p) : locator.at(p));
   const data: unknown = doc.toJS() ?? {};
   const parsed = blockSchema.safeParse(data);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const extra = issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [];
-      const at = locate([...(issue.path as Array<string | number>), ...extra], extra.length > 0 || issue.code === 'invalid_key');
-      problems.push({ ...at, message: issueMessage(issue, 'the checks block', ['phase', 'checks']) });
-    }
-  }
+  if (!parsed.success) reportIssues(parsed.error.issues, locate, 'the checks block', () => ['phase', 'checks'], (line, column, message) => problems.push({ line, column, message }));
   // The well-formed entries are still checked, so that every problem shows at once.
-  const { phase, checks = {} } = parsed.success ? parsed.data : { phase: undefined, checks: wellFormedEntries(data) };
+  const { phase, checks = {} } = parsed.success ? parsed.data : { phase: undefined, checks: wellFormedChecks((data as { checks?: unknown } | null)?.checks) };
   if (parsed.success && phase === undefined && Object.keys(checks).length === 0) {
     return { problems: [{ line: 1, column: 1, message: `Unexpected empty checks block, expected \`phase: <${VALIDATION_PHASES.join('|')}>\` and/or \`checks:\` naming checks` }] };
   }
@@ -113,12 +107,6 @@ export function parseChecksBlock(source: string, variables?: Record<string, stri
   const judgedLater = (p: BlockProblem) => !variables && VARIABLE_AT.test(starts[p.line - 1] ?? '');
   block.plan(null, '/', (p) => (judgedLater(p) ? undefined : problems.push(p)));
   return problems.length > 0 ? { problems } : { block, problems };
-}
-
-function wellFormedEntries(data: unknown): Record<string, Record<string, unknown> | null> {
-  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (!isRecord(data) || !isRecord(data.checks)) return {};
-  return Object.fromEntries(Object.entries(data.checks).filter((e): e is [string, Record<string, unknown> | null] => CHECK_NAME.test(e[0]) && (e[1] === null || isRecord(e[1]))));
 }
 
 /** Whether a `checks` block looks at the database (then the run opens the PostgreSQL target). */

@@ -52,6 +52,23 @@ export function issueMessage(issue: z.core.$ZodIssue, where: string, keys: strin
   return `Unexpected value for \`${[...issue.path].join('.') || where}\` in ${where}: ${issue.message.replace(/^Invalid (input|option): /, '')}`;
 }
 
+/** Reports each zod issue at the position of the value (or, for an unexpected key, of the key). */
+export function reportIssues(issues: readonly z.core.$ZodIssue[], locate: Locate, where: string, keys: (issue: z.core.$ZodIssue) => string[], report: (line: number, column: number, message: string) => void, prefix: ReadonlyArray<string | number> = []): void {
+  for (const issue of issues) {
+    const extra = issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [];
+    const at = locate([...prefix, ...(issue.path as Array<string | number>), ...extra], extra.length > 0 || issue.code === 'invalid_key');
+    report(at.line, at.column, issueMessage(issue, where, keys(issue)));
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The entries of a `checks:` mapping that have the right shape (name → settings or nothing). */
+export function wellFormedChecks(value: unknown): Record<string, Record<string, unknown> | null> {
+  if (!isRecord(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, Record<string, unknown> | null] => CHECK_NAME.test(e[0]) && (e[1] === null || isRecord(e[1]))));
+}
+
 /**
  * Validates one check's entry (from the file, or a `checks` block): its type, timeout and
  * settings; relative paths are resolved against `baseDir`. Problems go to `report`.
@@ -97,11 +114,7 @@ export function resolveCheck(input: {
   const parsed = definition.settings.safeParse(written);
   if (!parsed.success) {
     const keys = ['type', 'timeoutMs', ...knownKeys(definition.settings)];
-    for (const issue of parsed.error.issues) {
-      const extra = issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [];
-      const at = locate([...prefix, ...(issue.path as Array<string | number>), ...extra], extra.length > 0);
-      report(at.line, at.column, issueMessage(issue, `\`${name}\``, keys));
-    }
+    reportIssues(parsed.error.issues, locate, `\`${name}\``, () => keys, report, prefix);
     return undefined;
   }
   return { name, definition, settings: parsed.data as Record<string, unknown>, raw: written, timeoutMs };
@@ -157,11 +170,7 @@ export function loadChecksConfig(file: string | null): ChecksConfig {
   const locate: Locate = (p, key) => (key ? locator.keyAt(p) : locator.at(p));
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const extra = issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [];
-      const at = locate([...(issue.path as Array<string | number>), ...extra], extra.length > 0 || issue.code === 'invalid_key');
-      report(at.line, at.column, issueMessage(issue, CONFIG_FILE, ['version', 'timeoutMs', 'checks', 'phases', 'prometheus', ...(issue.path[0] === 'phases' ? VALIDATION_PHASES : [])]));
-    }
+    reportIssues(parsed.error.issues, locate, CONFIG_FILE, (issue) => ['version', 'timeoutMs', 'checks', 'phases', 'prometheus', ...(issue.path[0] === 'phases' ? VALIDATION_PHASES : [])], report);
   }
   // Whatever parts are well-formed are still checked, so that every problem shows at once.
   const body = parsed.success ? parsed.data : wellFormedParts(data);
@@ -192,13 +201,12 @@ export function loadChecksConfig(file: string | null): ChecksConfig {
 }
 
 function wellFormedParts(data: unknown): z.infer<typeof fileSchema> {
-  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
   if (!isRecord(data)) return {};
-  const checks = isRecord(data.checks) ? Object.fromEntries(Object.entries(data.checks).filter(([name, v]) => CHECK_NAME.test(name) && (v === null || isRecord(v)))) : undefined;
+  const checks = isRecord(data.checks) ? wellFormedChecks(data.checks) : undefined;
   const phases = isRecord(data.phases)
     ? Object.fromEntries(VALIDATION_PHASES.filter((p) => Array.isArray((data.phases as Record<string, unknown>)[p]) && ((data.phases as Record<string, unknown[]>)[p]!).every((n) => typeof n === 'string')).map((p) => [p, (data.phases as Record<string, string[]>)[p]]))
     : undefined;
-  return { ...(checks ? { checks: checks as Record<string, Record<string, unknown> | null> } : {}), ...(phases ? { phases } : {}) };
+  return { ...(checks ? { checks } : {}), ...(phases ? { phases } : {}) };
 }
 
 /** The checks of a phase, in the configured order. */

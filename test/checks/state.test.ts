@@ -85,6 +85,9 @@ describe('snapshot.baseline and snapshot.identical', () => {
     const r = await runCheck('snapshot.identical', {}, { ...pgContext(db.url), workDir });
     expect(r.status).toBe('error');
     expect(r.detail).toMatch(/baseline\.snapshot\.json:\d+:\d+: Unexpected end of the snapshot \(truncated\?\), expected complete JSON; take the snapshot again$/);
+    const kept = await runCheck('snapshot.baseline', {}, { ...pgContext(db.url), workDir, keepBaseline: true });
+    expect(kept.status).toBe('error');
+    expect(kept.detail).toMatch(/baseline\.snapshot\.json:\d+:\d+: Unexpected end of the snapshot/);
     const missing = await runCheck('snapshot.identical', {}, { ...pgContext(db.url), workDir: tempDir() });
     expect(missing.status).toBe('error');
     expect(missing.detail).toContain('run the pre-upgrade phase (snapshot.baseline) first');

@@ -25,6 +25,15 @@ export async function takeBaselineFile(url: string, file: string): Promise<void>
   }
 }
 
+/** A damaged baseline (truncated, foreign) means the comparison cannot be made: error, with its position. */
+function readBaseline<T>(file: string, read: (file: string) => T): T {
+  try {
+    return read(file);
+  } catch (error) {
+    throw new CheckCannotRun((error as Error).message);
+  }
+}
+
 export const snapshotBaseline: CheckDefinition<{ file?: string | undefined }> = {
   type: 'snapshot.baseline',
   title: 'Baseline snapshot taken',
@@ -36,8 +45,8 @@ export const snapshotBaseline: CheckDefinition<{ file?: string | undefined }> = 
     const file = baselineFile(context, s.file);
     const { readSnapshot, takeSnapshot } = await import('../../db/snapshot.js');
     if (context.keepBaseline && existsSync(file)) {
-      const kept = readSnapshot(file);
-      return { status: 'pass', value: `${Object.keys(kept.tables).length} tables (kept)`, metric: Object.keys(kept.tables).length, unit: 'count', threshold: 'taken once per run', detail: `the baseline taken at ${kept.takenAt} is kept: ${file}` };
+      const kept = readBaseline(file, readSnapshot);
+      return { status: 'pass', value: `${Object.keys(kept.tables).length} tables (kept)`, metric: Object.keys(kept.tables).length, unit: 'count', threshold: 'taken before the first step', detail: `the baseline taken at ${kept.takenAt} is kept: ${file}` };
     }
     const snapshot = await withPostgres(context, (c) => takeSnapshot(c));
     const { writeAtomic } = await import('../../runner/state.js');
@@ -63,12 +72,7 @@ export const snapshotIdentical: CheckDefinition<{ file?: string | undefined; dat
     const file = baselineFile(context, s.file);
     const { readSnapshot, takeSnapshot, compareSnapshots, describeDifference } = await import('../../db/snapshot.js');
     if (!existsSync(file)) throw new CheckCannotRun(`no baseline snapshot at ${file}: run the pre-upgrade phase (snapshot.baseline) first, or set snapshot.identical.file`);
-    let baseline;
-    try {
-      baseline = readSnapshot(file);
-    } catch (error) {
-      throw new CheckCannotRun((error as Error).message);
-    }
+    const baseline = readBaseline(file, readSnapshot);
     const current = await withPostgres(context, (c) => takeSnapshot(c));
     const differences = compareSnapshots(baseline, current, { dataOnly: s.dataOnly });
     const threshold = s.dataOnly ? 'every table identical (data only)' : 'schema and every table identical';
