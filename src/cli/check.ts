@@ -105,7 +105,8 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
   }
   results = maskDeep(results, mask);
   const durationMs = Math.round(performance.now() - started);
-  const exitCode = interrupt.signal.aborted ? EXIT.rolledBack : checksExitCode(results, options.strict);
+  // Interrupted (Ctrl-C): 130, as shells report SIGINT.
+  const exitCode = interrupt.signal.aborted ? 130 : checksExitCode(results, options.strict);
   const t = totals(results);
   bus.emit({ type: 'checks.end', scope: phase, durationMs, ...t, exitCode });
   closeSync(eventsFd);

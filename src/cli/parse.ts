@@ -74,7 +74,7 @@ const COMMANDS: CommandSpec[] = [
     name: 'check',
     args: '<phase|section>',
     summary: 'run the validation checks of a phase (pre-upgrade, post-upgrade, post-rollback) or of a section',
-    help: "A phase runs the checks exec-doc.checks.yaml assigns to it, concurrently and each under its own timeout, against DATABASE_URL (or PG*) or an embedded PostgreSQL started for the purpose. Each check reports pass, warn, fail or error (it could not answer), the measured value, the threshold and its duration. A section runs its check blocks of --phase. The last results are also written in Prometheus text format. Exit: 0 nothing failed (warnings allowed unless --strict), 1 a check failed, 3 a check could not answer, 64 bad configuration.",
+    help: "A phase runs the checks exec-doc.checks.yaml assigns to it, concurrently and each under its own timeout, against DATABASE_URL (or PG*) or an embedded PostgreSQL started for the purpose. Each check reports pass, warn, fail or error (it could not answer), the measured value, the threshold and its duration. A section runs its check blocks of --phase. The last results are also written in Prometheus text format. Exit: 0 nothing failed (warnings allowed unless --strict), 1 a check failed, 3 a check could not answer, 64 bad configuration, 130 interrupted (Ctrl-C).",
   },
   { name: 'check-docs', args: '', summary: 'check the whole guide: AI-discovery comments, links, anchors, headings, TL;DR, annotations', help: 'Everything the site build checks, as file:line:column messages (npm run check:docs). Exits 64 when there is an error.' },
 ];

@@ -41,6 +41,8 @@ describe('packages.versions', () => {
     expect(r.detail).toContain('exec-doc-demo 1.0-1 is older than 1.0-2');
     expect(r.detail).toContain('exec-doc-tool 2.3-1 is installed, expected 2.4-1');
     expect(r.detail).toContain('exec-doc-absent is not installed');
+    expect(r.value).toBe('2 installed, 0 held, 0 of 3 as expected');
+    expect((await runCheck('packages.versions', { admindir, packages: [{ name: 'exec-doc-demo' }, { name: 'exec-doc-absent' }] })).value).toBe('2 installed, 0 held, 1 of 2 as expected');
   });
 
   it('reports holds: expected ones pass, missing ones fail, unexpected ones warn (or fail)', async () => {

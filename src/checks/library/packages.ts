@@ -37,9 +37,12 @@ export const packageVersions: CheckDefinition<Settings> = {
     }
     const threshold = [s.packages.length ? `${s.packages.length} expected packages` : '', `unexpected holds: ${s.unexpectedHolds}`].filter(Boolean).join(', ');
     const failures: string[] = [];
+    const off = new Set<string>();
     for (const p of s.packages) {
       const have = installed.get(p.name);
+      const before = failures.length;
       if (!have) {
+        off.add(p.name);
         failures.push(`${p.name} is not installed; apt-get install ${p.name}${p.version ? `=${p.version}` : ''}`);
         continue;
       }
@@ -50,11 +53,12 @@ export const packageVersions: CheckDefinition<Settings> = {
       }
       if (p.held === true && !have.held) failures.push(`${p.name} is not held; hold it so apt leaves it alone: apt-mark hold ${p.name}`);
       if (p.held === false && have.held) failures.push(`${p.name} is held, so it will not be upgraded: apt-mark unhold ${p.name}`);
+      if (failures.length > before) off.add(p.name);
     }
     const listed = new Set(s.packages.map((p) => p.name));
     const strayHolds = [...installed].filter(([name, p]) => p.held && !listed.has(name)).map(([name]) => name).sort();
     const holds = [...installed.values()].filter((p) => p.held).length;
-    const value = `${installed.size} installed, ${holds} held${s.packages.length ? `, ${s.packages.length - new Set(failures.map((f) => f.split(' ')[0])).size} of ${s.packages.length} as expected` : ''}`;
+    const value = `${installed.size} installed, ${holds} held${s.packages.length ? `, ${s.packages.length - off.size} of ${s.packages.length} as expected` : ''}`;
     const strayText = strayHolds.length ? `held but not listed: ${strayHolds.join(', ')} (apt-mark unhold, or list them with held: true)` : '';
     const status = failures.length > 0 || (strayHolds.length > 0 && s.unexpectedHolds === 'fail') ? 'fail' : strayHolds.length > 0 && s.unexpectedHolds === 'warn' ? 'warn' : 'pass';
     const detail = [...failures, strayText].filter(Boolean).join('; ') || `${s.packages.map((p) => `${p.name} ${installed.get(p.name)!.version}`).join(', ') || 'no package is held'}`;
