@@ -11,7 +11,7 @@ interface LastRun {
   finishedAt: string;
   durationMs: number;
   contentHash: string;
-  steps: Array<{ stepId: string; phase: string; status: string; durationMs: number }>;
+  steps: Array<{ stepId: string; phase: string; status: string; durationMs: number; checks?: Array<{ name: string; status: string; value: string | null }> }>;
 }
 
 interface Flow {
@@ -52,14 +52,26 @@ export default function RunbookSection(props: RunbookSectionProps): React.JSX.El
               <table>
                 <tbody>
                   {run.steps.map((s) => (
-                    <tr key={`${s.phase}-${s.stepId}`}>
-                      <td>
-                        <code>{s.stepId}</code>
-                      </td>
-                      <td>{s.phase}</td>
-                      <td>{s.status}</td>
-                      <td>{ms(s.durationMs)}</td>
-                    </tr>
+                    <React.Fragment key={`${s.phase}-${s.stepId}`}>
+                      <tr>
+                        <td>
+                          <code>{s.stepId}</code>
+                        </td>
+                        <td>{s.phase}</td>
+                        <td>{s.status}</td>
+                        <td>{ms(s.durationMs)}</td>
+                      </tr>
+                      {s.checks?.map((c) => (
+                        <tr key={`${s.phase}-${s.stepId}-${c.name}`} className={`runbook-check runbook-check--${c.status}`} data-check={c.name}>
+                          <td>
+                            ↳ <code>{c.name}</code>
+                          </td>
+                          <td>check</td>
+                          <td>{c.status}</td>
+                          <td>{c.value ?? ''}</td>
+                        </tr>
+                      ))}
+                    </React.Fragment>
                   ))}
                 </tbody>
               </table>

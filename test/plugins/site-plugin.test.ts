@@ -27,6 +27,11 @@ describe('docusaurus-exec-doc', () => {
     const content = (await plugin(ROOT, run.stateDir).loadContent!())!;
     expect(content.lastRuns['doc/proc']).toMatchObject({ status: 'succeeded', exitCode: 0, contentHash: run.record.section.contentHash, steps: [{ stepId: 'a', phase: 'forward', status: 'passed' }] });
     expect(content.pages.length).toBeGreaterThanOrEqual(15);
+    // A checks block's answers reach the page with its step.
+    const checked = await runDoc('# T\n\n## Checked\n\n```checks {id=gate phase=pre}\nchecks:\n  host.memory:\n```\n', 'checked', { stateDir: run.stateDir });
+    expect(checked.exitCode).toBe(0);
+    const withChecks = (await plugin(ROOT, run.stateDir).loadContent!())!;
+    expect(withChecks.lastRuns['doc/checked']!.steps[0]).toMatchObject({ stepId: 'gate', status: 'passed', checks: [{ name: 'host.memory', status: 'pass', value: expect.stringMatching(/ available$/) }] });
 
     const outDir = tempDir();
     writeAgentOutputs({ outDir, pages: content.pages, siteUrl: 'https://guide.example/', title: 'Migration & Upgrade Guide', tagline: 'Executable procedures.' });

@@ -29,6 +29,9 @@ beforeAll(async () => {
   writeFileSync(path.join(olderDocs, '400_migration-upgrade-guide_annotation-reference.mdx'), reference.replace('workers=4', 'workers=2'));
   const older = await execa(process.execPath, [BIN, 'run', 'annotation-reference/example-rollback', '--docs', olderDocs, '--state-dir', stateDir], { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } });
   expect(older.exitCode, String(older.stdout)).toBe(0);
+  // A procedure with a checks block: each check's answer shows under its step.
+  const checked = await execa(process.execPath, [BIN, 'run', '400_migration-upgrade-guide_validation/example-config', '--state-dir', stateDir], { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } });
+  expect(checked.exitCode, String(checked.stdout)).toBe(0);
   const build = await execa('npx', ['docusaurus', 'build', '--out-dir', buildDir], { cwd: ROOT, reject: false, all: true, env: { EXEC_DOC_STATE_DIR: stateDir } });
   expect(build.exitCode, String(build.all)).toBe(0);
   site = await serveStatic(buildDir);
@@ -91,6 +94,13 @@ describe('the published guide', () => {
     await badge.locator('summary').click();
     await expect(badge.locator('tr').count()).resolves.toBe(6);
     await expect(page.locator('[data-address="quick-start/demo-migration-failing"]').getByTestId('last-verified').textContent()).resolves.toBe('Not verified yet: no run of this procedure is recorded.');
+
+    const validation = await open('/400_migration-upgrade-guide_validation');
+    const checked = validation.page.locator('[data-address="400_migration-upgrade-guide_validation/example-config"]').getByTestId('last-verified');
+    await checked.locator('summary').click();
+    await expect(checked.locator('tr[data-check="config.schema"]').textContent()).resolves.toMatch(/^↳ config\.schema\s*check\s*pass\s*0 violations$/);
+    expect(validation.problems).toEqual([]);
+    await validation.page.close();
 
     const stale = await open('/annotation-reference');
     await expect(stale.page.locator('[data-address="annotation-reference/example-rollback"]').getByTestId('last-verified').textContent()).resolves.toMatch(/: passed in .* — stale: the procedure changed since this run/);
