@@ -4,7 +4,7 @@
 // check blocks of one phase through the runner. Results as a table, JSON or Prometheus text;
 // the last results of every phase are kept for monitoring.
 import path from 'node:path';
-import { openSync, closeSync, writeSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { ExecDocError, EXIT } from '../errors/exec-doc-error.js';
 import type { Section } from '../model/types.js';
@@ -42,7 +42,7 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
   const { configuredUrl, describeUrl, openPostgres } = await import('../targets/postgres.js');
   const { DEFAULT_TARGET } = await import('../extract/settings.js');
   const { createMasker, connectionStringSecrets, maskDeep } = await import('../secrets/masker.js');
-  const { EventBus } = await import('../events/emitter.js');
+  const { EventBus, ndjsonFileSink } = await import('../events/emitter.js');
 
   const configFile = options.config ?? findConfigFile(process.cwd());
   const config = loadChecksConfig(configFile);
@@ -76,11 +76,13 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
     if (postgres) mask.add(...connectionStringSecrets(postgres.url));
   }
 
+  // The events of the phase's last check only: the file starts empty each time.
   const eventsFile = path.join(stateDir, 'checks', `${phase}.events.ndjson`);
   mkdirSync(path.dirname(eventsFile), { recursive: true });
-  const eventsFd = openSync(eventsFile, 'w');
+  writeFileSync(eventsFile, '');
+  const sink = ndjsonFileSink(eventsFile);
   const bus = new EventBus(runId, mask);
-  bus.on((event) => writeSync(eventsFd, `${JSON.stringify(event)}\n`));
+  bus.on(sink.listener);
   if (options.json) bus.on((event) => io.stdout.write(`${JSON.stringify(event)}\n`));
 
   const started = performance.now();
@@ -109,7 +111,7 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
   const exitCode = interrupt.signal.aborted ? 130 : checksExitCode(results, options.strict);
   const t = totals(results);
   bus.emit({ type: 'checks.end', scope: phase, durationMs, ...t, exitCode });
-  closeSync(eventsFd);
+  sink.close();
 
   const entry = { scope: phase, finishedAt: new Date().toISOString(), results };
   const written = recordLastResults(stateDir, entry, options.prometheusFile ?? config.prometheusFile);

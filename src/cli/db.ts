@@ -178,18 +178,16 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
       case 'snapshot':
       case 'compare': {
         const pg = (await import('pg')).default;
-        const { takeSnapshot, compareSnapshots, describeDifference, readSnapshot } = await import('../db/snapshot.js');
+        const { takeSnapshot, compareSnapshots, describeDifference, readSnapshot, writeSnapshot } = await import('../db/snapshot.js');
         const before = command === 'compare' ? readSnapshot(resolve(files[0]!)) : undefined;
         const client = new pg.Client({ connectionString: url });
         await client.connect();
         const now = await takeSnapshot(client).finally(() => client.end());
         if (command === 'snapshot') {
-          const text = `${JSON.stringify(now, null, 2)}\n`;
           if (typeof values.out === 'string') {
-            const { writeAtomic } = await import('../runner/state.js');
-            writeAtomic(resolve(values.out), text);
+            writeSnapshot(resolve(values.out), now);
             io.stderr.write(`db: snapshot of ${now.database}: ${Object.keys(now.tables).length} table(s), schema ${now.schemaFingerprint.slice(0, 19)}… → ${values.out}\n`);
-          } else out(text);
+          } else out(`${JSON.stringify(now, null, 2)}\n`);
           return 0;
         }
         const differences = compareSnapshots(before!, now, { dataOnly: values['data-only'] === true });

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { LEDGER_SCHEMA } from './ledger.js';
 import { JsonFileError, readJsonFile } from '../util/read-json.js';
+import { writeAtomic } from '../runner/state.js';
 
 export const SNAPSHOT_FORMAT = 1;
 
@@ -141,6 +142,11 @@ export class SnapshotFileError extends Error {
     super(`${file}:${line}:${column}: ${reason}`);
     this.name = 'SnapshotFileError';
   }
+}
+
+/** Writes a snapshot file (folders created; replaced atomically), as readSnapshot reads it. */
+export function writeSnapshot(file: string, snapshot: Snapshot): void {
+  writeAtomic(file, `${JSON.stringify(snapshot, null, 2)}\n`);
 }
 
 /** Reads a snapshot file; a truncated or foreign file is a positioned error, never a crash. */

@@ -152,16 +152,7 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
 
   // Created by the step itself when it has something to hand on (the folder is private, 0700).
   const handoffFile = path.join(context.handoffDir, `${step.id}.env`);
-  const env: Record<string, string> = {
-    ...context.baseEnv,
-    ...context.params,
-    ...context.handoff,
-    EXEC_DOC_RUN_ID: context.runId,
-    EXEC_DOC_RUN_DIR: context.runDir,
-    EXEC_DOC_STEP_ID: step.id,
-    [HANDOFF_ENV]: handoffFile,
-    ...step.env,
-  };
+  const env = stepEnvironment(step, context, { [HANDOFF_ENV]: handoffFile });
   const command = commandFor(step.lang, code);
   const r = await runProcess({
     file: command.file,
@@ -191,6 +182,20 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
   return verified;
 }
 
+/** What a step sees as its environment: the run's, parameters, hand-offs, the run's own variables, then its `env`. */
+function stepEnvironment(step: Step, context: StepContext, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...context.baseEnv,
+    ...context.params,
+    ...context.handoff,
+    EXEC_DOC_RUN_ID: context.runId,
+    EXEC_DOC_RUN_DIR: context.runDir,
+    EXEC_DOC_STEP_ID: step.id,
+    ...extra,
+    ...step.env,
+  };
+}
+
 /** A `checks` block: its checks run concurrently in-process; it passes when none fails or errs. */
 async function runChecksStep(step: Step, code: string, context: StepContext, signal: AbortSignal | undefined): Promise<AttemptOutcome> {
   const started = performance.now();
@@ -198,7 +203,7 @@ async function runChecksStep(step: Step, code: string, context: StepContext, sig
   const { loadChecksConfig } = await import('../checks/config.js');
   const { runChecks } = await import('../checks/run.js');
   const { formatChecksTable } = await import('../checks/report.js');
-  const variables = { ...context.baseEnv, ...context.params, ...context.handoff, EXEC_DOC_RUN_ID: context.runId, EXEC_DOC_RUN_DIR: context.runDir, EXEC_DOC_STEP_ID: step.id, ...step.env };
+  const variables = stepEnvironment(step, context);
   let planned;
   try {
     planned = planChecksBlock(code, context.checksConfig ?? loadChecksConfig(null), context.docDir, { file: context.documentFile, line: step.position.start.line }, variables);

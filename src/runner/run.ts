@@ -151,10 +151,15 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
   return run.execute({ checkRequirements: false });
 }
 
+/** Whether any block the plan may run is a `checks` block. */
+function hasChecksBlocks(plan: Plan): boolean {
+  const all = [...plan.forward, ...plan.verify, ...plan.teardown, ...[...plan.rollbackOf.values()].filter((s): s is Step => s !== null)];
+  return all.some((s) => s.lang === 'checks');
+}
+
 /** The checks configuration a section's `checks` blocks use (the nearest exec-doc.checks.yaml), validated before anything runs. */
 async function loadChecksConfigFor(plan: Plan, documentPath: string): Promise<ChecksConfig | undefined> {
-  const all = [...plan.forward, ...plan.verify, ...plan.teardown, ...[...plan.rollbackOf.values()].filter((s): s is Step => s !== null)];
-  if (!all.some((s) => s.lang === 'checks')) return undefined;
+  if (!hasChecksBlocks(plan)) return undefined;
   const { findConfigFile, loadChecksConfig } = await import('../checks/config.js');
   return loadChecksConfig(findConfigFile(path.dirname(path.resolve(documentPath))));
 }
@@ -301,8 +306,7 @@ class Run {
    * included): post-rollback's snapshot.identical compares with it.
    */
   private async takeBaseline(): Promise<void> {
-    const all = [...this.plan.forward, ...this.plan.verify];
-    if (!all.some((s) => s.lang === 'checks')) return;
+    if (!hasChecksBlocks(this.plan)) return;
     const { BASELINE_FILE, takeBaselineFile } = await import('../checks/library/snapshot.js');
     const file = path.join(this.store.dir, BASELINE_FILE);
     if (existsSync(file)) return;

@@ -1,6 +1,6 @@
 // "Are we back where we were?": a snapshot of the database (schema and every table's rows)
 // taken at the start, and a comparison with it after a rollback.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { CheckCannotRun, type CheckContext, type CheckDefinition } from '../types.js';
@@ -15,11 +15,10 @@ function baselineFile(context: CheckContext, file: string | undefined): string {
 /** The runner's baseline: taken before the first step of a run that has `checks` blocks. */
 export async function takeBaselineFile(url: string, file: string): Promise<void> {
   const { connect } = await import('../../db/connect.js');
-  const { takeSnapshot } = await import('../../db/snapshot.js');
-  const { writeAtomic } = await import('../../runner/state.js');
+  const { takeSnapshot, writeSnapshot } = await import('../../db/snapshot.js');
   const client = await connect(url, 'exec-doc baseline');
   try {
-    writeAtomic(file, `${JSON.stringify(await takeSnapshot(client), null, 2)}\n`);
+    writeSnapshot(file, await takeSnapshot(client));
   } finally {
     await client.end();
   }
@@ -43,16 +42,14 @@ export const snapshotBaseline: CheckDefinition<{ file?: string | undefined }> = 
   usesPostgres: true,
   async run(context, s) {
     const file = baselineFile(context, s.file);
-    const { readSnapshot, takeSnapshot } = await import('../../db/snapshot.js');
+    const { readSnapshot, takeSnapshot, writeSnapshot } = await import('../../db/snapshot.js');
     if (context.keepBaseline && existsSync(file)) {
       const kept = readBaseline(file, readSnapshot);
       return { status: 'pass', value: `${Object.keys(kept.tables).length} tables (kept)`, metric: Object.keys(kept.tables).length, unit: 'count', threshold: 'taken before the first step', detail: `the baseline taken at ${kept.takenAt} is kept: ${file}` };
     }
     const snapshot = await withPostgres(context, (c) => takeSnapshot(c));
-    const { writeAtomic } = await import('../../runner/state.js');
     try {
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeAtomic(file, `${JSON.stringify(snapshot, null, 2)}\n`);
+      writeSnapshot(file, snapshot);
     } catch (error) {
       throw new CheckCannotRun(`cannot write the baseline ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
