@@ -12,7 +12,7 @@
 // value is the step's environment variable NAME when the block runs (EXEC_DOC_RUN_DIR, a
 // parameter, a value handed on by an earlier step): a port, a path, an image digest.
 import * as z from 'zod';
-import { parseDocument } from 'yaml';
+import { parseDocument, visit, type Document } from 'yaml';
 import { pathLocator } from '../util/yaml-position.js';
 import { ExecDocError } from '../errors/exec-doc-error.js';
 import { checkDefinition } from './registry.js';
@@ -40,6 +40,12 @@ export interface ParsedChecksBlock {
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const VARIABLE_AT = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
+// A reference is swapped for a token of the same length before the YAML is parsed (so that
+// positions hold and `{ port: ${PORT} }` stays a flow mapping), and the value goes into the
+// parsed scalar afterwards: a value is data, it can never add keys or end a string.
+const TOKEN_START = '\uE000';
+const TOKEN_FILL = '\uE001';
+const TOKEN = /\uE000([0-9]+)\uE001*/g;
 
 /**
  * Parses a block. `variables` gives the values of `${NAME}` references when the block runs; when
@@ -49,13 +55,15 @@ const VARIABLE_AT = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
 export function parseChecksBlock(source: string, variables?: Record<string, string>): { block?: ParsedChecksBlock; problems: BlockProblem[] } {
   const problems: BlockProblem[] = [];
   const starts = source.split('\n');
+  const values: string[] = [];
   const code = starts
     .map((line, index) =>
       line.replace(VARIABLE, (whole, name: string, column: number) => {
-        if (!variables) return '0';
-        const value = variables[name];
+        const value = variables ? variables[name] : '0';
         if (value === undefined) problems.push({ line: index + 1, column: column + 1, message: `Unexpected \`${whole}\`: no variable ${name} is set for this step, expected one of the step's environment variables (e.g. \${EXEC_DOC_RUN_DIR}) or a value handed on by an earlier step` });
-        return value ?? '';
+        values.push(value ?? '');
+        const id = String(values.length - 1);
+        return (TOKEN_START + id).padEnd(whole.length, TOKEN_FILL);
       }),
     )
     .join('\n');
@@ -66,6 +74,7 @@ export function parseChecksBlock(source: string, variables?: Record<string, stri
     problems.push({ line, column: col, message: `Unexpected YAML in the checks block: ${error.message.split('\n')[0]}` });
   }
   if (problems.length > 0) return { problems };
+  if (values.length > 0) substituteScalars(doc, values);
   const locator = pathLocator(doc, code);
   const locate = (p: ReadonlyArray<string | number>, key?: boolean) => (key ? locator.keyAt(p) : locator.at(p));
   const data: unknown = doc.toJS() ?? {};
@@ -126,4 +135,26 @@ export function planChecksBlock(code: string, config: ChecksConfig, docDir: stri
     throw new ExecDocError('E_DOCUMENT', `The checks block at ${where.file}:${where.line} is not valid`, { details: all.map((p) => `${where.file}:${where.line + p.line}:${p.column}: ${p.message}`) });
   }
   return planned;
+}
+
+/**
+ * Puts each variable's value into the scalar that referred to it. A plain scalar that is one
+ * reference alone takes the type YAML would give the value (a number for `port: ${PORT}`);
+ * anything else stays a string. Keys are scalars too, and are treated alike.
+ */
+function substituteScalars(doc: Document, values: string[]): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== 'string' || !node.value.includes(TOKEN_START)) return;
+      const text = node.value.replace(TOKEN, (_whole, id: string) => values[Number(id)] ?? '');
+      const alone = new RegExp(`^${TOKEN.source}$`).test(node.value);
+      node.value = alone && node.type === 'PLAIN' ? plainValue(text) : text;
+    },
+  });
+}
+
+function plainValue(text: string): string | number | boolean {
+  if (/^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$/.test(text)) return Number(text);
+  if (text === 'true' || text === 'false') return text === 'true';
+  return text;
 }

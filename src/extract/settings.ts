@@ -15,7 +15,7 @@ import { validateParamValue } from '../model/param-value.js';
 
 const paramSchema = z
   .object({
-    type: z.enum(['string', 'integer', 'number', 'boolean', 'enum']).default('string'),
+    type: z.enum(['string', 'identifier', 'integer', 'number', 'boolean', 'enum']).default('string'),
     description: z.string().optional(),
     default: z.union([z.string(), z.number(), z.boolean()]).optional(),
     required: z.boolean().optional(),

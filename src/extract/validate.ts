@@ -2,9 +2,10 @@
 // point at rollbacks, no cycles, fields that fit the kind, parameters used but not declared.
 import type { Param, Severity } from '../model/types.js';
 import type { Block } from './extract.js';
+import { findPlaceholders, unsafeUses } from '../placeholders/index.js';
 
-export const PLACEHOLDER = /\$\{\{\s*([^}]*?)\s*\}\}/g;
-const PARAM_REF = /^params\.([A-Za-z_][A-Za-z0-9_]*)$/;
+// Languages whose values are written into the program's text (a secret would show in the process list).
+const INLINE_LANGUAGES = new Set(['python', 'js', 'ts']);
 
 export interface ValidateInput {
   blocks: Block[];
@@ -82,26 +83,30 @@ function reportCycles(blocks: Block[], byId: Map<string, Block>, report: Validat
 
 function checkPlaceholders(block: Block, params: Param[], report: ValidateInput['report'], lines: string[]): void {
   const { step } = block;
-  const codeLines = step.code.split('\n');
-  codeLines.forEach((text, index) => {
-    for (const match of text.matchAll(PLACEHOLDER)) {
-      const line = step.position.start.line + 1 + index;
-      const sourceLine = lines[line - 1] ?? '';
-      const found = sourceLine.indexOf(match[0]);
-      const column = (found >= 0 ? found : match.index ?? 0) + 1;
-      const ref = PARAM_REF.exec(match[1] ?? '');
-      if (!ref) {
-        report('error', 'invalid-placeholder', `Unexpected placeholder \`${match[0]}\`, expected \`\${{ params.<name> }}\``, line, column);
-        continue;
-      }
-      const name = ref[1]!;
-      const param = params.find((p) => p.name === name);
-      if (!param) {
-        const known = params.map((p) => p.name);
-        report('error', 'undeclared-param', `Unexpected parameter \`${name}\` in \`${step.id}\`: it is not declared${known.length ? ` (declared: ${known.join(', ')})` : ''}; declare it under \`exec-doc.params\` in the front matter`, line, column);
-      } else if (param.secret && step.lang !== 'sql') {
-        report('error', 'secret-placeholder', `Unexpected secret parameter \`${name}\` substituted into a ${step.lang} block: it would appear in the process's command line; read it from the environment variable \`${name}\` instead`, line, column);
-      }
+  // Positions: the placeholder's line in the document, and its column there (the block may be indented).
+  const at = (offset: number, raw: string) => {
+    const index = step.code.slice(0, offset).split('\n').length - 1;
+    const line = step.position.start.line + 1 + index;
+    const found = (lines[line - 1] ?? '').indexOf(raw);
+    const column = (found >= 0 ? found : offset - step.code.lastIndexOf('\n', offset - 1) - 1) + 1;
+    return { line, column };
+  };
+  for (const use of findPlaceholders(step.lang, step.code)) {
+    const { line, column } = at(use.offset, use.raw);
+    if (use.name === null) {
+      report('error', 'invalid-placeholder', `Unexpected placeholder \`${use.raw}\`, expected \`\${{ params.<name> }}\``, line, column);
+      continue;
     }
-  });
+    const param = params.find((p) => p.name === use.name);
+    if (!param) {
+      const known = params.map((p) => p.name);
+      report('error', 'undeclared-param', `Unexpected parameter \`${use.name}\` in \`${step.id}\`: it is not declared${known.length ? ` (declared: ${known.join(', ')})` : ''}; declare it under \`exec-doc.params\` in the front matter`, line, column);
+    } else if (param.secret && INLINE_LANGUAGES.has(step.lang)) {
+      report('error', 'secret-placeholder', `Unexpected secret parameter \`${use.name}\` substituted into a ${step.lang} block: it would appear in the process's command line; read it from the environment variable \`EXEC_DOC_PARAM_${use.name}\` instead`, line, column);
+    }
+  }
+  for (const { use, message } of unsafeUses(step.lang, step.code, params)) {
+    const { line, column } = at(use.offset, use.raw);
+    report('warning', 'unsafe-placeholder', message, line, column);
+  }
 }

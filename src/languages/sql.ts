@@ -35,7 +35,12 @@ export class SqlSession {
     return this.client;
   }
 
-  async run(code: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<SqlResult> {
+  /**
+   * Runs a block. `settings` are set first for the session (current_setting('exec_doc.<name>')
+   * reads a parameter inside PL/pgSQL), with standard_conforming_strings on, so that a backslash
+   * in a quoted value is plain text, as PostgreSQL has had it by default since 9.1.
+   */
+  async run(code: string, options: { timeoutMs: number; signal?: AbortSignal; settings?: ReadonlyArray<readonly [string, string]> }): Promise<SqlResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     let client: pg.Client;
@@ -59,6 +64,8 @@ export class SqlSession {
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      const settings: ReadonlyArray<readonly [string, string]> = [['standard_conforming_strings', 'on'], ...(options.settings ?? [])];
+      await client.query(`select ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`, settings.flat());
       const result = await client.query({ text: code, rowMode: 'array' });
       const results = Array.isArray(result) ? (result as pg.QueryResult[]) : [result];
       return { ok: !timedOut && !interrupted, output: formatResults(results), timedOut, interrupted, durationMs: elapsed() };

@@ -62,7 +62,8 @@ export interface Step {
   position: Position;
 }
 
-export type ParamType = 'string' | 'integer' | 'number' | 'boolean' | 'enum';
+/** `identifier`: a PostgreSQL name usable unquoted (letters, digits, _ and $, not a reserved word). */
+export type ParamType = 'string' | 'identifier' | 'integer' | 'number' | 'boolean' | 'enum';
 
 export interface Param {
   name: string;

@@ -2,7 +2,7 @@
 // code and output, hand-off values, a masked log, and one StepResult whatever happened.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import type { Step } from '../model/types.js';
+import type { Param, Step } from '../model/types.js';
 import type { StepPhase, StepStatus } from '../events/types.js';
 import type { EventBus } from '../events/emitter.js';
 import { createLineMasker, maskDeep, type Masker } from '../secrets/masker.js';
@@ -11,7 +11,7 @@ import type { SqlSession } from '../languages/sql.js';
 import { runProcess } from './process.js';
 import { describeMismatch, outputMatches } from './verify.js';
 import { HANDOFF_ENV, readHandoff } from './handoff.js';
-import { substituteParams } from './params.js';
+import { paramEnvironment, renderPlaceholders, sqlSettings } from '../placeholders/index.js';
 import type { StepResult } from './state.js';
 import { reasons } from './reasons.js';
 import type { ChecksConfig } from '../checks/config.js';
@@ -25,6 +25,8 @@ export interface StepContext {
   runDir: string;
   docDir: string;
   params: Record<string, string>;
+  /** The section's parameter declarations: how each value is written where it is used. */
+  paramDecls: readonly Param[];
   handoff: Record<string, string>;
   /** Environment every step starts from (process env, target variables). */
   baseEnv: Record<string, string>;
@@ -124,7 +126,10 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
     context.log(text);
     context.bus.emit({ type: 'step.output', stepId: step.id, stream, text });
   }
-  const code = substituteParams(step.code, context.params);
+  const rendered = renderPlaceholders(step.lang, step.code, context.paramDecls, context.params);
+  // Checked before the run started; a value that cannot be placed never reaches a program.
+  if (rendered.problems.length > 0) return fail('failed', rendered.problems.join('; '), 0, '', null, null, false);
+  const code = rendered.code;
 
   if (step.lang === 'checks') {
     const r = await runChecksStep(step, code, context, signal);
@@ -135,7 +140,7 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
 
   if (step.lang === 'sql') {
     const session = await context.sql();
-    const r = await session.run(code, { timeoutMs: step.timeoutMs, ...(signal ? { signal } : {}) });
+    const r = await session.run(code, { timeoutMs: step.timeoutMs, settings: sqlSettings(context.params), ...(signal ? { signal } : {}) });
     streams.stdout.write(r.output);
     if (r.error) streams.stderr.write(`${r.error}\n`);
     streams.stdout.flush();
@@ -182,7 +187,10 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
   return verified;
 }
 
-/** What a step sees as its environment: the run's, parameters, hand-offs, the run's own variables, then its `env`. */
+/**
+ * What a step sees as its environment: the run's, parameters, hand-offs, the run's own variables,
+ * its `env`, and last the EXEC_DOC_PARAM_<name> variables that placeholders expand (nothing overrides them).
+ */
 function stepEnvironment(step: Step, context: StepContext, extra: Record<string, string> = {}): Record<string, string> {
   return {
     ...context.baseEnv,
@@ -193,6 +201,7 @@ function stepEnvironment(step: Step, context: StepContext, extra: Record<string,
     EXEC_DOC_STEP_ID: step.id,
     ...extra,
     ...step.env,
+    ...paramEnvironment(context.params),
   };
 }
 

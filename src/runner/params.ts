@@ -1,8 +1,9 @@
 // Parameter values for a run: `--set name=value`, then the environment variable
 // EXEC_DOC_PARAM_<name>, then the declared default. Secret values are never stored.
-import type { Param } from '../model/types.js';
+import type { Param, Step } from '../model/types.js';
 import { validateParamValue } from '../model/param-value.js';
 import { closest } from '../util/edit-distance.js';
+import { PARAM_ENV_PREFIX, renderPlaceholders } from '../placeholders/index.js';
 
 export interface ResolvedParams {
   values: Record<string, string>;
@@ -11,7 +12,7 @@ export interface ResolvedParams {
   problems: string[];
 }
 
-export const PARAM_ENV_PREFIX = 'EXEC_DOC_PARAM_';
+export { PARAM_ENV_PREFIX };
 
 export function resolveParams(params: Param[], sets: Record<string, string>, env: NodeJS.ProcessEnv): ResolvedParams {
   const values: Record<string, string> = {};
@@ -56,7 +57,9 @@ export function parseSets(items: string[]): { sets: Record<string, string>; prob
   return { sets, problems };
 }
 
-/** A step's code with `${{ params.name }}` replaced by the values. */
-export function substituteParams(code: string, values: Record<string, string>): string {
-  return code.replace(/\$\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
+/** Why the values cannot be placed in the blocks that use them (checked before anything runs). */
+export function placeholderProblems(steps: readonly Step[], params: readonly Param[], values: Readonly<Record<string, string>>): string[] {
+  const problems = new Set<string>();
+  for (const step of steps) for (const problem of renderPlaceholders(step.lang, step.code, params, values).problems) problems.add(`${step.id}: ${problem}`);
+  return [...problems];
 }

@@ -13,7 +13,7 @@ import type { SqlSession } from '../languages/sql.js';
 import type { PostgresHandle } from '../targets/postgres.js';
 import { buildRecord, latestRecordPath, writeRecord, type RunRecord } from '../results/record.js';
 import { buildPlan, type Plan } from './plan.js';
-import { resolveParams } from './params.js';
+import { placeholderProblems, resolveParams, type ResolvedParams } from './params.js';
 import { checkRequirements } from './requirements.js';
 import { executeStep, type StepContext } from './execute-step.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
@@ -68,10 +68,7 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
   const { section } = options;
   const env = options.env ?? process.env;
   const plan = buildPlan(section);
-  const params = resolveParams(section.params, options.sets ?? {}, env);
-  if (params.problems.length > 0) {
-    throw new ExecDocError('E_PARAM', `Cannot run ${section.address}: ${params.problems.length === 1 ? 'a parameter is' : 'parameters are'} not right`, { details: params.problems });
-  }
+  const params = checkedParams(plan, resolveParams(section.params, options.sets ?? {}, env), `Cannot run ${section.address}`);
   assertConfirmable(plan, options);
   const checksConfig = await loadChecksConfigFor(plan, options.documentPath);
 
@@ -136,10 +133,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
   const plan = buildPlan(section);
   // Secrets were never stored: they must be given again.
   const sets = { ...state.params, ...(options.sets ?? {}) };
-  const params = resolveParams(section.params, sets, env);
-  if (params.problems.length > 0) {
-    throw new ExecDocError('E_PARAM', `Cannot resume ${state.runId}: parameters are missing or wrong (secret values are never stored; pass them again)`, { details: params.problems });
-  }
+  const params = checkedParams(plan, resolveParams(section.params, sets, env), `Cannot resume ${state.runId} (secret values are never stored; pass them again)`);
   if (state.phase === 'forward') assertConfirmable(plan, options);
   const checksConfig = await loadChecksConfigFor(plan, state.section.file);
   store.lock();
@@ -151,10 +145,23 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
   return run.execute({ checkRequirements: false });
 }
 
+/** Every block the plan may run. */
+function plannedSteps(plan: Plan): Step[] {
+  return [...plan.forward, ...plan.verify, ...plan.teardown, ...[...plan.rollbackOf.values()].filter((s): s is Step => s !== null)];
+}
+
 /** Whether any block the plan may run is a `checks` block. */
 function hasChecksBlocks(plan: Plan): boolean {
-  const all = [...plan.forward, ...plan.verify, ...plan.teardown, ...[...plan.rollbackOf.values()].filter((s): s is Step => s !== null)];
-  return all.some((s) => s.lang === 'checks');
+  return plannedSteps(plan).some((s) => s.lang === 'checks');
+}
+
+/** The values, once each is valid and can be placed where every block uses it; else nothing runs. */
+function checkedParams(plan: Plan, params: ResolvedParams, what: string): ResolvedParams {
+  const problems = params.problems.length > 0 ? params.problems : placeholderProblems(plannedSteps(plan), plan.section.params, params.values);
+  if (problems.length > 0) {
+    throw new ExecDocError('E_PARAM', `${what}: ${problems.length === 1 ? 'a parameter is' : 'parameters are'} not right`, { details: problems });
+  }
+  return params;
 }
 
 /** The checks configuration a section's `checks` blocks use (the nearest exec-doc.checks.yaml), validated before anything runs. */
@@ -203,6 +210,7 @@ class Run {
       runDir: store.dir,
       docDir: path.dirname(state.section.file),
       params,
+      paramDecls: plan.section.params,
       handoff: { ...state.handoff },
       baseEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
       mask,

@@ -160,6 +160,8 @@ describe('postgres.replication-lag with a real standby', () => {
       await q(primary, 'create table t (id int); insert into t values (1)');
       // Wait until the standby streams.
       for (let i = 0; i < 100 && (await q(primary, 'select count(*)::int as n from pg_stat_replication'))[0].n < 1; i++) await new Promise((r) => setTimeout(r, 100));
+      // …and until it has replayed a transaction: paused before that, it has no replay time to measure lag from.
+      for (let i = 0; i < 100 && (await q(standby, 'select pg_last_xact_replay_timestamp() is null as none'))[0].none; i++) await new Promise((r) => setTimeout(r, 100));
       const ok = await runCheck('postgres.replication-lag', { expectStandbys: 1, failBytes: 64 * 1024 * 1024 }, pgContext(primary));
       expect(ok.status).toBe('pass');
       expect(ok.value).toMatch(/\(1 standbys\)$/);

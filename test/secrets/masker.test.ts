@@ -1,0 +1,68 @@
+// The stream masker, split at random chunk boundaries: whatever the chunks, the released text is
+// the masked whole, and no secret (nor a line of a multi-line one) appears in it, in one piece or
+// across two.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createLineMasker, createMasker, maskDeep } from '../../src/secrets/masker.js';
+
+const PEM = ['-----BEGIN PRIVATE KEY-----', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj', '-----END PRIVATE KEY-----'].join('\n');
+
+function streamed(secrets: string[], chunks: string[], maxPendingChars?: number): { pieces: string[]; joined: string } {
+  const pieces: string[] = [];
+  const stream = createLineMasker(createMasker(secrets), (t) => pieces.push(t), maxPendingChars);
+  for (const chunk of chunks) stream.write(chunk);
+  stream.flush();
+  return { pieces, joined: pieces.join('') };
+}
+
+/** Cuts `text` at the given (sorted, deduplicated) offsets. */
+const cut = (text: string, offsets: number[]) => {
+  const at = [...new Set(offsets.map((o) => o % (text.length + 1)))].sort((a, b) => a - b);
+  return [0, ...at].map((start, i) => text.slice(start, at[i] ?? text.length)).filter((c, i, all) => c.length > 0 || all.length === 1);
+};
+
+describe('stream masking', () => {
+  const char = fc.constantFrom(...'abcxyz0189-_ \n'.split(''));
+  const secret = fc.string({ unit: char, minLength: 1, maxLength: 24 }).filter((s) => s.trim().length > 0);
+  const filler = fc.string({ unit: fc.constantFrom(...'abcxyz \n.'.split('')), maxLength: 12 });
+
+  it('releases the masked whole, whatever the chunks and the pending limit', () => {
+    fc.assert(
+      fc.property(fc.array(secret, { minLength: 1, maxLength: 3 }), fc.array(fc.tuple(filler, fc.nat(2)), { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 10 }), fc.integer({ min: 1, max: 64 }), (secrets, parts, offsets, max) => {
+        const text = parts.map(([f, k]) => f + (secrets[k % secrets.length] ?? '')).join('');
+        const mask = createMasker(secrets);
+        const { joined, pieces } = streamed(secrets, cut(text, offsets), max);
+        expect(joined).toBe(mask(text));
+        for (const needle of mask.needles) expect(joined.includes(needle), `${JSON.stringify(needle)} leaked`).toBe(false);
+        // No piece is released empty or ends with a secret's beginning that the next piece completes.
+        for (const piece of pieces) expect(piece.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('hides a secret printed across the 8 KiB partial-line limit', () => {
+    const secret = 's3cr3t-value-that-is-long';
+    const text = 'x'.repeat(8190) + secret + ' tail';
+    const { joined, pieces } = streamed([secret], cut(text, [8000, 8192, 8200]));
+    expect(joined).toBe('x'.repeat(8190) + '*** tail');
+    expect(pieces.some((p) => p.includes('s3cr'))).toBe(false);
+  });
+
+  it('hides a multi-line secret printed whole, line by line, or with other line endings and indentation', () => {
+    const whole = streamed([PEM], cut(`key:\n${PEM}\nend\n`, [5, 40, 41, 90]));
+    expect(whole.joined).toBe('key:\n***\nend\n');
+    const lines = PEM.split('\n');
+    const crlf = streamed([PEM], lines.map((l) => `    ${l}\r\n`));
+    for (const line of lines) expect(crlf.joined).not.toContain(line);
+    expect(crlf.joined).toBe('    ***\r\n'.repeat(lines.length));
+    // And in records and events, masked as a whole.
+    expect(maskDeep({ reason: `failed: ${lines[1]}` }, createMasker([PEM]))).toEqual({ reason: 'failed: ***' });
+  });
+
+  it('masks every occurrence, repeated in one chunk, the longest first', () => {
+    const mask = createMasker(['abc', 'abcdef']);
+    expect(mask('abcdef abc abcdef abcabc')).toBe('*** *** *** ******');
+    expect(streamed(['hunter2'], ['hunter2 hunter2\nhunter2']).joined).toBe('*** ***\n***');
+  });
+});
