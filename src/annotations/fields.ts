@@ -27,6 +27,8 @@ export interface StepAnnotation {
   env?: Record<string, string>;
   /** Runme's `excludeFromRunAll`: the block is an example here too. */
   excluded?: boolean;
+  /** Running it twice does no harm: `resume` may run it again when a runner died during it. */
+  idempotent?: boolean;
 }
 
 type FieldResult<T> = { value: T } | { error: string };
@@ -95,7 +97,9 @@ function envPairs(value: MetaValue): FieldResult<Record<string, string>> {
   }
   const v = asText(value);
   if (v === undefined) return { error: 'expected `KEY=value` pairs such as `env="MODE=test RETRIES=3"`' };
-  for (const pair of v.split(/\s+/).filter(Boolean)) {
+  const words = shellWords(v);
+  if (typeof words === 'string') return { error: words };
+  for (const pair of words) {
     const eq = pair.indexOf('=');
     const name = eq < 0 ? pair : pair.slice(0, eq);
     if (eq < 0 || !ENV_NAME_PATTERN.test(name)) return { error: `expected \`KEY=value\` pairs such as \`env="MODE=test RETRIES=3"\`, got \`${pair}\`` };
@@ -119,6 +123,7 @@ export const FIELDS: readonly FieldSpec[] = [
   { name: 'confirm', aliases: [], doc: 'A dangerous step: needs `--yes` or an interactive confirmation. The value is the question shown.', example: 'confirm="Drop the old table?"', parse: (value, isFlag) => (isFlag || value === true || value === 'true' ? { value: 'Run this step?' } : text('a question, or the flag alone')(value, false)) },
   { name: 'cwd', aliases: [], doc: 'Working directory, relative to the document\'s folder.', example: 'cwd=../scripts', parse: text('a directory path') },
   { name: 'env', aliases: [], doc: 'Extra environment variables for this step.', example: 'env="MODE=test"', parse: envPairs },
+  { name: 'idempotent', aliases: [], doc: 'Running the step twice does no harm: `resume` runs it again when the runner died while it ran (otherwise resume stops and asks).', example: 'idempotent', parse: boolean },
   { name: 'excluded', aliases: ['excludeFromRunAll'], doc: 'Runme\'s flag: the block does not run as part of its section.', example: 'excludeFromRunAll=true', parse: boolean },
 ];
 
@@ -178,4 +183,42 @@ export function interpretAttributes(all: MetaAttribute[]): InterpretedAnnotation
 
 function closestKey(key: string): string | undefined {
   return closest(key, FIELD_KEYS, 2)[0];
+}
+
+/**
+ * `KEY=value` pairs split as a shell splits words: 'single' and "double" quotes keep spaces
+ * (`GREETING='hello world'`) and are taken literally inside; a backslash outside them escapes
+ * the next character.
+ */
+function shellWords(text: string): string[] | string {
+  const words: string[] = [];
+  let word: string | null = null;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (/\s/.test(c)) {
+      if (word !== null) words.push(word);
+      word = null;
+      i += 1;
+      continue;
+    }
+    word ??= '';
+    if (c === "'" || c === '"') {
+      const close = text.indexOf(c, i + 1);
+      if (close < 0) return `expected a closing ${c} in \`${text}\``;
+      const inner = text.slice(i + 1, close);
+      word += inner;
+      i = close + 1;
+      continue;
+    }
+    if (c === '\\' && i + 1 < text.length) {
+      word += text[i + 1];
+      i += 2;
+      continue;
+    }
+    word += c;
+    i += 1;
+  }
+  if (word !== null) words.push(word);
+  return words;
 }

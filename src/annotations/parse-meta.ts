@@ -131,7 +131,12 @@ function parseAttributeMeta(meta: string): ParsedMeta {
       attributes.push({ key, value, isFlag: false, keyOffset, valueOffset });
       continue;
     }
-    while (i < end && !/\s/.test(meta[i]!) && !(braced && meta[i] === '}')) i++;
+    while (i < end && !/\s/.test(meta[i]!) && !(braced && meta[i] === '}')) {
+      // A quoted run inside a bare value keeps its spaces: env=GREETING='hello world'.
+      const q = meta[i];
+      const close = q === '"' || q === "'" ? meta.indexOf(q, i + 1) : -1;
+      i = close > 0 && close < end ? close + 1 : i + 1;
+    }
     const value = meta.slice(valueOffset, i).replace(/,$/, '');
     if (value === '') {
       problems.push({ offset: valueOffset, message: `Unexpected empty value for \`${key}\`, expected a value after \`=\`` });

@@ -57,44 +57,46 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
   const mask = createMasker();
   const notice = (line: string) => io.stderr.write(`exec-doc: ${line}\n`);
 
-  // The target: the user's server as configured (not probed here: postgres.reachable answers
-  // that), or an embedded one for the duration of the checks.
-  let postgres: { url: string; description: string; dataDir?: string } | undefined;
+  // Signals are watched before a server starts: whatever stops the command, the server stops too.
+  const { watchStopSignals } = await import('./signals.js');
+  const stop = watchStopSignals(io, { first: (signal) => `${signal}: stopping the checks` });
   let release: (() => Promise<void>) | undefined;
-  if (planned.some((p) => p.definition.usesPostgres)) {
-    const url = configuredUrl(DEFAULT_TARGET, io.env);
-    if (url) postgres = { url, description: describeUrl(url) };
-    else {
-      try {
-        const handle = await openPostgres(DEFAULT_TARGET, { runId, env: io.env, log: notice });
-        postgres = { url: handle.url, description: handle.description, ...(handle.embedded ? { dataDir: handle.embedded.dataDir } : {}) };
-        release = () => handle.release({ keep: options.keepDb });
-      } catch (error) {
-        notice(`could not start the embedded PostgreSQL: ${(error as Error).message}; the database checks report error`);
-      }
-    }
-    if (postgres) mask.add(...connectionStringSecrets(postgres.url));
-  }
-
-  // The events of the phase's last check only: the file starts empty each time.
-  const eventsFile = path.join(stateDir, 'checks', `${phase}.events.ndjson`);
-  mkdirSync(path.dirname(eventsFile), { recursive: true });
-  writeFileSync(eventsFile, '');
-  const sink = ndjsonFileSink(eventsFile);
-  const bus = new EventBus(runId, mask);
-  bus.on(sink.listener);
-  if (options.json) bus.on((event) => io.stdout.write(`${JSON.stringify(event)}\n`));
-
-  const started = performance.now();
+  let postgres: { url: string; description: string; dataDir?: string } | undefined;
   let results: CheckResult[];
+  let sink: ReturnType<typeof ndjsonFileSink> | undefined;
+  let bus: InstanceType<typeof EventBus>;
+  const started = performance.now();
   const bar = progress(io, options, planned.length);
-  const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort();
-  process.once('SIGINT', onSignal);
   try {
+    // The target: the user's server as configured (not probed here: postgres.reachable answers
+    // that), or an embedded one for the duration of the checks.
+    if (planned.some((p) => p.definition.usesPostgres)) {
+      const url = configuredUrl(DEFAULT_TARGET, io.env);
+      if (url) postgres = { url, description: describeUrl(url) };
+      else {
+        try {
+          const handle = await openPostgres(DEFAULT_TARGET, { runId, env: io.env, log: notice });
+          release = () => handle.release({ keep: options.keepDb });
+          postgres = { url: handle.url, description: handle.description, ...(handle.embedded ? { dataDir: handle.embedded.dataDir } : {}) };
+        } catch (error) {
+          notice(`could not start the embedded PostgreSQL: ${(error as Error).message}; the database checks report error`);
+        }
+      }
+      if (postgres) mask.add(...connectionStringSecrets(postgres.url));
+    }
+
+    // The events of the phase's last check only: the file starts empty each time.
+    const eventsFile = path.join(stateDir, 'checks', `${phase}.events.ndjson`);
+    mkdirSync(path.dirname(eventsFile), { recursive: true });
+    writeFileSync(eventsFile, '');
+    sink = ndjsonFileSink(eventsFile);
+    bus = new EventBus(runId, mask);
+    bus.on(sink.listener);
+    if (options.json) bus.on((event) => io.stdout.write(`${JSON.stringify(event)}\n`));
+
     bus.emit({ type: 'checks.start', scope: phase, checks: planned.map((p) => p.name), target: postgres?.description ?? null });
     results = await runChecks(planned, { env: io.env, ...(postgres ? { postgres } : {}), workDir: path.join(stateDir, 'checks'), keepBaseline: false }, {
-      signal: interrupt.signal,
+      signal: stop.interrupt,
       onResult: (result) => {
         bar.tick();
         bus.emit({ type: 'check.result', scope: phase, stepId: null, result });
@@ -102,16 +104,16 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
     });
   } finally {
     bar.stop();
-    process.off('SIGINT', onSignal);
+    stop.dispose();
     await release?.().catch((error: unknown) => notice(`could not stop the embedded PostgreSQL: ${(error as Error).message}`));
   }
   results = maskDeep(results, mask);
   const durationMs = Math.round(performance.now() - started);
   // Interrupted (Ctrl-C): 130, as shells report SIGINT.
-  const exitCode = interrupt.signal.aborted ? 130 : checksExitCode(results, options.strict);
+  const exitCode = stop.interrupt.aborted ? 130 : checksExitCode(results, options.strict);
   const t = totals(results);
   bus.emit({ type: 'checks.end', scope: phase, durationMs, ...t, exitCode });
-  sink.close();
+  sink?.close();
 
   const entry = { scope: phase, finishedAt: new Date().toISOString(), results };
   const written = recordLastResults(stateDir, entry, options.prometheusFile ?? config.prometheusFile);
@@ -158,9 +160,11 @@ async function checkSection(address: string, options: CliOptions, io: Io): Promi
   const missing: string[] = [];
   const bar = progress(io, options, checks.length);
   const started = performance.now();
+  const { watchStopSignals } = await import('./signals.js');
+  const stop = watchStopSignals(io, { first: (signal) => `${signal}: stopping the checks` });
   let outcome;
   try {
-    outcome = await runSection({ section, documentPath: resolved.path, docsRoot: path.resolve(options.docs), stateDir: options.stateDir, sets, env: io.env, yes: true, keepDb: options.keepDb, listeners: [
+    outcome = await runSection({ section, documentPath: resolved.path, docsRoot: path.resolve(options.docs), stateDir: options.stateDir, sets, env: io.env, yes: true, keepDb: options.keepDb, signal: stop.interrupt, forceSignal: stop.force, listeners: [
         ...listeners,
         (e) => {
           if (e.type === 'step.end') bar.tick();
@@ -169,6 +173,7 @@ async function checkSection(address: string, options: CliOptions, io: Io): Promi
       ], notice: (line) => io.stderr.write(`exec-doc: ${line}\n`) });
   } finally {
     bar.stop();
+    stop.dispose();
   }
   const durationMs = Math.round(performance.now() - started);
   const results = resultsOfRun(outcome.record.steps);

@@ -1,7 +1,7 @@
 // The CLI edge: the only place that prints and decides the exit code.
 import path from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
+import { ExecDocError, EXIT, formatDiagnostic, systemReason } from '../errors/exec-doc-error.js';
 import type { Step } from '../model/types.js';
 import type { RunOutcome } from '../runner/run.js';
 import { parseCli, type CliOptions } from './parse.js';
@@ -23,6 +23,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   }
   const { command, args, options } = parsed;
   try {
+    const { preflight } = await import('./preflight.js');
+    preflight(command, args, options);
     switch (command) {
       case 'list':
         return await list(options, io);
@@ -45,6 +47,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       if (options.json) io.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, details: error.details, diagnostics: error.diagnostics } })}\n`);
       io.stderr.write(`exec-doc: ${error.message}\n${error.details.map((d) => `  ${d}\n`).join('')}`);
       return error.exitCode;
+    }
+    // A file the system refused (gone, unreadable, full disk) is the machine's state, not a bug.
+    const system = systemError(error);
+    if (system) {
+      io.stderr.write(`exec-doc: ${system}\n`);
+      return EXIT.usage;
     }
     io.stderr.write(`exec-doc: internal error (please report it): ${(error as Error).stack ?? String(error)}\n`);
     return INTERNAL_ERROR_EXIT;
@@ -141,20 +149,12 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
   const reporter = options.json ? undefined : createTerminalReporter({ write: (t) => io.stdout.write(t), tty, color: options.color && tty, columns: io.stdout.columns ?? 100 });
   const listeners = options.json ? [(event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`)] : [reporter!.listener];
 
-  // Ctrl-C once: stop the running step and roll back. Twice: abandon the rollback (resume can finish it).
-  const interrupt = new AbortController();
-  const force = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (!interrupt.signal.aborted) {
-      io.stderr.write(`\nexec-doc: ${signal}: stopping the current step and rolling back (${signal} again abandons the rollback)\n`);
-      interrupt.abort();
-    } else if (!force.signal.aborted) {
-      io.stderr.write(`\nexec-doc: ${signal} again: abandoning the rollback; finish it later with \`exec-doc resume\`\n`);
-      force.abort();
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Ctrl-C (or SIGTERM, SIGHUP) once: stop the running step and roll back. Twice: abandon the rollback (resume can finish it).
+  const { watchStopSignals } = await import('./signals.js');
+  const stop = watchStopSignals(io, {
+    first: (signal) => `${signal}: stopping the current step and rolling back (${signal} again abandons the rollback)`,
+    second: (signal) => `${signal} again: abandoning the rollback; finish it later with \`exec-doc resume\``,
+  });
 
   const confirm = interactive
     ? async (question: string, step: Step) => {
@@ -174,8 +174,8 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
     env: io.env,
     yes: options.yes,
     ...(confirm ? { confirm } : {}),
-    signal: interrupt.signal,
-    forceSignal: force.signal,
+    signal: stop.interrupt,
+    forceSignal: stop.force,
     keepDb: options.keepDb,
     listeners,
     notice: (line: string) => (reporter ? reporter.notice(line) : io.stderr.write(`exec-doc: ${line}\n`)),
@@ -189,13 +189,14 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
       outcome = await resumeRun({
         ...common,
         runId: target,
+        rerunInterrupted: options.rerunInterrupted,
+        rollback: options.rollback,
         loadSection: async (state) => (await resolveSection(`${state.section.file}#${state.section.address.split('/').pop()}`, { docsRoot: state.section.docsRoot })).section,
       });
     }
   } finally {
     reporter?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
   if (!options.json) io.stdout.write(formatSummary(outcome.record, path.relative('.', outcome.runDir) || outcome.runDir));
   if (options.report) {
@@ -203,4 +204,13 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
     writeFileSync(options.report.file, formatJunit(outcome.record));
   }
   return outcome.exitCode;
+}
+
+const SYSTEM_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EROFS', 'ENOSPC', 'EEXIST', 'ENAMETOOLONG', 'ELOOP']);
+
+/** "cannot open /x: no such file or directory" for a file system error on a path, else undefined. */
+export function systemError(error: unknown): string | undefined {
+  const e = error as NodeJS.ErrnoException;
+  if (!e || typeof e.code !== 'string' || !SYSTEM_CODES.has(e.code) || typeof e.path !== 'string') return undefined;
+  return `cannot ${e.syscall ?? 'use'} ${e.path}: ${systemReason(e)}`;
 }

@@ -23,6 +23,10 @@ export interface CliOptions {
   strict: boolean;
   /** check <section>: which of its check blocks. */
   phase: 'pre' | 'post' | 'rollback';
+  /** resume: run again the step the dead runner was in. */
+  rerunInterrupted: boolean;
+  /** resume: roll back instead of going on. */
+  rollback: boolean;
 }
 
 export type ParsedCli =
@@ -52,6 +56,8 @@ const OPTIONS: OptionSpec[] = [
   { name: 'only', value: '<check>', multiple: true, description: 'run only this check of the phase (repeatable)', commands: ['check'] },
   { name: 'strict', description: 'a warning fails too (exit 1)', commands: ['check'] },
   { name: 'phase', value: '<pre|post|rollback>', description: "check <section>: which of the section's check blocks to run (default: pre)", commands: ['check'] },
+  { name: 'rerun-interrupted', description: 'resume: run again the step that was running when the runner died (it may have done part of its work)', commands: ['resume'] },
+  { name: 'rollback', description: 'resume: roll back instead of going on: the interrupted step first, then the completed steps in reverse', commands: ['resume'] },
   { name: 'report', value: 'junit <file>', description: 'also write a report: `--report junit <file>`', commands: ['run', 'resume'] },
   { name: 'help', short: 'h', description: 'show this help', commands: 'all' },
 ];
@@ -123,7 +129,7 @@ export function commandHelp(name: CommandName): string {
 }
 
 function defaults(env: NodeJS.ProcessEnv): CliOptions {
-  return { docs: 'docs', stateDir: env.EXEC_DOC_STATE_DIR ?? '.exec-doc', color: !env.NO_COLOR, json: false, set: [], yes: false, keepDb: false, format: 'table', only: [], strict: false, phase: 'pre' };
+  return { docs: 'docs', stateDir: env.EXEC_DOC_STATE_DIR ?? '.exec-doc', color: !env.NO_COLOR, json: false, set: [], yes: false, keepDb: false, format: 'table', only: [], strict: false, phase: 'pre', rerunInterrupted: false, rollback: false };
 }
 
 const usage = (message: string, command?: CommandName): ParsedCli => ({ kind: 'output', text: `exec-doc: ${message}\nSee \`exec-doc ${command ? `${command} ` : ''}--help\`.\n`, exitCode: 64 });
@@ -179,6 +185,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
   if (typeof values['prometheus-file'] === 'string') options.prometheusFile = values['prometheus-file'];
   options.only = (values.only as string[] | undefined) ?? [];
   options.strict = values.strict === true;
+  options.rerunInterrupted = values['rerun-interrupted'] === true;
+  options.rollback = values.rollback === true;
+  if (options.rerunInterrupted && options.rollback) return usage('--rerun-interrupted and --rollback ask for opposite things; give one', spec.name);
   if (typeof values.format === 'string') {
     if (!['table', 'json', 'prometheus'].includes(values.format)) return usage(`--format takes table, json or prometheus, not '${values.format}'`, spec.name);
     options.format = values.format as CliOptions['format'];

@@ -1,6 +1,6 @@
 // Finds the section an operator named: `<doc-id>/<heading-slug>`, a bare slug that is unique,
 // or `<path-to-any-md-or-mdx-file>#<heading-slug>` for documents outside the docs folder.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { DocumentRunbooks, Section } from '../model/types.js';
 import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
@@ -31,6 +31,10 @@ export async function resolveSection(address: string, options: CorpusOptions): P
   if (matches.length > 1) {
     throw new ExecDocError('E_UNKNOWN_SECTION', `\`${address}\` names ${matches.length} sections; say which one`, { details: matches.map((m) => m.section.address) });
   }
+  // A document of that id whose errors kept the section from being read: show its errors.
+  const docId = address.includes('/') ? address.slice(0, address.lastIndexOf('/')) : undefined;
+  const named = docId === undefined ? undefined : entries.find((e) => e.doc.docId === docId || stripNumberPrefixes(e.doc.docId) === docId);
+  if (named) checked({ section: undefined as never, document: named.doc, path: named.path });
   const addresses = all.map((m) => m.section.address);
   const near = closest(address, addresses, Math.max(3, Math.floor(address.length / 3)), 5);
   const shownRoot = path.relative('.', options.docsRoot) || '.';
@@ -41,12 +45,15 @@ export async function resolveSection(address: string, options: CorpusOptions): P
 
 async function resolveInFile(file: string, slug: string, options: LoadOptions): Promise<Resolved> {
   if (!existsSync(file)) throw new ExecDocError('E_UNKNOWN_SECTION', `No such file: ${file}`, { details: ['Give a path to a .md or .mdx file, e.g. docs/guide.mdx#section'] });
+  if (statSync(file).isDirectory()) throw new ExecDocError('E_USAGE', `${file} is a folder, expected a .md or .mdx file`, { details: [`Give a document and a section, e.g. ${path.join(file, 'guide.md')}#section, or --docs ${file} and <doc-id>/<section>`] });
   const { loadDocument } = await import('./load.js');
   const document = await loadDocument(file, options);
   const found = document.sections.filter((s) => s.slug === slug);
   const absolute = path.resolve(file);
   if (found.length === 1) return checked({ section: found[0]!, document, path: absolute });
   if (slug === '' && document.sections.length === 1) return checked({ section: document.sections[0]!, document, path: absolute });
+  // A section the errors kept from being read: the errors are the answer.
+  checked({ section: undefined as never, document, path: absolute });
   const slugs = document.sections.map((s) => s.slug);
   const near = slug ? closest(slug, slugs, Math.max(3, Math.floor(slug.length / 3)), 5) : slugs;
   throw new ExecDocError('E_UNKNOWN_SECTION', slug ? `No section \`#${slug}\` in ${path.relative('.', file) || file}` : `${file} has ${slugs.length} sections; add #<section>`, {

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'E_REQUIREMENT'
   | 'E_RUN_NOT_FOUND'
   | 'E_RUN_LOCKED'
+  | 'E_RESUME_INTERRUPTED'
   | 'E_RUN_CHANGED'
   | 'E_RUN_FINISHED'
   | 'E_TARGET'
@@ -38,6 +39,7 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   E_REQUIREMENT: EXIT.requirementMissing,
   E_RUN_NOT_FOUND: EXIT.usage,
   E_RUN_LOCKED: EXIT.usage,
+  E_RESUME_INTERRUPTED: EXIT.usage,
   E_RUN_CHANGED: EXIT.usage,
   E_RUN_FINISHED: EXIT.usage,
   E_TARGET: EXIT.requirementMissing,
@@ -64,4 +66,10 @@ export class ExecDocError extends Error {
 
 export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message} [${d.ruleId}]`;
+}
+
+/** A system error's reason without its code or path: "no such file or directory". */
+export function systemReason(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return (e?.message ?? String(error)).replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
 }

@@ -144,6 +144,7 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
     if (annotation.phase !== undefined) step.phase = annotation.phase;
     if (annotation.rollback !== undefined) step.rollback = annotation.rollback;
     if (annotation.confirm !== undefined) step.confirm = annotation.confirm;
+    if (annotation.idempotent) step.idempotent = true;
     if (annotation.cwd !== undefined) step.cwd = annotation.cwd;
     if (annotation.output !== undefined) step.expectOutput = { mode: 'exact', text: annotation.output, position: step.position };
     if (annotation.match !== undefined) {
@@ -185,11 +186,6 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
     }
   }
 
-  // A block that another block names as its rollback is a rollback unless it says otherwise.
-  const referenced = new Set(blocks.map((b) => b.step.rollback).filter((r): r is string => typeof r === 'string'));
-  for (const block of blocks) {
-    if (block.annotation.kind === undefined && referenced.has(block.step.id)) block.step.kind = 'rollback';
-  }
   for (const block of blocks) {
     if (block.step.kind === 'check' && block.step.phase === undefined) block.step.phase = defaultPhase(block, blocks, headings);
   }

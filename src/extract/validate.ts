@@ -39,12 +39,12 @@ export function validateDocument({ blocks, paramsFor, report, lines }: ValidateI
       if (step.kind === 'check' || step.kind === 'rollback' || step.kind === 'teardown') {
         report('error', 'rollback-on-' + step.kind, `Unexpected \`rollback\` on ${step.kind} \`${step.id}\`, expected it only on steps and setup blocks (a ${step.kind} has nothing to undo)`, at.line, at.column);
       } else if (step.rollback === step.id) {
-        report('error', 'rollback-cycle', `Unexpected \`rollback=${step.id}\` on \`${step.id}\` itself, expected the id of a separate kind=rollback block`, at.line, at.column);
+        report('error', 'rollback-self', `Unexpected \`rollback=${step.id}\` on \`${step.id}\`: a block cannot undo itself; add a separate block such as {id=undo-${step.id} kind=rollback} that undoes it and name that, or write \`rollback=none\` if it changes nothing`, at.line, at.column);
       } else if (!partner) {
         const ids = [...byId.keys()].filter((k) => byId.get(k)!.step.kind === 'rollback');
         report('error', 'unknown-rollback', `Unexpected \`rollback=${step.rollback}\` on \`${step.id}\`: no block has that id${ids.length ? `; rollback blocks here: ${ids.join(', ')}` : '; add a block with {id=' + step.rollback + ' kind=rollback}'}`, at.line, at.column);
       } else if (partner.step.kind !== 'rollback') {
-        report('error', 'rollback-not-rollback', `Unexpected \`rollback=${step.rollback}\` on \`${step.id}\`: \`${step.rollback}\` is a ${partner.step.kind}, expected a kind=rollback block`, at.line, at.column);
+        report('error', 'rollback-not-rollback', `Unexpected \`rollback=${step.rollback}\` on \`${step.id}\`: \`${step.rollback}\` is a ${partner.step.kind}${partner.annotation.kind === undefined ? ' (no kind= given)' : ''}, so it would run as a ${partner.step.kind} too; expected a block marked kind=rollback: add \`kind=rollback\` to \`${step.rollback}\` at line ${partner.step.position.start.line}`, at.line, at.column);
       }
     } else if (step.rollback === undefined && (step.kind === 'step' || step.kind === 'setup')) {
       report('warning', 'missing-rollback', `Unexpected ${step.kind} \`${step.id}\` without \`rollback\`: a later failure cannot undo it; add \`rollback=<id>\`, or \`rollback=none\` if it changes nothing`, step.position.start.line, step.position.start.column);

@@ -55,6 +55,8 @@ export interface Step {
   requires: Requirement[];
   /** A question to confirm before the step runs, or undefined when it needs none. */
   confirm?: string;
+  /** Declared safe to run twice: resume re-runs it after a runner died during it. */
+  idempotent?: true;
   cwd?: string;
   env: Record<string, string>;
   /** The annotation as written, for display. */

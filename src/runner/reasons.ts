@@ -11,6 +11,7 @@ export const reasons = {
   sqlExpectedError: () => 'SQL succeeded, but the block declares a non-zero `exit` (expected an error)',
   injected: () => 'failed on purpose before it ran (EXEC_DOC_FAIL_BEFORE): a rollback drill',
   declined: () => 'declined by the operator at the confirmation prompt',
+  resumeRollback: () => 'rolled back at the operator\'s request on resume (`resume --rollback`) after the runner died',
   notStarted: () => 'not started: the run was interrupted before it',
   noRollback: (stepId: string) => `\`${stepId}\` declares no rollback: it was not undone (add \`rollback=<id>\`, or \`rollback=none\` if it changes nothing)`,
 };

