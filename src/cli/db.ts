@@ -11,7 +11,7 @@ const COMMANDS = {
   up: 'apply pending migrations (all, or up to --to <version>)',
   down: 'roll back the last applied migration (or --steps N, or down to --to <version>)',
   verify: "run the applied migrations' .verify.sql checks",
-  lint: 'check the migrations for dangerous DDL (blocking locks, rewrites, missing NOT VALID, …) with PostgreSQL\'s parser',
+  lint: 'check migrations for dangerous DDL (blocking locks, rewrites, missing NOT VALID, …) with PostgreSQL\'s parser: the --dir folder, or files given (lint a.sql b.sql; - reads standard input)',
   baseline: 'record migrations up to --to <version> as applied, without running them (an existing database)',
   backfill: 'batched, resumable data change: --name N --table T --set "col = expr" [--where cond] [--key col]',
   backup: 'back up the database (pg_dump when one is new enough, else a clone on the server) with a manifest: --out <manifest.json>',
@@ -80,7 +80,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const [command, ...extra] = parsed.positionals;
-  const files = command === 'compare' ? extra.splice(0, 2) : [];
+  const files = command === 'compare' ? extra.splice(0, 2) : command === 'lint' ? extra.splice(0) : [];
   if (values.help || command === 'help') {
     io.stdout.write(dbHelp());
     return 0;
@@ -110,7 +110,19 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   const base = io.env.INIT_CWD ?? process.cwd();
   const resolve = (p: string) => path.resolve(base, p);
   if (command === 'compare' && files.length === 2) return compareFiles(resolve(files[0]!), resolve(files[1]!), { json: values.json === true, dataOnly: values['data-only'] === true }, io);
-  if (command === 'lint') return lintCommand(resolve(String(values.dir ?? 'migrations')), values.json === true, io);
+  if (command === 'lint') return lintCommand(files.length > 0 ? files.map((f) => (f === '-' ? f : resolve(f))) : resolve(String(values.dir ?? 'migrations')), values.json === true, io);
+
+  // Every file named is checked before the database is touched: a backup must not run for minutes
+  // and then fail to write its manifest.
+  const { requireFile, requireWritableFile } = await import('./preflight.js');
+  try {
+    if ((command === 'snapshot' || command === 'backup') && typeof values.out === 'string') requireWritableFile(resolve(values.out), '--out');
+    if (command === 'restore') requireFile(resolve(String(values.from)), '--from: the backup manifest written by `db backup`');
+    if (command === 'compare') requireFile(resolve(files[0]!), 'the snapshot written by `db snapshot`');
+  } catch (error) {
+    io.stderr.write(`db: ${(error as Error).message}\n`);
+    return 64;
+  }
 
   const { configuredUrl } = await import('../targets/postgres.js');
   const url = configuredUrl({ kind: 'postgres', urlEnv: 'DATABASE_URL', database: 'postgres' }, io.env);
@@ -156,7 +168,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
       case 'up':
       case 'down': {
         if (command === 'up' && !values['skip-lint']) {
-          const { lintMigrations, formatFinding } = await import('../db/lint.js');
+          const { lintMigrations, formatFinding } = await import('../db/lint/index.js');
           const pending = (await migrate.status(options)).pending;
           const errors = (await lintMigrations(pending.map((m) => ({ up: m.up, files: { up: m.files.up } })))).filter((f) => f.severity === 'error');
           if (errors.length > 0) {
@@ -305,12 +317,28 @@ async function compareFiles(beforeFile: string, afterFile: string, options: { js
   }
 }
 
-async function lintCommand(dir: string, json: boolean, io: Io): Promise<number> {
+/** Lints a migrations folder, or files in the order given (`-` is standard input), as Squawk does. */
+async function lintCommand(source: string | string[], json: boolean, io: Io): Promise<number> {
   const { loadMigrations, MigrationFilesError } = await import('../db/migration-files.js');
-  const { lintMigrations, formatFinding } = await import('../db/lint.js');
+  const { lintMigrations, lintSql, formatFinding } = await import('../db/lint/index.js');
   let findings;
   try {
-    findings = await lintMigrations(loadMigrations(dir));
+    if (typeof source === 'string') findings = await lintMigrations(loadMigrations(source));
+    else {
+      const { readFileSync } = await import('node:fs');
+      const schema = new Map();
+      findings = [];
+      for (const file of source) {
+        let sql: string;
+        try {
+          sql = file === '-' ? await readAll(io.stdin) : readFileSync(file, 'utf8');
+        } catch (error) {
+          io.stderr.write(`db: cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}; pass SQL files, or - for standard input\n`);
+          return 64;
+        }
+        findings.push(...(await lintSql(sql, file === '-' ? '<stdin>' : file, { schema, rollback: /\.down\.sql$/.test(file) })));
+      }
+    }
   } catch (error) {
     if (error instanceof MigrationFilesError) {
       io.stderr.write(`db: ${error.message}\n`);
@@ -322,6 +350,12 @@ async function lintCommand(dir: string, json: boolean, io: Io): Promise<number> 
   if (json) io.stdout.write(`${JSON.stringify({ errors, warnings: findings.length - errors, findings }, null, 2)}\n`);
   else io.stdout.write(`${findings.map((f) => `${formatFinding(f)}\n`).join('')}lint: ${errors} error(s), ${findings.length - errors} warning(s)\n`);
   return errors > 0 ? 1 : 0;
+}
+
+async function readAll(stream: NodeJS.ReadStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text;
 }
 
 /** A progress bar on a terminal; elsewhere a line every 2 s. */

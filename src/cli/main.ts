@@ -177,6 +177,7 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
     signal: stop.interrupt,
     forceSignal: stop.force,
     keepDb: options.keepDb,
+    lockWaitMs: options.lockWaitMs,
     listeners,
     notice: (line: string) => (reporter ? reporter.notice(line) : io.stderr.write(`exec-doc: ${line}\n`)),
   };

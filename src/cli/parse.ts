@@ -3,6 +3,7 @@
 // Node's util.parseArgs does the parsing: commander did the same job but cost 14 ms of
 // start-up on every call, a tenth of `exec-doc list`'s budget.
 import { parseArgs } from 'node:util';
+import { parseDurationMs } from '../annotations/duration.js';
 
 export type CommandName = 'list' | 'plan' | 'run' | 'resume' | 'validate' | 'check-docs' | 'check';
 
@@ -27,6 +28,8 @@ export interface CliOptions {
   rerunInterrupted: boolean;
   /** resume: roll back instead of going on. */
   rollback: boolean;
+  /** run/resume: how long to wait for another run of the same section and target. */
+  lockWaitMs: number;
 }
 
 export type ParsedCli =
@@ -56,6 +59,7 @@ const OPTIONS: OptionSpec[] = [
   { name: 'only', value: '<check>', multiple: true, description: 'run only this check of the phase (repeatable)', commands: ['check'] },
   { name: 'strict', description: 'a warning fails too (exit 1)', commands: ['check'] },
   { name: 'phase', value: '<pre|post|rollback>', description: "check <section>: which of the section's check blocks to run (default: pre)", commands: ['check'] },
+  { name: 'lock-wait', value: '<duration>', description: 'wait this long (e.g. 30s, 5m) for another run of the same section and target to finish, instead of refusing at once (exit 75)', commands: ['run', 'resume'] },
   { name: 'rerun-interrupted', description: 'resume: run again the step that was running when the runner died (it may have done part of its work)', commands: ['resume'] },
   { name: 'rollback', description: 'resume: roll back instead of going on: the interrupted step first, then the completed steps in reverse', commands: ['resume'] },
   { name: 'report', value: 'junit <file>', description: 'also write a report: `--report junit <file>`', commands: ['run', 'resume'] },
@@ -98,6 +102,7 @@ Exit codes:
   3   a requirement is missing (nothing ran)
   64  usage or document error (nothing ran)
   70  internal error (a bug in exec-doc)
+  75  the section is being run against the same target by another run (nothing ran)
 `;
 
 const optionsOf = (command: CommandName): OptionSpec[] => OPTIONS.filter((o) => o.commands === 'all' || o.commands.includes(command));
@@ -129,7 +134,7 @@ export function commandHelp(name: CommandName): string {
 }
 
 function defaults(env: NodeJS.ProcessEnv): CliOptions {
-  return { docs: 'docs', stateDir: env.EXEC_DOC_STATE_DIR ?? '.exec-doc', color: !env.NO_COLOR, json: false, set: [], yes: false, keepDb: false, format: 'table', only: [], strict: false, phase: 'pre', rerunInterrupted: false, rollback: false };
+  return { docs: 'docs', stateDir: env.EXEC_DOC_STATE_DIR ?? '.exec-doc', color: !env.NO_COLOR, json: false, set: [], yes: false, keepDb: false, format: 'table', only: [], strict: false, phase: 'pre', rerunInterrupted: false, rollback: false, lockWaitMs: 0 };
 }
 
 const usage = (message: string, command?: CommandName): ParsedCli => ({ kind: 'output', text: `exec-doc: ${message}\nSee \`exec-doc ${command ? `${command} ` : ''}--help\`.\n`, exitCode: 64 });
@@ -187,6 +192,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
   options.strict = values.strict === true;
   options.rerunInterrupted = values['rerun-interrupted'] === true;
   options.rollback = values.rollback === true;
+  if (typeof values['lock-wait'] === 'string') {
+    const ms = parseDurationMs(values['lock-wait']);
+    if (ms === undefined) return usage(`--lock-wait takes a duration such as 30s or 5m, not '${values['lock-wait']}'`, spec.name);
+    options.lockWaitMs = ms;
+  }
   if (options.rerunInterrupted && options.rollback) return usage('--rerun-interrupted and --rollback ask for opposite things; give one', spec.name);
   if (typeof values.format === 'string') {
     if (!['table', 'json', 'prometheus'].includes(values.format)) return usage(`--format takes table, json or prometheus, not '${values.format}'`, spec.name);

@@ -42,7 +42,7 @@ function requireDirectory(dir: string, what: string, hint: string): void {
   if (!statSync(dir).isDirectory()) throw usage(`${what} ${dir}: not a folder; ${hint}`);
 }
 
-function requireFile(file: string, what: string): void {
+export function requireFile(file: string, what: string): void {
   if (!existsSync(file)) throw usage(`${file}: no such file (${what})`);
   const stat = statSync(file);
   if (stat.isDirectory()) throw usage(`${file}: a folder, expected a file (${what})`);
@@ -67,7 +67,7 @@ function requireWritableDirectory(dir: string, what: string): void {
   }
 }
 
-function requireWritableFile(file: string, what: string): void {
+export function requireWritableFile(file: string, what: string): void {
   if (existsSync(file) && statSync(file).isDirectory()) throw usage(`${what} ${file}: a folder, expected a file name`);
   requireWritableDirectory(path.dirname(path.resolve(file)), `${what} ${file}: its folder`);
   if (existsSync(file)) {

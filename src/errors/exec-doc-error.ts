@@ -11,6 +11,8 @@ export const EXIT = {
   requirementMissing: 3,
   /** Usage or document error; nothing ran. */
   usage: 64,
+  /** The section is being run against the same target by another run; nothing ran (sysexits' EX_TEMPFAIL). */
+  locked: 75,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -25,6 +27,7 @@ export type ErrorCode =
   | 'E_RUN_NOT_FOUND'
   | 'E_RUN_LOCKED'
   | 'E_RESUME_INTERRUPTED'
+  | 'E_SECTION_LOCKED'
   | 'E_RUN_CHANGED'
   | 'E_RUN_FINISHED'
   | 'E_TARGET'
@@ -40,6 +43,7 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   E_RUN_NOT_FOUND: EXIT.usage,
   E_RUN_LOCKED: EXIT.usage,
   E_RESUME_INTERRUPTED: EXIT.usage,
+  E_SECTION_LOCKED: EXIT.locked,
   E_RUN_CHANGED: EXIT.usage,
   E_RUN_FINISHED: EXIT.usage,
   E_TARGET: EXIT.requirementMissing,

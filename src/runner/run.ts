@@ -38,6 +38,8 @@ export interface CommonRunOptions {
   forceSignal?: AbortSignal;
   /** Keep the embedded PostgreSQL after the run, for inspection. */
   keepDb?: boolean;
+  /** How long to wait for another run of the same section and target to finish (default 0: refuse at once). */
+  lockWaitMs?: number;
   listeners?: EventListener[];
   /** Notices for the operator (not events). */
   notice?: (line: string) => void;
@@ -78,6 +80,16 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
   const checksConfig = await loadChecksConfigFor(plan, options.documentPath);
 
   const runId = options.runId ?? newRunId(section.slug);
+  const unlockSection = await lockSectionFor(plan, runId, options, env);
+  try {
+    return await startRun(plan, runId, params, checksConfig, options);
+  } finally {
+    await unlockSection();
+  }
+}
+
+async function startRun(plan: Plan, runId: string, params: ResolvedParams, checksConfig: ChecksConfig | undefined, options: RunSectionOptions): Promise<RunOutcome> {
+  const { section } = plan;
   const store = new RunStore(options.stateDir, runId);
   store.create();
   store.lock();
@@ -141,6 +153,16 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
   const params = checkedParams(plan, resolveParams(section.params, sets, env), `Cannot resume ${state.runId} (secret values are never stored; pass them again)`);
   if (state.phase === 'forward') assertConfirmable(plan, options);
   const checksConfig = await loadChecksConfigFor(plan, state.section.file);
+  const unlockSection = await lockSectionFor(plan, state.runId, options, env);
+  try {
+    return await continueRun(plan, state, store, params, checksConfig, options);
+  } finally {
+    await unlockSection();
+  }
+}
+
+async function continueRun(plan: Plan, state: RunState, store: RunStore, params: ResolvedParams, checksConfig: ChecksConfig | undefined, options: ResumeOptions): Promise<RunOutcome> {
+  const section = plan.section;
   store.lock();
   const interrupted = state.phase === 'forward' && state.current?.phase === 'forward' ? plan.forward.find((s) => s.id === state.current!.stepId) : undefined;
   if (interrupted && (interrupted.kind === 'step' || interrupted.kind === 'setup') && !interrupted.idempotent && !options.rerunInterrupted && !options.rollback) {
@@ -155,6 +177,14 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
   const rollingBack = state.phase === 'rollback';
   run.bus.emit({ type: 'run.resume', section: section.address, fromStep: state.current?.stepId ?? plan.forward[state.cursor]?.id ?? null, rollingBack });
   return run.execute({ checkRequirements: false });
+}
+
+/** The section's lock, against its shared PostgreSQL target when it has one. */
+async function lockSectionFor(plan: Plan, runId: string, options: CommonRunOptions, env: NodeJS.ProcessEnv): Promise<() => Promise<void>> {
+  const { lockSection } = await import('./section-lock.js');
+  const { configuredUrl } = await import('../targets/postgres.js');
+  const sharedUrl = plan.needsPostgres ? configuredUrl(plan.section.target, env) : undefined;
+  return lockSection({ stateDir: options.stateDir, address: plan.section.address, runId, waitMs: options.lockWaitMs ?? 0, ...(sharedUrl ? { sharedUrl } : {}), ...(options.signal ? { signal: options.signal } : {}) });
 }
 
 /** Every block the plan may run. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { StepKind, StepLanguage } from '../model/types.js';
 import type { RunStatus, StepPhase, StepStatus } from '../events/types.js';
-import { isSameProcessAlive, processStartTime } from './kill-tree.js';
+import { tryLockFile } from '../util/lock-file.js';
 import { ExecDocError } from '../errors/exec-doc-error.js';
 import type { EmbeddedInfo } from '../targets/postgres.js';
 import type { CheckResult } from '../checks/types.js';
@@ -156,27 +156,9 @@ export class RunStore {
 
   /** Takes the run's lock; fails when another live runner holds it. A dead holder's lock is taken over. */
   lock(): void {
-    const lockPath = path.join(this.dir, 'lock');
-    const mine = JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) ?? null });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(lockPath, 'wx');
-        writeSync(fd, mine);
-        closeSync(fd);
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        let holder: { pid?: number; startTime?: string | null } = {};
-        try {
-          holder = JSON.parse(readFileSync(lockPath, 'utf8')) as typeof holder;
-        } catch {
-          // An unreadable lock is as good as a stale one.
-        }
-        if (holder.pid && holder.pid !== process.pid && isSameProcessAlive(holder.pid, holder.startTime ?? undefined)) {
-          throw new ExecDocError('E_RUN_LOCKED', `Run \`${this.runId}\` is being executed by process ${holder.pid}`, { details: ['Wait for it to finish, or stop that process first.'] });
-        }
-        rmSync(lockPath, { force: true });
-      }
+    const taken = tryLockFile(path.join(this.dir, 'lock'));
+    if (!taken.acquired && taken.holder.pid !== process.pid) {
+      throw new ExecDocError('E_RUN_LOCKED', `Run \`${this.runId}\` is being executed by process ${taken.holder.pid}`, { details: ['Wait for it to finish, or stop that process first.'] });
     }
   }
 

@@ -2,14 +2,15 @@
 // directory, a run's hand-off folder) carry an owner file beside them: the process that made
 // them, identified by pid and start time so that a reused pid is not mistaken for it. What a dead
 // owner left behind is found and cleaned up by the next command that makes such a thing.
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { isSameProcessAlive, processStartTime } from './process-identity.js';
 import path from 'node:path';
 
 export interface Owner {
   pid: number;
   /** The process's start time (clock ticks since boot, from /proc), or null where unknown. */
-  startTicks: number | null;
+  startTime: string | null;
   /** Kept on purpose (--keep-db): never swept. */
   kept?: boolean;
   /** The run state that may still need the thing (resume). */
@@ -20,29 +21,11 @@ export interface Owner {
 
 const ownerPath = (thing: string) => `${thing}.owner.json`;
 
-export function startTicks(pid: number): number | null {
-  try {
-    // Field 22 of /proc/<pid>/stat, counted after the command name (which may hold spaces).
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]);
-  } catch {
-    return null;
-  }
-}
-
-function processState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 export function writeOwner(thing: string, extra: Partial<Owner> = {}): void {
-  const owner: Owner = { ...extra, pid: extra.pid ?? process.pid, startTicks: extra.startTicks === undefined ? startTicks(process.pid) : extra.startTicks };
-  writeFileSync(ownerPath(thing), `${JSON.stringify(owner)}\n`, { mode: 0o600 });
+  const owner: Owner = { ...extra, pid: extra.pid ?? process.pid, startTime: extra.startTime === undefined ? (processStartTime(process.pid) ?? null) : extra.startTime };
+  const temporary = `${ownerPath(thing)}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
+  renameSync(temporary, ownerPath(thing));
 }
 
 export function removeOwner(thing: string): void {
@@ -50,16 +33,7 @@ export function removeOwner(thing: string): void {
 }
 
 export function isAlive(owner: Owner): boolean {
-  try {
-    process.kill(owner.pid, 0);
-  } catch (error) {
-    // EPERM: it exists, as another user.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  // A zombie (killed, not yet reaped by its parent) still answers signal 0: it is gone all the same.
-  if (processState(owner.pid) === 'Z') return false;
-  const ticks = startTicks(owner.pid);
-  return owner.startTicks === null || ticks === null || ticks === owner.startTicks;
+  return isSameProcessAlive(owner.pid, owner.startTime ?? undefined);
 }
 
 /** Things named `<prefix>*` in the temporary folder whose owner is dead (kept ones excluded). */
@@ -78,9 +52,16 @@ export function abandoned(prefix: string, dir = os.tmpdir()): Array<{ path: stri
     try {
       owner = JSON.parse(readFileSync(file, 'utf8')) as Owner;
     } catch {
-      // Half-written by an owner killed while writing it: judge by age.
-      if (Date.now() - statSync(file).mtimeMs < 60_000) continue;
-      owner = { pid: -1, startTicks: null };
+      // Removed by its owner meanwhile, or half-written (by an owner killed while writing it,
+      // or being written this instant): judged by age.
+      let ageMs: number;
+      try {
+        ageMs = Date.now() - statSync(file).mtimeMs;
+      } catch {
+        continue;
+      }
+      if (ageMs < 60_000) continue;
+      owner = { pid: -1, startTime: null };
     }
     if (owner.kept || (owner.pid > 0 && isAlive(owner))) continue;
     out.push({ path: file.slice(0, -'.owner.json'.length), owner });

@@ -75,8 +75,9 @@ describe('backup and restore', () => {
     expect(await dbMain(['restore', '--from', file, '--into', 'shop_cli'], r.io)).toBe(0);
     expect(r.out()).toBe('restored shop_cli; identical to the backup (schema, row counts, contents)\n');
     const bad = streams();
-    expect(await dbMain(['restore', '--from', path.join(tempDir(), 'missing.json')], bad.io)).toBe(1);
-    expect(bad.err()).toMatch(/^db: cannot read the backup manifest .*missing\.json/);
+    // Checked before the database is touched: a usage error.
+    expect(await dbMain(['restore', '--from', path.join(tempDir(), 'missing.json')], bad.io)).toBe(64);
+    expect(bad.err()).toMatch(/^db: .*missing\.json: no such file \(--from: the backup manifest written by `db backup`\)/);
   });
 });
 

@@ -110,10 +110,12 @@ describe('npm run db lint', () => {
     const lint = io({});
     expect(await dbMain(['lint', '--dir', dir], lint)).toBe(1);
     expect(lint.out()).toContain(`${path.join(dir, '0003_index.up.sql')}:2:1: error: Unexpected CREATE INDEX without CONCURRENTLY on accounts, expected CREATE INDEX CONCURRENTLY [index-not-concurrent]\n    safe pattern: CREATE INDEX CONCURRENTLY accounts_balance ON accounts (…);`);
-    expect(lint.out()).toMatch(/lint: 1 error\(s\), 3 warning\(s\)\n$/);
+    // Three files without lock_timeout, and an int4 key (prefer-bigint).
+    expect(lint.out()).toContain('[prefer-bigint]');
+    expect(lint.out()).toMatch(/lint: 1 error\(s\), 4 warning\(s\)\n$/);
     const json = io({});
     expect(await dbMain(['lint', '--dir', dir, '--json'], json)).toBe(1);
-    expect(JSON.parse(json.out())).toMatchObject({ errors: 1, warnings: 3 });
+    expect(JSON.parse(json.out())).toMatchObject({ errors: 1, warnings: 4 });
 
     const { openPostgres } = await import('../../src/targets/postgres.js');
     const server = await openPostgres({ kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database: 'lintdb' }, { runId: `lint-test-${process.pid}`, env: {} });

@@ -1,2 +1,2 @@
 SET lock_timeout = '2s';
-drop index concurrently orders_customer_id;
+drop index concurrently if exists orders_customer_id;
