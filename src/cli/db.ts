@@ -44,6 +44,7 @@ const OPTIONS = {
   sleep: { type: 'string', doc: 'backfill: pause between batches, to leave room for other load (default 0)' },
   'data-only': { type: 'boolean', doc: 'compare: tables and contents only, not how the schema is printed (across PostgreSQL majors)' },
   'skip-lint': { type: 'boolean', doc: '`up` without linting first (lint errors otherwise stop it)' },
+  strict: { type: 'boolean', doc: '`verify`: nothing to verify is a failure (exit 1), not a warning' },
   json: { type: 'boolean', doc: 'machine-readable output' },
   help: { type: 'boolean', doc: 'show this help' },
 } as const;
@@ -183,6 +184,12 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
       }
       case 'verify': {
         const results = await migrate.verify(options);
+        if (results.length === 0) {
+          // Nothing was checked: never reported as success that was not seen.
+          io.stderr.write(`db: nothing verified: no applied migration has a .verify.sql${values.strict ? '' : ' (a warning; --strict makes it a failure)'}\n`);
+          if (values.json) out(`${JSON.stringify([], null, 2)}\n`);
+          return values.strict ? 1 : 0;
+        }
         if (values.json) out(`${JSON.stringify(results, null, 2)}\n`);
         else out(results.map((r) => `${r.ok ? 'ok    ' : 'FAILED'} ${r.version}_${r.name}: ${r.detail}\n`).join('') + `${results.filter((r) => r.ok).length}/${results.length} verified\n`);
         return results.every((r) => r.ok) ? 0 : 1;

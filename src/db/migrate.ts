@@ -4,7 +4,7 @@ import pg from 'pg';
 import { describePgError } from '../languages/sql.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
 import { compareLedger, ensureLedger, ledgerDelete, ledgerInsert, readLedger, type LedgerRow, type LedgerState } from './ledger.js';
-import { compareVersions, type Migration } from './migration-files.js';
+import { compareVersions, mustRunOutsideTransaction, type Migration } from './migration-files.js';
 import { splitSql } from './sql-split.js';
 import { connect } from './connect.js';
 
@@ -192,7 +192,8 @@ async function applyScript(client: pg.Client, migration: Migration, sql: string,
   const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs;
   const retries = options.retries ?? DEFAULTS.retries;
   const label = `${migration.version}_${migration.name} (${direction})`;
-  const transactional = direction === 'up' ? migration.transactional : !/\bconcurrently\b/i.test(sql);
+  // `down` follows the same rules as `up`: the statements, or the file's marker.
+  const transactional = direction === 'up' ? migration.transactional : !mustRunOutsideTransaction(sql);
   let attempts = 0;
   for (;;) {
     attempts += 1;
@@ -233,10 +234,15 @@ async function applyScript(client: pg.Client, migration: Migration, sql: string,
         continue;
       }
       const where = !transactional && e.statementIndex !== undefined ? ` at statement ${e.statementIndex + 1} of ${e.statementCount}, outside a transaction: statements 1–${e.statementIndex} were applied and stay applied` : transactional ? '; its transaction was rolled back, nothing of it remains' : '';
-      const hint = e.code === LOCK_NOT_AVAILABLE ? `Another session kept a conflicting lock through ${attempts} attempt(s); find it in pg_locks/pg_stat_activity, or raise --lock-timeout/--retries.` : /concurrently/i.test(sql) && !transactional ? 'An index built CONCURRENTLY that failed stays INVALID: drop it (DROP INDEX CONCURRENTLY …) before running again.' : 'Fix the migration and run again.';
+      const hint = e.code === LOCK_NOT_AVAILABLE ? `Another session kept a conflicting lock through ${attempts} attempt(s); find it in pg_locks/pg_stat_activity, or raise --lock-timeout/--retries.` : !transactional && e.statementIndex !== undefined && failedIndexBuild(splitSql(sql)[e.statementIndex]?.text ?? '') ? 'An index built CONCURRENTLY that failed stays INVALID: drop it (DROP INDEX CONCURRENTLY …) before running again.' : 'Fix the migration and run again.';
       throw new DbError('E_MIGRATION_FAILED', `Migration ${label} failed${where}`, [describePgError(error, !transactional && e.statementIndex !== undefined ? splitSql(sql)[e.statementIndex]!.text : sql), hint], { cause: error });
     }
   }
 }
 
 export type { LedgerRow, LedgerState };
+
+/** Whether a statement is CREATE INDEX CONCURRENTLY (which leaves an INVALID index when it fails). */
+function failedIndexBuild(statement: string): boolean {
+  return /^create\s+(?:unique\s+)?index\s+concurrently\b/i.test(statement.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, ''));
+}

@@ -3,7 +3,12 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { splitSql } from './sql-split.js';
+import { loadModule, parseSync } from 'libpg-query';
+import { NO_TRANSACTION_MARKER, runsOutsideTransaction } from './lint/index.js';
+import { statementsOf } from './lint/ast.js';
+
+// PostgreSQL's parser (WASM) decides which scripts leave the transaction; loaded once, here.
+await loadModule();
 
 export interface Migration {
   version: string;
@@ -26,7 +31,6 @@ export class MigrationFilesError extends Error {
 }
 
 const FILE = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_-]*)\.(up|down|verify)\.sql$/;
-export const NO_TRANSACTION_MARKER = '-- exec-doc:no-transaction';
 
 export function checksumOf(sql: string): string {
   return `sha256:${createHash('sha256').update(sql.replace(/\r\n?/g, '\n')).digest('hex')}`;
@@ -88,12 +92,18 @@ export function compareVersions(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** CONCURRENTLY (and a few others) refuse to run inside a transaction block. */
-function mustRunOutsideTransaction(sql: string): boolean {
-  if (sql.includes(NO_TRANSACTION_MARKER)) return true;
-  return splitSql(sql).some((s) => /\bconcurrently\b/i.test(s.text) || /^(vacuum|alter\s+system|create\s+database|drop\s+database)\b/i.test(stripLeadingComments(s.text)));
-}
-
-function stripLeadingComments(text: string): string {
-  return text.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '');
+/**
+ * Whether a script must run outside a transaction block, as PostgreSQL's parser reads its
+ * statements (CREATE/DROP INDEX CONCURRENTLY, REINDEX … CONCURRENTLY, VACUUM, …) or as the file
+ * says (`-- exec-doc:no-transaction`, morph's `-- morph:nontransactional`): never from words in a
+ * comment or a string. A script that does not parse runs in a transaction, where it fails whole.
+ */
+export function mustRunOutsideTransaction(sql: string): boolean {
+  let tree: { stmts?: Array<{ stmt?: unknown; stmt_location?: number }> };
+  try {
+    tree = parseSync(sql) as typeof tree;
+  } catch {
+    return NO_TRANSACTION_MARKER.test(sql);
+  }
+  return runsOutsideTransaction(sql, statementsOf(tree, sql));
 }

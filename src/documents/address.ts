@@ -69,3 +69,4 @@ function checked(resolved: Resolved): Resolved {
   }
   return resolved;
 }
+

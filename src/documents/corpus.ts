@@ -2,6 +2,8 @@
 // each file's size and modification time (and the extractor's own build): documents.json
 // holds the full runbooks (for run and plan), index.json only the section summaries, which
 // is all `list` reads, so listing a large guide stays fast.
+import { walkFiles } from '../util/walk-files.js';
+import { projectRoot } from '../util/project-root.js';
 import { readFileSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,16 +114,28 @@ function readCache<T>(file: string, fingerprint: string): CacheFile<T> | undefin
 }
 
 /** Changes whenever the extractor's code, the docs root or the display root change. */
-function extractorFingerprint(options: LoadOptions): string {
+/**
+ * What the cached results depend on besides the documents: every module of the engine and the
+ * plugins (the model, the checks blocks, the annotations… anything could shape extraction), and
+ * the installed dependencies (package-lock.json). Sizes and modification times only: a few hundred
+ * stat calls, no reading.
+ */
+export function extractorFingerprint(options: LoadOptions): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const dirs = [path.join(here, '..', 'extract'), path.join(here, '..', 'annotations'), path.join(here, '..', '..', 'plugins', 'remark-exec-doc'), here];
+  const engine = path.resolve(here, '..');
+  const plugins = path.resolve(here, '..', '..', 'plugins');
   const parts = [path.resolve(options.docsRoot), path.resolve(options.displayRoot ?? '.')];
-  for (const dir of dirs) {
-    try {
-      for (const name of readdirSync(dir).sort()) parts.push(`${name}:${statSync(path.join(dir, name)).mtimeMs}`);
-    } catch {
-      parts.push(`${dir}:missing`);
-    }
+  const code = (entry: { name: string }) => /\.(m?[jt]s|json)$/.test(entry.name);
+  for (const file of [...walkFiles(engine, code), ...walkFiles(plugins, code)]) {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    parts.push(`${path.relative(engine, file)}:${stat?.size ?? 'missing'}:${stat?.mtimeMs ?? 0}`);
   }
+  let lock: ReturnType<typeof statSync> | undefined;
+  try {
+    lock = statSync(path.join(projectRoot(), 'package-lock.json'), { throwIfNoEntry: false });
+  } catch {
+    lock = undefined;
+  }
+  parts.push(`package-lock.json:${lock?.size ?? 'missing'}:${lock?.mtimeMs ?? 0}`);
   return parts.join('|');
 }

@@ -18,3 +18,12 @@ export function stripNumberPrefixes(docId: string): string {
     .map((segment) => segment.replace(/^\d+\s*[-_.]+\s*(?=[^-_.\s])/, ''))
     .join('/');
 }
+
+/**
+ * The address that runs a section from the command line: `<doc-id>/<slug>` for a document under
+ * the docs folder, `<file>#<slug>` for one elsewhere (its id is a path with `..`, which no
+ * `<doc-id>/<slug>` lookup finds).
+ */
+export function runnableAddress(section: { address: string; docId: string; file: string; slug: string }): string {
+  return section.docId.startsWith('../') || section.docId === '..' || path.isAbsolute(section.docId) ? `${section.file}#${section.slug}` : section.address;
+}

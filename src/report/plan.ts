@@ -1,5 +1,6 @@
 // What `exec-doc plan` shows: the order of execution, what undoes what, the checks, the
 // requirements and parameters. Also its JSON form (the same data, for agents).
+import { runnableAddress } from '../documents/doc-id.js';
 import type { Param, Step } from '../model/types.js';
 import type { Plan } from '../runner/plan.js';
 import { formatDurationMs } from '../annotations/duration.js';
@@ -86,7 +87,7 @@ export function formatPlan(plan: Plan): string {
     }
   }
   if (plan.confirmations.length) out.push(`Needs confirmation (or --yes): ${plan.confirmations.map((s) => s.id).join(', ')}`);
-  out.push('', `Run it: npm run exec-doc -- run ${section.address}`);
+  out.push('', `Run it: npm run exec-doc -- run ${runnableAddress(section)}`);
   return out.join('\n') + '\n';
 }
 

@@ -52,9 +52,17 @@ export function buildRecord(input: { state: RunState; section: Section; status: 
   };
 }
 
-/** Where the latest record of a section lives: results/<doc-id>/<slug>.json. */
+/**
+ * Where the latest record of a section lives: results/<doc-id>/<slug>.json, always inside the
+ * state folder: a document outside the docs folder has `..` in its id, which is kept as a name.
+ */
 export function latestRecordPath(stateDir: string, address: string): string {
-  return path.join(stateDir, 'results', ...address.split('/')) + '.json';
+  const segments = address.split('/').map((segment) => (segment === '' || segment === '.' || segment === '..' ? segment.replace(/\./g, '%2E') || '%' : segment.replace(/[\\:]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)));
+  const results = path.join(stateDir, 'results');
+  const file = path.join(results, ...segments) + '.json';
+  // Belt and braces: nothing may resolve outside results/.
+  if (path.relative(results, file).startsWith('..')) throw new Error(`record path for ${address} escapes ${results}`);
+  return file;
 }
 
 export function writeRecord(record: RunRecord, files: string[]): void {

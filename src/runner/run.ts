@@ -140,7 +140,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
   const store = new RunStore(options.stateDir, options.runId);
   const state = store.load();
   if (state.final || state.phase === 'done') {
-    throw new ExecDocError('E_RUN_FINISHED', `Run \`${state.runId}\` already finished (${state.final?.status ?? 'done'}, exit ${state.final?.exitCode ?? '?'}); there is nothing to resume`, { details: [`Its record: ${store.resultPath}`, `Start a new run with: exec-doc run ${state.section.address}`] });
+    throw new ExecDocError('E_RUN_FINISHED', `Run \`${state.runId}\` already finished (${state.final?.status ?? 'done'}, exit ${state.final?.exitCode ?? '?'}); there is nothing to resume`, { details: [`Its record: ${store.resultPath}`, `Start a new run with: exec-doc run ${state.section.file}#${state.section.address.split('/').pop()}`] });
   }
   const section = await options.loadSection(state);
   if (section.contentHash !== state.section.contentHash) {
@@ -233,11 +233,24 @@ function interruptedError(runId: string, step: Step, plan: Plan): ExecDocError {
 
 /** `resume --rollback`: the interrupted step (it may have done part of its work) and the completed ones, in reverse. */
 function rollBackInstead(state: RunState, plan: Plan, interrupted: Step | undefined): void {
-  const undoable = new Set(plan.forward.filter((s) => s.kind === 'step' || s.kind === 'setup').map((s) => s.id));
-  const current = interrupted && undoable.has(interrupted.id) ? [interrupted.id] : [];
   state.failure = { stepId: interrupted?.id ?? plan.forward[state.cursor]?.id ?? state.completed[state.completed.length - 1] ?? '-', reason: reasons.resumeRollback() };
-  state.rollbackPending = [...current, ...state.completed.filter((id) => undoable.has(id)).reverse()];
+  Object.assign(state, undoLists(plan, state.completed, interrupted ? [interrupted.id] : [], state.baselineAfterSetup === true));
   state.phase = 'rollback';
+}
+
+/**
+ * What a failed run undoes, in reverse order: its steps (and a step it was in the middle of)
+ * first; its setup blocks only after the rollback was verified against the state they made. A
+ * run that failed in its setup compares with the state before it: everything is undone first.
+ */
+function undoLists(plan: Plan, completed: readonly string[], interrupted: readonly string[], afterSetup: boolean): { rollbackPending: string[]; setupPending: string[] } {
+  const kindOf = new Map(plan.forward.map((s) => [s.id, s.kind]));
+  const done = [...completed, ...interrupted.filter((id) => !completed.includes(id))];
+  if (!afterSetup) return { rollbackPending: done.filter((id) => kindOf.get(id) === 'step' || kindOf.get(id) === 'setup').reverse(), setupPending: [] };
+  return {
+    rollbackPending: done.filter((id) => kindOf.get(id) === 'step').reverse(),
+    setupPending: done.filter((id) => kindOf.get(id) === 'setup').reverse(),
+  };
 }
 
 /** Stops the process a killed runner left running (trusted only if it carries the run's id). */
@@ -357,11 +370,12 @@ class Run {
           return this.finish('requirements-missing', EXIT.requirementMissing);
         }
       }
-      if (this.postgres && this.state.phase === 'forward' && this.state.cursor === 0) await this.takeBaseline();
+      if (this.postgres && this.state.phase === 'forward' && this.state.cursor === 0) await this.takeBaseline(false);
       this.save();
       if (this.state.phase === 'forward') await this.forward();
       if (this.state.phase === 'rollback') await this.rollback();
-      if (this.state.phase === 'verify') await this.runAll(this.plan.verify, 'verify', 'verifyCursor', 'teardown', (step) => step.phase !== 'pre' || this.state.completed.includes(step.id));
+      if (this.state.phase === 'verify') await this.runAll(this.plan.verify, 'verify', 'verifyCursor', 'rollback-setup', (step) => step.phase !== 'pre' || this.state.completed.includes(step.id));
+      if (this.state.phase === 'rollback-setup') await this.undoSetup();
       if (this.state.phase === 'teardown') await this.runAll(this.plan.teardown, 'teardown', 'teardownCursor', 'done');
       if (this.state.phase !== 'done') {
         // A second Ctrl-C abandoned the rollback: stop here; `resume` finishes it.
@@ -400,11 +414,16 @@ class Run {
    * A run with `checks` blocks gets the database's snapshot before its first step (setup
    * included): post-rollback's snapshot.identical compares with it.
    */
-  private async takeBaseline(): Promise<void> {
+  /**
+   * A run with `checks` blocks gets the database's snapshot: before anything, and again after its
+   * setup blocks (the state the procedure starts from). post-rollback's snapshot.identical
+   * compares with the later one, or with the first when the run failed in its setup.
+   */
+  private async takeBaseline(again: boolean): Promise<void> {
     if (!hasChecksBlocks(this.plan)) return;
     const { BASELINE_FILE, takeBaselineFile } = await import('../checks/library/snapshot.js');
     const file = path.join(this.store.dir, BASELINE_FILE);
-    if (existsSync(file)) return;
+    if (!again && existsSync(file)) return;
     try {
       await takeBaselineFile(this.postgres!.url, file);
     } catch (error) {
@@ -427,6 +446,11 @@ class Run {
     const { forward } = this.plan;
     while (this.state.cursor < forward.length) {
       const step = forward[this.state.cursor]!;
+      // The baseline is where the procedure starts: after the setup made the schema and the data.
+      if (step.kind !== 'setup' && !this.state.baselineAfterSetup) {
+        if (this.postgres && this.state.cursor > 0) await this.takeBaseline(true);
+        this.state.baselineAfterSetup = true;
+      }
       if (this.options.signal?.aborted) {
         this.state.failure = { stepId: step.id, reason: reasons.notStarted() };
         break;
@@ -441,8 +465,7 @@ class Run {
       this.save();
     }
     if (this.state.failure) {
-      const undoable = new Set(forward.filter((s) => s.kind === 'step' || s.kind === 'setup').map((s) => s.id));
-      this.state.rollbackPending = this.state.completed.filter((id) => undoable.has(id)).reverse();
+      Object.assign(this.state, undoLists(this.plan, this.state.completed, [], this.state.baselineAfterSetup === true));
       this.state.phase = 'rollback';
     } else {
       this.state.phase = 'teardown';
@@ -454,19 +477,34 @@ class Run {
     const started = this.state.rollbackStartedAt ?? new Date().toISOString();
     if (this.state.rollbackStartedAt === null) {
       this.state.rollbackStartedAt = started;
-      this.bus.emit({ type: 'rollback.start', reason: `${this.state.failure?.stepId ?? '?'}: ${this.state.failure?.reason ?? 'failed'}`, steps: [...this.state.rollbackPending] });
+      this.bus.emit({ type: 'rollback.start', reason: `${this.state.failure?.stepId ?? '?'}: ${this.state.failure?.reason ?? 'failed'}`, steps: [...this.state.rollbackPending, ...(this.state.setupPending ?? [])] });
     }
-    let failed = false;
-    while (this.state.rollbackPending.length > 0) {
+    if (!(await this.undo(this.state.rollbackPending))) return;
+    this.state.phase = 'verify';
+    this.save();
+  }
+
+  /** After the verification: the setup's rollbacks, then the end of the rollback. */
+  private async undoSetup(): Promise<void> {
+    if (!(await this.undo((this.state.setupPending ??= [])))) return;
+    const started = this.state.rollbackStartedAt ?? this.state.startedAt;
+    if (this.state.failure) this.bus.emit({ type: 'rollback.end', status: this.state.notUndone.length === 0 ? 'complete' : 'incomplete', durationMs: Date.now() - Date.parse(started), undone: [...this.state.undone], notUndone: [...this.state.notUndone] });
+    this.state.phase = 'teardown';
+    this.save();
+  }
+
+  /** Runs the rollbacks of `pending` (next first); false when the operator abandoned them (resume finishes). */
+  private async undo(pending: string[]): Promise<boolean> {
+    while (pending.length > 0) {
       if (this.options.forceSignal?.aborted) {
         this.save();
-        return;
+        return false;
       }
-      const stepId = this.state.rollbackPending[0]!;
+      const stepId = pending[0]!;
       const partner = this.plan.rollbackOf.get(stepId);
       if (partner === null) {
         this.state.undone.push(stepId);
-      } else if (partner === undefined || failed) {
+      } else if (partner === undefined || this.rollbackFailed()) {
         this.state.notUndone.push(stepId);
         if (partner === undefined) this.options.notice?.(reasons.noRollback(stepId));
       } else {
@@ -474,21 +512,23 @@ class Run {
         if (result.status === 'interrupted') {
           // Abandoned by the operator: it stays pending, and `resume` runs it again.
           this.save();
-          return;
+          return false;
         }
         if (result.status === 'passed') this.state.undone.push(stepId);
         else {
           // Earlier steps' rollbacks may depend on this one: stop undoing, report the rest.
           this.state.notUndone.push(stepId);
-          failed = true;
         }
       }
-      this.state.rollbackPending.shift();
+      pending.shift();
       this.save();
     }
-    this.bus.emit({ type: 'rollback.end', status: this.state.notUndone.length === 0 ? 'complete' : 'incomplete', durationMs: Date.now() - Date.parse(started), undone: [...this.state.undone], notUndone: [...this.state.notUndone] });
-    this.state.phase = 'verify';
-    this.save();
+    return true;
+  }
+
+  /** A rollback ran and failed: later ones may depend on it, so none runs after it (resume knows it from the state). */
+  private rollbackFailed(): boolean {
+    return this.state.notUndone.some((id) => this.plan.rollbackOf.get(id) != null);
   }
 
   /** Runs every block of a list that always runs to its end (failures are recorded, not fatal). */

@@ -36,7 +36,8 @@ export interface StepResult {
   checks?: CheckResult[];
 }
 
-export type RunPhase = 'forward' | 'rollback' | 'verify' | 'teardown' | 'done';
+/** A failed run: rollback (steps) → verify (against the state after setup) → rollback-setup → teardown. */
+export type RunPhase = 'forward' | 'rollback' | 'verify' | 'rollback-setup' | 'teardown' | 'done';
 
 export interface RunState {
   version: 1;
@@ -55,6 +56,13 @@ export interface RunState {
   failure: { stepId: string; reason: string } | null;
   /** Forward step ids whose rollback is still to run, next first. */
   rollbackPending: string[];
+  /**
+   * Setup block ids to undo after the rollback was verified, next first: the comparison with the
+   * starting point needs the setup's tables and data in place. (Absent in journals of older runs.)
+   */
+  setupPending?: string[];
+  /** The baseline was taken again after the setup blocks (before that, it is the state before them). */
+  baselineAfterSetup?: boolean;
   undone: string[];
   notUndone: string[];
   rollbackStartedAt: string | null;

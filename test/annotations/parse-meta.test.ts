@@ -122,3 +122,23 @@ describe('quoted values', () => {
     expect(parseMeta('{match="^v\\d+ \\"q\\" \\\\"}').attributes[0]!.value).toBe('^v\\d+ "q" \\');
   });
 });
+
+describe('env values with spaces, quoted as in a shell', () => {
+  const env = (meta: string) => interpretAttributes(parseMeta(meta).attributes);
+  it.each([
+    ['{id=a env="GREETING=\'hello world\' RETRIES=3"}', { GREETING: 'hello world', RETRIES: '3' }],
+    ["{id=a env='GREETING=\"hello world\"'}", { GREETING: 'hello world' }],
+    ["{id=a env=GREETING='hello world'}", { GREETING: 'hello world' }],
+    ['{id=a env="PATHS=a\\\\ b"}', { PATHS: 'a b' }],
+    ['{id=a env="EMPTY= X=1"}', { EMPTY: '', X: '1' }],
+  ])('%s', (meta, expected) => {
+    const { annotation, problems } = env(meta);
+    expect(problems).toEqual([]);
+    expect(annotation.env).toEqual(expected);
+  });
+
+  it('an unclosed quote is a positioned problem', () => {
+    const { problems } = env('{id=a env="GREETING=\'hello"}');
+    expect(problems[0]?.message).toContain("expected a closing '");
+  });
+});

@@ -80,6 +80,18 @@ describe('bad input is refused, never an internal error', () => {
     expectRefused(await attempt(DB, args), 'db');
   });
 
+  it('a section of a document with annotation errors: the errors with their positions, not "no section"', async () => {
+    const docs = path.join(dir, 'docs-with-errors');
+    mkdirSync(docs, { recursive: true });
+    writeFileSync(path.join(docs, 'g.md'), '# G\n\n## Only {#only}\n\n```bash {id=a rollback=none bogus=1}\ntouch ran\n```\n');
+    for (const address of ['g/only', path.join(docs, 'g.md#only')]) {
+      const r = await attempt(BIN, ['run', address, '--docs', docs]);
+      expectRefused(r, 'exec-doc');
+      expect(r.stderr).toContain('g.md has 1 error; nothing ran');
+      expect(r.stderr).toContain('g.md:5:29: error: Unexpected field `bogus`');
+    }
+  });
+
   it.skipIf(process.getuid?.() === 0)('an unreadable document (not testable as root, who reads everything)', async () => {
     const { chmodSync } = await import('node:fs');
     const locked = path.join(dir, 'locked.md');

@@ -102,6 +102,20 @@ describe('every exit path stops the servers it started and removes its temporary
     expect(await settled(tmp)).toEqual({ entries: [], processes: [] });
   });
 
+  it('db, with its output closed early (`db lint … | head`), finishes without a crash', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const dir = path.join(tempDir(), 'migrations');
+    mkdirSync(dir);
+    for (let i = 1; i <= 400; i++) writeFileSync(path.join(dir, `${String(i).padStart(4, '0')}_m.up.sql`), `create index i${i} on t (c);`);
+    const child = spawn(process.execPath, [path.join(path.dirname(BIN), 'db.js'), 'lint', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (c) => (err += c));
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(err).not.toMatch(/EPIPE|Unhandled|\n\s+at /);
+    expect(code).toBe(1);
+  });
+
   it("after SIGKILL, the next command stops the dead one's server; a resumable run keeps its data until resume finishes", async () => {
     const tmp = privateTmp();
     // Killed with no run state at all (as before a first checkpoint): everything goes.

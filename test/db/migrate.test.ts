@@ -173,3 +173,46 @@ describe('migrations', () => {
     ]);
   });
 });
+
+describe('which migrations leave the transaction', () => {
+  it('a word in a comment or a string does not: a later failure rolls the whole migration back', async () => {
+    const { url, dir, query } = await fixture({
+      '0001_half.up.sql': "-- the index is built concurrently in a later migration\ncreate table half (id int, note text default 'concurrently');\nselect 1 / 0;",
+    });
+    const migrations = loadMigrations(dir);
+    expect(migrations[0]!.transactional).toBe(true);
+    await expect(up({ connectionString: url, migrations })).rejects.toThrow(/its transaction was rolled back, nothing of it remains/);
+    expect((await query("select to_regclass('half') as t")).rows[0].t).toBeNull();
+  });
+
+  it('the statements do (CONCURRENTLY, VACUUM), and so does the marker; down follows the same rules', async () => {
+    const { url, dir, query } = await fixture({
+      '0001_t.up.sql': 'create table t (id int);',
+      '0001_t.down.sql': 'drop table t;',
+      '0002_vacuum.up.sql': 'vacuum t;',
+      '0002_vacuum.down.sql': '-- exec-doc:no-transaction\nvacuum t;',
+      '0003_index.up.sql': 'create index concurrently t_id on t (id);',
+      '0003_index.down.sql': 'drop index concurrently t_id;',
+    });
+    const migrations = loadMigrations(dir);
+    expect(migrations.map((m) => m.transactional)).toEqual([true, false, false]);
+    await up({ connectionString: url, migrations, retries: 0 });
+    await down({ connectionString: url, migrations, to: '0' });
+    expect((await query("select to_regclass('t') as t")).rows[0].t).toBeNull();
+  });
+});
+
+describe('db verify', () => {
+  it('with no .verify.sql says that nothing was verified (a warning), and fails under --strict', async () => {
+    const { dbMain } = await import('../../src/cli/db.js');
+    const { captureIo } = await import('../helpers.js');
+    const { url, dir } = await fixture({ '0001_t.up.sql': 'create table t (id int);' });
+    await up({ connectionString: url, migrations: loadMigrations(dir) });
+    const lenient = captureIo({ DATABASE_URL: url });
+    expect(await dbMain(['verify', '--dir', dir], lenient)).toBe(0);
+    expect(lenient.err()).toBe('db: nothing verified: no applied migration has a .verify.sql (a warning; --strict makes it a failure)\n');
+    expect(lenient.out()).not.toContain('verified');
+    const strict = captureIo({ DATABASE_URL: url });
+    expect(await dbMain(['verify', '--dir', dir, '--strict'], strict)).toBe(1);
+  });
+});

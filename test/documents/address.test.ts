@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resolveSection } from '../../src/documents/address.js';
-import { tempDir } from '../helpers.js';
+import { cli, tempDir } from '../helpers.js';
 
 function guide(): { docsRoot: string; dir: string } {
   const dir = tempDir();
@@ -48,5 +48,41 @@ describe('resolveSection', () => {
 
   it('says when the guide has no sections at all', async () => {
     await expect(resolveSection('x/y', { docsRoot: tempDir() })).rejects.toMatchObject({ details: [expect.stringMatching(/holds no executable sections/)] });
+  });
+});
+
+describe('documents outside the docs folder', () => {
+  it('keep their records inside the state folder, and plan prints a command that runs them', async () => {
+    const { latestRecordPath } = await import('../../src/results/record.js');
+    const state = path.join(tempDir(), '.exec-doc');
+    for (const address of ['../elsewhere/doc/s', '../../x/y/z', 'a/../../b/s', './doc/s', 'docs/guide/s']) {
+      const file = latestRecordPath(state, address);
+      expect(path.relative(path.join(state, 'results'), file).startsWith('..'), `${address} → ${file}`).toBe(false);
+    }
+    const outside = tempDir();
+    const inside = tempDir();
+    writeFileSync(path.join(outside, 'doc.md'), '# D\n\n## S\n\n```bash {id=a rollback=none}\necho ran\n```\n');
+    const relative = path.relative(inside, path.join(outside, 'doc.md'));
+    const plan = await cli(['plan', `${relative}#s`, '--docs', '.'], { cwd: inside });
+    expect(plan.exitCode, plan.stderr).toBe(0);
+    const line = plan.stdout.split('\n').find((l) => l.startsWith('Run it:'))!;
+    expect(line).toBe(`Run it: npm run exec-doc -- run ${relative}#s`);
+    const run = await cli(['run', line.replace('Run it: npm run exec-doc -- run ', ''), '--docs', '.'], { cwd: inside });
+    expect(run.exitCode, run.stderr).toBe(0);
+    // Nothing was written beside the document or anywhere out of the state folder.
+    expect(readdirSync(outside)).toEqual(['doc.md']);
+    expect(readdirSync(inside)).toEqual(['.exec-doc']);
+  });
+});
+
+describe('the document cache', () => {
+  it('is keyed on every module that shapes extraction (the model, checks blocks, plugins) and on the installed dependencies', async () => {
+    const { extractorFingerprint } = await import('../../src/documents/corpus.js');
+    const parts = extractorFingerprint({ docsRoot: tempDir() }).split('|').map((p) => p.split(':')[0]);
+    for (const module of ['model/hash', 'model/types', 'checks/block', 'placeholders/index', 'extract/extract', 'annotations/fields']) {
+      expect(parts.some((p) => p?.replace(/\\/g, '/').startsWith(module)), module).toBe(true);
+    }
+    expect(parts.some((p) => p?.includes('remark-exec-doc'))).toBe(true);
+    expect(parts).toContain('package-lock.json');
   });
 });

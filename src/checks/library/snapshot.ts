@@ -12,7 +12,7 @@ function baselineFile(context: CheckContext, file: string | undefined): string {
   return file ?? path.join(context.workDir, BASELINE_FILE);
 }
 
-/** The runner's baseline: taken before the first step of a run that has `checks` blocks. */
+/** The runner's baseline: taken after the setup blocks, before the first other step, of a run that has `checks` blocks. */
 export async function takeBaselineFile(url: string, file: string): Promise<void> {
   const { connect } = await import('../../db/connect.js');
   const { takeSnapshot, writeSnapshot } = await import('../../db/snapshot.js');
@@ -45,7 +45,7 @@ export const snapshotBaseline: CheckDefinition<{ file?: string | undefined }> = 
     const { readSnapshot, takeSnapshot, writeSnapshot } = await import('../../db/snapshot.js');
     if (context.keepBaseline && existsSync(file)) {
       const kept = readBaseline(file, readSnapshot);
-      return { status: 'pass', value: `${Object.keys(kept.tables).length} tables (kept)`, metric: Object.keys(kept.tables).length, unit: 'count', threshold: 'taken before the first step', detail: `the baseline taken at ${kept.takenAt} is kept: ${file}` };
+      return { status: 'pass', value: `${Object.keys(kept.tables).length} tables (kept)`, metric: Object.keys(kept.tables).length, unit: 'count', threshold: 'taken after setup, before the first step', detail: `the baseline taken at ${kept.takenAt} is kept: ${file}` };
     }
     const snapshot = await withPostgres(context, (c) => takeSnapshot(c));
     try {

@@ -1,5 +1,5 @@
 // Small readers of libpg-query's parse tree, shared by the rules.
-import type { Node } from './types.js';
+import type { Node, Statement } from './types.js';
 
 export function relationName(relation: unknown): string {
   const r = relation as { schemaname?: string; relname?: string } | undefined;
@@ -56,4 +56,12 @@ export function firstNonSpace(text: string, offset: number): number {
       i = end < 0 ? text.length : end + 2;
     } else return i;
   }
+}
+
+/** The statements of a parse tree, each with its node type and where it starts in `sql`. */
+export function statementsOf(tree: { stmts?: Array<{ stmt?: unknown; stmt_location?: number }> }, sql: string): Statement[] {
+  return (tree.stmts ?? []).map(({ stmt, stmt_location: base = 0 }, index) => {
+    const [type, body] = Object.entries(stmt as object)[0] as [string, Node];
+    return { type, body, offset: firstNonSpace(sql, base), index };
+  });
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parse } from 'libpg-query';
 import { lineStarts, positionAt } from '../../util/text-position.js';
 import type { Severity } from '../../model/types.js';
-import { alterCommands, firstNonSpace, newColumns, relationName, typeModifiers, typeNameOf } from './ast.js';
+import { alterCommands, firstNonSpace, newColumns, relationName, statementsOf, typeModifiers, typeNameOf } from './ast.js';
 import { RULES } from './rules/index.js';
 import type { ColumnType, FileFacts, LintFinding, Node, RuleContext, SchemaModel, Statement } from './types.js';
 
@@ -18,7 +18,7 @@ export { RULES } from './rules/index.js';
 /** Each rule's severity and summary, by id. */
 export const LINT_RULES: Record<string, { severity: Severity; summary: string }> = Object.fromEntries(RULES.map((r) => [r.id, { severity: r.severity, summary: r.summary }]));
 
-const NO_TRANSACTION_MARKER = /^\s*--\s*(?:exec-doc:no-transaction|morph:nontransactional)\b/m;
+export const NO_TRANSACTION_MARKER = /^\s*--\s*(?:exec-doc:no-transaction|morph:nontransactional)\b/m;
 
 export interface LintOptions {
   /** A rollback script: rules about losing data do not apply (it exists to remove what `up` added). */
@@ -49,10 +49,7 @@ export async function lintSql(sql: string, file: string, options: LintOptions = 
     return findings;
   }
 
-  const statements: Statement[] = (tree.stmts ?? []).map(({ stmt, stmt_location: base = 0 }, index) => {
-    const [type, body] = Object.entries(stmt)[0] as [string, Node];
-    return { type, body, offset: firstNonSpace(sql, base), index };
-  });
+  const statements = statementsOf(tree, sql);
   const schema = options.schema ?? new Map<string, Map<string, ColumnType>>();
   const outsideTransaction = runsOutsideTransaction(sql, statements);
   const created = new Set<string>();
