@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../annotations/duration.js';
 import type { Io } from './main.js';
+import type { MigrationFormat } from '../db/migration-files.js';
 
 const COMMANDS = {
   status: 'applied, pending, edited and unknown migrations (changes nothing)',
@@ -22,7 +23,8 @@ const COMMANDS = {
 type Command = keyof typeof COMMANDS;
 
 const OPTIONS = {
-  dir: { type: 'string', doc: 'folder of <version>_<name>.up.sql/.down.sql/.verify.sql files (default: migrations)' },
+  dir: { type: 'string', doc: 'folder of migrations (default: migrations), in any layout --format names' },
+  format: { type: 'string', doc: 'layout of --dir: auto (default: sqitch.plan → sqitch, V…__*.sql → flyway, else golang-migrate), golang-migrate (also morph), flyway, sqitch' },
   to: { type: 'string', doc: 'target version' },
   ledger: { type: 'string', doc: 'name of the ledger, when several migration sets share a database (default: default)' },
   steps: { type: 'string', doc: 'how many migrations `down` rolls back (default 1)' },
@@ -100,7 +102,10 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   if (!Number.isInteger(retries) || retries < 0) return usage('--retries takes a whole number');
   const steps = values.steps === undefined ? undefined : Number(values.steps);
   if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) return usage('--steps takes a whole number of at least 1');
-  if (values.to !== undefined && !/^\d+$/.test(String(values.to))) return usage('--to takes a version (digits)');
+  if (values.to !== undefined && !/^\d+(\.\d+)*$/.test(String(values.to))) return usage('--to takes a version (digits, or dotted digits such as 1.2)');
+  const { MIGRATION_FORMATS } = await import('../db/migration-files.js');
+  const format = String(values.format ?? 'auto') as (typeof MIGRATION_FORMATS)[number];
+  if (!MIGRATION_FORMATS.includes(format)) return usage(`--format takes ${MIGRATION_FORMATS.join(', ')}, not \`${String(values.format)}\``);
   if (command === 'baseline' && values.to === undefined) return usage('baseline needs --to <version>');
   if (command === 'backfill' && (values.name === undefined || values.table === undefined || values.set === undefined)) return usage('backfill needs --name, --table and --set');
   if (command === 'backup' && values.out === undefined) return usage('backup needs --out <manifest.json>');
@@ -111,7 +116,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   const base = io.env.INIT_CWD ?? process.cwd();
   const resolve = (p: string) => path.resolve(base, p);
   if (command === 'compare' && files.length === 2) return compareFiles(resolve(files[0]!), resolve(files[1]!), { json: values.json === true, dataOnly: values['data-only'] === true }, io);
-  if (command === 'lint') return lintCommand(files.length > 0 ? files.map((f) => (f === '-' ? f : resolve(f))) : resolve(String(values.dir ?? 'migrations')), values.json === true, io);
+  if (command === 'lint') return lintCommand(files.length > 0 ? files.map((f) => (f === '-' ? f : resolve(f))) : resolve(String(values.dir ?? 'migrations')), values.json === true, io, format);
 
   // Every file named is checked before the database is touched: a backup must not run for minutes
   // and then fail to write its manifest.
@@ -140,7 +145,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
   const dir = resolve(String(values.dir ?? 'migrations'));
   const out = (text: string) => io.stdout.write(mask(text));
   try {
-    const migrations = needsMigrations ? loadMigrations(dir) : [];
+    const migrations = needsMigrations ? loadMigrations(dir, { format }) : [];
     const options = { connectionString: url, migrations, ...(values.ledger !== undefined ? { ledger: String(values.ledger) } : {}), lockWaitMs: numbers.lockWaitMs as number, lockTimeoutMs: numbers.lockTimeoutMs as number, statementTimeoutMs: numbers.statementTimeoutMs as number, retries, log: (line: string) => io.stderr.write(mask(`db: ${line}\n`)) };
     switch (command as Command) {
       case 'status': {
@@ -148,7 +153,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
         if (values.json) out(`${JSON.stringify({ applied: state.applied, pending: state.pending.map((m) => ({ version: m.version, name: m.name, transactional: m.transactional })), drift: state.drift.map((d) => ({ version: d.row.version, name: d.row.name, applied: d.row.checksum, file: d.migration.checksum })), unknown: state.unknown }, null, 2)}\n`);
         else {
           for (const row of state.applied) out(`applied  ${row.version}_${row.name}  ${row.appliedAt}  ${row.durationMs} ms${row.baseline ? '  (baseline)' : ''}\n`);
-          for (const m of state.pending) out(`pending  ${m.version}_${m.name}${m.transactional ? '' : '  (outside a transaction)'}\n`);
+          for (const m of state.pending) out(`pending  ${m.version}_${m.name}${m.transactional ? '' : '  (outside a transaction)'}${m.repeatable ? '  (repeatable: applied again whenever it changes)' : ''}\n`);
           for (const d of state.drift) out(`EDITED   ${d.row.version}_${d.row.name}  the file changed after it was applied\n`);
           for (const r of state.unknown) out(`UNKNOWN  ${r.version}_${r.name}  applied, but no file describes it\n`);
           out(`${state.applied.length} applied, ${state.pending.length} pending${state.drift.length + state.unknown.length ? `, ${state.drift.length} edited, ${state.unknown.length} unknown` : ''}\n`);
@@ -171,7 +176,7 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
         if (command === 'up' && !values['skip-lint']) {
           const { lintMigrations, formatFinding } = await import('../db/lint/index.js');
           const pending = (await migrate.status(options)).pending;
-          const errors = (await lintMigrations(pending.map((m) => ({ up: m.up, files: { up: m.files.up } })))).filter((f) => f.severity === 'error');
+          const errors = (await lintMigrations(pending.map((m) => ({ up: m.up, files: { up: m.files.up } })), { sameRun: true })).filter((f) => f.severity === 'error');
           if (errors.length > 0) {
             io.stderr.write(`db: the linter found ${errors.length} error(s) in pending migrations; nothing was applied\n${errors.map((f) => `  ${formatFinding(f)}\n`).join('')}  Fix them, accept one with \`-- lint-ignore: <rule>\` in the file, or pass --skip-lint.\n`);
             return 1;
@@ -325,12 +330,12 @@ async function compareFiles(beforeFile: string, afterFile: string, options: { js
 }
 
 /** Lints a migrations folder, or files in the order given (`-` is standard input), as Squawk does. */
-async function lintCommand(source: string | string[], json: boolean, io: Io): Promise<number> {
+async function lintCommand(source: string | string[], json: boolean, io: Io, format: MigrationFormat = 'auto'): Promise<number> {
   const { loadMigrations, MigrationFilesError } = await import('../db/migration-files.js');
   const { lintMigrations, lintSql, formatFinding } = await import('../db/lint/index.js');
   let findings;
   try {
-    if (typeof source === 'string') findings = await lintMigrations(loadMigrations(source));
+    if (typeof source === 'string') findings = await lintMigrations(loadMigrations(source, { format }));
     else {
       const { readFileSync } = await import('node:fs');
       const schema = new Map();

@@ -20,11 +20,21 @@ export interface LedgerRow {
 /** Migration sets that share a database keep apart ledgers (`--ledger`); most use `default`. */
 export const DEFAULT_LEDGER = 'default';
 
+// Digits, dotted digits (Flyway's 1.1), or R:<name> for a repeatable migration.
+const VERSION_PATTERN = '^([0-9]+([.][0-9]+)*|R:.+)$';
+
 export async function ensureLedger(client: pg.Client): Promise<void> {
   await client.query(`create schema if not exists ${LEDGER_SCHEMA}`);
+  // A ledger made by an earlier exec-doc accepts digits only: widen its check, once.
+  const checks = await client.query<{ name: string; def: string }>(`select conname as name, pg_get_constraintdef(oid) as def from pg_constraint where conrelid = to_regclass($1) and contype = 'c'`, [LEDGER_TABLE]);
+  const old = { rows: checks.rows.filter((c) => c.def.includes('version') && !c.def.includes('R:')) };
+  for (const { name } of old.rows) {
+    await client.query(`alter table ${LEDGER_TABLE} drop constraint ${JSON.stringify(name)}`);
+    await client.query(`alter table ${LEDGER_TABLE} add constraint schema_migrations_version_check check (version ~ '${VERSION_PATTERN}')`);
+  }
   await client.query(`create table if not exists ${LEDGER_TABLE} (
     ledger text not null default '${DEFAULT_LEDGER}',
-    version text not null check (version ~ '^[0-9]+$'),
+    version text not null constraint schema_migrations_version_check check (version ~ '${VERSION_PATTERN}'),
     primary key (ledger, version),
     name text not null,
     checksum text not null,
@@ -67,10 +77,13 @@ export function compareLedger(migrations: Migration[], applied: LedgerRow[]): Le
   const appliedVersions = new Set(applied.map((r) => r.version));
   const drift: LedgerState['drift'] = [];
   const unknown: LedgerRow[] = [];
+  const changedRepeatables = new Set<string>();
   for (const row of applied) {
     const migration = byVersion.get(row.version);
     if (!migration) unknown.push(row);
+    // A repeatable migration that changed is applied again, not an edit of history.
+    else if (migration.checksum !== row.checksum && migration.repeatable) changedRepeatables.add(row.version);
     else if (migration.checksum !== row.checksum) drift.push({ migration, row });
   }
-  return { applied, pending: migrations.filter((m) => !appliedVersions.has(m.version)), drift, unknown };
+  return { applied, pending: migrations.filter((m) => !appliedVersions.has(m.version) || changedRepeatables.has(m.version)), drift, unknown };
 }

@@ -103,15 +103,19 @@ export async function up(options: MigrateOptions & { to?: string }): Promise<App
   return withLock(options, async (client, state) => {
     assertConsistent(state);
     const todo = state.pending.filter((m) => options.to === undefined || compareVersions(m.version, options.to) <= 0);
-    const lastApplied = state.applied[state.applied.length - 1];
-    const outOfOrder = lastApplied ? todo.filter((m) => compareVersions(m.version, lastApplied.version) < 0) : [];
+    const lastVersioned = [...state.applied].reverse().find((r) => !r.version.startsWith('R:'));
+    const outOfOrder = lastVersioned ? todo.filter((m) => !m.repeatable && compareVersions(m.version, lastVersioned.version) < 0) : [];
     if (outOfOrder.length > 0) {
-      throw new DbError('E_USAGE', `Pending migration${outOfOrder.length > 1 ? 's are' : ' is'} older than the last applied one (${lastApplied!.version}); nothing was run`, [...outOfOrder.map((m) => `${m.version}_${m.name}`), 'Give the migration a version after the last applied one.']);
+      throw new DbError('E_USAGE', `Pending migration${outOfOrder.length > 1 ? 's are' : ' is'} older than the last applied one (${lastVersioned!.version}); nothing was run`, [...outOfOrder.map((m) => `${m.version}_${m.name}`), 'Give the migration a version after the last applied one.']);
     }
     const results: AppliedResult[] = [];
     for (const migration of todo) {
       options.log?.(`applying ${migration.version}_${migration.name}${migration.transactional ? '' : ' (outside a transaction)'}`);
-      const result = await applyScript(client, migration, migration.up, 'up', options, (c, durationMs) => c.query(ledgerInsert(migration, durationMs, false, options.ledger)));
+      const again = migration.repeatable && state.applied.some((r) => r.version === migration.version);
+      const result = await applyScript(client, migration, migration.up, 'up', options, async (c, durationMs) => {
+        if (again) await c.query(ledgerDelete(migration.version, options.ledger));
+        return c.query(ledgerInsert(migration, durationMs, false, options.ledger));
+      });
       results.push(result);
       options.log?.(`applied ${migration.version}_${migration.name} in ${result.durationMs} ms${result.attempts > 1 ? ` after ${result.attempts} attempts` : ''}`);
     }
@@ -123,10 +127,12 @@ export async function up(options: MigrateOptions & { to?: string }): Promise<App
 export async function down(options: MigrateOptions & { steps?: number; to?: string }): Promise<AppliedResult[]> {
   return withLock(options, async (client, state) => {
     assertConsistent(state);
-    const applied = [...state.applied].reverse();
+    // Repeatable migrations are never undone (as in Flyway): they are applied again when they change.
+    const applied = [...state.applied].reverse().filter((r) => !r.version.startsWith('R:'));
     const todo = options.to !== undefined ? applied.filter((r) => compareVersions(r.version, options.to!) > 0) : applied.slice(0, options.steps ?? 1);
     const byVersion = new Map(options.migrations.map((m) => [m.version, m]));
-    const missing = todo.filter((r) => !byVersion.get(r.version)?.down);
+    // An empty .down.sql is a rollback that has nothing to undo, not a missing one.
+    const missing = todo.filter((r) => byVersion.get(r.version)?.down === undefined);
     if (missing.length > 0) {
       throw new DbError('E_NO_DOWN', `Cannot roll back: ${missing.map((r) => `${r.version}_${r.name}`).join(', ')} ${missing.length > 1 ? 'have' : 'has'} no .down.sql; nothing was run`, ['Write the .down.sql, or restore from a backup.']);
     }

@@ -1,8 +1,12 @@
-// Migrations on disk: `<version>_<name>.up.sql`, with an optional `.down.sql` and `.verify.sql`
-// beside it. The version is digits (a sequence number or a timestamp) and orders them.
+// Migrations on disk, in the layouts teams already have (./layouts): golang-migrate and morph
+// (`<version>_<name>.up.sql`, `.down.sql`, and exec-doc's `.verify.sql`), Flyway (V/U/R files) and
+// sqitch (sqitch.plan with deploy/, revert/, verify/). One model and one ledger for all.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { golangMigrate } from './layouts/golang-migrate.js';
+import { flyway } from './layouts/flyway.js';
+import { sqitch } from './layouts/sqitch.js';
+import type { Layout } from './layouts/types.js';
 import { loadModule, parseSync } from 'libpg-query';
 import { NO_TRANSACTION_MARKER, runsOutsideTransaction } from './lint/index.js';
 import { statementsOf } from './lint/ast.js';
@@ -21,6 +25,10 @@ export interface Migration {
   /** False when the script must run outside a transaction (CONCURRENTLY, or declared). */
   transactional: boolean;
   files: { up: string; down?: string; verify?: string };
+  /** The layout it was read from. */
+  format: Layout['name'];
+  /** Flyway's R__: applied after the versioned ones, again when its file changes, never undone. */
+  repeatable?: true;
 }
 
 export class MigrationFilesError extends Error {
@@ -30,66 +38,96 @@ export class MigrationFilesError extends Error {
   }
 }
 
-const FILE = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_-]*)\.(up|down|verify)\.sql$/;
 
 export function checksumOf(sql: string): string {
   return `sha256:${createHash('sha256').update(sql.replace(/\r\n?/g, '\n')).digest('hex')}`;
 }
 
-export function loadMigrations(dir: string): Migration[] {
+export type MigrationFormat = 'auto' | Layout['name'];
+export const MIGRATION_FORMATS: readonly MigrationFormat[] = ['auto', 'golang-migrate', 'flyway', 'sqitch'];
+const LAYOUTS: readonly Layout[] = [sqitch, flyway, golangMigrate];
+
+/**
+ * The migrations of a folder, in the layout it is written in: golang-migrate/morph (also exec-doc's
+ * own), Flyway or sqitch, detected (sqitch.plan, then V…__ files) or chosen with `format`.
+ */
+export function loadMigrations(dir: string, options: { format?: MigrationFormat } = {}): Migration[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.sql')).sort();
+    names = readdirSync(dir).sort();
   } catch (error) {
-    throw new MigrationFilesError([`cannot read ${dir}: ${(error as Error).message}; pass --dir <folder with NNNN_name.up.sql files>`]);
+    throw new MigrationFilesError([`cannot read ${dir}: ${(error as Error).message}; pass --dir <folder of migrations>`]);
   }
+  const format = options.format ?? 'auto';
+  const layout = format === 'auto' ? (LAYOUTS.find((l) => l.detect(dir, names)) ?? golangMigrate) : LAYOUTS.find((l) => l.name === format)!;
   const problems: string[] = [];
-  const byVersion = new Map<string, { name: string; files: Partial<Record<'up' | 'down' | 'verify', string>> }>();
-  for (const file of names) {
-    const match = FILE.exec(file);
-    if (!match) {
-      problems.push(`${path.join(dir, file)}: unexpected file name, expected <digits>_<name>.up.sql (or .down.sql, .verify.sql)`);
-      continue;
-    }
-    const [, version, name, kind] = match as unknown as [string, string, string, 'up' | 'down' | 'verify'];
-    const entry = byVersion.get(version) ?? { name, files: {} };
-    if (entry.name !== name) problems.push(`${path.join(dir, file)}: version ${version} is already used by \`${entry.name}\`; give each migration its own version`);
-    entry.files[kind] = path.join(dir, file);
-    byVersion.set(version, entry);
-  }
+  const drafts = layout.read(dir, names, problems);
+  if (format !== 'auto' && drafts.length === 0 && problems.length === 0 && names.length > 0) problems.push(`${dir}: no ${format} migrations here (it holds ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}); check --format`);
   const migrations: Migration[] = [];
-  for (const [version, entry] of byVersion) {
-    if (!entry.files.up) {
-      problems.push(`${path.join(dir, `${version}_${entry.name}`)}: no .up.sql; every migration needs one`);
-      continue;
-    }
-    const up = readFileSync(entry.files.up, 'utf8');
+  for (const draft of drafts) {
+    const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file, 'utf8'));
+    const upFile = read(draft.files.up)!;
+    const up = draft.ownTransaction ? withoutOwnTransaction(upFile) : upFile;
+    const down = read(draft.files.down);
     const migration: Migration = {
-      version,
-      name: entry.name,
+      version: draft.version,
+      name: draft.name,
       up,
-      checksum: checksumOf(up),
+      // Of the file as written: an applied migration must not change.
+      checksum: checksumOf(upFile),
       transactional: !mustRunOutsideTransaction(up),
-      files: { up: entry.files.up },
+      files: draft.files,
+      format: layout.name,
+      ...(draft.repeatable ? { repeatable: true as const } : {}),
     };
-    if (entry.files.down) {
-      migration.down = readFileSync(entry.files.down, 'utf8');
-      migration.files.down = entry.files.down;
-    }
-    if (entry.files.verify) {
-      migration.verify = readFileSync(entry.files.verify, 'utf8');
-      migration.files.verify = entry.files.verify;
-    }
+    if (down !== undefined) migration.down = draft.ownTransaction ? withoutOwnTransaction(down) : down;
+    const verify = read(draft.files.verify);
+    if (verify !== undefined) migration.verify = draft.ownTransaction ? withoutOwnTransaction(verify) : verify;
     migrations.push(migration);
   }
   if (problems.length > 0) throw new MigrationFilesError(problems);
   return migrations.sort((a, b) => compareVersions(a.version, b.version));
 }
 
+/**
+ * Orders versions: digits, or dotted digits compared part by part (1.9 < 1.10 < 2); repeatable
+ * migrations (`R:<name>`) after every versioned one, by name.
+ */
 export function compareVersions(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  const ra = a.startsWith('R:');
+  const rb = b.startsWith('R:');
+  if (ra || rb) return ra && rb ? (a < b ? -1 : a > b ? 1 : 0) : ra ? 1 : -1;
+  const pa = a.split('.').map(BigInt);
+  const pb = b.split('.').map(BigInt);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? -1n;
+    const y = pb[i] ?? -1n;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** A script without the BEGIN at its start and the COMMIT (or, for a verify script, ROLLBACK) at its end that it wraps itself in. */
+export function withoutOwnTransaction(sql: string): string {
+  let tree: { stmts?: Array<{ stmt?: unknown; stmt_location?: number; stmt_len?: number }> };
+  try {
+    tree = parseSync(sql) as typeof tree;
+  } catch {
+    return sql;
+  }
+  const stmts = tree.stmts ?? [];
+  const kind = (s: (typeof stmts)[number] | undefined) => ((s?.stmt as { TransactionStmt?: { kind?: string } } | undefined)?.TransactionStmt?.kind);
+  const first = stmts[0];
+  const last = stmts[stmts.length - 1];
+  if (stmts.length < 2 || !['TRANS_STMT_BEGIN', 'TRANS_STMT_START'].includes(kind(first) ?? '') || !['TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK'].includes(kind(last) ?? '')) return sql;
+  const blank = (text: string, from: number, to: number) => text.slice(0, from) + text.slice(from, to).replace(/[^\n]/g, ' ') + text.slice(to);
+  // Blanked, not cut: positions in messages stay those of the file. A statement's range ends
+  // before its semicolon.
+  const end = (s: (typeof stmts)[number]) => {
+    const to = (s.stmt_location ?? 0) + (s.stmt_len ?? sql.length - (s.stmt_location ?? 0));
+    return sql[to] === ';' ? to + 1 : to;
+  };
+  return blank(blank(sql, last!.stmt_location ?? 0, end(last!)), first!.stmt_location ?? 0, end(first!));
 }
 
 /**

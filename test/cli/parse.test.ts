@@ -13,7 +13,7 @@ describe('parseCli', () => {
       kind: 'command',
       command: 'run',
       args: ['a/b'],
-      options: { docs: 'guide', stateDir: '/tmp/s', color: true, json: true, set: ['x=1', 'y=a=b'], yes: true, keepDb: true, report: { format: 'junit', file: 'r.xml' }, format: 'table', only: [], strict: false, phase: 'pre' },
+      options: { docs: 'guide', stateDir: '/tmp/s', color: true, json: true, set: ['x=1', 'y=a=b'], yes: true, keepDb: true, report: { format: 'junit', file: 'r.xml' }, format: 'table', only: [], strict: false, phase: 'pre', rerunInterrupted: false, rollback: false, lockWaitMs: 0 },
     });
   });
 

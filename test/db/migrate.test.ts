@@ -216,3 +216,13 @@ describe('db verify', () => {
     expect(await dbMain(['verify', '--dir', dir, '--strict'], strict)).toBe(1);
   });
 });
+
+describe('empty scripts', () => {
+  it('an empty up or down script is a migration that changes nothing, applied and rolled back like any other', async () => {
+    const { url, dir } = await fixture({ '0001_nothing.up.sql': '', '0001_nothing.down.sql': '-- nothing to undo\n', '0002_t.up.sql': 'create table t (id int);', '0002_t.down.sql': '' });
+    const migrations = loadMigrations(dir);
+    expect((await up({ connectionString: url, migrations })).length).toBe(2);
+    expect((await down({ connectionString: url, migrations, to: '0' })).length).toBe(2);
+    expect((await status({ connectionString: url, migrations })).pending.length).toBe(2);
+  });
+});

@@ -5,7 +5,7 @@
 // A migration can accept a finding deliberately with a comment `-- lint-ignore: <rule>[, <rule>]`
 // (the contract step of an expand/contract change drops a column on purpose).
 import path from 'node:path';
-import { parse } from 'libpg-query';
+import { parse, parsePlPgSQL } from 'libpg-query';
 import { lineStarts, positionAt } from '../../util/text-position.js';
 import type { Severity } from '../../model/types.js';
 import { alterCommands, firstNonSpace, newColumns, relationName, statementsOf, typeModifiers, typeNameOf } from './ast.js';
@@ -25,6 +25,8 @@ export interface LintOptions {
   rollback?: boolean;
   /** The schema as earlier migrations of the set left it; updated with this file's changes. */
   schema?: SchemaModel;
+  /** Tables created by migrations applied in the same run before this file (new and empty when it runs); updated. */
+  created?: Set<string>;
 }
 
 export async function lintSql(sql: string, file: string, options: LintOptions = {}): Promise<LintFinding[]> {
@@ -51,15 +53,41 @@ export async function lintSql(sql: string, file: string, options: LintOptions = 
 
   const statements = statementsOf(tree, sql);
   const schema = options.schema ?? new Map<string, Map<string, ColumnType>>();
-  const outsideTransaction = runsOutsideTransaction(sql, statements);
-  const created = new Set<string>();
+  const created = options.created ?? new Set<string>();
+  const state = { created, schema, outsideTransaction: runsOutsideTransaction(sql, statements) };
+  // The DDL a DO block runs is DDL too: its PL/pgSQL is parsed, and each statement it runs is
+  // checked where the block stands among the others.
+  const inner = new Map<number, Array<{ text: string; offset: number; statements: Statement[] }>>();
+  for (const stmt of statements) {
+    if (stmt.type !== 'DoStmt') continue;
+    const found: Array<{ text: string; offset: number; statements: Statement[] }> = [];
+    for (const { text, offset } of await doBlockStatements(sql, stmt)) {
+      try {
+        found.push({ text, offset, statements: statementsOf((await parse(text)) as { stmts?: Array<{ stmt?: unknown; stmt_location?: number }> }, text) });
+      } catch {
+        // A statement PL/pgSQL accepts but SQL alone does not (it names variables): not checked.
+      }
+    }
+    inner.set(stmt.index, found);
+  }
+  checkStatements(sql, statements, 0, state, push, true, inner);
+  return findings.sort((a, b) => a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId));
+}
+
+interface LintState {
+  created: Set<string>;
+  schema: SchemaModel;
+  outsideTransaction: boolean;
+}
+
+/** Runs every rule over `statements` of `text`, which starts at offset `base` of the file. */
+function checkStatements(text: string, statements: Statement[], base: number, state: LintState, push: (ruleId: string, offset: number, message: string, hint: string) => void, topLevel: boolean, inner = new Map<number, Array<{ text: string; offset: number; statements: Statement[] }>>()): void {
   const dropped = droppedTables(statements);
   let inExplicitTransaction = false;
-
   const contextFor = (rule: (typeof RULES)[number], stmt: Statement | undefined, facts: FileFacts): RuleContext => ({
-    sql,
+    sql: text,
     facts,
-    report: (offset, message, hint) => push(rule.id, offset, message, hint ?? rule.safe),
+    report: (offset, message, hint) => push(rule.id, base + offset, message, hint ?? rule.safe),
     at: (node) => {
       const l = (node as { location?: number } | undefined)?.location;
       return typeof l === 'number' && l >= 0 ? l : (stmt?.offset ?? 0);
@@ -67,13 +95,12 @@ export async function lintSql(sql: string, file: string, options: LintOptions = 
   });
   const factsAt = (index: number): FileFacts => ({
     statements,
-    createdBefore: new Set(created),
+    createdBefore: new Set(state.created),
     droppedAfter: new Set([...dropped].filter(([, at]) => at > index).map(([table]) => table)),
     inExplicitTransaction,
-    outsideTransaction,
-    columnType: (table, column) => schema.get(table)?.get(column),
+    outsideTransaction: state.outsideTransaction,
+    columnType: (table, column) => state.schema.get(table)?.get(column),
   });
-
   for (const stmt of statements) {
     if (stmt.type === 'TransactionStmt') {
       const kind = stmt.body.kind as string;
@@ -82,12 +109,55 @@ export async function lintSql(sql: string, file: string, options: LintOptions = 
     const facts = factsAt(stmt.index);
     for (const rule of RULES) rule.statement?.(stmt, contextFor(rule, stmt, facts));
     if (stmt.type === 'TransactionStmt' && (stmt.body.kind === 'TRANS_STMT_BEGIN' || stmt.body.kind === 'TRANS_STMT_START')) inExplicitTransaction = true;
-    if (stmt.type === 'CreateStmt') created.add(relationName(stmt.body.relation));
-    learnSchema(stmt, schema);
+    if (stmt.type === 'CreateStmt') state.created.add(relationName(stmt.body.relation));
+    learnSchema(stmt, state.schema);
+    for (const block of inner.get(stmt.index) ?? []) checkStatements(block.text, block.statements, base + block.offset, state, push, false);
   }
+  if (!topLevel) return;
   const facts = factsAt(statements.length);
   for (const rule of RULES) rule.end?.(contextFor(rule, undefined, facts));
-  return findings.sort((a, b) => a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId));
+}
+
+/**
+ * The SQL statements a DO block runs, each with its offset in the file: plain statements, and
+ * EXECUTE of a string literal. (Built strings are not known before they run.)
+ */
+async function doBlockStatements(sql: string, stmt: Statement): Promise<Array<{ text: string; offset: number }>> {
+  const args = (stmt.body.args as Node[] | undefined) ?? [];
+  const language = args.map((a) => a.DefElem as Node).find((d) => d?.defname === 'language');
+  const lang = ((language?.arg as Node | undefined)?.String as Node | undefined)?.sval;
+  if (lang !== undefined && String(lang).toLowerCase() !== 'plpgsql') return [];
+  const body = String(((args.map((a) => a.DefElem as Node).find((d) => d?.defname === 'as')?.arg as Node | undefined)?.String as Node | undefined)?.sval ?? '');
+  const bodyAt = sql.indexOf(body, stmt.offset);
+  if (!body || bodyAt < 0) return [];
+  let tree: unknown;
+  try {
+    tree = await parsePlPgSQL(`CREATE FUNCTION exec_doc_do_block() RETURNS void AS $exec_doc_body$${body}$exec_doc_body$ LANGUAGE plpgsql`);
+  } catch {
+    return [];
+  }
+  const queries: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    const n = node as Node;
+    const exec = n.PLpgSQL_stmt_execsql as Node | undefined;
+    const query = ((exec?.sqlstmt as Node | undefined)?.PLpgSQL_expr as Node | undefined)?.query;
+    if (typeof query === 'string') queries.push(query);
+    const dynamic = (((n.PLpgSQL_stmt_dynexecute as Node | undefined)?.query as Node | undefined)?.PLpgSQL_expr as Node | undefined)?.query;
+    if (typeof dynamic === 'string' && /^'(?:[^']|'')*'$/.test(dynamic)) queries.push(dynamic.slice(1, -1).replace(/''/g, "'"));
+    for (const value of Object.values(n)) walk(value);
+  };
+  walk(tree);
+  const out: Array<{ text: string; offset: number }> = [];
+  let cursor = 0;
+  for (const text of queries) {
+    const at = body.indexOf(text, cursor);
+    const found = at >= 0 ? at : body.indexOf(text.split(/\s+/)[0] ?? text);
+    out.push({ text, offset: bodyAt + Math.max(0, found) });
+    if (at >= 0) cursor = at + text.length;
+  }
+  return out;
 }
 
 /**
@@ -119,6 +189,20 @@ function droppedTables(statements: readonly Statement[]): Map<string, number> {
 
 /** Keeps the column types a statement defines, so that later type changes can be judged. */
 function learnSchema({ type, body }: Statement, schema: SchemaModel): void {
+  if (type === 'RenameStmt') {
+    const table = relationName(body.relation);
+    const columns = schema.get(table);
+    if (body.renameType === 'OBJECT_COLUMN' && columns?.has(String(body.subname))) {
+      columns.set(String(body.newname), columns.get(String(body.subname))!);
+      columns.delete(String(body.subname));
+    }
+    if (body.renameType === 'OBJECT_TABLE' && columns) {
+      const schemaPart = table.includes('.') ? `${table.slice(0, table.lastIndexOf('.'))}.` : '';
+      schema.set(`${schemaPart}${String(body.newname)}`, columns);
+      schema.delete(table);
+    }
+    return;
+  }
   if (type !== 'CreateStmt' && type !== 'AlterTableStmt') {
     if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') for (const [table] of droppedTables([{ type, body, offset: 0, index: 0 }])) schema.delete(table);
     return;
@@ -138,13 +222,20 @@ function learnSchema({ type, body }: Statement, schema: SchemaModel): void {
   }
 }
 
-/** Lints the up and down scripts of `migrations` in order; paths in findings are the files'. */
-export async function lintMigrations(migrations: Array<{ up: string; down?: string; files: { up: string; down?: string } }>): Promise<LintFinding[]> {
+/**
+ * Lints the up and down scripts of `migrations` in order; paths in findings are the files'. With
+ * `sameRun` (the pending migrations `db up` is about to apply together), a table one of them
+ * creates is new and empty for the later ones too.
+ */
+export async function lintMigrations(migrations: Array<{ up: string; down?: string; files: { up: string; down?: string } }>, options: { sameRun?: boolean } = {}): Promise<LintFinding[]> {
   const findings: LintFinding[] = [];
   const schema: SchemaModel = new Map();
+  const created = options.sameRun ? new Set<string>() : undefined;
   for (const m of migrations) {
-    findings.push(...(await lintSql(m.up, m.files.up, { schema })));
-    if (m.down !== undefined && m.files.down) findings.push(...(await lintSql(m.down, m.files.down, { rollback: true })));
+    findings.push(...(await lintSql(m.up, m.files.up, { schema, ...(created ? { created } : {}) })));
+    // A down script runs on the schema its up left: judged against a copy of it, which it does not change.
+    const after: SchemaModel = new Map([...schema].map(([table, columns]) => [table, new Map(columns)]));
+    if (m.down !== undefined && m.files.down) findings.push(...(await lintSql(m.down, m.files.down, { rollback: true, schema: after })));
   }
   return findings;
 }

@@ -1,3 +1,4 @@
+import { relationName } from '../ast.js';
 import type { LintRule } from '../types.js';
 
 export const rename: LintRule = {
@@ -9,6 +10,7 @@ export const rename: LintRule = {
   destructive: true,
   examples: [{ bad: 'alter table orders rename column total to amount;', at: [1, 1], good: 'create view orders_v as select total as amount from orders;' }],
   statement({ type, body, offset }, ctx) {
-    if (type === 'RenameStmt') ctx.report(offset, `Unexpected RENAME of ${String(body.renameType ?? '').replace('OBJECT_', '').toLowerCase()} to ${String(body.newname)}: code using the old name breaks`);
+    // Nobody uses the names of a table the file (or the run) just created.
+    if (type === 'RenameStmt' && !ctx.facts.createdBefore.has(relationName(body.relation))) ctx.report(offset, `Unexpected RENAME of ${String(body.renameType ?? '').replace('OBJECT_', '').toLowerCase()} to ${String(body.newname)}: code using the old name breaks`);
   },
 };
