@@ -2,17 +2,14 @@
 // a regular expression literal, or a comment. The rendering (see ./render.ts) escapes every
 // character that is not a letter, digit, space or `_` as \uXXXX, which means the same character in
 // strings, templates and regular expressions alike, so a wrong guess here cannot open a way out.
+import { contextRecorder } from './recorder.js';
+
 export type JsContext = 'code' | 'string' | 'template' | 'regex' | 'comment';
 
 const REGEX_AFTER_WORD = new Set(['return', 'typeof', 'case', 'do', 'else', 'in', 'of', 'new', 'delete', 'void', 'throw', 'instanceof', 'yield', 'await']);
 
 export function jsContexts(code: string, starts: readonly number[]): JsContext[] {
-  const wanted = new Map(starts.map((s, i) => [s, i]));
-  const out: JsContext[] = new Array(starts.length).fill('code');
-  const record = (at: number, context: JsContext) => {
-    const index = wanted.get(at);
-    if (index !== undefined) out[index] = context;
-  };
+  const { out, record } = contextRecorder<JsContext>(starts, 'code');
   // Each `${` of a template opens code that ends at its matching `}`.
   const braces: Array<'code' | 'template'> = [];
   let i = 0;

@@ -1,5 +1,7 @@
 // Where each placeholder stands in Python source: code, a string literal (with its prefix:
 // raw, bytes, f-string), the expression part of an f-string, or a comment.
+import { contextRecorder } from './recorder.js';
+
 export type PythonContext = 'code' | 'string' | 'bytes' | 'raw' | 'fstring' | 'fexpr' | 'comment';
 
 interface StringFrame {
@@ -12,12 +14,7 @@ interface StringFrame {
 const PREFIX = /^([rRbBuUfF]{0,2})('''|"""|'|")/;
 
 export function pythonContexts(code: string, starts: readonly number[]): PythonContext[] {
-  const wanted = new Map(starts.map((s, i) => [s, i]));
-  const out: PythonContext[] = new Array(starts.length).fill('code');
-  const record = (at: number, context: PythonContext) => {
-    const index = wanted.get(at);
-    if (index !== undefined) out[index] = context;
-  };
+  const { out, record } = contextRecorder<PythonContext>(starts, 'code');
   let i = 0;
   // f-string expression parts nest: each holds the string it sits in and its bracket depth.
   const fexprs: Array<{ string: StringFrame; depth: number }> = [];

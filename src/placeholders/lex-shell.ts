@@ -1,6 +1,8 @@
 // Where each placeholder stands in a POSIX shell / bash script: which quoting is open, whether it
 // is arithmetic (bash evaluates `a[$(cmd)]` there), a here-document, a comment. The placeholders
 // themselves were masked to letters of the same length before this runs (see ./scan.ts).
+import { contextRecorder } from './recorder.js';
+
 export type ShellContext = 'word' | 'double' | 'single' | 'ansi-c' | 'heredoc' | 'heredoc-literal' | 'arith' | 'comment';
 
 type Frame =
@@ -17,15 +19,15 @@ const BRACE_WORD = /^[#!]?(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])(?::?[-=+?]
 const KEYWORDS_BEFORE_COMMAND = new Set(['then', 'do', 'else', 'elif', 'if', 'while', 'until', '!', 'time']);
 
 export function shellContexts(code: string, starts: readonly number[]): ShellContext[] {
-  const wanted = new Map(starts.map((s, i) => [s, i]));
-  const out: ShellContext[] = new Array(starts.length).fill('word');
+  const recorder = contextRecorder<ShellContext>(starts, 'word');
+  const out = recorder.out;
   const stack: Frame[] = [{ kind: 'word', close: null, depth: 0 }];
   const heredocs: Array<{ delimiter: string; literal: boolean; stripTabs: boolean }> = [];
   const top = () => stack[stack.length - 1]!;
   let i = 0;
 
   const record = (context: ShellContext) => {
-    const index = wanted.get(i);
+    const index = recorder.indexAt(i);
     if (index === undefined) return;
     out[index] = context;
     const dbracket = [...stack].reverse().find((f) => f.kind === 'dbracket') as Extract<Frame, { kind: 'dbracket' }> | undefined;

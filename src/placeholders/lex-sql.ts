@@ -2,17 +2,14 @@
 // a quoted identifier ("…"), a dollar-quoted body ($$…$$, usually PL/pgSQL), or a comment.
 // Follows PostgreSQL's lexical rules (scan.l): nested block comments, '' and "" doubling,
 // backslash escapes only in E'…', dollar tags that cannot follow an identifier character.
+import { contextRecorder } from './recorder.js';
+
 export type SqlContext = 'code' | 'string' | 'escape-string' | 'unicode-string' | 'identifier' | 'dollar' | 'comment';
 
 const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
 
 export function sqlContexts(code: string, starts: readonly number[]): SqlContext[] {
-  const wanted = new Map(starts.map((s, i) => [s, i]));
-  const out: SqlContext[] = new Array(starts.length).fill('code');
-  const record = (at: number, context: SqlContext) => {
-    const index = wanted.get(at);
-    if (index !== undefined) out[index] = context;
-  };
+  const { out, record } = contextRecorder<SqlContext>(starts, 'code');
   let i = 0;
   while (i < code.length) {
     const c = code[i]!;
