@@ -78,3 +78,21 @@ describe('backfill', () => {
     await expect(backfill({ connectionString: url, name: 'x', table: 'items; drop table items', set: 'v = 1' })).rejects.toThrow(/is not a table name/);
   });
 });
+
+describe('backfill atomicity', () => {
+  it('a batch and its progress are one transaction: when recording progress fails, the batch is not applied either', async () => {
+    const { url, query } = await database(5_000);
+    // Creates the progress table; then a trigger makes the fourth batch's progress update fail.
+    await backfill({ connectionString: url, name: 'warm-up', table: 'items', set: 'touched = touched', where: 'false', batchSize: 500 });
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query(`create function fail_after_1500() returns trigger language plpgsql as $$ begin if new.name = 'atomic' and new.rows_done > 1500 then raise exception 'injected: cannot record progress'; end if; return new; end $$;
+      create trigger fail_after_1500 before update on exec_doc.backfills for each row execute function fail_after_1500();`);
+    await c.end();
+    await expect(backfill({ connectionString: url, name: 'atomic', table: 'items', set: SET, where: 'size is null', batchSize: 500, maxBatchSize: 500 })).rejects.toThrow(/injected: cannot record progress/);
+    const changed = Number((await query('select count(*) as n from items where touched = 1'))[0]!.n);
+    const recorded = Number((await query("select rows_done from exec_doc.backfills where name = 'atomic'"))[0]!.rows_done);
+    expect(recorded).toBe(1500);
+    expect(changed).toBe(recorded);
+  });
+});
