@@ -175,8 +175,11 @@ export async function dbMain(argv: string[], io: Io = { stdout: process.stdout, 
       case 'down': {
         if (command === 'up' && !values['skip-lint']) {
           const { lintMigrations, formatFinding } = await import('../db/lint/index.js');
-          const pending = (await migrate.status(options)).pending;
-          const errors = (await lintMigrations(pending.map((m) => ({ up: m.up, files: { up: m.files.up } })), { sameRun: true })).filter((f) => f.severity === 'error');
+          // What this `up` applies, linted after the applied ones (whose schema it judges type changes by).
+          const todo = new Set((await migrate.status(options)).pending.filter((m) => values.to === undefined || compareVersions(m.version, String(values.to)) <= 0));
+          const ordered = [...migrations.filter((m) => !todo.has(m)), ...migrations.filter((m) => todo.has(m))];
+          const lintedFiles = new Set([...todo].map((m) => m.files.up));
+          const errors = (await lintMigrations(ordered.map((m) => ({ up: m.up, files: { up: m.files.up } })), { sameRunFrom: ordered.length - todo.size })).filter((f) => f.severity === 'error' && lintedFiles.has(f.file));
           if (errors.length > 0) {
             io.stderr.write(`db: the linter found ${errors.length} error(s) in pending migrations; nothing was applied\n${errors.map((f) => `  ${formatFinding(f)}\n`).join('')}  Fix them, accept one with \`-- lint-ignore: <rule>\` in the file, or pass --skip-lint.\n`);
             return 1;

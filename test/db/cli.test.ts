@@ -120,12 +120,16 @@ describe('npm run db lint', () => {
     const { openPostgres } = await import('../../src/targets/postgres.js');
     const server = await openPostgres({ kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database: 'lintdb' }, { runId: `lint-test-${process.pid}`, env: {} });
     try {
+      // Applied together with 0001, the index is built on a new, empty table: nothing to refuse.
+      const fresh = io({ DATABASE_URL: server.url });
+      expect(await dbMain(['up', '--dir', dir, '--to', '0002'], fresh)).toBe(0);
+      // On the table 0001 filled earlier, it blocks writes: refused.
       const blocked = io({ DATABASE_URL: server.url });
       expect(await dbMain(['up', '--dir', dir], blocked)).toBe(1);
       expect(blocked.err()).toMatch(/^db: the linter found 1 error\(s\) in pending migrations; nothing was applied\n/);
       const status = io({ DATABASE_URL: server.url });
       expect(await dbMain(['status', '--dir', dir], status)).toBe(0);
-      expect(status.out()).toMatch(/0 applied, 3 pending\n$/);
+      expect(status.out()).toMatch(/2 applied, 1 pending\n$/);
       const forced = io({ DATABASE_URL: server.url });
       expect(await dbMain(['up', '--dir', dir, '--skip-lint'], forced)).toBe(0);
       expect(forced.out()).toContain('applied 0003_index in');

@@ -224,15 +224,16 @@ function learnSchema({ type, body }: Statement, schema: SchemaModel): void {
 
 /**
  * Lints the up and down scripts of `migrations` in order; paths in findings are the files'. With
- * `sameRun` (the pending migrations `db up` is about to apply together), a table one of them
- * creates is new and empty for the later ones too.
+ * `sameRun` (or from index `sameRunFrom` on: the pending migrations `db up` is about to apply
+ * together), a table one of them creates is new and empty for the later ones too.
  */
-export async function lintMigrations(migrations: Array<{ up: string; down?: string; files: { up: string; down?: string } }>, options: { sameRun?: boolean } = {}): Promise<LintFinding[]> {
+export async function lintMigrations(migrations: Array<{ up: string; down?: string; files: { up: string; down?: string } }>, options: { sameRun?: boolean; sameRunFrom?: number } = {}): Promise<LintFinding[]> {
   const findings: LintFinding[] = [];
   const schema: SchemaModel = new Map();
-  const created = options.sameRun ? new Set<string>() : undefined;
-  for (const m of migrations) {
-    findings.push(...(await lintSql(m.up, m.files.up, { schema, ...(created ? { created } : {}) })));
+  const from = options.sameRunFrom ?? (options.sameRun ? 0 : Infinity);
+  const created = new Set<string>();
+  for (const [index, m] of migrations.entries()) {
+    findings.push(...(await lintSql(m.up, m.files.up, { schema, ...(index >= from ? { created } : {}) })));
     // A down script runs on the schema its up left: judged against a copy of it, which it does not change.
     const after: SchemaModel = new Map([...schema].map(([table, columns]) => [table, new Map(columns)]));
     if (m.down !== undefined && m.files.down) findings.push(...(await lintSql(m.down, m.files.down, { rollback: true, schema: after })));
