@@ -7,7 +7,7 @@ export { extractRunbooks } from './extract/extract.js';
 export { loadDocument, extractFromSource } from './documents/load.js';
 export { loadCorpus } from './documents/corpus.js';
 export { resolveSection } from './documents/address.js';
-export { buildPlan, type Plan } from './runner/plan.js';
+export { buildPlan, type Plan } from './plan/plan.js';
 export { runSection, resumeRun, type RunOutcome, type RunSectionOptions, type ResumeOptions } from './runner/run.js';
 export type { RunEvent, RunStatus, StepPhase, StepStatus } from './events/types.js';
 export type { StepResult } from './runner/state.js';

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { DocumentRunbooks, Param, Section } from '../../src/model/types.js';
-import { buildPlan, requirementsOf } from '../../src/runner/plan.js';
+import { buildPlan, requirementsOf } from '../../src/plan/plan.js';
 
 export interface PageDoc {
   absolutePath: string;

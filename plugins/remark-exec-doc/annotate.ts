@@ -6,7 +6,7 @@ import type { Code, Heading, Parent, Root, RootContent } from 'mdast';
 import type { MdxJsxFlowElement } from 'mdast-util-mdx-jsx';
 import type { DocumentRunbooks, Section, Step } from '../../src/model/types.js';
 import { formatDurationMs } from '../../src/annotations/duration.js';
-import { buildPlan, requirementsOf } from '../../src/runner/plan.js';
+import { buildPlan, requirementsOf } from '../../src/plan/plan.js';
 
 const element = (name: string, attributes: Record<string, string>): MdxJsxFlowElement => ({
   type: 'mdxJsxFlowElement',

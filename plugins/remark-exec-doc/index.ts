@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Root } from 'mdast';
 import type { VFile } from 'vfile';
 import { extractRunbooks } from '../../src/extract/extract.js';
-import { docIdFromPath } from '../../src/documents/doc-id.js';
+import { docIdFromPath } from '../../src/model/doc-id.js';
 import type { DocumentRunbooks } from '../../src/model/types.js';
 import { annotateTree } from './annotate.js';
 

@@ -2,7 +2,7 @@
 // Runme's `{ name=x }` or the JSON form `{"id":"x"}`. Never throws: every problem comes
 // back with the offset (0-based, in the meta string) where it was found.
 
-import { jsonErrorOffset } from './json-error-offset.js';
+import { jsonErrorOffset } from '../util/json-error-offset.js';
 
 export type MetaValue = string | number | boolean | null | MetaValue[] | { [key: string]: MetaValue };
 

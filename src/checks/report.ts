@@ -3,7 +3,7 @@
 // Prometheus file is rendered from all of them, so a scraper sees each phase's latest answer.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeAtomic } from '../runner/state.js';
+import { writeAtomic } from '../util/fs.js';
 import type { CheckResult, CheckStatus } from './types.js';
 import { totals } from './run.js';
 

@@ -1,7 +1,7 @@
 // What the checks share: grading a number against warn/fail limits, running a program under
 // the check's signal, and a PostgreSQL connection that closes when the check times out.
 import type pg from 'pg';
-import { runProcess } from '../runner/process.js';
+import { runProcess } from '../process/process.js';
 import { CheckCannotRun, type CheckContext, type CheckStatus } from './types.js';
 
 /** Grades `value` where higher is worse: fail at or above `fail`, warn at or above `warn`. */

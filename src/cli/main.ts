@@ -85,7 +85,7 @@ async function list(options: CliOptions, io: Io): Promise<number> {
   const { formatList } = await import('../report/list.js');
   const index = await loadIndex(corpus);
   const text = formatList(index.sections, index);
-  const { writeAtomic } = await import('../runner/state.js');
+  const { writeAtomic } = await import('../util/fs.js');
   writeAtomic(textCache, `${header}${text}`);
   io.stdout.write(text);
   return 0;
@@ -126,7 +126,7 @@ async function checkDocs(options: CliOptions, io: Io): Promise<number> {
 
 async function plan(address: string, options: CliOptions, io: Io): Promise<number> {
   const { resolveSection } = await import('../documents/address.js');
-  const { buildPlan } = await import('../runner/plan.js');
+  const { buildPlan } = await import('../plan/plan.js');
   const { formatPlan, planJson } = await import('../report/plan.js');
   const { section } = await resolveSection(address, loadOptions(options));
   const p = buildPlan(section);

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { connect } from './connect.js';
 import { runFile as run } from '../util/run-file.js';
 import { takeSnapshot, compareSnapshots, describeDifference, quoteIdent, type Snapshot } from './snapshot.js';
-import { writeAtomic } from '../runner/state.js';
+import { writeAtomic } from '../util/fs.js';
 
 export interface BackupManifest {
   format: 1;

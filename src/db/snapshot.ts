@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { LEDGER_SCHEMA } from './ledger.js';
 import { JsonFileError, readJsonFile } from '../util/read-json.js';
-import { writeAtomic } from '../runner/state.js';
+import { writeAtomic } from '../util/fs.js';
 
 export const SNAPSHOT_FORMAT = 1;
 

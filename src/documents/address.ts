@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { DocumentRunbooks, Section } from '../model/types.js';
 import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
 import { closest } from '../util/edit-distance.js';
-import { stripNumberPrefixes } from './doc-id.js';
+import { stripNumberPrefixes } from '../model/doc-id.js';
 import type { LoadOptions } from './load.js';
 import { loadCorpusEntries, type CorpusOptions } from './corpus.js';
 

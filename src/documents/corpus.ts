@@ -8,7 +8,7 @@ import { readFileSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DocumentRunbooks } from '../model/types.js';
-import { writeAtomic } from '../runner/state.js';
+import { writeAtomic } from '../util/fs.js';
 import { discoverDocuments } from './discover.js';
 import type { LoadOptions } from './load.js';
 import { summarize, type DocumentSummary, type SectionSummary } from './summary.js';

@@ -7,7 +7,7 @@ import remarkFrontmatter from 'remark-frontmatter';
 import { VFile } from 'vfile';
 import type { Root } from 'mdast';
 import remarkExecDoc from '../../plugins/remark-exec-doc/index.js';
-import { docIdFromPath } from './doc-id.js';
+import { docIdFromPath } from '../model/doc-id.js';
 import { blankHtmlComments } from '../markdown/html-comments.js';
 import type { DocumentRunbooks } from '../model/types.js';
 

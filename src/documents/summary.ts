@@ -1,7 +1,7 @@
 // One line of the guide's index per section: what `list` shows and what the warm cache keeps,
 // so that listing a large guide never has to load the full runbooks.
 import type { DocumentRunbooks } from '../model/types.js';
-import { buildPlan } from '../runner/plan.js';
+import { buildPlan } from '../plan/plan.js';
 
 export interface SectionSummary {
   address: string;

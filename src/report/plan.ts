@@ -1,8 +1,8 @@
 // What `exec-doc plan` shows: the order of execution, what undoes what, the checks, the
 // requirements and parameters. Also its JSON form (the same data, for agents).
-import { runnableAddress } from '../documents/doc-id.js';
+import { runnableAddress } from '../model/doc-id.js';
 import type { Param, Step } from '../model/types.js';
-import type { Plan } from '../runner/plan.js';
+import type { Plan } from '../plan/plan.js';
 import { formatDurationMs } from '../annotations/duration.js';
 import { table } from './format.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Section } from '../model/types.js';
 import type { RunStatus } from '../events/types.js';
 import type { RunState, StepResult } from '../runner/state.js';
-import { writeAtomic } from '../runner/state.js';
+import { writeAtomic } from '../util/fs.js';
 import { MASK } from '../secrets/masker.js';
 import { projectVersion } from '../util/project-root.js';
 

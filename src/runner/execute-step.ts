@@ -8,7 +8,7 @@ import type { EventBus } from '../events/emitter.js';
 import { createLineMasker, maskDeep, type Masker } from '../secrets/masker.js';
 import { commandFor } from '../languages/commands.js';
 import type { SqlSession } from '../languages/sql.js';
-import { runProcess } from './process.js';
+import { runProcess } from '../process/process.js';
 import { describeMismatch, outputMatches } from './verify.js';
 import { HANDOFF_ENV, readHandoff } from './handoff.js';
 import { paramEnvironment, renderPlaceholders, sqlSettings } from '../placeholders/index.js';

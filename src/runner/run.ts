@@ -12,12 +12,12 @@ import { connectionStringSecrets, createMasker, maskDeep, type Masker } from '..
 import type { SqlSession } from '../languages/sql.js';
 import type { PostgresHandle } from '../targets/postgres.js';
 import { buildRecord, latestRecordPath, writeRecord, type RunRecord } from '../results/record.js';
-import { buildPlan, type Plan } from './plan.js';
+import { buildPlan, type Plan } from '../plan/plan.js';
 import { placeholderProblems, resolveParams, type ResolvedParams } from './params.js';
 import { checkRequirements } from './requirements.js';
 import { executeStep, type StepContext } from './execute-step.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
-import { isProcessOfRun, killTree } from './kill-tree.js';
+import { isProcessOfRun, killTree } from '../process/kill-tree.js';
 import { reasons } from './reasons.js';
 import { abandoned, removeOwner, writeOwner } from '../util/owned-temp.js';
 import type { ChecksConfig } from '../checks/config.js';

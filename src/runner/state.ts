@@ -175,9 +175,3 @@ export class RunStore {
   }
 }
 
-export function writeAtomic(file: string, content: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, content);
-  renameSync(temporary, file);
-}

@@ -1,7 +1,7 @@
 // Reads a JSON file that a person or another program wrote; where it is broken, says the line
 // and column (and whether it simply ends too early, as a truncated file does).
 import { readFileSync } from 'node:fs';
-import { jsonErrorOffset } from '../annotations/json-error-offset.js';
+import { jsonErrorOffset } from './json-error-offset.js';
 import { lineStarts, positionAt } from './text-position.js';
 
 export class JsonFileError extends Error {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { BIN, cli, parseEvents, ROOT, tempDir, writeDoc } from '../helpers.js';
-import { isProcessOfRun } from '../../src/runner/kill-tree.js';
+import { isProcessOfRun } from '../../src/process/kill-tree.js';
 import { RunStore } from '../../src/runner/state.js';
 
 const SCHEMA = JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'exec-doc-events.schema.json'), 'utf8'));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveSection } from '../../src/documents/address.js';
 import { runSection } from '../../src/runner/run.js';
-import { buildPlan } from '../../src/runner/plan.js';
+import { buildPlan } from '../../src/plan/plan.js';
 import { loadCorpus } from '../../src/documents/corpus.js';
 import { ROOT, tempDir } from '../helpers.js';
 

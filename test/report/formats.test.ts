@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatMs, table, paint } from '../../src/report/format.js';
 import { createLineMasker, createMasker } from '../../src/secrets/masker.js';
-import { docIdFromPath, stripNumberPrefixes } from '../../src/documents/doc-id.js';
+import { docIdFromPath, stripNumberPrefixes } from '../../src/model/doc-id.js';
 import { closest, editDistance } from '../../src/util/edit-distance.js';
 
 describe('formatting', () => {

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkRequirement, checkRequirements } from '../../src/runner/requirements.js';
-import { requirementsOf } from '../../src/runner/plan.js';
+import { requirementsOf } from '../../src/plan/plan.js';
 import { tempDir } from '../helpers.js';
 
 const target = { kind: 'postgres' as const, urlEnv: 'EXEC_DOC_NO_SUCH_URL', database: 'postgres' };

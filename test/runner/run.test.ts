@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDoc, tempDir } from '../helpers.js';
-import { isSameProcessAlive } from '../../src/runner/kill-tree.js';
+import { isSameProcessAlive } from '../../src/process/kill-tree.js';
 import { ExecDocError } from '../../src/errors/exec-doc-error.js';
 
 const marks = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
