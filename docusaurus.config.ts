@@ -32,9 +32,17 @@ const config: Config = {
     ],
   ],
   plugins: [[execDocSitePlugin, { docsRoot: 'docs' }]],
-  themes: [['@easyops-cn/docusaurus-search-local', { hashed: true, indexBlog: false, docsRouteBasePath: '/', highlightSearchTermsOnTargetPage: false }]],
+  themes: [
+    [
+      '@easyops-cn/docusaurus-search-local',
+      { hashed: true, indexBlog: false, docsRouteBasePath: '/', highlightSearchTermsOnTargetPage: false },
+    ],
+  ],
   themeConfig: {
-    navbar: { title: 'Migration & Upgrade Guide', items: [{ type: 'docSidebar', sidebarId: 'guide', position: 'left', label: 'Guide' }] },
+    navbar: {
+      title: 'Migration & Upgrade Guide',
+      items: [{ type: 'docSidebar', sidebarId: 'guide', position: 'left', label: 'Guide' }],
+    },
   } satisfies Preset.ThemeConfig,
 };
 

@@ -31,7 +31,15 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT } },
       // Real PostgreSQL, processes, Chromium, Podman: the CLI tests spawn bin/exec-doc.js, which runs the compiled engine.
-      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: UNIT, globalSetup: ['test/global-setup.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: UNIT,
+          globalSetup: ['test/global-setup.ts'],
+        },
+      },
     ],
     coverage: {
       provider: 'v8',

@@ -35,7 +35,9 @@ export async function launch(entry) {
   if (sources > built) {
     process.stderr.write('exec-doc: compiling (sources changed since the last build)…\n');
     try {
-      execFileSync(process.execPath, [path.join(root, 'scripts', 'build-engine.mjs')], { stdio: ['ignore', 'inherit', 'inherit'] });
+      execFileSync(process.execPath, [path.join(root, 'scripts', 'build-engine.mjs')], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
     } catch {
       process.stderr.write('exec-doc: the build failed; fix the errors above (or run `npm run build:engine`)\n');
       process.exit(70);

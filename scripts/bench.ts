@@ -52,7 +52,10 @@ function stepCommand(i: number): string {
 }
 
 function overheadDocument(): string {
-  const blocks = Array.from({ length: STEPS }, (_, i) => `\`\`\`bash {id=s${i} rollback=none}\n${stepCommand(i)}\n\`\`\`\n`);
+  const blocks = Array.from(
+    { length: STEPS },
+    (_, i) => `\`\`\`bash {id=s${i} rollback=none}\n${stepCommand(i)}\n\`\`\`\n`,
+  );
   return `# Overhead\n\n## Hundred steps\n\n${blocks.join('\n')}`;
 }
 
@@ -62,7 +65,9 @@ function bashOneByOne(): Promise<void> {
     let i = 0;
     const next = (): void => {
       if (i === STEPS) return resolve();
-      const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', stepCommand(i++)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', stepCommand(i++)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout.resume();
       child.stderr.resume();
       child.on('error', reject);
@@ -80,7 +85,10 @@ async function runnerOverhead(rounds: number): Promise<void> {
   writeFileSync(path.join(docsRoot, 'overhead.md'), overheadDocument());
   const stateDir = path.join(dir, '.exec-doc');
   const corpus = { docsRoot, cacheFile: path.join(stateDir, 'cache', 'documents.json') };
-  const shellLoop = Array.from({ length: STEPS }, (_, i) => `bash -e -o pipefail -c '${stepCommand(i)}' > /dev/null`).join('\n');
+  const shellLoop = Array.from(
+    { length: STEPS },
+    (_, i) => `bash -e -o pipefail -c '${stepCommand(i)}' > /dev/null`,
+  ).join('\n');
 
   const inProcess = { baseline: [] as number[], execDoc: [] as number[] };
   const endToEnd = { baseline: [] as number[], execDoc: [] as number[] };
@@ -109,16 +117,24 @@ async function runnerOverhead(rounds: number): Promise<void> {
     endToEnd.baseline.push(await time(() => spawnSync('bash', ['-c', shellLoop], { stdio: 'ignore' })));
     endToEnd.execDoc.push(
       await time(() => {
-        const r = spawnSync(process.execPath, [BIN, 'run', 'overhead/hundred-steps', '--docs', docsRoot, '--state-dir', stateDir], { stdio: 'ignore', env: { ...process.env, CI: 'true' } });
+        const r = spawnSync(
+          process.execPath,
+          [BIN, 'run', 'overhead/hundred-steps', '--docs', docsRoot, '--state-dir', stateDir],
+          { stdio: 'ignore', env: { ...process.env, CI: 'true' } },
+        );
         if (r.status !== 0) throw new Error(`exec-doc exited ${r.status}`);
       }),
     );
   }
   const ratio = median(perRound);
   say(`runner overhead, ${STEPS} trivial bash steps, ${rounds} interleaved rounds (ABBA):`);
-  say(`  in process   bash -c one by one ${ms(median(inProcess.baseline))}  exec-doc runSection ${ms(median(inProcess.execDoc))}  median per-round ratio ${ratio.toFixed(3)}x (ratio of medians ${(median(inProcess.execDoc) / median(inProcess.baseline)).toFixed(3)}x)  (target <= 1.15x) ${ratio <= 1.15 ? 'PASS' : 'FAIL'}`);
+  say(
+    `  in process   bash -c one by one ${ms(median(inProcess.baseline))}  exec-doc runSection ${ms(median(inProcess.execDoc))}  median per-round ratio ${ratio.toFixed(3)}x (ratio of medians ${(median(inProcess.execDoc) / median(inProcess.baseline)).toFixed(3)}x)  (target <= 1.15x) ${ratio <= 1.15 ? 'PASS' : 'FAIL'}`,
+  );
   const e2e = median(endToEnd.execDoc) / median(endToEnd.baseline);
-  say(`  end to end   shell loop of bash -c ${ms(median(endToEnd.baseline))}  exec-doc run (CLI) ${ms(median(endToEnd.execDoc))}  ratio ${e2e.toFixed(3)}x  (includes Node start-up and module loading)`);
+  say(
+    `  end to end   shell loop of bash -c ${ms(median(endToEnd.baseline))}  exec-doc run (CLI) ${ms(median(endToEnd.execDoc))}  ratio ${e2e.toFixed(3)}x  (includes Node start-up and module loading)`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,7 +151,23 @@ function lcg(seed: number): () => number {
 
 function corpusDocument(n: number, random: () => number): string {
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
-  const words = ['upgrade', 'schema', 'replica', 'index', 'backfill', 'rollback', 'verify', 'lock', 'table', 'service', 'package', 'container', 'window', 'traffic', 'snapshot'];
+  const words = [
+    'upgrade',
+    'schema',
+    'replica',
+    'index',
+    'backfill',
+    'rollback',
+    'verify',
+    'lock',
+    'table',
+    'service',
+    'package',
+    'container',
+    'window',
+    'traffic',
+    'snapshot',
+  ];
   const sentence = () => Array.from({ length: 8 + Math.floor(random() * 12) }, () => pick(words)).join(' ');
   const sections: string[] = [];
   for (let s = 0; s < 3; s++) {
@@ -207,12 +239,17 @@ async function extraction(rounds: number): Promise<void> {
   const docsRoot = writeCorpus();
   const files = discoverDocuments(docsRoot).map((file) => ({ file, source: readFileSync(file, 'utf8') }));
   const bare = (): void => {
-    for (const { source } of files) fromMarkdown(source, { extensions: [mdxjs(), frontmatter(['yaml'])], mdastExtensions: [mdxFromMarkdown(), frontmatterFromMarkdown(['yaml'])] });
+    for (const { source } of files)
+      fromMarkdown(source, {
+        extensions: [mdxjs(), frontmatter(['yaml'])],
+        mdastExtensions: [mdxFromMarkdown(), frontmatterFromMarkdown(['yaml'])],
+      });
   };
   const ours = async (): Promise<void> => {
     for (const { file, source } of files) {
       const doc = await extractFromSource(file, source, { docsRoot, displayRoot: docsRoot });
-      if (doc.sections.length !== 3 || doc.diagnostics.some((d) => d.severity === 'error')) throw new Error(`unexpected extraction of ${file}: ${JSON.stringify(doc.diagnostics[0])}`);
+      if (doc.sections.length !== 3 || doc.diagnostics.some((d) => d.severity === 'error'))
+        throw new Error(`unexpected extraction of ${file}: ${JSON.stringify(doc.diagnostics[0])}`);
     }
   };
   bare();
@@ -223,13 +260,20 @@ async function extraction(rounds: number): Promise<void> {
     samples.ours.push(await time(ours));
   }
   const ratio = median(samples.ours) / median(samples.bare);
-  say(`extraction of ${DOCS} generated MDX documents (${(files.reduce((n, f) => n + f.source.length, 0) / 1e6).toFixed(1)} MB), median of ${rounds} interleaved rounds:`);
-  say(`  mdast-util-from-markdown (MDX + front matter) ${ms(median(samples.bare))}  exec-doc extraction ${ms(median(samples.ours))}  ratio ${ratio.toFixed(3)}x  (target <= 1.5x) ${ratio <= 1.5 ? 'PASS' : 'FAIL'}`);
+  say(
+    `extraction of ${DOCS} generated MDX documents (${(files.reduce((n, f) => n + f.source.length, 0) / 1e6).toFixed(1)} MB), median of ${rounds} interleaved rounds:`,
+  );
+  say(
+    `  mdast-util-from-markdown (MDX + front matter) ${ms(median(samples.bare))}  exec-doc extraction ${ms(median(samples.ours))}  ratio ${ratio.toFixed(3)}x  (target <= 1.5x) ${ratio <= 1.5 ? 'PASS' : 'FAIL'}`,
+  );
 
   // 3. `exec-doc list` with a warm cache: first run fills it, the timed runs read it.
   const stateDir = path.join(WORK, 'corpus', '.exec-doc');
   const list = () => {
-    const r = spawnSync(process.execPath, [BIN, 'list', '--docs', docsRoot, '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, 'list', '--docs', docsRoot, '--state-dir', stateDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
     if (r.status !== 0 || !r.stdout.includes(`${DOCS * 3} sections`)) throw new Error(`list failed: ${r.stderr}`);
   };
   const cold = await time(list);
@@ -239,7 +283,9 @@ async function extraction(rounds: number): Promise<void> {
   for (let i = 0; i < 5; i++) starts.push(await time(() => spawnSync(process.execPath, ['-e', '0'])));
   const node = median(starts);
   const w = median(warm);
-  say(`exec-doc list on ${DOCS} documents: cold cache ${ms(cold)}, warm cache ${ms(w)} (median of 11; \`node -e 0\` alone ${ms(node)})  (target < 150 ms) ${w < 150 ? 'PASS' : 'FAIL'}`);
+  say(
+    `exec-doc list on ${DOCS} documents: cold cache ${ms(cold)}, warm cache ${ms(w)} (median of 11; \`node -e 0\` alone ${ms(node)})  (target < 150 ms) ${w < 150 ? 'PASS' : 'FAIL'}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,18 +296,28 @@ async function site(): Promise<void> {
   for (let i = 0; i < 5; i++) {
     checks.push(
       await time(() => {
-        const r = spawnSync(process.execPath, [BIN, 'check-docs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+        const r = spawnSync(process.execPath, [BIN, 'check-docs'], {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          encoding: 'utf8',
+        });
         if (r.status !== 0) throw new Error(`check-docs failed: ${r.stdout}${r.stderr}`);
       }),
     );
   }
   const check = median(checks);
   const docs = discoverDocuments(path.join(ROOT, 'docs')).length;
-  say(`npm run check:docs on the real guide (${docs} documents): median of 5 ${ms(check)}  (target < 3 s) ${check < 3000 ? 'PASS' : 'FAIL'}`);
+  say(
+    `npm run check:docs on the real guide (${docs} documents): median of 5 ${ms(check)}  (target < 3 s) ${check < 3000 ? 'PASS' : 'FAIL'}`,
+  );
   const outDir = path.join(WORK, 'site-build');
   const build = () =>
     time(() => {
-      const r = spawnSync('npx', ['docusaurus', 'build', '--out-dir', outDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+      const r = spawnSync('npx', ['docusaurus', 'build', '--out-dir', outDir], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        encoding: 'utf8',
+      });
       if (r.status !== 0) throw new Error(`site build failed: ${r.stdout}${r.stderr}`);
     });
   // Cold: without Docusaurus's generated files and webpack's persistent cache; then warm.
@@ -288,7 +344,11 @@ async function validation(rounds: number): Promise<void> {
     let out = '';
     totals.push(
       await time(() => {
-        const r = spawnSync(process.execPath, [BIN, 'check', 'pre-upgrade', '--format', 'json', '--state-dir', stateDir], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+        const r = spawnSync(
+          process.execPath,
+          [BIN, 'check', 'pre-upgrade', '--format', 'json', '--state-dir', stateDir],
+          { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+        );
         if (r.status !== 0) throw new Error(`check pre-upgrade exited ${r.status}: ${r.stdout}${r.stderr}`);
         out = r.stdout;
       }),
@@ -299,11 +359,15 @@ async function validation(rounds: number): Promise<void> {
     for (const r of report.results) if (r.durationMs > slowest.durationMs) slowest = r;
   }
   const total = median(totals);
-  say(`exec-doc check pre-upgrade on the embedded default (15 checks), median of ${rounds}: whole command ${ms(total)} (checks ${ms(median(phases))}, their durations add up to ${ms(median(sums))}: concurrency ${(median(sums) / median(phases)).toFixed(2)}x; slowest ${slowest.name} ${ms(slowest.durationMs)})  (target < 5 s; ${(120_000 / total).toFixed(0)}x under the 2 min requirement) ${total < 5000 ? 'PASS' : 'FAIL'}`);
+  say(
+    `exec-doc check pre-upgrade on the embedded default (15 checks), median of ${rounds}: whole command ${ms(total)} (checks ${ms(median(phases))}, their durations add up to ${ms(median(sums))}: concurrency ${(median(sums) / median(phases)).toFixed(2)}x; slowest ${slowest.name} ${ms(slowest.durationMs)})  (target < 5 s; ${(120_000 / total).toFixed(0)}x under the 2 min requirement) ${total < 5000 ? 'PASS' : 'FAIL'}`,
+  );
 }
 
 // BENCH_ONLY=overhead,extraction,site,validation,db runs a subset.
-const only = new Set((process.env.BENCH_ONLY ?? 'overhead,extraction,site,validation,db').split(',').map((s) => s.trim()));
+const only = new Set(
+  (process.env.BENCH_ONLY ?? 'overhead,extraction,site,validation,db').split(',').map((s) => s.trim()),
+);
 say(`exec-doc bench — node ${process.version}, ${os.cpus().length} cpus, ${new Date().toISOString().slice(0, 10)}`);
 if (only.has('overhead')) await runnerOverhead(Number(process.env.BENCH_ROUNDS ?? 15));
 if (only.has('extraction')) await extraction(Number(process.env.BENCH_EXTRACT_ROUNDS ?? 3));

@@ -18,4 +18,11 @@ export { CHECKS } from './checks/registry.js';
 export { runChecks, checksExitCode } from './checks/run.js';
 export { findConfigFile, loadChecksConfig, phaseChecks, type ChecksConfig } from './checks/config.js';
 export { formatChecksTable, formatPrometheus } from './checks/report.js';
-export { VALIDATION_PHASES, type CheckResult, type CheckStatus, type ValidationPhase, type CheckContext, type CheckDefinition } from './checks/types.js';
+export {
+  VALIDATION_PHASES,
+  type CheckResult,
+  type CheckStatus,
+  type ValidationPhase,
+  type CheckContext,
+  type CheckDefinition,
+} from './checks/types.js';

@@ -37,7 +37,11 @@ export interface InProcessRun extends RunOutcome {
 }
 
 /** Extracts `source` and runs its section `slug` in this process, with real child processes. */
-export async function runDoc(source: string, slug: string, options: Partial<RunSectionOptions> = {}): Promise<InProcessRun> {
+export async function runDoc(
+  source: string,
+  slug: string,
+  options: Partial<RunSectionOptions> = {},
+): Promise<InProcessRun> {
   const { file, dir } = writeDoc(source);
   const doc = await extractFromSource(file, source, { docsRoot: dir, displayRoot: dir });
   const errors = doc.diagnostics.filter((d) => d.severity === 'error');
@@ -46,7 +50,14 @@ export async function runDoc(source: string, slug: string, options: Partial<RunS
   if (!section) throw new Error(`no section ${slug}; have ${doc.sections.map((s) => s.slug).join(', ')}`);
   const events: RunEvent[] = [];
   const stateDir = path.join(dir, '.exec-doc');
-  const outcome = await runSection({ section, documentPath: file, docsRoot: dir, stateDir, listeners: [(e) => events.push(e)], ...options });
+  const outcome = await runSection({
+    section,
+    documentPath: file,
+    docsRoot: dir,
+    stateDir,
+    listeners: [(e) => events.push(e)],
+    ...options,
+  });
   return { ...outcome, events, stateDir, dir };
 }
 
@@ -56,7 +67,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function cli(args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function cli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const result = await execa(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? ROOT,
     env: { NO_COLOR: '1', ...options.env },
@@ -76,10 +90,29 @@ export function parseEvents(text: string): RunEvent[] {
 }
 
 /** Streams for main()/dbMain() in this process, capturing what they write. */
-export function captureIo(env: NodeJS.ProcessEnv = {}, options: { tty?: boolean } = {}): { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream; stdin: NodeJS.ReadStream; env: NodeJS.ProcessEnv; out: () => string; err: () => string } {
+export function captureIo(
+  env: NodeJS.ProcessEnv = {},
+  options: { tty?: boolean } = {},
+): {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+  env: NodeJS.ProcessEnv;
+  out: () => string;
+  err: () => string;
+} {
   let out = '';
   let err = '';
-  const sink = (append: (s: string) => void) => Object.assign(new Writable({ write(chunk, _e, done) { append(String(chunk)); done(); } }), { isTTY: options.tty ?? false, columns: 120 });
+  const sink = (append: (s: string) => void) =>
+    Object.assign(
+      new Writable({
+        write(chunk, _e, done) {
+          append(String(chunk));
+          done();
+        },
+      }),
+      { isTTY: options.tty ?? false, columns: 120 },
+    );
   return {
     stdout: sink((s) => (out += s)) as unknown as NodeJS.WriteStream,
     stderr: sink((s) => (err += s)) as unknown as NodeJS.WriteStream,

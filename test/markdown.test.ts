@@ -2,7 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { blankHtmlComments, findHtmlComments } from '../src/markdown/html-comments.js';
 import { extract } from './helpers.js';
 
-const SOURCE = ['# T', '<!-- MEMORY_CONTEXT: HIGH - core -->', 'text <!-- inline --> more', 'shown as code: `<!-- TAG: x -->` and ``<!-- y -->``', '```html', '<!-- in code -->', '```', '<!--', '  ROLE_PINS: ["a"]', '-->', ''].join('\n');
+const SOURCE = [
+  '# T',
+  '<!-- MEMORY_CONTEXT: HIGH - core -->',
+  'text <!-- inline --> more',
+  'shown as code: `<!-- TAG: x -->` and ``<!-- y -->``',
+  '```html',
+  '<!-- in code -->',
+  '```',
+  '<!--',
+  '  ROLE_PINS: ["a"]',
+  '-->',
+  '',
+].join('\n');
 
 describe('HTML comments', () => {
   it('are found outside code with their positions', () => {
@@ -25,7 +37,13 @@ describe('HTML comments', () => {
 
   it('an unterminated comment is reported, and MDX documents with comments still parse with exact positions', async () => {
     expect(findHtmlComments('a\n<!-- open\nb').unterminated).toEqual({ line: 2, column: 1 });
-    const doc = await extract('<!-- CONTEXT_REFERENCE: x.mdx -->\n# T\n\n## S\n\n```bash {id=a retries=x}\ntrue\n```\n', 'doc.mdx');
-    expect(doc.diagnostics.map((d) => [d.line, d.column, d.ruleId])).toEqual([[6, 1, 'missing-rollback'], [6, 23, 'invalid-field']]);
+    const doc = await extract(
+      '<!-- CONTEXT_REFERENCE: x.mdx -->\n# T\n\n## S\n\n```bash {id=a retries=x}\ntrue\n```\n',
+      'doc.mdx',
+    );
+    expect(doc.diagnostics.map((d) => [d.line, d.column, d.ruleId])).toEqual([
+      [6, 1, 'missing-rollback'],
+      [6, 23, 'invalid-field'],
+    ]);
   });
 });

@@ -37,7 +37,10 @@ it('the remark plugin works inside a plain unified pipeline and reports position
   const { default: remarkParse } = await import('remark-parse');
   const { VFile } = await import('vfile');
   const { remarkExecDoc } = await import('../src/index.js');
-  const file = new VFile({ path: '/site/docs/guide.md', value: '# G\n\n## S\n\n```bash {id=a retries=many}\ntrue\n```\n' });
+  const file = new VFile({
+    path: '/site/docs/guide.md',
+    value: '# G\n\n## S\n\n```bash {id=a retries=many}\ntrue\n```\n',
+  });
   const processor = unified().use(remarkParse).use(remarkExecDoc, { docsRoot: '/site/docs', displayRoot: '/site' });
   await processor.run(processor.parse(file), file);
   expect(file.data.execDoc?.sections.map((s) => s.address)).toEqual(['guide/s']);

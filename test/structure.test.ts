@@ -32,7 +32,9 @@ function imports(): Array<{ file: string; from: string; to: string }> {
       if (entry.isDirectory()) walk(file);
       else if (/\.(ts|tsx|mts)$/.test(entry.name)) {
         const source = readFileSync(file, 'utf8');
-        for (const m of source.matchAll(/(?:^|\n)\s*(?:import|export)\s+(type\s+)?[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g)) {
+        for (const m of source.matchAll(
+          /(?:^|\n)\s*(?:import|export)\s+(type\s+)?[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g,
+        )) {
           if (m[1]) continue;
           const target = path.join(path.dirname(file), (m[2] ?? m[3])!);
           const from = folderOf(file);
@@ -49,12 +51,24 @@ function imports(): Array<{ file: string; from: string; to: string }> {
 
 describe('the structure', () => {
   it('every folder has a layer', () => {
-    const folders = [...readdirSync(path.join(ROOT, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `src/${e.name}`), ...readdirSync(path.join(ROOT, 'plugins'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `plugins/${e.name}`)];
-    expect(folders.filter((f) => !rank.has(f)), 'add these folders to LAYERS in test/structure.test.ts').toEqual([]);
+    const folders = [
+      ...readdirSync(path.join(ROOT, 'src'), { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => `src/${e.name}`),
+      ...readdirSync(path.join(ROOT, 'plugins'), { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => `plugins/${e.name}`),
+    ];
+    expect(
+      folders.filter((f) => !rank.has(f)),
+      'add these folders to LAYERS in test/structure.test.ts',
+    ).toEqual([]);
   });
 
   it('imports point down only (so there is no cycle)', () => {
-    const upward = imports().filter(({ from, to }) => !(rank.get(from)! > rank.get(to)!)).map(({ file, to }) => `${file} imports from ${to}`);
+    const upward = imports()
+      .filter(({ from, to }) => !(rank.get(from)! > rank.get(to)!))
+      .map(({ file, to }) => `${file} imports from ${to}`);
     expect(upward).toEqual([]);
   });
 });

@@ -31,15 +31,26 @@ export function pageInfo(page: PageDoc): PageInfo {
   const match = FRONT_MATTER.exec(page.source);
   const front = (match ? (parseYaml(match[1]!) as Record<string, unknown> | null) : null) ?? {};
   const body = match ? page.source.slice(match[0].length) : page.source;
-  const slug = typeof front.slug === 'string' ? front.slug : `/${typeof front.id === 'string' ? front.id : page.runbooks.docId}`;
+  const slug =
+    typeof front.slug === 'string' ? front.slug : `/${typeof front.id === 'string' ? front.id : page.runbooks.docId}`;
   const title = typeof front.title === 'string' ? front.title : page.runbooks.title;
   const trimmed = body.replace(/^\s+/, '');
-  const markdown = `${/^(<!--[\s\S]*?-->\s*)*# /.test(trimmed) ? trimmed : `# ${title}\n\n${trimmed}`}`.replace(/\s*$/, '\n');
-  return { route: slug.startsWith('/') ? slug : `/${slug}`, title, description: typeof front.description === 'string' ? front.description : '', markdown, position: typeof front.sidebar_position === 'number' ? front.sidebar_position : 1000 };
+  const markdown = `${/^(<!--[\s\S]*?-->\s*)*# /.test(trimmed) ? trimmed : `# ${title}\n\n${trimmed}`}`.replace(
+    /\s*$/,
+    '\n',
+  );
+  return {
+    route: slug.startsWith('/') ? slug : `/${slug}`,
+    title,
+    description: typeof front.description === 'string' ? front.description : '',
+    markdown,
+    position: typeof front.sidebar_position === 'number' ? front.sidebar_position : 1000,
+  };
 }
 
 /** File of a page's .md copy inside the build: `/` → index.md, `/x` → x.md. */
-export const markdownCopyPath = (route: string): string => (route === '/' ? 'index.md' : `${route.replace(/^\/|\/$/g, '')}.md`);
+export const markdownCopyPath = (route: string): string =>
+  route === '/' ? 'index.md' : `${route.replace(/^\/|\/$/g, '')}.md`;
 
 export interface RunbooksIndex {
   schemaVersion: 1;
@@ -55,7 +66,18 @@ export interface RunbooksIndex {
     target: Section['target'];
     requirements: string[];
     params: Array<Omit<Param, 'default'> & { default?: string | number | boolean }>;
-    steps: Array<{ id: string; kind: string; lang: string; phase: string | null; line: number; timeoutMs: number; retries: number; rollback: string | null; requires: string[]; confirm: boolean }>;
+    steps: Array<{
+      id: string;
+      kind: string;
+      lang: string;
+      phase: string | null;
+      line: number;
+      timeoutMs: number;
+      retries: number;
+      rollback: string | null;
+      requires: string[];
+      confirm: boolean;
+    }>;
     rollbacks: Array<{ step: string; rollback: string | null }>;
   }>;
 }
@@ -78,8 +100,21 @@ export function runbooksIndex(pages: PageDoc[]): RunbooksIndex {
         requirements: plan.requirements,
         // A secret's value is never published (secrets have no default by construction; be explicit).
         params: section.params.map((p) => (p.secret ? (({ default: _d, ...rest }) => rest)(p) : p)),
-        steps: section.steps.map((s) => ({ id: s.id, kind: s.kind, lang: s.lang, phase: s.phase ?? null, line: s.position.start.line, timeoutMs: s.timeoutMs, retries: s.retries, rollback: typeof s.rollback === 'string' ? s.rollback : null, requires: requirementsOf(s), confirm: s.confirm !== undefined })),
-        rollbacks: plan.forward.filter((s) => s.kind === 'step' || s.kind === 'setup').map((s) => ({ step: s.id, rollback: plan.rollbackOf.get(s.id)?.id ?? null })),
+        steps: section.steps.map((s) => ({
+          id: s.id,
+          kind: s.kind,
+          lang: s.lang,
+          phase: s.phase ?? null,
+          line: s.position.start.line,
+          timeoutMs: s.timeoutMs,
+          retries: s.retries,
+          rollback: typeof s.rollback === 'string' ? s.rollback : null,
+          requires: requirementsOf(s),
+          confirm: s.confirm !== undefined,
+        })),
+        rollbacks: plan.forward
+          .filter((s) => s.kind === 'step' || s.kind === 'setup')
+          .map((s) => ({ step: s.id, rollback: plan.rollbackOf.get(s.id)?.id ?? null })),
       };
     });
   });
@@ -87,9 +122,17 @@ export function runbooksIndex(pages: PageDoc[]): RunbooksIndex {
   return { schemaVersion: 1, sections };
 }
 
-export function writeAgentOutputs(input: { outDir: string; pages: PageDoc[]; siteUrl: string; title: string; tagline: string }): void {
+export function writeAgentOutputs(input: {
+  outDir: string;
+  pages: PageDoc[];
+  siteUrl: string;
+  title: string;
+  tagline: string;
+}): void {
   const base = input.siteUrl.replace(/\/$/, '');
-  const pages = input.pages.map((page) => ({ page, info: pageInfo(page) })).sort((a, b) => a.info.position - b.info.position || a.info.route.localeCompare(b.info.route));
+  const pages = input.pages
+    .map((page) => ({ page, info: pageInfo(page) }))
+    .sort((a, b) => a.info.position - b.info.position || a.info.route.localeCompare(b.info.route));
   for (const { info } of pages) {
     const file = path.join(input.outDir, markdownCopyPath(info.route));
     mkdirSync(path.dirname(file), { recursive: true });
@@ -105,7 +148,10 @@ export function writeAgentOutputs(input: { outDir: string; pages: PageDoc[]; sit
     '',
     '## Guides',
     '',
-    ...pages.map(({ info }) => `- [${info.title}](${base}/${markdownCopyPath(info.route)})${info.description ? `: ${info.description}` : ''}`),
+    ...pages.map(
+      ({ info }) =>
+        `- [${info.title}](${base}/${markdownCopyPath(info.route)})${info.description ? `: ${info.description}` : ''}`,
+    ),
     '',
     '## Machine-readable',
     '',
@@ -115,7 +161,9 @@ export function writeAgentOutputs(input: { outDir: string; pages: PageDoc[]; sit
     '',
   ];
   writeFileSync(path.join(input.outDir, 'llms.txt'), llms.join('\n'));
-  const full = [hub, ...pages.filter((p) => p !== hub)].filter((p): p is (typeof pages)[number] => p !== undefined).map(({ info }) => `<!-- source: ${base}/${markdownCopyPath(info.route)} -->\n${info.markdown}`);
+  const full = [hub, ...pages.filter((p) => p !== hub)]
+    .filter((p): p is (typeof pages)[number] => p !== undefined)
+    .map(({ info }) => `<!-- source: ${base}/${markdownCopyPath(info.route)} -->\n${info.markdown}`);
   writeFileSync(path.join(input.outDir, 'llms-full.txt'), full.join('\n'));
   writeFileSync(path.join(input.outDir, 'runbooks.json'), `${JSON.stringify(runbooksIndex(input.pages), null, 2)}\n`);
 }

@@ -22,18 +22,32 @@ export interface ExecDocContent {
   lastRuns: Record<string, LastRun>;
 }
 
-export default function execDocSitePlugin(context: LoadContext, options: ExecDocSiteOptions = {}): Plugin<ExecDocContent> {
+export default function execDocSitePlugin(
+  context: LoadContext,
+  options: ExecDocSiteOptions = {},
+): Plugin<ExecDocContent> {
   const docsRoot = path.resolve(context.siteDir, options.docsRoot ?? 'docs');
   const stateDir = path.resolve(context.siteDir, options.stateDir ?? process.env.EXEC_DOC_STATE_DIR ?? '.exec-doc');
   return {
     name: 'docusaurus-exec-doc',
     async loadContent() {
-      const result = await checkGuide({ docsRoot, staticDir: path.join(context.siteDir, 'static'), displayRoot: context.siteDir });
+      const result = await checkGuide({
+        docsRoot,
+        staticDir: path.join(context.siteDir, 'static'),
+        displayRoot: context.siteDir,
+      });
       if (result.errors > 0) {
         const lines = result.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
-        throw new Error(`exec-doc: the guide has ${result.errors} error(s); fix them (npm run check:docs shows the same list):\n${lines.join('\n')}`);
+        throw new Error(
+          `exec-doc: the guide has ${result.errors} error(s); fix them (npm run check:docs shows the same list):\n${lines.join('\n')}`,
+        );
       }
-      const pages = result.documents.map((d) => ({ absolutePath: d.absolutePath, file: d.file, source: d.source, runbooks: d.runbooks }));
+      const pages = result.documents.map((d) => ({
+        absolutePath: d.absolutePath,
+        file: d.file,
+        source: d.source,
+        runbooks: d.runbooks,
+      }));
       return { pages, lastRuns: readLatestRuns(path.join(stateDir, 'results')) };
     },
     async contentLoaded({ content, actions }) {
@@ -41,7 +55,13 @@ export default function execDocSitePlugin(context: LoadContext, options: ExecDoc
     },
     async postBuild({ outDir, content, siteConfig }) {
       if (!content) return;
-      writeAgentOutputs({ outDir, pages: content.pages, siteUrl: `${siteConfig.url}${siteConfig.baseUrl}`, title: siteConfig.title, tagline: siteConfig.tagline });
+      writeAgentOutputs({
+        outDir,
+        pages: content.pages,
+        siteUrl: `${siteConfig.url}${siteConfig.baseUrl}`,
+        title: siteConfig.title,
+        tagline: siteConfig.tagline,
+      });
     },
     getPathsToWatch() {
       return [path.join(docsRoot, '**/*.{md,mdx}'), path.join(stateDir, 'results', '**/*.json')];

@@ -11,7 +11,13 @@ export interface LastRun {
   durationMs: number;
   contentHash: string;
   /** For a `checks` block: each check's answer as the page shows it. */
-  steps: Array<{ stepId: string; phase: string; status: string; durationMs: number; checks?: Array<{ name: string; status: string; value: string | null }> }>;
+  steps: Array<{
+    stepId: string;
+    phase: string;
+    status: string;
+    durationMs: number;
+    checks?: Array<{ name: string; status: string; value: string | null }>;
+  }>;
 }
 
 /** Every results/<doc-id>/<slug>.json below `resultsDir`, by section address; unreadable files are skipped. */
@@ -28,7 +34,13 @@ export function readLatestRuns(resultsDir: string): Record<string, LastRun> {
         finishedAt: record.finishedAt,
         durationMs: record.durationMs,
         contentHash: record.section.contentHash,
-        steps: record.steps.map((s) => ({ stepId: s.stepId, phase: s.phase, status: s.status, durationMs: s.durationMs, ...(s.checks ? { checks: s.checks.map((c) => ({ name: c.name, status: c.status, value: c.value })) } : {}) })),
+        steps: record.steps.map((s) => ({
+          stepId: s.stepId,
+          phase: s.phase,
+          status: s.status,
+          durationMs: s.durationMs,
+          ...(s.checks ? { checks: s.checks.map((c) => ({ name: c.name, status: c.status, value: c.value })) } : {}),
+        })),
       };
     } catch {
       // A half-written or foreign file is not a result record.

@@ -23,7 +23,9 @@ export function stepAttributes(step: Step, section: Section): Record<string, str
     phase: step.phase ?? '',
     timeout: formatDurationMs(step.timeoutMs),
     retries: String(step.retries),
-    requires: requirementsOf(step).filter((r) => !r.startsWith('cmd:')).join(','),
+    requires: requirementsOf(step)
+      .filter((r) => !r.startsWith('cmd:'))
+      .join(','),
     rollback: step.rollback === null ? 'none' : (step.rollback ?? ''),
     confirm: step.confirm ?? '',
     section: section.address,
@@ -33,7 +35,11 @@ export function stepAttributes(step: Step, section: Section): Record<string, str
 export function sectionAttributes(section: Section): Record<string, string> {
   const plan = buildPlan(section);
   const flow = {
-    forward: plan.forward.map((s) => ({ id: s.id, kind: s.kind, rollback: plan.rollbackOf.has(s.id) ? (plan.rollbackOf.get(s.id)?.id ?? null) : undefined })),
+    forward: plan.forward.map((s) => ({
+      id: s.id,
+      kind: s.kind,
+      rollback: plan.rollbackOf.has(s.id) ? (plan.rollbackOf.get(s.id)?.id ?? null) : undefined,
+    })),
     verify: plan.verify.map((s) => s.id),
     teardown: plan.teardown.map((s) => s.id),
   };

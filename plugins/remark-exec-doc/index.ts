@@ -43,7 +43,11 @@ export default function remarkExecDoc(options: RemarkExecDocOptions = {}) {
     file.data.execDoc = result;
     if (options.annotate) annotateTree(tree, result);
     for (const d of result.diagnostics) {
-      const message = file.message(d.message, { place: { line: d.line, column: d.column }, ruleId: d.ruleId, source: 'exec-doc' });
+      const message = file.message(d.message, {
+        place: { line: d.line, column: d.column },
+        ruleId: d.ruleId,
+        source: 'exec-doc',
+      });
       message.fatal = d.severity === 'error' ? true : false;
     }
   };

@@ -43,7 +43,11 @@ interface FieldSpec {
 }
 
 const asText = (value: MetaValue): string | undefined =>
-  typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+  typeof value === 'string'
+    ? value
+    : typeof value === 'number' || typeof value === 'boolean'
+      ? String(value)
+      : undefined;
 
 function text(expected: string, check?: (v: string) => string | undefined) {
   return (value: MetaValue, isFlag: boolean): FieldResult<string> => {
@@ -57,7 +61,8 @@ function text(expected: string, check?: (v: string) => string | undefined) {
 function integer(min: number, max: number) {
   return (value: MetaValue): FieldResult<number> => {
     const v = asText(value);
-    if (v === undefined || !/^\d+$/.test(v) || Number(v) < min || Number(v) > max) return { error: `expected a whole number from ${min} to ${max}` };
+    if (v === undefined || !/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+      return { error: `expected a whole number from ${min} to ${max}` };
     return { value: Number(v) };
   };
 }
@@ -78,10 +83,16 @@ function boolean(value: MetaValue, isFlag: boolean): FieldResult<boolean> {
 function requirements(value: MetaValue): FieldResult<Requirement[]> {
   const items = Array.isArray(value) ? value.map((v) => asText(v) ?? '') : (asText(value) ?? '').split(/[\s,]+/);
   const names = items.map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) return { error: `expected a list such as \`postgres,python\` (known: ${KNOWN_REQUIREMENTS.join(', ')}, or cmd:<program>)` };
+  if (names.length === 0)
+    return {
+      error: `expected a list such as \`postgres,python\` (known: ${KNOWN_REQUIREMENTS.join(', ')}, or cmd:<program>)`,
+    };
   for (const name of names) {
     const known = (KNOWN_REQUIREMENTS as readonly string[]).includes(name) || /^cmd:[A-Za-z0-9_./+-]+$/.test(name);
-    if (!known) return { error: `unknown requirement \`${name}\`, expected one of ${KNOWN_REQUIREMENTS.join(', ')}, or cmd:<program>` };
+    if (!known)
+      return {
+        error: `unknown requirement \`${name}\`, expected one of ${KNOWN_REQUIREMENTS.join(', ')}, or cmd:<program>`,
+      };
   }
   return { value: [...new Set(names)].sort() as Requirement[] };
 }
@@ -102,33 +113,166 @@ function envPairs(value: MetaValue): FieldResult<Record<string, string>> {
   for (const pair of words) {
     const eq = pair.indexOf('=');
     const name = eq < 0 ? pair : pair.slice(0, eq);
-    if (eq < 0 || !ENV_NAME_PATTERN.test(name)) return { error: `expected \`KEY=value\` pairs such as \`env="MODE=test RETRIES=3"\`, got \`${pair}\`` };
+    if (eq < 0 || !ENV_NAME_PATTERN.test(name))
+      return { error: `expected \`KEY=value\` pairs such as \`env="MODE=test RETRIES=3"\`, got \`${pair}\`` };
     env[name] = pair.slice(eq + 1);
   }
   return { value: env };
 }
 
 export const FIELDS: readonly FieldSpec[] = [
-  { name: 'id', aliases: ['name'], doc: 'Makes the block executable; unique within the document (Runme\'s `name` is accepted too).', example: 'id=create-table', parse: text('an id of letters, digits, `-`, `_` or `.`', (v) => (ID_PATTERN.test(v) ? undefined : `\`${v}\` is not a valid id: use letters, digits, \`-\`, \`_\` or \`.\`, starting with a letter or digit`)) },
-  { name: 'kind', aliases: [], doc: 'step (default), check (verifies only), rollback (undoes a step), setup (runs first), teardown (always runs last).', example: 'kind=check', parse: text(`one of ${STEP_KINDS.join(', ')}`, (v) => ((STEP_KINDS as readonly string[]).includes(v) ? undefined : `unknown kind \`${v}\`, expected one of ${STEP_KINDS.join(', ')}`)) },
-  { name: 'phase', aliases: [], doc: 'For checks: pre (before the steps, and again after a rollback), post (after the steps), rollback (only after a rollback). Defaults by position.', example: 'phase=post', parse: text(`one of ${CHECK_PHASES.join(', ')}`, (v) => ((CHECK_PHASES as readonly string[]).includes(v) ? undefined : `unknown phase \`${v}\`, expected one of ${CHECK_PHASES.join(', ')}`)) },
-  { name: 'rollback', aliases: [], doc: 'Id of the block that undoes this one, or `none` when the step changes nothing that needs undoing.', example: 'rollback=drop-table', parse: text('a block id or `none`', (v) => (v === 'none' || ID_PATTERN.test(v) ? undefined : `\`${v}\` is not a valid block id`)) },
-  { name: 'timeoutMs', aliases: ['timeout'], doc: 'Longest the step may run; on expiry its whole process tree is killed. Default 10m.', example: 'timeout=60s', parse: duration },
-  { name: 'retries', aliases: [], doc: 'Further attempts after a failure, with exponential backoff. Default 0.', example: 'retries=3', parse: integer(0, 100) },
-  { name: 'backoffMs', aliases: ['backoff'], doc: 'Delay before the first retry; doubles each time (capped at 30s). Default 500ms.', example: 'backoff=1s', parse: duration },
-  { name: 'expectExitCode', aliases: ['exit', 'exit-code', 'expect-exit'], doc: 'Expected exit code. Default 0.', example: 'exit=3', parse: integer(0, 255) },
-  { name: 'output', aliases: ['expect-output'], doc: 'Expected stdout, exact after trimming trailing spaces; `...` matches any text. A following ```output block says the same.', example: 'output="count: ..."', parse: text('the expected output text') },
-  { name: 'match', aliases: ['expect-match'], doc: 'A regular expression that stdout must contain.', example: 'match="^ready$"', parse: text('a regular expression', (v) => { try { new RegExp(v, 'm'); return undefined; } catch (e) { return `invalid regular expression: ${(e as Error).message}`; } }) },
-  { name: 'requires', aliases: [], doc: `Capabilities checked before anything runs: ${KNOWN_REQUIREMENTS.join(', ')}, cmd:<program>.`, example: 'requires=postgres,root', parse: requirements },
-  { name: 'confirm', aliases: [], doc: 'A dangerous step: needs `--yes` or an interactive confirmation. The value is the question shown.', example: 'confirm="Drop the old table?"', parse: (value, isFlag) => (isFlag || value === true || value === 'true' ? { value: 'Run this step?' } : text('a question, or the flag alone')(value, false)) },
-  { name: 'cwd', aliases: [], doc: 'Working directory, relative to the document\'s folder.', example: 'cwd=../scripts', parse: text('a directory path') },
-  { name: 'env', aliases: [], doc: 'Extra environment variables for this step.', example: 'env="MODE=test"', parse: envPairs },
-  { name: 'idempotent', aliases: [], doc: 'Running the step twice does no harm: `resume` runs it again when the runner died while it ran (otherwise resume stops and asks).', example: 'idempotent', parse: boolean },
-  { name: 'excluded', aliases: ['excludeFromRunAll'], doc: 'Runme\'s flag: the block does not run as part of its section.', example: 'excludeFromRunAll=true', parse: boolean },
+  {
+    name: 'id',
+    aliases: ['name'],
+    doc: "Makes the block executable; unique within the document (Runme's `name` is accepted too).",
+    example: 'id=create-table',
+    parse: text('an id of letters, digits, `-`, `_` or `.`', (v) =>
+      ID_PATTERN.test(v)
+        ? undefined
+        : `\`${v}\` is not a valid id: use letters, digits, \`-\`, \`_\` or \`.\`, starting with a letter or digit`,
+    ),
+  },
+  {
+    name: 'kind',
+    aliases: [],
+    doc: 'step (default), check (verifies only), rollback (undoes a step), setup (runs first), teardown (always runs last).',
+    example: 'kind=check',
+    parse: text(`one of ${STEP_KINDS.join(', ')}`, (v) =>
+      (STEP_KINDS as readonly string[]).includes(v)
+        ? undefined
+        : `unknown kind \`${v}\`, expected one of ${STEP_KINDS.join(', ')}`,
+    ),
+  },
+  {
+    name: 'phase',
+    aliases: [],
+    doc: 'For checks: pre (before the steps, and again after a rollback), post (after the steps), rollback (only after a rollback). Defaults by position.',
+    example: 'phase=post',
+    parse: text(`one of ${CHECK_PHASES.join(', ')}`, (v) =>
+      (CHECK_PHASES as readonly string[]).includes(v)
+        ? undefined
+        : `unknown phase \`${v}\`, expected one of ${CHECK_PHASES.join(', ')}`,
+    ),
+  },
+  {
+    name: 'rollback',
+    aliases: [],
+    doc: 'Id of the block that undoes this one, or `none` when the step changes nothing that needs undoing.',
+    example: 'rollback=drop-table',
+    parse: text('a block id or `none`', (v) =>
+      v === 'none' || ID_PATTERN.test(v) ? undefined : `\`${v}\` is not a valid block id`,
+    ),
+  },
+  {
+    name: 'timeoutMs',
+    aliases: ['timeout'],
+    doc: 'Longest the step may run; on expiry its whole process tree is killed. Default 10m.',
+    example: 'timeout=60s',
+    parse: duration,
+  },
+  {
+    name: 'retries',
+    aliases: [],
+    doc: 'Further attempts after a failure, with exponential backoff. Default 0.',
+    example: 'retries=3',
+    parse: integer(0, 100),
+  },
+  {
+    name: 'backoffMs',
+    aliases: ['backoff'],
+    doc: 'Delay before the first retry; doubles each time (capped at 30s). Default 500ms.',
+    example: 'backoff=1s',
+    parse: duration,
+  },
+  {
+    name: 'expectExitCode',
+    aliases: ['exit', 'exit-code', 'expect-exit'],
+    doc: 'Expected exit code. Default 0.',
+    example: 'exit=3',
+    parse: integer(0, 255),
+  },
+  {
+    name: 'output',
+    aliases: ['expect-output'],
+    doc: 'Expected stdout, exact after trimming trailing spaces; `...` matches any text. A following ```output block says the same.',
+    example: 'output="count: ..."',
+    parse: text('the expected output text'),
+  },
+  {
+    name: 'match',
+    aliases: ['expect-match'],
+    doc: 'A regular expression that stdout must contain.',
+    example: 'match="^ready$"',
+    parse: text('a regular expression', (v) => {
+      try {
+        new RegExp(v, 'm');
+        return undefined;
+      } catch (e) {
+        return `invalid regular expression: ${(e as Error).message}`;
+      }
+    }),
+  },
+  {
+    name: 'requires',
+    aliases: [],
+    doc: `Capabilities checked before anything runs: ${KNOWN_REQUIREMENTS.join(', ')}, cmd:<program>.`,
+    example: 'requires=postgres,root',
+    parse: requirements,
+  },
+  {
+    name: 'confirm',
+    aliases: [],
+    doc: 'A dangerous step: needs `--yes` or an interactive confirmation. The value is the question shown.',
+    example: 'confirm="Drop the old table?"',
+    parse: (value, isFlag) =>
+      isFlag || value === true || value === 'true'
+        ? { value: 'Run this step?' }
+        : text('a question, or the flag alone')(value, false),
+  },
+  {
+    name: 'cwd',
+    aliases: [],
+    doc: "Working directory, relative to the document's folder.",
+    example: 'cwd=../scripts',
+    parse: text('a directory path'),
+  },
+  {
+    name: 'env',
+    aliases: [],
+    doc: 'Extra environment variables for this step.',
+    example: 'env="MODE=test"',
+    parse: envPairs,
+  },
+  {
+    name: 'idempotent',
+    aliases: [],
+    doc: 'Running the step twice does no harm: `resume` runs it again when the runner died while it ran (otherwise resume stops and asks).',
+    example: 'idempotent',
+    parse: boolean,
+  },
+  {
+    name: 'excluded',
+    aliases: ['excludeFromRunAll'],
+    doc: "Runme's flag: the block does not run as part of its section.",
+    example: 'excludeFromRunAll=true',
+    parse: boolean,
+  },
 ];
 
 /** Runme attributes with no meaning here: accepted so Runme documents run unchanged. */
-export const IGNORED_FIELDS = new Set(['interactive', 'closeTerminalOnSuccess', 'background', 'terminalRows', 'promptEnv', 'mimeType', 'category', 'skipPrompts', 'interpreter', 'id.runme', 'runme.dev/id']);
+export const IGNORED_FIELDS = new Set([
+  'interactive',
+  'closeTerminalOnSuccess',
+  'background',
+  'terminalRows',
+  'promptEnv',
+  'mimeType',
+  'category',
+  'skipPrompts',
+  'interpreter',
+  'id.runme',
+  'runme.dev/id',
+]);
 
 const BY_KEY = new Map<string, FieldSpec>();
 for (const field of FIELDS) for (const key of [field.name as string, ...field.aliases]) BY_KEY.set(key, field);
@@ -145,14 +289,18 @@ export interface InterpretedAnnotation {
 }
 
 /** The field names a user may write, for "did you mean" hints. */
-export const FIELD_KEYS: readonly string[] = [...BY_KEY.keys()].filter((k) => !/[A-Z]/.test(k) || k === 'excludeFromRunAll');
+export const FIELD_KEYS: readonly string[] = [...BY_KEY.keys()].filter(
+  (k) => !/[A-Z]/.test(k) || k === 'excludeFromRunAll',
+);
 
 // Runme gives every cell a generated ULID `id` besides its human `name`; the name is the id here.
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export function interpretAttributes(all: MetaAttribute[]): InterpretedAnnotation {
   const hasName = all.some((a) => a.key === 'name');
-  const attributes = hasName ? all.filter((a) => !(a.key === 'id' && typeof a.value === 'string' && ULID.test(a.value))) : all;
+  const attributes = hasName
+    ? all.filter((a) => !(a.key === 'id' && typeof a.value === 'string' && ULID.test(a.value)))
+    : all;
   const annotation: StepAnnotation = {};
   const problems: FieldProblem[] = [];
   const seen = new Map<string, string>();
@@ -161,18 +309,30 @@ export function interpretAttributes(all: MetaAttribute[]): InterpretedAnnotation
     const field = BY_KEY.get(attribute.key);
     if (!field) {
       const hint = closestKey(attribute.key);
-      problems.push({ offset: attribute.keyOffset, ruleId: 'unknown-field', message: `Unexpected field \`${attribute.key}\`, expected one of ${FIELD_KEYS.filter((k) => k !== 'name' && !k.includes('-') && k !== 'excludeFromRunAll').join(', ')}${hint ? ` (did you mean \`${hint}\`?)` : ''}` });
+      problems.push({
+        offset: attribute.keyOffset,
+        ruleId: 'unknown-field',
+        message: `Unexpected field \`${attribute.key}\`, expected one of ${FIELD_KEYS.filter((k) => k !== 'name' && !k.includes('-') && k !== 'excludeFromRunAll').join(', ')}${hint ? ` (did you mean \`${hint}\`?)` : ''}`,
+      });
       continue;
     }
     const earlier = seen.get(field.name);
     if (earlier !== undefined) {
-      problems.push({ offset: attribute.keyOffset, ruleId: 'duplicate-field', message: `Unexpected second \`${attribute.key}\` (already set by \`${earlier}\`), expected each field once` });
+      problems.push({
+        offset: attribute.keyOffset,
+        ruleId: 'duplicate-field',
+        message: `Unexpected second \`${attribute.key}\` (already set by \`${earlier}\`), expected each field once`,
+      });
       continue;
     }
     seen.set(field.name, attribute.key);
     const result = field.parse(attribute.value, attribute.isFlag);
     if ('error' in result) {
-      problems.push({ offset: attribute.valueOffset, ruleId: 'invalid-field', message: `Unexpected value for \`${attribute.key}\`: ${result.error} (e.g. \`${field.example}\`)` });
+      problems.push({
+        offset: attribute.valueOffset,
+        ruleId: 'invalid-field',
+        message: `Unexpected value for \`${attribute.key}\`: ${result.error} (e.g. \`${field.example}\`)`,
+      });
       continue;
     }
     const value = field.name === 'rollback' && result.value === 'none' ? null : result.value;

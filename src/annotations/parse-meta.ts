@@ -31,7 +31,7 @@ const KEY_CHAR = /[A-Za-z0-9_.-]/;
 export function parseMeta(meta: string): ParsedMeta {
   const trimmedStart = meta.length - meta.trimStart().length;
   const body = meta.trim();
-  if (body.startsWith('{') && /^\{\s*["}]/.test(body) && body !== '{}' ) {
+  if (body.startsWith('{') && /^\{\s*["}]/.test(body) && body !== '{}') {
     return parseJsonMeta(body, trimmedStart);
   }
   return parseAttributeMeta(meta);
@@ -44,10 +44,26 @@ function parseJsonMeta(body: string, base: number): ParsedMeta {
   } catch {
     const offset = jsonErrorOffset(body);
     const found = offset < body.length ? `\`${body[offset]}\`` : 'the end';
-    return { attributes: [], problems: [{ offset: base + offset, message: `Unexpected ${found} in the JSON annotation at character ${offset + 1}, expected a JSON object such as {"id":"my-step"}` }] };
+    return {
+      attributes: [],
+      problems: [
+        {
+          offset: base + offset,
+          message: `Unexpected ${found} in the JSON annotation at character ${offset + 1}, expected a JSON object such as {"id":"my-step"}`,
+        },
+      ],
+    };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { attributes: [], problems: [{ offset: base, message: 'Unexpected JSON value in the annotation, expected a JSON object such as {"id":"my-step"}' }] };
+    return {
+      attributes: [],
+      problems: [
+        {
+          offset: base,
+          message: 'Unexpected JSON value in the annotation, expected a JSON object such as {"id":"my-step"}',
+        },
+      ],
+    };
   }
   const attributes: MetaAttribute[] = [];
   for (const [key, v] of Object.entries(value as Record<string, MetaValue>)) {
@@ -75,7 +91,11 @@ function parseAttributeMeta(meta: string): ParsedMeta {
       problems.push({ offset: i, message: 'Unexpected end of annotation, expected a closing `}`' });
     } else {
       const after = meta.slice(close + 1).trim();
-      if (after !== '') problems.push({ offset: close + 1 + meta.slice(close + 1).indexOf(after), message: `Unexpected \`${after}\` after the closing \`}\`, expected nothing` });
+      if (after !== '')
+        problems.push({
+          offset: close + 1 + meta.slice(close + 1).indexOf(after),
+          message: `Unexpected \`${after}\` after the closing \`}\`, expected nothing`,
+        });
       end = close;
     }
     i++;
@@ -86,7 +106,10 @@ function parseAttributeMeta(meta: string): ParsedMeta {
     const keyOffset = i;
     if (!KEY_START.test(meta[i]!)) {
       const bad = meta.slice(i).split(/\s/)[0]!.slice(0, 20);
-      problems.push({ offset: i, message: `Unexpected \`${bad}\` in the annotation, expected an attribute such as \`id=my-step\`` });
+      problems.push({
+        offset: i,
+        message: `Unexpected \`${bad}\` in the annotation, expected an attribute such as \`id=my-step\``,
+      });
       while (i < end && !/\s/.test(meta[i]!)) i++;
       continue;
     }
@@ -94,7 +117,10 @@ function parseAttributeMeta(meta: string): ParsedMeta {
     const key = meta.slice(keyOffset, i);
     if (meta[i] !== '=') {
       if (i < end && !/[\s,]/.test(meta[i]!)) {
-        problems.push({ offset: i, message: `Unexpected \`${meta[i]}\` after \`${key}\`, expected \`=\` and a value, or a space` });
+        problems.push({
+          offset: i,
+          message: `Unexpected \`${meta[i]}\` after \`${key}\`, expected \`=\` and a value, or a space`,
+        });
         while (i < end && !/\s/.test(meta[i]!)) i++;
         continue;
       }
@@ -125,7 +151,10 @@ function parseAttributeMeta(meta: string): ParsedMeta {
         i++;
       }
       if (!closed) {
-        problems.push({ offset: valueOffset, message: `Unexpected end of annotation, expected a closing ${quote} for the value of \`${key}\`` });
+        problems.push({
+          offset: valueOffset,
+          message: `Unexpected end of annotation, expected a closing ${quote} for the value of \`${key}\``,
+        });
         break;
       }
       attributes.push({ key, value, isFlag: false, keyOffset, valueOffset });
@@ -139,7 +168,10 @@ function parseAttributeMeta(meta: string): ParsedMeta {
     }
     const value = meta.slice(valueOffset, i).replace(/,$/, '');
     if (value === '') {
-      problems.push({ offset: valueOffset, message: `Unexpected empty value for \`${key}\`, expected a value after \`=\`` });
+      problems.push({
+        offset: valueOffset,
+        message: `Unexpected empty value for \`${key}\`, expected a value after \`=\``,
+      });
       continue;
     }
     attributes.push({ key, value, isFlag: false, keyOffset, valueOffset });

@@ -28,7 +28,12 @@ export interface BlockProblem {
 
 const blockSchema = z.strictObject({
   phase: z.enum(VALIDATION_PHASES).optional(),
-  checks: z.record(z.string().regex(CHECK_NAME, 'a check name: lower-case words joined by dots or dashes'), z.record(z.string(), z.unknown()).nullable()).optional(),
+  checks: z
+    .record(
+      z.string().regex(CHECK_NAME, 'a check name: lower-case words joined by dots or dashes'),
+      z.record(z.string(), z.unknown()).nullable(),
+    )
+    .optional(),
 });
 
 export interface ParsedChecksBlock {
@@ -52,7 +57,10 @@ const TOKEN = /\uE000([0-9]+)\uE001*/g;
  * it is left out (the document is being read), each stands for `0`, a placeholder that fits a
  * port, a path or a name, so that the rest can be validated.
  */
-export function parseChecksBlock(source: string, variables?: Record<string, string>): { block?: ParsedChecksBlock; problems: BlockProblem[] } {
+export function parseChecksBlock(
+  source: string,
+  variables?: Record<string, string>,
+): { block?: ParsedChecksBlock; problems: BlockProblem[] } {
   const problems: BlockProblem[] = [];
   const starts = source.split('\n');
   const values: string[] = [];
@@ -60,7 +68,12 @@ export function parseChecksBlock(source: string, variables?: Record<string, stri
     .map((line, index) =>
       line.replace(VARIABLE, (whole, name: string, column: number) => {
         const value = variables ? variables[name] : '0';
-        if (value === undefined) problems.push({ line: index + 1, column: column + 1, message: `Unexpected \`${whole}\`: no variable ${name} is set for this step, expected one of the step's environment variables (e.g. \${EXEC_DOC_RUN_DIR}) or a value handed on by an earlier step` });
+        if (value === undefined)
+          problems.push({
+            line: index + 1,
+            column: column + 1,
+            message: `Unexpected \`${whole}\`: no variable ${name} is set for this step, expected one of the step's environment variables (e.g. \${EXEC_DOC_RUN_DIR}) or a value handed on by an earlier step`,
+          });
         values.push(value ?? '');
         const id = String(values.length - 1);
         return (TOKEN_START + id).padEnd(whole.length, TOKEN_FILL);
@@ -71,7 +84,11 @@ export function parseChecksBlock(source: string, variables?: Record<string, stri
   const doc = parseDocument(code, { prettyErrors: false, uniqueKeys: true });
   for (const error of doc.errors) {
     const { line, col } = error.linePos?.[0] ?? { line: 1, col: 1 };
-    problems.push({ line, column: col, message: `Unexpected YAML in the checks block: ${error.message.split('\n')[0]}` });
+    problems.push({
+      line,
+      column: col,
+      message: `Unexpected YAML in the checks block: ${error.message.split('\n')[0]}`,
+    });
   }
   if (problems.length > 0) return { problems };
   if (values.length > 0) substituteScalars(doc, values);
@@ -79,11 +96,28 @@ export function parseChecksBlock(source: string, variables?: Record<string, stri
   const locate = (p: ReadonlyArray<string | number>, key?: boolean) => (key ? locator.keyAt(p) : locator.at(p));
   const data: unknown = doc.toJS() ?? {};
   const parsed = blockSchema.safeParse(data);
-  if (!parsed.success) reportIssues(parsed.error.issues, locate, 'the checks block', () => ['phase', 'checks'], (line, column, message) => problems.push({ line, column, message }));
+  if (!parsed.success)
+    reportIssues(
+      parsed.error.issues,
+      locate,
+      'the checks block',
+      () => ['phase', 'checks'],
+      (line, column, message) => problems.push({ line, column, message }),
+    );
   // The well-formed entries are still checked, so that every problem shows at once.
-  const { phase, checks = {} } = parsed.success ? parsed.data : { phase: undefined, checks: wellFormedChecks((data as { checks?: unknown } | null)?.checks) };
+  const { phase, checks = {} } = parsed.success
+    ? parsed.data
+    : { phase: undefined, checks: wellFormedChecks((data as { checks?: unknown } | null)?.checks) };
   if (parsed.success && phase === undefined && Object.keys(checks).length === 0) {
-    return { problems: [{ line: 1, column: 1, message: `Unexpected empty checks block, expected \`phase: <${VALIDATION_PHASES.join('|')}>\` and/or \`checks:\` naming checks` }] };
+    return {
+      problems: [
+        {
+          line: 1,
+          column: 1,
+          message: `Unexpected empty checks block, expected \`phase: <${VALIDATION_PHASES.join('|')}>\` and/or \`checks:\` naming checks`,
+        },
+      ],
+    };
   }
   const entries = Object.entries(checks).map(([name, raw]) => ({ name, raw }));
   const block: ParsedChecksBlock = {
@@ -123,16 +157,26 @@ export function checksBlockUsesPostgres(code: string): boolean {
   const { block } = parseChecksBlock(code);
   if (!block) return false;
   if (block.phase) return true;
-  return block.entries.some(({ name, raw }) => checkDefinition(typeof raw?.type === 'string' ? raw.type : name)?.usesPostgres ?? true);
+  return block.entries.some(
+    ({ name, raw }) => checkDefinition(typeof raw?.type === 'string' ? raw.type : name)?.usesPostgres ?? true,
+  );
 }
 
 /** The checks of a block over the configuration; a problem (the document changed under us) is a usage error. */
-export function planChecksBlock(code: string, config: ChecksConfig, docDir: string, where: { file: string; line: number }, variables: Record<string, string>): PlannedCheck[] {
+export function planChecksBlock(
+  code: string,
+  config: ChecksConfig,
+  docDir: string,
+  where: { file: string; line: number },
+  variables: Record<string, string>,
+): PlannedCheck[] {
   const { block, problems } = parseChecksBlock(code, variables);
   const all = [...problems];
   const planned = block ? block.plan(config, docDir, (p) => all.push(p)) : [];
   if (all.length > 0) {
-    throw new ExecDocError('E_DOCUMENT', `The checks block at ${where.file}:${where.line} is not valid`, { details: all.map((p) => `${where.file}:${where.line + p.line}:${p.column}: ${p.message}`) });
+    throw new ExecDocError('E_DOCUMENT', `The checks block at ${where.file}:${where.line} is not valid`, {
+      details: all.map((p) => `${where.file}:${where.line + p.line}:${p.column}: ${p.message}`),
+    });
   }
   return planned;
 }

@@ -33,8 +33,20 @@ export interface ChecksConfig {
 const fileSchema = z.strictObject({
   version: z.literal(1).optional(),
   timeoutMs: z.number().int().positive().optional(),
-  checks: z.record(z.string().regex(CHECK_NAME, 'a check name: lower-case words joined by dots or dashes'), z.record(z.string(), z.unknown()).nullable()).optional(),
-  phases: z.strictObject(Object.fromEntries(VALIDATION_PHASES.map((p) => [p, z.array(z.string()).optional()])) as Record<ValidationPhase, z.ZodOptional<z.ZodArray<z.ZodString>>>).optional(),
+  checks: z
+    .record(
+      z.string().regex(CHECK_NAME, 'a check name: lower-case words joined by dots or dashes'),
+      z.record(z.string(), z.unknown()).nullable(),
+    )
+    .optional(),
+  phases: z
+    .strictObject(
+      Object.fromEntries(VALIDATION_PHASES.map((p) => [p, z.array(z.string()).optional()])) as Record<
+        ValidationPhase,
+        z.ZodOptional<z.ZodArray<z.ZodString>>
+      >,
+    )
+    .optional(),
   prometheus: z.strictObject({ file: z.string().min(1) }).optional(),
 });
 
@@ -48,15 +60,26 @@ function knownKeys(schema: z.ZodType): string[] {
 
 /** One zod issue as a sentence in the house style. */
 export function issueMessage(issue: z.core.$ZodIssue, where: string, keys: string[]): string {
-  if (issue.code === 'unrecognized_keys') return `Unexpected setting \`${issue.keys[0]}\` in ${where}, expected ${keys.length ? `one of ${keys.join(', ')}` : 'no settings'}`;
+  if (issue.code === 'unrecognized_keys')
+    return `Unexpected setting \`${issue.keys[0]}\` in ${where}, expected ${keys.length ? `one of ${keys.join(', ')}` : 'no settings'}`;
   return `Unexpected value for \`${[...issue.path].join('.') || where}\` in ${where}: ${issue.message.replace(/^Invalid (input|option): /, '')}`;
 }
 
 /** Reports each zod issue at the position of the value (or, for an unexpected key, of the key). */
-export function reportIssues(issues: readonly z.core.$ZodIssue[], locate: Locate, where: string, keys: (issue: z.core.$ZodIssue) => string[], report: (line: number, column: number, message: string) => void, prefix: ReadonlyArray<string | number> = []): void {
+export function reportIssues(
+  issues: readonly z.core.$ZodIssue[],
+  locate: Locate,
+  where: string,
+  keys: (issue: z.core.$ZodIssue) => string[],
+  report: (line: number, column: number, message: string) => void,
+  prefix: ReadonlyArray<string | number> = [],
+): void {
   for (const issue of issues) {
     const extra = issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [];
-    const at = locate([...prefix, ...(issue.path as Array<string | number>), ...extra], extra.length > 0 || issue.code === 'invalid_key');
+    const at = locate(
+      [...prefix, ...(issue.path as Array<string | number>), ...extra],
+      extra.length > 0 || issue.code === 'invalid_key',
+    );
     report(at.line, at.column, issueMessage(issue, where, keys(issue)));
   }
 }
@@ -66,7 +89,11 @@ const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typ
 /** The entries of a `checks:` mapping that have the right shape (name → settings or nothing). */
 export function wellFormedChecks(value: unknown): Record<string, Record<string, unknown> | null> {
   if (!isRecord(value)) return {};
-  return Object.fromEntries(Object.entries(value).filter((e): e is [string, Record<string, unknown> | null] => CHECK_NAME.test(e[0]) && (e[1] === null || isRecord(e[1]))));
+  return Object.fromEntries(
+    Object.entries(value).filter(
+      (e): e is [string, Record<string, unknown> | null] => CHECK_NAME.test(e[0]) && (e[1] === null || isRecord(e[1])),
+    ),
+  );
 }
 
 /**
@@ -87,20 +114,29 @@ export function resolveCheck(input: {
   const raw = { ...(input.raw ?? {}) };
   const typeValue = raw.type;
   delete raw.type;
-  const type = typeof typeValue === 'string' ? typeValue : input.base?.definition.type ?? name;
+  const type = typeof typeValue === 'string' ? typeValue : (input.base?.definition.type ?? name);
   const definition = checkDefinition(type);
   if (!definition) {
     const at = typeValue !== undefined ? locate([...prefix, 'type']) : locate(prefix, true);
     const near = closest(type, CHECK_TYPES, 4);
-    report(at.line, at.column, `Unexpected check type \`${type}\`, expected one of the checks in the validation reference${near.length ? ` (did you mean ${near.map((n) => `\`${n}\``).join(' or ')}?)` : ''}; a check of your own name needs \`type: <check>\``);
+    report(
+      at.line,
+      at.column,
+      `Unexpected check type \`${type}\`, expected one of the checks in the validation reference${near.length ? ` (did you mean ${near.map((n) => `\`${n}\``).join(' or ')}?)` : ''}; a check of your own name needs \`type: <check>\``,
+    );
     return undefined;
   }
   let timeoutMs = input.base?.timeoutMs ?? input.defaultTimeoutMs;
   if (raw.timeoutMs !== undefined) {
-    if (typeof raw.timeoutMs === 'number' && Number.isInteger(raw.timeoutMs) && raw.timeoutMs > 0) timeoutMs = raw.timeoutMs;
+    if (typeof raw.timeoutMs === 'number' && Number.isInteger(raw.timeoutMs) && raw.timeoutMs > 0)
+      timeoutMs = raw.timeoutMs;
     else {
       const at = locate([...prefix, 'timeoutMs']);
-      report(at.line, at.column, `Unexpected \`timeoutMs: ${JSON.stringify(raw.timeoutMs)}\` for \`${name}\`, expected a positive whole number of milliseconds`);
+      report(
+        at.line,
+        at.column,
+        `Unexpected \`timeoutMs: ${JSON.stringify(raw.timeoutMs)}\` for \`${name}\`, expected a positive whole number of milliseconds`,
+      );
     }
     delete raw.timeoutMs;
   }
@@ -136,9 +172,21 @@ function defaults(): ChecksConfig {
   const checks = new Map<string, PlannedCheck>();
   for (const type of CHECK_TYPES) {
     const definition = checkDefinition(type)!;
-    checks.set(type, { name: type, definition, settings: definition.settings.parse({}) as Record<string, unknown>, raw: {}, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS });
+    checks.set(type, {
+      name: type,
+      definition,
+      settings: definition.settings.parse({}) as Record<string, unknown>,
+      raw: {},
+      timeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
+    });
   }
-  return { file: null, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS, checks, phases: structuredClone(DEFAULT_PHASES), prometheusFile: null };
+  return {
+    file: null,
+    timeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
+    checks,
+    phases: structuredClone(DEFAULT_PHASES),
+    prometheusFile: null,
+  };
 }
 
 /** Loads `file` (or the built-in defaults when null). Throws E_CONFIG naming every problem. */
@@ -151,18 +199,35 @@ export function loadChecksConfig(file: string | null): ChecksConfig {
     text = readFileSync(absolute, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ExecDocError('E_CONFIG', `Cannot read the checks configuration ${file}: ${code === 'ENOENT' ? 'it does not exist' : code ?? (error as Error).message}`, { details: [`Create it (see the validation guide), or leave --config out to use ${CONFIG_FILE} or the built-in defaults.`] });
+    throw new ExecDocError(
+      'E_CONFIG',
+      `Cannot read the checks configuration ${file}: ${code === 'ENOENT' ? 'it does not exist' : (code ?? (error as Error).message)}`,
+      {
+        details: [
+          `Create it (see the validation guide), or leave --config out to use ${CONFIG_FILE} or the built-in defaults.`,
+        ],
+      },
+    );
   }
   const diagnostics: Diagnostic[] = [];
-  const report = (line: number, column: number, message: string) => diagnostics.push({ file: absolute, line, column, severity: 'error', ruleId: 'checks-config', message });
+  const report = (line: number, column: number, message: string) =>
+    diagnostics.push({ file: absolute, line, column, severity: 'error', ruleId: 'checks-config', message });
   const fail = () => {
     diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
-    return new ExecDocError('E_CONFIG', `The checks configuration ${file} is not valid (${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'}); no check ran`, { diagnostics, details: diagnostics.map(formatDiagnostic) });
+    return new ExecDocError(
+      'E_CONFIG',
+      `The checks configuration ${file} is not valid (${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'}); no check ran`,
+      { diagnostics, details: diagnostics.map(formatDiagnostic) },
+    );
   };
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   for (const error of doc.errors) {
     const { line, col } = error.linePos?.[0] ?? { line: 1, col: 1 };
-    report(line, col, `Unexpected YAML: ${error.message.split('\n')[0]}; expected a YAML mapping like the one in the validation guide`);
+    report(
+      line,
+      col,
+      `Unexpected YAML: ${error.message.split('\n')[0]}; expected a YAML mapping like the one in the validation guide`,
+    );
   }
   if (diagnostics.length > 0) throw fail();
   const data = doc.toJS() ?? {};
@@ -170,7 +235,20 @@ export function loadChecksConfig(file: string | null): ChecksConfig {
   const locate: Locate = (p, key) => (key ? locator.keyAt(p) : locator.at(p));
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
-    reportIssues(parsed.error.issues, locate, CONFIG_FILE, (issue) => ['version', 'timeoutMs', 'checks', 'phases', 'prometheus', ...(issue.path[0] === 'phases' ? VALIDATION_PHASES : [])], report);
+    reportIssues(
+      parsed.error.issues,
+      locate,
+      CONFIG_FILE,
+      (issue) => [
+        'version',
+        'timeoutMs',
+        'checks',
+        'phases',
+        'prometheus',
+        ...(issue.path[0] === 'phases' ? VALIDATION_PHASES : []),
+      ],
+      report,
+    );
   }
   // Whatever parts are well-formed are still checked, so that every problem shows at once.
   const body = parsed.success ? parsed.data : wellFormedParts(data);
@@ -181,7 +259,15 @@ export function loadChecksConfig(file: string | null): ChecksConfig {
     for (const check of config.checks.values()) check.timeoutMs = body.timeoutMs;
   }
   for (const [name, raw] of Object.entries(body.checks ?? {})) {
-    const resolved = resolveCheck({ name, raw, baseDir, defaultTimeoutMs: config.timeoutMs, locate, prefix: ['checks', name], report });
+    const resolved = resolveCheck({
+      name,
+      raw,
+      baseDir,
+      defaultTimeoutMs: config.timeoutMs,
+      locate,
+      prefix: ['checks', name],
+      report,
+    });
     if (resolved) config.checks.set(name, resolved);
   }
   for (const phase of VALIDATION_PHASES) {
@@ -191,7 +277,11 @@ export function loadChecksConfig(file: string | null): ChecksConfig {
       if (config.checks.has(name) || diagnostics.some((d) => d.message.includes(`\`${name}\``))) return;
       const at = locate(['phases', phase, index]);
       const near = closest(name, [...config.checks.keys()], 4);
-      report(at.line, at.column, `Unexpected check \`${name}\` in phase ${phase}, expected a check type or a name under \`checks:\`${near.length ? ` (did you mean ${near.map((n) => `\`${n}\``).join(' or ')}?)` : ''}`);
+      report(
+        at.line,
+        at.column,
+        `Unexpected check \`${name}\` in phase ${phase}, expected a check type or a name under \`checks:\`${near.length ? ` (did you mean ${near.map((n) => `\`${n}\``).join(' or ')}?)` : ''}`,
+      );
     });
     config.phases[phase] = names;
   }
@@ -204,7 +294,13 @@ function wellFormedParts(data: unknown): z.infer<typeof fileSchema> {
   if (!isRecord(data)) return {};
   const checks = isRecord(data.checks) ? wellFormedChecks(data.checks) : undefined;
   const phases = isRecord(data.phases)
-    ? Object.fromEntries(VALIDATION_PHASES.filter((p) => Array.isArray((data.phases as Record<string, unknown>)[p]) && ((data.phases as Record<string, unknown[]>)[p]!).every((n) => typeof n === 'string')).map((p) => [p, (data.phases as Record<string, string[]>)[p]]))
+    ? Object.fromEntries(
+        VALIDATION_PHASES.filter(
+          (p) =>
+            Array.isArray((data.phases as Record<string, unknown>)[p]) &&
+            (data.phases as Record<string, unknown[]>)[p]!.every((n) => typeof n === 'string'),
+        ).map((p) => [p, (data.phases as Record<string, string[]>)[p]]),
+      )
     : undefined;
   return { ...(checks ? { checks } : {}), ...(phases ? { phases } : {}) };
 }

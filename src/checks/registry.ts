@@ -1,7 +1,14 @@
 // Every check the framework knows, and which of them each phase runs when the configuration
 // does not say otherwise.
 import type { CheckDefinition, ValidationPhase } from './types.js';
-import { postgresBlockingLocks, postgresConnections, postgresIntegrity, postgresLongTransactions, postgresReachable, postgresReplicationLag } from './library/postgres.js';
+import {
+  postgresBlockingLocks,
+  postgresConnections,
+  postgresIntegrity,
+  postgresLongTransactions,
+  postgresReachable,
+  postgresReplicationLag,
+} from './library/postgres.js';
 import { diskSpace, memoryHeadroom } from './library/host.js';
 import { backupFresh } from './library/backup.js';
 import { ledgerConsistent } from './library/ledger.js';
@@ -58,7 +65,22 @@ export const DEFAULT_PHASES: Record<ValidationPhase, string[]> = {
     'snapshot.baseline',
   ],
   // Did it work? Versions, health, integrity.
-  'post-upgrade': ['postgres.reachable', 'postgres.integrity', 'ledger.consistent', 'python.environment', 'http.health', 'packages.versions', 'container.image', 'config.schema'],
+  'post-upgrade': [
+    'postgres.reachable',
+    'postgres.integrity',
+    'ledger.consistent',
+    'python.environment',
+    'http.health',
+    'packages.versions',
+    'container.image',
+    'config.schema',
+  ],
   // Are we back where we were? The baseline compared, and nothing half-done left behind.
-  'post-rollback': ['postgres.reachable', 'postgres.integrity', 'snapshot.identical', 'ledger.consistent', 'http.health'],
+  'post-rollback': [
+    'postgres.reachable',
+    'postgres.integrity',
+    'snapshot.identical',
+    'ledger.consistent',
+    'http.health',
+  ],
 };

@@ -18,11 +18,19 @@ export function formatDuration(ms: number): string {
 }
 
 /** One line per check (status, name, value, threshold, duration), then the detail of anything not passing. */
-export function formatChecksTable(results: CheckResult[], options: { color?: boolean; title?: string; totalMs?: number } = {}): string {
+export function formatChecksTable(
+  results: CheckResult[],
+  options: { color?: boolean; title?: string; totalMs?: number } = {},
+): string {
   const paint = (status: CheckStatus, text: string) => (options.color ? `${COLORS[status]}${text}\x1b[0m` : text);
-  const rows = results.map((r) => [r.name, clip(r.value ?? '-', 40), clip(r.threshold ?? '-', 48), formatDuration(r.durationMs)] as const);
-  const widths = [0, 1, 2].map((i) => Math.max(['CHECK', 'VALUE', 'THRESHOLD'][i]!.length, ...rows.map((row) => row[i]!.length)));
-  const line = (status: string, cells: readonly string[]) => `  ${status}  ${cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')}`.trimEnd();
+  const rows = results.map(
+    (r) => [r.name, clip(r.value ?? '-', 40), clip(r.threshold ?? '-', 48), formatDuration(r.durationMs)] as const,
+  );
+  const widths = [0, 1, 2].map((i) =>
+    Math.max(['CHECK', 'VALUE', 'THRESHOLD'][i]!.length, ...rows.map((row) => row[i]!.length)),
+  );
+  const line = (status: string, cells: readonly string[]) =>
+    `  ${status}  ${cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')}`.trimEnd();
   const out: string[] = [];
   if (options.title) out.push(options.title);
   out.push(line('STATUS', ['CHECK', 'VALUE', 'THRESHOLD', 'TIME']));
@@ -31,7 +39,9 @@ export function formatChecksTable(results: CheckResult[], options: { color?: boo
     if (r.status !== 'pass') out.push(`          ${r.detail}`);
   });
   const t = totals(results);
-  out.push(`${results.length} checks: ${t.pass} pass, ${t.warn} warn, ${t.fail} fail, ${t.error} error${options.totalMs !== undefined ? ` in ${formatDuration(options.totalMs)}` : ''}`);
+  out.push(
+    `${results.length} checks: ${t.pass} pass, ${t.warn} warn, ${t.fail} fail, ${t.error} error${options.totalMs !== undefined ? ` in ${formatDuration(options.totalMs)}` : ''}`,
+  );
   return `${out.join('\n')}\n`;
 }
 
@@ -43,7 +53,10 @@ export interface ScopeResults {
 }
 
 const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const labels = (pairs: Record<string, string>) => `{${Object.entries(pairs).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`;
+const labels = (pairs: Record<string, string>) =>
+  `{${Object.entries(pairs)
+    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+    .join(',')}}`;
 
 /** Prometheus text exposition format (0.0.4) of the last results of each scope. */
 export function formatPrometheus(scopes: ScopeResults[]): string {
@@ -52,11 +65,55 @@ export function formatPrometheus(scopes: ScopeResults[]): string {
   const family = (name: string, help: string, lines: string[]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...lines);
   };
-  family('exec_doc_check_status', "1 for the status of the check's last result, 0 for the others.", sorted.flatMap((s) => s.results.flatMap((r) => (['pass', 'warn', 'fail', 'error'] as const).map((status) => `exec_doc_check_status${labels({ scope: s.scope, check: r.name, type: r.type, status })} ${r.status === status ? 1 : 0}`))));
-  family('exec_doc_check_value', 'The value the check measured last, in the unit label.', sorted.flatMap((s) => s.results.filter((r) => r.metric !== null).map((r) => `exec_doc_check_value${labels({ scope: s.scope, check: r.name, type: r.type, unit: r.unit ?? '' })} ${r.metric}`)));
-  family('exec_doc_check_duration_seconds', 'How long the check took last.', sorted.flatMap((s) => s.results.map((r) => `exec_doc_check_duration_seconds${labels({ scope: s.scope, check: r.name, type: r.type })} ${r.durationMs / 1000}`)));
-  family('exec_doc_checks_last_run_timestamp_seconds', 'When the checks of the scope last finished (Unix time).', sorted.map((s) => `exec_doc_checks_last_run_timestamp_seconds${labels({ scope: s.scope })} ${Date.parse(s.finishedAt) / 1000}`));
-  family('exec_doc_checks_failed', 'Checks of the scope whose last result was fail or error.', sorted.map((s) => `exec_doc_checks_failed${labels({ scope: s.scope })} ${totals(s.results).fail + totals(s.results).error}`));
+  family(
+    'exec_doc_check_status',
+    "1 for the status of the check's last result, 0 for the others.",
+    sorted.flatMap((s) =>
+      s.results.flatMap((r) =>
+        (['pass', 'warn', 'fail', 'error'] as const).map(
+          (status) =>
+            `exec_doc_check_status${labels({ scope: s.scope, check: r.name, type: r.type, status })} ${r.status === status ? 1 : 0}`,
+        ),
+      ),
+    ),
+  );
+  family(
+    'exec_doc_check_value',
+    'The value the check measured last, in the unit label.',
+    sorted.flatMap((s) =>
+      s.results
+        .filter((r) => r.metric !== null)
+        .map(
+          (r) =>
+            `exec_doc_check_value${labels({ scope: s.scope, check: r.name, type: r.type, unit: r.unit ?? '' })} ${r.metric}`,
+        ),
+    ),
+  );
+  family(
+    'exec_doc_check_duration_seconds',
+    'How long the check took last.',
+    sorted.flatMap((s) =>
+      s.results.map(
+        (r) =>
+          `exec_doc_check_duration_seconds${labels({ scope: s.scope, check: r.name, type: r.type })} ${r.durationMs / 1000}`,
+      ),
+    ),
+  );
+  family(
+    'exec_doc_checks_last_run_timestamp_seconds',
+    'When the checks of the scope last finished (Unix time).',
+    sorted.map(
+      (s) =>
+        `exec_doc_checks_last_run_timestamp_seconds${labels({ scope: s.scope })} ${Date.parse(s.finishedAt) / 1000}`,
+    ),
+  );
+  family(
+    'exec_doc_checks_failed',
+    'Checks of the scope whose last result was fail or error.',
+    sorted.map(
+      (s) => `exec_doc_checks_failed${labels({ scope: s.scope })} ${totals(s.results).fail + totals(s.results).error}`,
+    ),
+  );
   return `${out.join('\n')}\n`;
 }
 
@@ -74,7 +131,11 @@ function readLast(file: string): ScopeResults[] {
 }
 
 /** Keeps `entry` as the last results of its scope and rewrites the Prometheus file from all scopes. */
-export function recordLastResults(stateDir: string, entry: ScopeResults, prometheusFile?: string | null): { lastFile: string; prometheusFile: string } {
+export function recordLastResults(
+  stateDir: string,
+  entry: ScopeResults,
+  prometheusFile?: string | null,
+): { lastFile: string; prometheusFile: string } {
   const lastFile = lastResultsFile(stateDir);
   const scopes = readLast(lastFile).filter((s) => s.scope !== entry.scope);
   scopes.push(entry);

@@ -12,7 +12,11 @@ export async function runOne(check: PlannedCheck, shared: SharedContext, outer?:
   outer?.addEventListener('abort', onOuter, { once: true });
   let timer: NodeJS.Timeout | undefined;
   const base = { name: check.name, type: check.definition.type };
-  const finish = (r: Omit<CheckResult, 'name' | 'type' | 'durationMs'>): CheckResult => ({ ...base, ...r, durationMs: Math.round(performance.now() - started) });
+  const finish = (r: Omit<CheckResult, 'name' | 'type' | 'durationMs'>): CheckResult => ({
+    ...base,
+    ...r,
+    durationMs: Math.round(performance.now() - started),
+  });
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => {
       controller.abort();
@@ -20,14 +24,45 @@ export async function runOne(check: PlannedCheck, shared: SharedContext, outer?:
     }, check.timeoutMs);
   });
   try {
-    if (outer?.aborted) return finish({ status: 'error', value: null, metric: null, unit: null, threshold: null, detail: 'interrupted before it ran' });
-    const answer = await Promise.race([check.definition.run({ ...shared, signal: controller.signal, timeoutMs: check.timeoutMs }, check.settings), timedOut]);
+    if (outer?.aborted)
+      return finish({
+        status: 'error',
+        value: null,
+        metric: null,
+        unit: null,
+        threshold: null,
+        detail: 'interrupted before it ran',
+      });
+    const answer = await Promise.race([
+      check.definition.run({ ...shared, signal: controller.signal, timeoutMs: check.timeoutMs }, check.settings),
+      timedOut,
+    ]);
     if (answer === 'timeout' || controller.signal.aborted) {
-      return finish({ status: 'error', value: null, metric: null, unit: null, threshold: null, detail: outer?.aborted ? 'interrupted' : `timed out after ${check.timeoutMs} ms (raise ${check.name}.timeoutMs if the subject is just slow)` });
+      return finish({
+        status: 'error',
+        value: null,
+        metric: null,
+        unit: null,
+        threshold: null,
+        detail: outer?.aborted
+          ? 'interrupted'
+          : `timed out after ${check.timeoutMs} ms (raise ${check.name}.timeoutMs if the subject is just slow)`,
+      });
     }
-    return finish({ status: answer.status, value: answer.value ?? null, metric: answer.metric ?? null, unit: answer.unit ?? null, threshold: answer.threshold ?? null, detail: answer.detail });
+    return finish({
+      status: answer.status,
+      value: answer.value ?? null,
+      metric: answer.metric ?? null,
+      unit: answer.unit ?? null,
+      threshold: answer.threshold ?? null,
+      detail: answer.detail,
+    });
   } catch (error) {
-    const message = controller.signal.aborted ? `timed out after ${check.timeoutMs} ms` : error instanceof CheckCannotRun ? error.message : `the check crashed (please report it): ${(error as Error).message ?? String(error)}`;
+    const message = controller.signal.aborted
+      ? `timed out after ${check.timeoutMs} ms`
+      : error instanceof CheckCannotRun
+        ? error.message
+        : `the check crashed (please report it): ${(error as Error).message ?? String(error)}`;
     return finish({ status: 'error', value: null, metric: null, unit: null, threshold: null, detail: message });
   } finally {
     clearTimeout(timer);
@@ -36,7 +71,11 @@ export async function runOne(check: PlannedCheck, shared: SharedContext, outer?:
 }
 
 /** Runs every check at once; results come back in the given order, and each as soon as it is known through `onResult`. */
-export async function runChecks(checks: PlannedCheck[], shared: SharedContext, options: { signal?: AbortSignal; onResult?: (result: CheckResult) => void } = {}): Promise<CheckResult[]> {
+export async function runChecks(
+  checks: PlannedCheck[],
+  shared: SharedContext,
+  options: { signal?: AbortSignal; onResult?: (result: CheckResult) => void } = {},
+): Promise<CheckResult[]> {
   // Every check listens to the outer signal: more than Node's default of 10 is expected.
   if (options.signal) setMaxListeners(checks.length + 10, options.signal);
   return Promise.all(

@@ -49,7 +49,12 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
   let planned = phaseChecks(config, phase);
   if (options.only.length > 0) {
     const unknown = options.only.filter((name) => !planned.some((p) => p.name === name));
-    if (unknown.length > 0) throw new ExecDocError('E_USAGE', `--only names ${unknown.map((n) => `\`${n}\``).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not in phase ${phase}`, { details: [`Checks of ${phase}: ${planned.map((p) => p.name).join(', ')}`] });
+    if (unknown.length > 0)
+      throw new ExecDocError(
+        'E_USAGE',
+        `--only names ${unknown.map((n) => `\`${n}\``).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not in phase ${phase}`,
+        { details: [`Checks of ${phase}: ${planned.map((p) => p.name).join(', ')}`] },
+      );
     planned = planned.filter((p) => options.only.includes(p.name));
   }
   const stateDir = path.resolve(options.stateDir);
@@ -77,9 +82,15 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
         try {
           const handle = await openPostgres(DEFAULT_TARGET, { runId, env: io.env, log: notice });
           release = () => handle.release({ keep: options.keepDb });
-          postgres = { url: handle.url, description: handle.description, ...(handle.embedded ? { dataDir: handle.embedded.dataDir } : {}) };
+          postgres = {
+            url: handle.url,
+            description: handle.description,
+            ...(handle.embedded ? { dataDir: handle.embedded.dataDir } : {}),
+          };
         } catch (error) {
-          notice(`could not start the embedded PostgreSQL: ${(error as Error).message}; the database checks report error`);
+          notice(
+            `could not start the embedded PostgreSQL: ${(error as Error).message}; the database checks report error`,
+          );
         }
       }
       if (postgres) mask.add(...connectionStringSecrets(postgres.url));
@@ -94,18 +105,29 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
     bus.on(sink.listener);
     if (options.json) bus.on((event) => io.stdout.write(`${JSON.stringify(event)}\n`));
 
-    bus.emit({ type: 'checks.start', scope: phase, checks: planned.map((p) => p.name), target: postgres?.description ?? null });
-    results = await runChecks(planned, { env: io.env, ...(postgres ? { postgres } : {}), workDir: path.join(stateDir, 'checks'), keepBaseline: false }, {
-      signal: stop.interrupt,
-      onResult: (result) => {
-        bar.tick();
-        bus.emit({ type: 'check.result', scope: phase, stepId: null, result });
-      },
+    bus.emit({
+      type: 'checks.start',
+      scope: phase,
+      checks: planned.map((p) => p.name),
+      target: postgres?.description ?? null,
     });
+    results = await runChecks(
+      planned,
+      { env: io.env, ...(postgres ? { postgres } : {}), workDir: path.join(stateDir, 'checks'), keepBaseline: false },
+      {
+        signal: stop.interrupt,
+        onResult: (result) => {
+          bar.tick();
+          bus.emit({ type: 'check.result', scope: phase, stepId: null, result });
+        },
+      },
+    );
   } finally {
     bar.stop();
     stop.dispose();
-    await release?.().catch((error: unknown) => notice(`could not stop the embedded PostgreSQL: ${(error as Error).message}`));
+    await release?.().catch((error: unknown) =>
+      notice(`could not stop the embedded PostgreSQL: ${(error as Error).message}`),
+    );
   }
   results = maskDeep(results, mask);
   const durationMs = Math.round(performance.now() - started);
@@ -118,23 +140,57 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
   const entry = { scope: phase, finishedAt: new Date().toISOString(), results };
   const written = recordLastResults(stateDir, entry, options.prometheusFile ?? config.prometheusFile);
   if (!options.json) {
-    if (options.format === 'json') io.stdout.write(`${JSON.stringify({ phase, target: postgres?.description ?? null, config: config.file, durationMs, totals: t, exitCode, results }, null, 2)}\n`);
+    if (options.format === 'json')
+      io.stdout.write(
+        `${JSON.stringify({ phase, target: postgres?.description ?? null, config: config.file, durationMs, totals: t, exitCode, results }, null, 2)}\n`,
+      );
     else if (options.format === 'prometheus') io.stdout.write(formatPrometheus([entry]));
     else {
       const color = options.color && Boolean(io.stdout.isTTY);
-      io.stdout.write(formatChecksTable(results, { color, totalMs: durationMs, title: `${phase}: ${planned.length} checks${postgres ? ` on ${postgres.description}` : ''} (${config.file ? path.relative(process.cwd(), config.file) || config.file : 'built-in defaults'})` }));
-      io.stdout.write(`Prometheus: ${path.relative(process.cwd(), written.prometheusFile) || written.prometheusFile}\n`);
+      io.stdout.write(
+        formatChecksTable(results, {
+          color,
+          totalMs: durationMs,
+          title: `${phase}: ${planned.length} checks${postgres ? ` on ${postgres.description}` : ''} (${config.file ? path.relative(process.cwd(), config.file) || config.file : 'built-in defaults'})`,
+        }),
+      );
+      io.stdout.write(
+        `Prometheus: ${path.relative(process.cwd(), written.prometheusFile) || written.prometheusFile}\n`,
+      );
     }
   }
   return exitCode;
 }
 
 /** Rows for a section's check blocks: a `checks` block's checks, or the block itself. */
-export function resultsOfRun(steps: Array<{ stepId: string; lang: string; status: string; durationMs: number; exitCode: number | null; timedOut: boolean; reason: string | null; checks?: CheckResult[] }>): CheckResult[] {
+export function resultsOfRun(
+  steps: Array<{
+    stepId: string;
+    lang: string;
+    status: string;
+    durationMs: number;
+    exitCode: number | null;
+    timedOut: boolean;
+    reason: string | null;
+    checks?: CheckResult[];
+  }>,
+): CheckResult[] {
   return steps.flatMap((s): CheckResult[] => {
     if (s.checks) return s.checks;
     const cannot = s.timedOut || s.status === 'interrupted' || (s.status === 'failed' && s.exitCode === null);
-    return [{ name: s.stepId, type: `${s.lang} block`, status: s.status === 'passed' ? 'pass' : cannot ? 'error' : 'fail', value: s.exitCode === null ? null : `exit ${s.exitCode}`, metric: s.exitCode, unit: 'exit code', threshold: 'as the block declares', detail: s.reason ?? 'passed', durationMs: s.durationMs }];
+    return [
+      {
+        name: s.stepId,
+        type: `${s.lang} block`,
+        status: s.status === 'passed' ? 'pass' : cannot ? 'error' : 'fail',
+        value: s.exitCode === null ? null : `exit ${s.exitCode}`,
+        metric: s.exitCode,
+        unit: 'exit code',
+        threshold: 'as the block declares',
+        detail: s.reason ?? 'passed',
+        durationMs: s.durationMs,
+      },
+    ];
   });
 }
 
@@ -144,18 +200,31 @@ async function checkSection(address: string, options: CliOptions, io: Io): Promi
   const { parseSets } = await import('../runner/params.js');
   const { formatChecksTable, formatPrometheus, recordLastResults } = await import('../checks/report.js');
   const { checksExitCode, totals } = await import('../checks/run.js');
-  const resolved = await resolveSection(address, { docsRoot: path.resolve(options.docs), cacheFile: path.join(options.stateDir, 'cache', 'documents.json') });
+  const resolved = await resolveSection(address, {
+    docsRoot: path.resolve(options.docs),
+    cacheFile: path.join(options.stateDir, 'cache', 'documents.json'),
+  });
   const phase = options.phase;
   const checks = resolved.section.steps.filter((s) => s.kind === 'check' && s.phase === phase);
   if (checks.length === 0) {
     const phases = [...new Set(resolved.section.steps.filter((s) => s.kind === 'check').map((s) => s.phase))];
-    throw new ExecDocError('E_USAGE', `${resolved.section.address} has no check blocks of phase ${phase}`, { details: [phases.length ? `Its check blocks are of phase ${phases.join(', ')}: pass --phase ${phases[0]}.` : 'It has no check blocks; a phase of the validation framework is `exec-doc check pre-upgrade` (or post-upgrade, post-rollback).'] });
+    throw new ExecDocError('E_USAGE', `${resolved.section.address} has no check blocks of phase ${phase}`, {
+      details: [
+        phases.length
+          ? `Its check blocks are of phase ${phases.join(', ')}: pass --phase ${phases[0]}.`
+          : 'It has no check blocks; a phase of the validation framework is `exec-doc check pre-upgrade` (or post-upgrade, post-rollback).',
+      ],
+    });
   }
   const { sets, problems } = parseSets(options.set);
   if (problems.length > 0) throw new ExecDocError('E_USAGE', 'Malformed --set', { details: problems });
   // Only the checks, as forward steps of their own section: nothing to undo, nothing to re-verify.
   // Its own address keeps the section's "last verified" record untouched.
-  const section: Section = { ...resolved.section, address: `${resolved.section.address}.checks-${phase}`, steps: checks.map((s) => ({ ...s, phase: 'post' as const })) };
+  const section: Section = {
+    ...resolved.section,
+    address: `${resolved.section.address}.checks-${phase}`,
+    steps: checks.map((s) => ({ ...s, phase: 'post' as const })),
+  };
   const listeners = options.json ? [(event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`)] : [];
   const missing: string[] = [];
   const bar = progress(io, options, checks.length);
@@ -164,29 +233,56 @@ async function checkSection(address: string, options: CliOptions, io: Io): Promi
   const stop = watchStopSignals(io, { first: (signal) => `${signal}: stopping the checks` });
   let outcome;
   try {
-    outcome = await runSection({ section, documentPath: resolved.path, docsRoot: path.resolve(options.docs), stateDir: options.stateDir, sets, env: io.env, yes: true, keepDb: options.keepDb, signal: stop.interrupt, forceSignal: stop.force, listeners: [
+    outcome = await runSection({
+      section,
+      documentPath: resolved.path,
+      docsRoot: path.resolve(options.docs),
+      stateDir: options.stateDir,
+      sets,
+      env: io.env,
+      yes: true,
+      keepDb: options.keepDb,
+      signal: stop.interrupt,
+      forceSignal: stop.force,
+      listeners: [
         ...listeners,
         (e) => {
           if (e.type === 'step.end') bar.tick();
-          if (e.type === 'requirements') missing.push(...e.results.filter((r) => !r.ok).map((r) => `${r.requirement}: ${r.detail}`));
+          if (e.type === 'requirements')
+            missing.push(...e.results.filter((r) => !r.ok).map((r) => `${r.requirement}: ${r.detail}`));
         },
-      ], notice: (line) => io.stderr.write(`exec-doc: ${line}\n`) });
+      ],
+      notice: (line) => io.stderr.write(`exec-doc: ${line}\n`),
+    });
   } finally {
     bar.stop();
     stop.dispose();
   }
   const durationMs = Math.round(performance.now() - started);
   const results = resultsOfRun(outcome.record.steps);
-  const exitCode = outcome.status === 'requirements-missing' ? EXIT.requirementMissing : checksExitCode(results, options.strict);
+  const exitCode =
+    outcome.status === 'requirements-missing' ? EXIT.requirementMissing : checksExitCode(results, options.strict);
   const scope = `${resolved.section.address}:${phase}`;
   const entry = { scope, finishedAt: new Date().toISOString(), results };
   recordLastResults(path.resolve(options.stateDir), entry, options.prometheusFile);
   if (!options.json) {
-    if (options.format === 'json') io.stdout.write(`${JSON.stringify({ section: resolved.section.address, phase, runId: outcome.runId, durationMs, totals: totals(results), exitCode, results }, null, 2)}\n`);
+    if (options.format === 'json')
+      io.stdout.write(
+        `${JSON.stringify({ section: resolved.section.address, phase, runId: outcome.runId, durationMs, totals: totals(results), exitCode, results }, null, 2)}\n`,
+      );
     else if (options.format === 'prometheus') io.stdout.write(formatPrometheus([entry]));
     else {
-      if (outcome.status === 'requirements-missing') io.stdout.write(`Nothing ran: ${missing.length === 1 ? 'a requirement is' : 'requirements are'} missing\n${missing.map((m) => `  ✖ ${m}\n`).join('')}`);
-      io.stdout.write(formatChecksTable(results, { color: options.color && Boolean(io.stdout.isTTY), totalMs: durationMs, title: `${resolved.section.address}: ${checks.length} check blocks of phase ${phase} (run ${outcome.runId})` }));
+      if (outcome.status === 'requirements-missing')
+        io.stdout.write(
+          `Nothing ran: ${missing.length === 1 ? 'a requirement is' : 'requirements are'} missing\n${missing.map((m) => `  ✖ ${m}\n`).join('')}`,
+        );
+      io.stdout.write(
+        formatChecksTable(results, {
+          color: options.color && Boolean(io.stdout.isTTY),
+          totalMs: durationMs,
+          title: `${resolved.section.address}: ${checks.length} check blocks of phase ${phase} (run ${outcome.runId})`,
+        }),
+      );
     }
   }
   return exitCode;

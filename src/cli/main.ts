@@ -15,7 +15,10 @@ export interface Io {
 
 export const INTERNAL_ERROR_EXIT = 70;
 
-export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env },
+): Promise<number> {
   const parsed = parseCli(argv, io.env);
   if (parsed.kind === 'output') {
     (parsed.exitCode === 0 ? io.stdout : io.stderr).write(parsed.text);
@@ -44,7 +47,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     }
   } catch (error) {
     if (error instanceof ExecDocError) {
-      if (options.json) io.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, details: error.details, diagnostics: error.diagnostics } })}\n`);
+      if (options.json)
+        io.stdout.write(
+          `${JSON.stringify({ error: { code: error.code, message: error.message, details: error.details, diagnostics: error.diagnostics } })}\n`,
+        );
       io.stderr.write(`exec-doc: ${error.message}\n${error.details.map((d) => `  ${d}\n`).join('')}`);
       return error.exitCode;
     }
@@ -59,7 +65,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   }
 }
 
-const loadOptions = (options: CliOptions) => ({ docsRoot: path.resolve(options.docs), cacheFile: path.join(options.stateDir, 'cache', 'documents.json') });
+const loadOptions = (options: CliOptions) => ({
+  docsRoot: path.resolve(options.docs),
+  cacheFile: path.join(options.stateDir, 'cache', 'documents.json'),
+});
 
 async function list(options: CliOptions, io: Io): Promise<number> {
   const { loadIndex, corpusStamp } = await import('../documents/corpus.js');
@@ -67,7 +76,8 @@ async function list(options: CliOptions, io: Io): Promise<number> {
   if (options.json) {
     const index = await loadIndex(corpus);
     const { loadCorpus } = await import('../documents/corpus.js');
-    const diagnostics = index.errors + index.warnings > 0 ? (await loadCorpus(corpus)).flatMap((d) => d.diagnostics) : [];
+    const diagnostics =
+      index.errors + index.warnings > 0 ? (await loadCorpus(corpus)).flatMap((d) => d.diagnostics) : [];
     io.stdout.write(`${JSON.stringify({ sections: index.sections, diagnostics }, null, 2)}\n`);
     return 0;
   }
@@ -102,13 +112,21 @@ function readIfExists(file: string): string | undefined {
 async function validate(files: string[], options: CliOptions, io: Io): Promise<number> {
   const { loadCorpus } = await import('../documents/corpus.js');
   const { loadDocument } = await import('../documents/load.js');
-  const docs = files.length > 0 ? await Promise.all(files.map((f) => loadDocument(f, { docsRoot: path.resolve(options.docs) }))) : await loadCorpus(loadOptions(options));
+  const docs =
+    files.length > 0
+      ? await Promise.all(files.map((f) => loadDocument(f, { docsRoot: path.resolve(options.docs) })))
+      : await loadCorpus(loadOptions(options));
   const diagnostics = docs.flatMap((d) => d.diagnostics);
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
-  if (options.json) io.stdout.write(`${JSON.stringify({ documents: docs.length, errors, warnings: diagnostics.length - errors, diagnostics }, null, 2)}\n`);
+  if (options.json)
+    io.stdout.write(
+      `${JSON.stringify({ documents: docs.length, errors, warnings: diagnostics.length - errors, diagnostics }, null, 2)}\n`,
+    );
   else {
     for (const d of diagnostics) io.stdout.write(`${formatDiagnostic(d)}\n`);
-    io.stdout.write(`${docs.length} document(s), ${docs.reduce((n, d) => n + d.sections.length, 0)} section(s): ${errors} error(s), ${diagnostics.length - errors} warning(s)\n`);
+    io.stdout.write(
+      `${docs.length} document(s), ${docs.reduce((n, d) => n + d.sections.length, 0)} section(s): ${errors} error(s), ${diagnostics.length - errors} warning(s)\n`,
+    );
   }
   return errors > 0 ? 64 : 0;
 }
@@ -116,10 +134,15 @@ async function validate(files: string[], options: CliOptions, io: Io): Promise<n
 async function checkDocs(options: CliOptions, io: Io): Promise<number> {
   const { checkGuide } = await import('../guide-check/check.js');
   const result = await checkGuide({ docsRoot: path.resolve(options.docs) });
-  if (options.json) io.stdout.write(`${JSON.stringify({ documents: result.documents.length, errors: result.errors, warnings: result.warnings, diagnostics: result.diagnostics }, null, 2)}\n`);
+  if (options.json)
+    io.stdout.write(
+      `${JSON.stringify({ documents: result.documents.length, errors: result.errors, warnings: result.warnings, diagnostics: result.diagnostics }, null, 2)}\n`,
+    );
   else {
     for (const d of result.diagnostics) io.stdout.write(`${formatDiagnostic(d)}\n`);
-    io.stdout.write(`check-docs: ${result.documents.length} document(s): ${result.errors} error(s), ${result.warnings} warning(s)\n`);
+    io.stdout.write(
+      `check-docs: ${result.documents.length} document(s): ${result.errors} error(s), ${result.warnings} warning(s)\n`,
+    );
   }
   return result.errors > 0 ? 64 : 0;
 }
@@ -146,8 +169,17 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
 
   const tty = Boolean(io.stdout.isTTY) && !options.json && io.env.CI !== 'true';
   const interactive = tty && Boolean(io.stdin.isTTY);
-  const reporter = options.json ? undefined : createTerminalReporter({ write: (t) => io.stdout.write(t), tty, color: options.color && tty, columns: io.stdout.columns ?? 100 });
-  const listeners = options.json ? [(event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`)] : [reporter!.listener];
+  const reporter = options.json
+    ? undefined
+    : createTerminalReporter({
+        write: (t) => io.stdout.write(t),
+        tty,
+        color: options.color && tty,
+        columns: io.stdout.columns ?? 100,
+      });
+  const listeners = options.json
+    ? [(event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`)]
+    : [reporter!.listener];
 
   // Ctrl-C (or SIGTERM, SIGHUP) once: stop the running step and roll back. Twice: abandon the rollback (resume can finish it).
   const { watchStopSignals } = await import('./signals.js');
@@ -185,21 +217,32 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
   try {
     if (command === 'run') {
       const resolved = await resolveSection(target, loadOptions(options));
-      outcome = await runSection({ ...common, section: resolved.section, documentPath: resolved.path, docsRoot: path.resolve(options.docs) });
+      outcome = await runSection({
+        ...common,
+        section: resolved.section,
+        documentPath: resolved.path,
+        docsRoot: path.resolve(options.docs),
+      });
     } else {
       outcome = await resumeRun({
         ...common,
         runId: target,
         rerunInterrupted: options.rerunInterrupted,
         rollback: options.rollback,
-        loadSection: async (state) => (await resolveSection(`${state.section.file}#${state.section.address.split('/').pop()}`, { docsRoot: state.section.docsRoot })).section,
+        loadSection: async (state) =>
+          (
+            await resolveSection(`${state.section.file}#${state.section.address.split('/').pop()}`, {
+              docsRoot: state.section.docsRoot,
+            })
+          ).section,
       });
     }
   } finally {
     reporter?.stop();
     stop.dispose();
   }
-  if (!options.json) io.stdout.write(formatSummary(outcome.record, path.relative('.', outcome.runDir) || outcome.runDir));
+  if (!options.json)
+    io.stdout.write(formatSummary(outcome.record, path.relative('.', outcome.runDir) || outcome.runDir));
   if (options.report) {
     const { formatJunit } = await import('../report/junit.js');
     writeFileSync(options.report.file, formatJunit(outcome.record));
@@ -207,7 +250,18 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
   return outcome.exitCode;
 }
 
-const SYSTEM_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EROFS', 'ENOSPC', 'EEXIST', 'ENAMETOOLONG', 'ELOOP']);
+const SYSTEM_CODES = new Set([
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'EISDIR',
+  'ENOTDIR',
+  'EROFS',
+  'ENOSPC',
+  'EEXIST',
+  'ENAMETOOLONG',
+  'ELOOP',
+]);
 
 /** "cannot open /x: no such file or directory" for a file system error on a path, else undefined. */
 export function systemError(error: unknown): string | undefined {

@@ -46,23 +46,99 @@ interface OptionSpec {
 }
 
 const OPTIONS: OptionSpec[] = [
-  { name: 'docs', value: '<dir>', description: 'folder holding the guide; sections are <doc-id>/<slug> below it (default: docs)', commands: 'all' },
-  { name: 'state-dir', value: '<dir>', description: 'where runs/ and results/ are kept (default: $EXEC_DOC_STATE_DIR or .exec-doc)', commands: 'all' },
+  {
+    name: 'docs',
+    value: '<dir>',
+    description: 'folder holding the guide; sections are <doc-id>/<slug> below it (default: docs)',
+    commands: 'all',
+  },
+  {
+    name: 'state-dir',
+    value: '<dir>',
+    description: 'where runs/ and results/ are kept (default: $EXEC_DOC_STATE_DIR or .exec-doc)',
+    commands: 'all',
+  },
   { name: 'no-color', description: 'plain text without colours (also when NO_COLOR is set)', commands: 'all' },
-  { name: 'json', description: 'machine-readable output: NDJSON events for run/resume/check, JSON for list/plan/validate', commands: 'all' },
-  { name: 'set', value: '<name=value>', multiple: true, description: 'set a section parameter (repeatable); for secrets prefer EXEC_DOC_PARAM_<name>', commands: ['plan', 'run', 'resume', 'check'] },
-  { name: 'yes', short: 'y', description: 'confirm every step marked `confirm` without asking', commands: ['run', 'resume'] },
-  { name: 'keep-db', description: 'keep the embedded PostgreSQL (and its data directory) after the run, for inspection', commands: ['run', 'resume', 'check'] },
-  { name: 'config', value: '<file>', description: 'the checks configuration (default: the nearest exec-doc.checks.yaml, else built-in defaults)', commands: ['check'] },
-  { name: 'format', value: '<table|json|prometheus>', description: 'how to print the results (default: table)', commands: ['check'] },
-  { name: 'prometheus-file', value: '<file>', description: "where to write every phase's last results in Prometheus text format (default: the config's prometheus.file, else <state-dir>/checks/last.prom)", commands: ['check'] },
-  { name: 'only', value: '<check>', multiple: true, description: 'run only this check of the phase (repeatable)', commands: ['check'] },
+  {
+    name: 'json',
+    description: 'machine-readable output: NDJSON events for run/resume/check, JSON for list/plan/validate',
+    commands: 'all',
+  },
+  {
+    name: 'set',
+    value: '<name=value>',
+    multiple: true,
+    description: 'set a section parameter (repeatable); for secrets prefer EXEC_DOC_PARAM_<name>',
+    commands: ['plan', 'run', 'resume', 'check'],
+  },
+  {
+    name: 'yes',
+    short: 'y',
+    description: 'confirm every step marked `confirm` without asking',
+    commands: ['run', 'resume'],
+  },
+  {
+    name: 'keep-db',
+    description: 'keep the embedded PostgreSQL (and its data directory) after the run, for inspection',
+    commands: ['run', 'resume', 'check'],
+  },
+  {
+    name: 'config',
+    value: '<file>',
+    description: 'the checks configuration (default: the nearest exec-doc.checks.yaml, else built-in defaults)',
+    commands: ['check'],
+  },
+  {
+    name: 'format',
+    value: '<table|json|prometheus>',
+    description: 'how to print the results (default: table)',
+    commands: ['check'],
+  },
+  {
+    name: 'prometheus-file',
+    value: '<file>',
+    description:
+      "where to write every phase's last results in Prometheus text format (default: the config's prometheus.file, else <state-dir>/checks/last.prom)",
+    commands: ['check'],
+  },
+  {
+    name: 'only',
+    value: '<check>',
+    multiple: true,
+    description: 'run only this check of the phase (repeatable)',
+    commands: ['check'],
+  },
   { name: 'strict', description: 'a warning fails too (exit 1)', commands: ['check'] },
-  { name: 'phase', value: '<pre|post|rollback>', description: "check <section>: which of the section's check blocks to run (default: pre)", commands: ['check'] },
-  { name: 'lock-wait', value: '<duration>', description: 'wait this long (e.g. 30s, 5m) for another run of the same section and target to finish, instead of refusing at once (exit 75)', commands: ['run', 'resume'] },
-  { name: 'rerun-interrupted', description: 'resume: run again the step that was running when the runner died (it may have done part of its work)', commands: ['resume'] },
-  { name: 'rollback', description: 'resume: roll back instead of going on: the interrupted step first, then the completed steps in reverse', commands: ['resume'] },
-  { name: 'report', value: 'junit <file>', description: 'also write a report: `--report junit <file>`', commands: ['run', 'resume'] },
+  {
+    name: 'phase',
+    value: '<pre|post|rollback>',
+    description: "check <section>: which of the section's check blocks to run (default: pre)",
+    commands: ['check'],
+  },
+  {
+    name: 'lock-wait',
+    value: '<duration>',
+    description:
+      'wait this long (e.g. 30s, 5m) for another run of the same section and target to finish, instead of refusing at once (exit 75)',
+    commands: ['run', 'resume'],
+  },
+  {
+    name: 'rerun-interrupted',
+    description: 'resume: run again the step that was running when the runner died (it may have done part of its work)',
+    commands: ['resume'],
+  },
+  {
+    name: 'rollback',
+    description:
+      'resume: roll back instead of going on: the interrupted step first, then the completed steps in reverse',
+    commands: ['resume'],
+  },
+  {
+    name: 'report',
+    value: 'junit <file>',
+    description: 'also write a report: `--report junit <file>`',
+    commands: ['run', 'resume'],
+  },
   { name: 'help', short: 'h', description: 'show this help', commands: 'all' },
 ];
 
@@ -75,18 +151,48 @@ interface CommandSpec {
 }
 
 const COMMANDS: CommandSpec[] = [
-  { name: 'list', args: '', summary: 'list the executable sections of the guide', help: 'Lists every section that holds executable blocks, with its steps, checks, rollbacks and requirements.' },
-  { name: 'plan', args: '<section>', summary: 'show what a section would do; executes nothing', help: "Shows the order of execution, each step's rollback partner, the checks that verify a rollback, the requirements and the parameters. Executes nothing." },
-  { name: 'run', args: '<section>', summary: 'run a section: plan, execute, verify, roll back on failure (the default command)', help: 'Checks requirements (nothing runs if one is missing), runs the steps in order, each timed and verified; on failure (or Ctrl-C) runs the rollbacks of the completed steps in reverse order and then the checks that verify it.' },
-  { name: 'resume', args: '<run-id>', summary: 'continue a run whose runner was killed, without redoing completed steps', help: 'Continues an unfinished run from its state directory: completed steps are not run again; a rollback in progress is finished. Secret parameters must be given again.' },
-  { name: 'validate', args: '[files...]', summary: 'check annotations and runbooks in the documents', help: "Reports every problem in the documents' annotations as file:line:column. Exits 64 when there is an error." },
+  {
+    name: 'list',
+    args: '',
+    summary: 'list the executable sections of the guide',
+    help: 'Lists every section that holds executable blocks, with its steps, checks, rollbacks and requirements.',
+  },
+  {
+    name: 'plan',
+    args: '<section>',
+    summary: 'show what a section would do; executes nothing',
+    help: "Shows the order of execution, each step's rollback partner, the checks that verify a rollback, the requirements and the parameters. Executes nothing.",
+  },
+  {
+    name: 'run',
+    args: '<section>',
+    summary: 'run a section: plan, execute, verify, roll back on failure (the default command)',
+    help: 'Checks requirements (nothing runs if one is missing), runs the steps in order, each timed and verified; on failure (or Ctrl-C) runs the rollbacks of the completed steps in reverse order and then the checks that verify it.',
+  },
+  {
+    name: 'resume',
+    args: '<run-id>',
+    summary: 'continue a run whose runner was killed, without redoing completed steps',
+    help: 'Continues an unfinished run from its state directory: completed steps are not run again; a rollback in progress is finished. Secret parameters must be given again.',
+  },
+  {
+    name: 'validate',
+    args: '[files...]',
+    summary: 'check annotations and runbooks in the documents',
+    help: "Reports every problem in the documents' annotations as file:line:column. Exits 64 when there is an error.",
+  },
   {
     name: 'check',
     args: '<phase|section>',
     summary: 'run the validation checks of a phase (pre-upgrade, post-upgrade, post-rollback) or of a section',
-    help: "A phase runs the checks exec-doc.checks.yaml assigns to it, concurrently and each under its own timeout, against DATABASE_URL (or PG*) or an embedded PostgreSQL started for the purpose. Each check reports pass, warn, fail or error (it could not answer), the measured value, the threshold and its duration. A section runs its check blocks of --phase. The last results are also written in Prometheus text format. Exit: 0 nothing failed (warnings allowed unless --strict), 1 a check failed, 3 a check could not answer, 64 bad configuration, 130 interrupted (Ctrl-C).",
+    help: 'A phase runs the checks exec-doc.checks.yaml assigns to it, concurrently and each under its own timeout, against DATABASE_URL (or PG*) or an embedded PostgreSQL started for the purpose. Each check reports pass, warn, fail or error (it could not answer), the measured value, the threshold and its duration. A section runs its check blocks of --phase. The last results are also written in Prometheus text format. Exit: 0 nothing failed (warnings allowed unless --strict), 1 a check failed, 3 a check could not answer, 64 bad configuration, 130 interrupted (Ctrl-C).',
   },
-  { name: 'check-docs', args: '', summary: 'check the whole guide: AI-discovery comments, links, anchors, headings, TL;DR, annotations', help: 'Everything the site build checks, as file:line:column messages (npm run check:docs). Exits 64 when there is an error.' },
+  {
+    name: 'check-docs',
+    args: '',
+    summary: 'check the whole guide: AI-discovery comments, links, anchors, headings, TL;DR, annotations',
+    help: 'Everything the site build checks, as file:line:column messages (npm run check:docs). Exits 64 when there is an error.',
+  },
 ];
 
 export const EXIT_CODES_HELP = `
@@ -105,7 +211,8 @@ Exit codes:
   75  the section is being run against the same target by another run (nothing ran)
 `;
 
-const optionsOf = (command: CommandName): OptionSpec[] => OPTIONS.filter((o) => o.commands === 'all' || o.commands.includes(command));
+const optionsOf = (command: CommandName): OptionSpec[] =>
+  OPTIONS.filter((o) => o.commands === 'all' || o.commands.includes(command));
 const flag = (o: OptionSpec): string => `${o.short ? `-${o.short}, ` : ''}--${o.name}${o.value ? ` ${o.value}` : ''}`;
 
 function columns(rows: Array<[string, string]>): string {
@@ -130,14 +237,41 @@ export function programHelp(): string {
 
 export function commandHelp(name: CommandName): string {
   const spec = COMMANDS.find((c) => c.name === name)!;
-  return [`Usage: exec-doc ${name}${spec.args ? ` ${spec.args}` : ''} [options]`, '', spec.help, '', 'Options:', columns(optionsOf(name).map((o) => [flag(o), o.description])), EXIT_CODES_HELP].join('\n');
+  return [
+    `Usage: exec-doc ${name}${spec.args ? ` ${spec.args}` : ''} [options]`,
+    '',
+    spec.help,
+    '',
+    'Options:',
+    columns(optionsOf(name).map((o) => [flag(o), o.description])),
+    EXIT_CODES_HELP,
+  ].join('\n');
 }
 
 function defaults(env: NodeJS.ProcessEnv): CliOptions {
-  return { docs: 'docs', stateDir: env.EXEC_DOC_STATE_DIR ?? '.exec-doc', color: !env.NO_COLOR, json: false, set: [], yes: false, keepDb: false, format: 'table', only: [], strict: false, phase: 'pre', rerunInterrupted: false, rollback: false, lockWaitMs: 0 };
+  return {
+    docs: 'docs',
+    stateDir: env.EXEC_DOC_STATE_DIR ?? '.exec-doc',
+    color: !env.NO_COLOR,
+    json: false,
+    set: [],
+    yes: false,
+    keepDb: false,
+    format: 'table',
+    only: [],
+    strict: false,
+    phase: 'pre',
+    rerunInterrupted: false,
+    rollback: false,
+    lockWaitMs: 0,
+  };
 }
 
-const usage = (message: string, command?: CommandName): ParsedCli => ({ kind: 'output', text: `exec-doc: ${message}\nSee \`exec-doc ${command ? `${command} ` : ''}--help\`.\n`, exitCode: 64 });
+const usage = (message: string, command?: CommandName): ParsedCli => ({
+  kind: 'output',
+  text: `exec-doc: ${message}\nSee \`exec-doc ${command ? `${command} ` : ''}--help\`.\n`,
+  exitCode: 64,
+});
 
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli {
   if (argv.length === 0) return { kind: 'output', text: programHelp(), exitCode: 64 };
@@ -152,14 +286,25 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
   // `--report junit <file>` takes two values; parseArgs takes one, so join them first.
   const joined: string[] = [];
   for (let i = 0; i < rest.length; i++) {
-    if (rest[i] === '--report' && rest[i + 1] !== undefined && !rest[i + 1]!.includes('=') && rest[i + 2] !== undefined && !rest[i + 2]!.startsWith('-')) {
+    if (
+      rest[i] === '--report' &&
+      rest[i + 1] !== undefined &&
+      !rest[i + 1]!.includes('=') &&
+      rest[i + 2] !== undefined &&
+      !rest[i + 2]!.startsWith('-')
+    ) {
       joined.push(`--report=${rest[i + 1]}=${rest[i + 2]}`);
       i += 2;
     } else joined.push(rest[i]!);
   }
 
   const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
-  for (const o of optionsOf(spec.name)) config[o.name] = { type: o.value ? 'string' : 'boolean', ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  for (const o of optionsOf(spec.name))
+    config[o.name] = {
+      type: o.value ? 'string' : 'boolean',
+      ...(o.short ? { short: o.short } : {}),
+      ...(o.multiple ? { multiple: true } : {}),
+    };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: joined, options: config, allowPositionals: true, strict: true });
@@ -176,7 +321,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
   const required = /^<([^>]+)>$/.exec(spec.args);
   if (required && positionals.length === 0) return usage(`missing required argument '${required[1]}'`, spec.name);
   const maxArgs = spec.args === '' ? 0 : spec.args.includes('...') ? Infinity : 1;
-  if (positionals.length > maxArgs) return usage(`unexpected argument '${positionals[maxArgs]}' for ${spec.name}`, spec.name);
+  if (positionals.length > maxArgs)
+    return usage(`unexpected argument '${positionals[maxArgs]}' for ${spec.name}`, spec.name);
 
   const options = defaults(env);
   if (typeof values.docs === 'string') options.docs = values.docs;
@@ -194,23 +340,31 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
   options.rollback = values.rollback === true;
   if (typeof values['lock-wait'] === 'string') {
     const ms = parseDurationMs(values['lock-wait']);
-    if (ms === undefined) return usage(`--lock-wait takes a duration such as 30s or 5m, not '${values['lock-wait']}'`, spec.name);
+    if (ms === undefined)
+      return usage(`--lock-wait takes a duration such as 30s or 5m, not '${values['lock-wait']}'`, spec.name);
     options.lockWaitMs = ms;
   }
-  if (options.rerunInterrupted && options.rollback) return usage('--rerun-interrupted and --rollback ask for opposite things; give one', spec.name);
+  if (options.rerunInterrupted && options.rollback)
+    return usage('--rerun-interrupted and --rollback ask for opposite things; give one', spec.name);
   if (typeof values.format === 'string') {
-    if (!['table', 'json', 'prometheus'].includes(values.format)) return usage(`--format takes table, json or prometheus, not '${values.format}'`, spec.name);
+    if (!['table', 'json', 'prometheus'].includes(values.format))
+      return usage(`--format takes table, json or prometheus, not '${values.format}'`, spec.name);
     options.format = values.format as CliOptions['format'];
   }
   if (typeof values.phase === 'string') {
-    if (!['pre', 'post', 'rollback'].includes(values.phase)) return usage(`--phase takes pre, post or rollback, not '${values.phase}'`, spec.name);
+    if (!['pre', 'post', 'rollback'].includes(values.phase))
+      return usage(`--phase takes pre, post or rollback, not '${values.phase}'`, spec.name);
     options.phase = values.phase as CliOptions['phase'];
   }
   if (typeof values.report === 'string') {
     const eq = values.report.indexOf('=');
     const format = eq < 0 ? values.report : values.report.slice(0, eq);
     const file = eq < 0 ? '' : values.report.slice(eq + 1);
-    if (format !== 'junit' || !file) return usage('--report takes a format and a file, e.g. `--report junit results.xml` (only junit is supported)', spec.name);
+    if (format !== 'junit' || !file)
+      return usage(
+        '--report takes a format and a file, e.g. `--report junit results.xml` (only junit is supported)',
+        spec.name,
+      );
     options.report = { format: 'junit', file };
   }
   return { kind: 'command', command: spec.name, args: positionals, options };

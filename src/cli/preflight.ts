@@ -9,10 +9,13 @@ import type { CliOptions, CommandName } from './parse.js';
 import { VALIDATION_PHASES } from '../checks/types.js';
 
 export function preflight(command: CommandName, args: string[], options: CliOptions): void {
-  if (needsDocsFolder(command, args)) requireDirectory(options.docs, '--docs', 'the folder holding the guide (default: docs); pass --docs <dir>');
+  if (needsDocsFolder(command, args))
+    requireDirectory(options.docs, '--docs', 'the folder holding the guide (default: docs); pass --docs <dir>');
   if (command === 'validate') for (const file of args) requireFile(file, 'a document to validate');
-  if (command === 'check' && options.config !== undefined) requireFile(options.config, '--config: the checks configuration');
-  if (command === 'run' || command === 'resume' || command === 'check') requireWritableDirectory(options.stateDir, '--state-dir');
+  if (command === 'check' && options.config !== undefined)
+    requireFile(options.config, '--config: the checks configuration');
+  if (command === 'run' || command === 'resume' || command === 'check')
+    requireWritableDirectory(options.stateDir, '--state-dir');
   if (options.report) requireWritableFile(options.report.file, '--report junit');
   if (options.prometheusFile !== undefined) requireWritableFile(options.prometheusFile, '--prometheus-file');
 }

@@ -15,7 +15,10 @@ export interface StopRequests {
   dispose(): void;
 }
 
-export function watchStopSignals(io: Io, messages: { first: (signal: string) => string; second?: (signal: string) => string }): StopRequests {
+export function watchStopSignals(
+  io: Io,
+  messages: { first: (signal: string) => string; second?: (signal: string) => string },
+): StopRequests {
   const interrupt = new AbortController();
   const force = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {

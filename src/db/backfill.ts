@@ -61,8 +61,10 @@ export class BackfillError extends Error {
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 export async function backfill(options: BackfillOptions): Promise<BackfillResult> {
-  if (!IDENT.test(options.table)) throw new BackfillError(`--table: \`${options.table}\` is not a table name (schema.table or table)`);
-  if (options.key !== undefined && !IDENT.test(options.key)) throw new BackfillError(`--key: \`${options.key}\` is not a column name`);
+  if (!IDENT.test(options.table))
+    throw new BackfillError(`--table: \`${options.table}\` is not a table name (schema.table or table)`);
+  if (options.key !== undefined && !IDENT.test(options.key))
+    throw new BackfillError(`--key: \`${options.key}\` is not a column name`);
   const client = await connect(options.connectionString, `exec-doc backfill ${options.name}`);
   const started = performance.now();
   try {
@@ -77,25 +79,69 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
     const key = quoteIdent(keyColumn);
     const where = options.where ? `and (${options.where})` : '';
 
-    const existing = (await client.query(`select * from ${BACKFILL_TABLE} where name = $1`, [options.name])).rows[0] as { table_name: string; set_clause: string; where_clause: string | null; key_column: string; last_key: string | null; rows_done: string; total_estimate: string; finished_at: Date | null } | undefined;
-    if (existing && (existing.table_name !== options.table || existing.set_clause !== options.set || (existing.where_clause ?? '') !== (options.where ?? '') || existing.key_column !== keyColumn)) {
-      throw new BackfillError(`backfill \`${options.name}\` was started with other settings (table ${existing.table_name}, key ${existing.key_column}, set ${existing.set_clause}${existing.where_clause ? `, where ${existing.where_clause}` : ''}); resume it with the same ones, or use a new --name`);
+    const existing = (await client.query(`select * from ${BACKFILL_TABLE} where name = $1`, [options.name])).rows[0] as
+      | {
+          table_name: string;
+          set_clause: string;
+          where_clause: string | null;
+          key_column: string;
+          last_key: string | null;
+          rows_done: string;
+          total_estimate: string;
+          finished_at: Date | null;
+        }
+      | undefined;
+    if (
+      existing &&
+      (existing.table_name !== options.table ||
+        existing.set_clause !== options.set ||
+        (existing.where_clause ?? '') !== (options.where ?? '') ||
+        existing.key_column !== keyColumn)
+    ) {
+      throw new BackfillError(
+        `backfill \`${options.name}\` was started with other settings (table ${existing.table_name}, key ${existing.key_column}, set ${existing.set_clause}${existing.where_clause ? `, where ${existing.where_clause}` : ''}); resume it with the same ones, or use a new --name`,
+      );
     }
-    if (existing?.finished_at) return { name: options.name, status: 'done', rowsDone: Number(existing.rows_done), rowsThisRun: 0, batches: 0, durationMs: 0, resumed: true };
+    if (existing?.finished_at)
+      return {
+        name: options.name,
+        status: 'done',
+        rowsDone: Number(existing.rows_done),
+        rowsThisRun: 0,
+        batches: 0,
+        durationMs: 0,
+        resumed: true,
+      };
     if (!existing) {
       const total = Number((await client.query(`select count(*) as n from ${table} where true ${where}`)).rows[0].n);
-      await client.query(`insert into ${BACKFILL_TABLE} (name, table_name, key_column, set_clause, where_clause, total_estimate) values ($1, $2, $3, $4, $5, $6)`, [options.name, options.table, keyColumn, options.set, options.where ?? null, total]);
+      await client.query(
+        `insert into ${BACKFILL_TABLE} (name, table_name, key_column, set_clause, where_clause, total_estimate) values ($1, $2, $3, $4, $5, $6)`,
+        [options.name, options.table, keyColumn, options.set, options.where ?? null, total],
+      );
     }
     let lastKey: string | null = existing?.last_key ?? null;
     let done = Number(existing?.rows_done ?? 0);
-    const total = Number(existing?.total_estimate ?? (await client.query(`select total_estimate from ${BACKFILL_TABLE} where name = $1`, [options.name])).rows[0].total_estimate);
+    const total = Number(
+      existing?.total_estimate ??
+        (await client.query(`select total_estimate from ${BACKFILL_TABLE} where name = $1`, [options.name])).rows[0]
+          .total_estimate,
+    );
     let batchSize = options.batchSize ?? 1000;
     const target = options.targetBatchMs ?? 200;
     const maxBatch = options.maxBatchSize ?? 50_000;
     let batches = 0;
     let rowsThisRun = 0;
     for (;;) {
-      if (options.signal?.aborted) return { name: options.name, status: 'paused', rowsDone: done, rowsThisRun, batches, durationMs: Math.round(performance.now() - started), resumed: existing !== undefined };
+      if (options.signal?.aborted)
+        return {
+          name: options.name,
+          status: 'paused',
+          rowsDone: done,
+          rowsThisRun,
+          batches,
+          durationMs: Math.round(performance.now() - started),
+          resumed: existing !== undefined,
+        };
       const batchStarted = performance.now();
       await client.query('begin');
       // The batch: the key range holding the next `limit` rows to change, updated with one range
@@ -115,18 +161,38 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
       const row = result.rows[0] as { n: string; last: string | null };
       const n = Number(row.n);
       if (n === 0) {
-        await client.query(`update ${BACKFILL_TABLE} set finished_at = now(), updated_at = now() where name = $1`, [options.name]);
+        await client.query(`update ${BACKFILL_TABLE} set finished_at = now(), updated_at = now() where name = $1`, [
+          options.name,
+        ]);
         await client.query('commit');
-        return { name: options.name, status: 'done', rowsDone: done, rowsThisRun, batches, durationMs: Math.round(performance.now() - started), resumed: existing !== undefined };
+        return {
+          name: options.name,
+          status: 'done',
+          rowsDone: done,
+          rowsThisRun,
+          batches,
+          durationMs: Math.round(performance.now() - started),
+          resumed: existing !== undefined,
+        };
       }
-      await client.query(`update ${BACKFILL_TABLE} set last_key = $2, rows_done = rows_done + $3, updated_at = now() where name = $1`, [options.name, row.last, n]);
+      await client.query(
+        `update ${BACKFILL_TABLE} set last_key = $2, rows_done = rows_done + $3, updated_at = now() where name = $1`,
+        [options.name, row.last, n],
+      );
       await client.query('commit');
       lastKey = row.last;
       done += n;
       rowsThisRun += n;
       batches += 1;
       const lastBatchMs = performance.now() - batchStarted;
-      options.onProgress?.({ name: options.name, done, total, batchSize, lastBatchMs: Math.round(lastBatchMs), elapsedMs: Math.round(performance.now() - started) });
+      options.onProgress?.({
+        name: options.name,
+        done,
+        total,
+        batchSize,
+        lastBatchMs: Math.round(lastBatchMs),
+        elapsedMs: Math.round(performance.now() - started),
+      });
       // Keep each batch (and the row locks it holds) near the target duration.
       if (lastBatchMs > target && batchSize > 1) batchSize = Math.max(1, Math.floor(batchSize / 2));
       else if (lastBatchMs < target / 2 && n === batchSize) batchSize = Math.min(maxBatch, batchSize * 2);
@@ -145,20 +211,32 @@ async function primaryKey(client: pg.Client, table: string): Promise<string> {
     `select a.attname from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey) where i.indrelid = $1::regclass and i.indisprimary`,
     [table],
   );
-  if (result.rows.length !== 1) throw new BackfillError(`${table} has ${result.rows.length === 0 ? 'no primary key' : 'a primary key of several columns'}; pass --key <unique column> to walk it by`);
+  if (result.rows.length !== 1)
+    throw new BackfillError(
+      `${table} has ${result.rows.length === 0 ? 'no primary key' : 'a primary key of several columns'}; pass --key <unique column> to walk it by`,
+    );
   return (result.rows[0] as { attname: string }).attname;
 }
 
 async function columnType(client: pg.Client, table: string, column: string): Promise<string> {
-  const result = await client.query(`select format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = $1::regclass and attname = $2 and not attisdropped`, [table, column]);
+  const result = await client.query(
+    `select format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = $1::regclass and attname = $2 and not attisdropped`,
+    [table, column],
+  );
   if (result.rows.length === 0) throw new BackfillError(`${table} has no column ${column}`);
   return (result.rows[0] as { type: string }).type;
 }
 
 /** Progress of every backfill job recorded in the database. */
-export async function backfillStatus(client: pg.Client): Promise<Array<{ name: string; table: string; rowsDone: number; total: number; finished: boolean }>> {
+export async function backfillStatus(
+  client: pg.Client,
+): Promise<Array<{ name: string; table: string; rowsDone: number; total: number; finished: boolean }>> {
   const exists = await client.query(`select to_regclass($1) is not null as present`, [BACKFILL_TABLE]);
   if (!(exists.rows[0] as { present: boolean }).present) return [];
-  const rows = await client.query(`select name, table_name as table, rows_done::bigint as "rowsDone", total_estimate as total, finished_at is not null as finished from ${BACKFILL_TABLE} order by name`);
-  return (rows.rows as Array<{ name: string; table: string; rowsDone: string; total: string; finished: boolean }>).map((r) => ({ ...r, rowsDone: Number(r.rowsDone), total: Number(r.total) }));
+  const rows = await client.query(
+    `select name, table_name as table, rows_done::bigint as "rowsDone", total_estimate as total, finished_at is not null as finished from ${BACKFILL_TABLE} order by name`,
+  );
+  return (rows.rows as Array<{ name: string; table: string; rowsDone: string; total: string; finished: boolean }>).map(
+    (r) => ({ ...r, rowsDone: Number(r.rowsDone), total: Number(r.total) }),
+  );
 }

@@ -25,19 +25,26 @@ export interface BackupManifest {
 
 export class BackupError extends Error {
   override name = 'BackupError';
-  constructor(message: string, readonly details: string[] = []) {
+  constructor(
+    message: string,
+    readonly details: string[] = [],
+  ) {
     super(message);
   }
 }
 
-
 /** pg_dump programs on this machine with their major versions, newest first. */
-export async function findPgDumps(env: NodeJS.ProcessEnv = process.env): Promise<Array<{ path: string; major: number }>> {
+export async function findPgDumps(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Array<{ path: string; major: number }>> {
   const candidates = new Set<string>();
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) if (dir && existsSync(path.join(dir, 'pg_dump'))) candidates.add(path.join(dir, 'pg_dump'));
+  for (const dir of (env.PATH ?? '').split(path.delimiter))
+    if (dir && existsSync(path.join(dir, 'pg_dump'))) candidates.add(path.join(dir, 'pg_dump'));
   for (const root of ['/usr/lib/postgresql', '/usr/local/pgsql']) {
     try {
-      for (const version of readdirSync(root)) if (existsSync(path.join(root, version, 'bin', 'pg_dump'))) candidates.add(path.join(root, version, 'bin', 'pg_dump'));
+      for (const version of readdirSync(root))
+        if (existsSync(path.join(root, version, 'bin', 'pg_dump')))
+          candidates.add(path.join(root, version, 'bin', 'pg_dump'));
     } catch {
       // Not installed there.
     }
@@ -60,7 +67,12 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-export async function backup(options: { connectionString: string; manifest: string; log?: (line: string) => void; env?: NodeJS.ProcessEnv }): Promise<BackupManifest> {
+export async function backup(options: {
+  connectionString: string;
+  manifest: string;
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}): Promise<BackupManifest> {
   const client = await connect(options.connectionString, APPLICATION);
   let snapshot: Snapshot;
   let database: string;
@@ -68,24 +80,38 @@ export async function backup(options: { connectionString: string; manifest: stri
   try {
     snapshot = await takeSnapshot(client, { excludeSchemas: [] });
     database = snapshot.database;
-    serverVersion = (await client.query("select current_setting('server_version_num')::int / 10000 as major")).rows[0].major as string;
+    serverVersion = (await client.query("select current_setting('server_version_num')::int / 10000 as major")).rows[0]
+      .major as string;
   } finally {
     await client.end();
   }
   const serverMajor = Number(serverVersion);
   const dumps = await findPgDumps(options.env);
   const usable = dumps.find((d) => d.major >= serverMajor);
-  const base = { format: 1 as const, sourceDatabase: database, serverVersion: snapshot.serverVersion, createdAt: new Date().toISOString(), snapshot };
+  const base = {
+    format: 1 as const,
+    sourceDatabase: database,
+    serverVersion: snapshot.serverVersion,
+    createdAt: new Date().toISOString(),
+    snapshot,
+  };
   let manifest: BackupManifest;
   if (usable) {
     const dumpFile = `${path.basename(options.manifest).replace(/\.json$/, '')}.dump`;
     const target = path.join(path.dirname(path.resolve(options.manifest)), dumpFile);
-    const r = await run(usable.path, ['--format=custom', '--no-owner', `--file=${target}`, `--dbname=${options.connectionString}`]);
+    const r = await run(usable.path, [
+      '--format=custom',
+      '--no-owner',
+      `--file=${target}`,
+      `--dbname=${options.connectionString}`,
+    ]);
     if (r.code !== 0) throw new BackupError(`pg_dump failed (exit ${r.code})`, [r.stderr.trim()]);
     manifest = { ...base, method: 'pg_dump', location: dumpFile, pgDump: usable };
   } else {
     const newest = dumps[0];
-    options.log?.(`${newest ? `pg_dump ${newest.major} (${newest.path}) cannot dump a PostgreSQL ${serverMajor} server: pg_dump must be at least the server's major` : 'no pg_dump on this machine'}; making a clone of the database on the same server instead`);
+    options.log?.(
+      `${newest ? `pg_dump ${newest.major} (${newest.path}) cannot dump a PostgreSQL ${serverMajor} server: pg_dump must be at least the server's major` : 'no pg_dump on this machine'}; making a clone of the database on the same server instead`,
+    );
     const clone = `${database}_backup_${Date.now().toString(36)}`;
     const admin = await connect(withDatabase(options.connectionString, 'postgres'), APPLICATION);
     try {
@@ -101,14 +127,22 @@ export async function backup(options: { connectionString: string; manifest: stri
 }
 
 /** Restores a backup into `into` (default: replacing the source database), then proves it matches. */
-export async function restore(options: { connectionString: string; manifest: string; into?: string; log?: (line: string) => void }): Promise<{ database: string; verified: true }> {
+export async function restore(options: {
+  connectionString: string;
+  manifest: string;
+  into?: string;
+  log?: (line: string) => void;
+}): Promise<{ database: string; verified: true }> {
   let manifest: BackupManifest;
   try {
     manifest = JSON.parse(readFileSync(path.resolve(options.manifest), 'utf8')) as BackupManifest;
   } catch (error) {
-    throw new BackupError(`cannot read the backup manifest ${options.manifest} (${(error as Error).message}); pass the .json written by \`db backup\``);
+    throw new BackupError(
+      `cannot read the backup manifest ${options.manifest} (${(error as Error).message}); pass the .json written by \`db backup\``,
+    );
   }
-  if (manifest.format !== 1 || (manifest.method !== 'pg_dump' && manifest.method !== 'clone')) throw new BackupError(`${options.manifest} is not a backup manifest written by \`db backup\``);
+  if (manifest.format !== 1 || (manifest.method !== 'pg_dump' && manifest.method !== 'clone'))
+    throw new BackupError(`${options.manifest} is not a backup manifest written by \`db backup\``);
   const target = options.into ?? manifest.sourceDatabase;
   const admin = await connect(withDatabase(options.connectionString, 'postgres'), APPLICATION);
   try {
@@ -126,27 +160,44 @@ export async function restore(options: { connectionString: string; manifest: str
   if (manifest.method === 'pg_dump') {
     const restoreBin = manifest.pgDump ? path.join(path.dirname(manifest.pgDump.path), 'pg_restore') : 'pg_restore';
     const dumpFile = path.join(path.dirname(path.resolve(options.manifest)), manifest.location);
-    const r = await run(restoreBin, ['--no-owner', '--exit-on-error', `--dbname=${withDatabase(options.connectionString, target)}`, dumpFile]);
+    const r = await run(restoreBin, [
+      '--no-owner',
+      '--exit-on-error',
+      `--dbname=${withDatabase(options.connectionString, target)}`,
+      dumpFile,
+    ]);
     if (r.code !== 0) throw new BackupError(`pg_restore failed (exit ${r.code})`, [r.stderr.trim()]);
   }
   const client = await connect(withDatabase(options.connectionString, target), APPLICATION);
   try {
     const differences = compareSnapshots(manifest.snapshot, await takeSnapshot(client, { excludeSchemas: [] }));
-    if (differences.length > 0) throw new BackupError(`the restored database ${target} does not match the backup`, differences.map(describeDifference));
+    if (differences.length > 0)
+      throw new BackupError(
+        `the restored database ${target} does not match the backup`,
+        differences.map(describeDifference),
+      );
   } finally {
     await client.end();
   }
-  options.log?.(`restored ${target} from ${manifest.method === 'clone' ? `clone ${manifest.location}` : manifest.location} and verified it against the backup's snapshot`);
+  options.log?.(
+    `restored ${target} from ${manifest.method === 'clone' ? `clone ${manifest.location}` : manifest.location} and verified it against the backup's snapshot`,
+  );
   return { database: target, verified: true };
 }
 
 /** CREATE DATABASE … TEMPLATE and DROP DATABASE need a database nobody else is connected to. */
 async function requireExclusive(admin: pg.Client, database: string, what: string): Promise<void> {
-  const others = await admin.query(`select pid, coalesce(application_name, '') as app from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [database]);
+  const others = await admin.query(
+    `select pid, coalesce(application_name, '') as app from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
+    [database],
+  );
   if (others.rows.length > 0) {
-    throw new BackupError(`${what} needs ${database} without other connections; ${others.rows.length} session(s) are connected`, [
-      ...(others.rows as Array<{ pid: number; app: string }>).map((r) => `pid ${r.pid}${r.app ? ` (${r.app})` : ''}`),
-      'Stop the application (or: select pg_terminate_backend(pid) …) and run again.',
-    ]);
+    throw new BackupError(
+      `${what} needs ${database} without other connections; ${others.rows.length} session(s) are connected`,
+      [
+        ...(others.rows as Array<{ pid: number; app: string }>).map((r) => `pid ${r.pid}${r.app ? ` (${r.app})` : ''}`),
+        'Stop the application (or: select pg_terminate_backend(pid) …) and run again.',
+      ],
+    );
   }
 }

@@ -26,11 +26,16 @@ const VERSION_PATTERN = '^([0-9]+([.][0-9]+)*|R:.+)$';
 export async function ensureLedger(client: pg.Client): Promise<void> {
   await client.query(`create schema if not exists ${LEDGER_SCHEMA}`);
   // A ledger made by an earlier exec-doc accepts digits only: widen its check, once.
-  const checks = await client.query<{ name: string; def: string }>(`select conname as name, pg_get_constraintdef(oid) as def from pg_constraint where conrelid = to_regclass($1) and contype = 'c'`, [LEDGER_TABLE]);
+  const checks = await client.query<{ name: string; def: string }>(
+    `select conname as name, pg_get_constraintdef(oid) as def from pg_constraint where conrelid = to_regclass($1) and contype = 'c'`,
+    [LEDGER_TABLE],
+  );
   const old = { rows: checks.rows.filter((c) => c.def.includes('version') && !c.def.includes('R:')) };
   for (const { name } of old.rows) {
     await client.query(`alter table ${LEDGER_TABLE} drop constraint ${JSON.stringify(name)}`);
-    await client.query(`alter table ${LEDGER_TABLE} add constraint schema_migrations_version_check check (version ~ '${VERSION_PATTERN}')`);
+    await client.query(
+      `alter table ${LEDGER_TABLE} add constraint schema_migrations_version_check check (version ~ '${VERSION_PATTERN}')`,
+    );
   }
   await client.query(`create table if not exists ${LEDGER_TABLE} (
     ledger text not null default '${DEFAULT_LEDGER}',
@@ -48,11 +53,19 @@ export async function ensureLedger(client: pg.Client): Promise<void> {
 export async function readLedger(client: pg.Client, ledger = DEFAULT_LEDGER): Promise<LedgerRow[]> {
   const exists = await client.query(`select to_regclass($1) is not null as present`, [LEDGER_TABLE]);
   if (!(exists.rows[0] as { present: boolean }).present) return [];
-  const result = await client.query(`select version, name, checksum, to_char(applied_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as "appliedAt", duration_ms as "durationMs", applied_by as "appliedBy", baseline from ${LEDGER_TABLE} where ledger = $1`, [ledger]);
+  const result = await client.query(
+    `select version, name, checksum, to_char(applied_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as "appliedAt", duration_ms as "durationMs", applied_by as "appliedBy", baseline from ${LEDGER_TABLE} where ledger = $1`,
+    [ledger],
+  );
   return (result.rows as LedgerRow[]).sort((a, b) => compareVersions(a.version, b.version));
 }
 
-export function ledgerInsert(migration: Migration, durationMs: number, baseline = false, ledger = DEFAULT_LEDGER): { text: string; values: unknown[] } {
+export function ledgerInsert(
+  migration: Migration,
+  durationMs: number,
+  baseline = false,
+  ledger = DEFAULT_LEDGER,
+): { text: string; values: unknown[] } {
   return {
     text: `insert into ${LEDGER_TABLE} (ledger, version, name, checksum, duration_ms, baseline) values ($1, $2, $3, $4, $5, $6)`,
     values: [ledger, migration.version, migration.name, migration.checksum, Math.round(durationMs), baseline],
@@ -85,5 +98,10 @@ export function compareLedger(migrations: Migration[], applied: LedgerRow[]): Le
     else if (migration.checksum !== row.checksum && migration.repeatable) changedRepeatables.add(row.version);
     else if (migration.checksum !== row.checksum) drift.push({ migration, row });
   }
-  return { applied, pending: migrations.filter((m) => !appliedVersions.has(m.version) || changedRepeatables.has(m.version)), drift, unknown };
+  return {
+    applied,
+    pending: migrations.filter((m) => !appliedVersions.has(m.version) || changedRepeatables.has(m.version)),
+    drift,
+    unknown,
+  };
 }

@@ -8,7 +8,10 @@ export const MIGRATION_LOCK_KEY = 4327538n;
 const POLL_MS = 100;
 
 export class LockTimeoutError extends Error {
-  constructor(readonly waitedMs: number, readonly holders: Array<{ pid: number; application: string; since: string }>) {
+  constructor(
+    readonly waitedMs: number,
+    readonly holders: Array<{ pid: number; application: string; since: string }>,
+  ) {
     super(
       `Another runner holds the migration lock (waited ${waitedMs} ms)${holders.length ? `: ${holders.map((h) => `pid ${h.pid}${h.application ? ` (${h.application})` : ''} since ${h.since}`).join(', ')}` : ''}; wait for it to finish, raise --lock-wait, or stop it (select pg_terminate_backend(pid))`,
     );
@@ -20,7 +23,9 @@ export class LockTimeoutError extends Error {
 export async function acquireMigrationLock(client: pg.Client, waitMs: number): Promise<void> {
   const started = Date.now();
   for (;;) {
-    const result = await client.query('select pg_try_advisory_lock($1::bigint) as locked', [MIGRATION_LOCK_KEY.toString()]);
+    const result = await client.query('select pg_try_advisory_lock($1::bigint) as locked', [
+      MIGRATION_LOCK_KEY.toString(),
+    ]);
     if ((result.rows[0] as { locked: boolean }).locked) return;
     const waited = Date.now() - started;
     if (waited >= waitMs) throw new LockTimeoutError(waited, await lockHolders(client));

@@ -3,7 +3,15 @@
 import pg from 'pg';
 import { describePgError } from '../languages/sql.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
-import { compareLedger, ensureLedger, ledgerDelete, ledgerInsert, readLedger, type LedgerRow, type LedgerState } from './ledger.js';
+import {
+  compareLedger,
+  ensureLedger,
+  ledgerDelete,
+  ledgerInsert,
+  readLedger,
+  type LedgerRow,
+  type LedgerState,
+} from './ledger.js';
 import { compareVersions, mustRunOutsideTransaction, type Migration } from './migration-files.js';
 import { splitSql } from './sql-split.js';
 import { connect } from './connect.js';
@@ -34,10 +42,16 @@ export interface AppliedResult {
   attempts: number;
 }
 
-export type DbErrorCode = 'E_DRIFT' | 'E_UNKNOWN_APPLIED' | 'E_LOCKED' | 'E_MIGRATION_FAILED' | 'E_NO_DOWN' | 'E_VERIFY_FAILED' | 'E_USAGE';
+export type DbErrorCode =
+  'E_DRIFT' | 'E_UNKNOWN_APPLIED' | 'E_LOCKED' | 'E_MIGRATION_FAILED' | 'E_NO_DOWN' | 'E_VERIFY_FAILED' | 'E_USAGE';
 
 export class DbError extends Error {
-  constructor(readonly code: DbErrorCode, message: string, readonly details: string[] = [], options?: { cause?: unknown }) {
+  constructor(
+    readonly code: DbErrorCode,
+    message: string,
+    readonly details: string[] = [],
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'DbError';
   }
@@ -49,7 +63,10 @@ const DEFAULTS = { lockWaitMs: 30_000, lockTimeoutMs: 2_000, statementTimeoutMs:
 const APPLICATION = 'exec-doc migrate';
 
 /** Runs `work` holding the migration lock on a dedicated connection, with a second connection for the work. */
-async function withLock<T>(options: MigrateOptions, work: (client: pg.Client, state: LedgerState) => Promise<T>): Promise<T> {
+async function withLock<T>(
+  options: MigrateOptions,
+  work: (client: pg.Client, state: LedgerState) => Promise<T>,
+): Promise<T> {
   const lock = await connect(options.connectionString, APPLICATION);
   let client: pg.Client | undefined;
   try {
@@ -85,16 +102,23 @@ export function assertConsistent(state: LedgerState): void {
       'E_DRIFT',
       `Applied migration${state.drift.length > 1 ? 's were' : ' was'} edited after being applied; nothing was run`,
       [
-        ...state.drift.map(({ migration, row }) => `${migration.version}_${migration.name}: applied ${row.appliedAt} with ${row.checksum.slice(0, 19)}…, the file now has ${migration.checksum.slice(0, 19)}… (${migration.files.up})`),
+        ...state.drift.map(
+          ({ migration, row }) =>
+            `${migration.version}_${migration.name}: applied ${row.appliedAt} with ${row.checksum.slice(0, 19)}…, the file now has ${migration.checksum.slice(0, 19)}… (${migration.files.up})`,
+        ),
         'Restore the applied version of the file (git checkout), and put the change in a new migration.',
       ],
     );
   }
   if (state.unknown.length > 0) {
-    throw new DbError('E_UNKNOWN_APPLIED', `The database has migration${state.unknown.length > 1 ? 's' : ''} that no file describes; nothing was run`, [
-      ...state.unknown.map((row) => `${row.version}_${row.name} (applied ${row.appliedAt})`),
-      'Run from the checkout that applied them, or restore the missing files.',
-    ]);
+    throw new DbError(
+      'E_UNKNOWN_APPLIED',
+      `The database has migration${state.unknown.length > 1 ? 's' : ''} that no file describes; nothing was run`,
+      [
+        ...state.unknown.map((row) => `${row.version}_${row.name} (applied ${row.appliedAt})`),
+        'Run from the checkout that applied them, or restore the missing files.',
+      ],
+    );
   }
 }
 
@@ -104,20 +128,33 @@ export async function up(options: MigrateOptions & { to?: string }): Promise<App
     assertConsistent(state);
     const todo = state.pending.filter((m) => options.to === undefined || compareVersions(m.version, options.to) <= 0);
     const lastVersioned = [...state.applied].reverse().find((r) => !r.version.startsWith('R:'));
-    const outOfOrder = lastVersioned ? todo.filter((m) => !m.repeatable && compareVersions(m.version, lastVersioned.version) < 0) : [];
+    const outOfOrder = lastVersioned
+      ? todo.filter((m) => !m.repeatable && compareVersions(m.version, lastVersioned.version) < 0)
+      : [];
     if (outOfOrder.length > 0) {
-      throw new DbError('E_USAGE', `Pending migration${outOfOrder.length > 1 ? 's are' : ' is'} older than the last applied one (${lastVersioned!.version}); nothing was run`, [...outOfOrder.map((m) => `${m.version}_${m.name}`), 'Give the migration a version after the last applied one.']);
+      throw new DbError(
+        'E_USAGE',
+        `Pending migration${outOfOrder.length > 1 ? 's are' : ' is'} older than the last applied one (${lastVersioned!.version}); nothing was run`,
+        [
+          ...outOfOrder.map((m) => `${m.version}_${m.name}`),
+          'Give the migration a version after the last applied one.',
+        ],
+      );
     }
     const results: AppliedResult[] = [];
     for (const migration of todo) {
-      options.log?.(`applying ${migration.version}_${migration.name}${migration.transactional ? '' : ' (outside a transaction)'}`);
+      options.log?.(
+        `applying ${migration.version}_${migration.name}${migration.transactional ? '' : ' (outside a transaction)'}`,
+      );
       const again = migration.repeatable && state.applied.some((r) => r.version === migration.version);
       const result = await applyScript(client, migration, migration.up, 'up', options, async (c, durationMs) => {
         if (again) await c.query(ledgerDelete(migration.version, options.ledger));
         return c.query(ledgerInsert(migration, durationMs, false, options.ledger));
       });
       results.push(result);
-      options.log?.(`applied ${migration.version}_${migration.name} in ${result.durationMs} ms${result.attempts > 1 ? ` after ${result.attempts} attempts` : ''}`);
+      options.log?.(
+        `applied ${migration.version}_${migration.name} in ${result.durationMs} ms${result.attempts > 1 ? ` after ${result.attempts} attempts` : ''}`,
+      );
     }
     return results;
   });
@@ -129,25 +166,38 @@ export async function down(options: MigrateOptions & { steps?: number; to?: stri
     assertConsistent(state);
     // Repeatable migrations are never undone (as in Flyway): they are applied again when they change.
     const applied = [...state.applied].reverse().filter((r) => !r.version.startsWith('R:'));
-    const todo = options.to !== undefined ? applied.filter((r) => compareVersions(r.version, options.to!) > 0) : applied.slice(0, options.steps ?? 1);
+    const todo =
+      options.to !== undefined
+        ? applied.filter((r) => compareVersions(r.version, options.to!) > 0)
+        : applied.slice(0, options.steps ?? 1);
     const byVersion = new Map(options.migrations.map((m) => [m.version, m]));
     // An empty .down.sql is a rollback that has nothing to undo, not a missing one.
     const missing = todo.filter((r) => byVersion.get(r.version)?.down === undefined);
     if (missing.length > 0) {
-      throw new DbError('E_NO_DOWN', `Cannot roll back: ${missing.map((r) => `${r.version}_${r.name}`).join(', ')} ${missing.length > 1 ? 'have' : 'has'} no .down.sql; nothing was run`, ['Write the .down.sql, or restore from a backup.']);
+      throw new DbError(
+        'E_NO_DOWN',
+        `Cannot roll back: ${missing.map((r) => `${r.version}_${r.name}`).join(', ')} ${missing.length > 1 ? 'have' : 'has'} no .down.sql; nothing was run`,
+        ['Write the .down.sql, or restore from a backup.'],
+      );
     }
     const results: AppliedResult[] = [];
     for (const row of todo) {
       const migration = byVersion.get(row.version)!;
       options.log?.(`rolling back ${migration.version}_${migration.name}`);
-      results.push(await applyScript(client, migration, migration.down!, 'down', options, (c) => c.query(ledgerDelete(migration.version, options.ledger))));
+      results.push(
+        await applyScript(client, migration, migration.down!, 'down', options, (c) =>
+          c.query(ledgerDelete(migration.version, options.ledger)),
+        ),
+      );
     }
     return results;
   });
 }
 
 /** Runs each applied migration's verify script; it passes when it runs cleanly and every boolean it returns is true. */
-export async function verify(options: MigrateOptions): Promise<Array<{ version: string; name: string; ok: boolean; detail: string }>> {
+export async function verify(
+  options: MigrateOptions,
+): Promise<Array<{ version: string; name: string; ok: boolean; detail: string }>> {
   const client = await connect(options.connectionString, APPLICATION);
   try {
     const state = compareLedger(options.migrations, await readLedger(client, options.ledger));
@@ -162,7 +212,12 @@ export async function verify(options: MigrateOptions): Promise<Array<{ version: 
         const result = await client.query({ text: migration.verify, rowMode: 'array' });
         const results = Array.isArray(result) ? (result as pg.QueryResult[]) : [result];
         const falses = results.flatMap((r) => (r.rows as unknown[][]).flat()).filter((v) => v === false).length;
-        out.push({ version: row.version, name: row.name, ok: falses === 0, detail: falses === 0 ? 'verified' : `${falses} check(s) returned false` });
+        out.push({
+          version: row.version,
+          name: row.name,
+          ok: falses === 0,
+          detail: falses === 0 ? 'verified' : `${falses} check(s) returned false`,
+        });
       } catch (error) {
         out.push({ version: row.version, name: row.name, ok: false, detail: describePgError(error, migration.verify) });
       } finally {
@@ -178,7 +233,11 @@ export async function verify(options: MigrateOptions): Promise<Array<{ version: 
 /** Records every migration up to `version` as applied without running it (a database that predates the ledger). */
 export async function baseline(options: MigrateOptions & { version: string }): Promise<string[]> {
   return withLock(options, async (client, state) => {
-    if (state.applied.length > 0) throw new DbError('E_USAGE', `The ledger already has ${state.applied.length} applied migration(s); baseline only starts an empty ledger`);
+    if (state.applied.length > 0)
+      throw new DbError(
+        'E_USAGE',
+        `The ledger already has ${state.applied.length} applied migration(s); baseline only starts an empty ledger`,
+      );
     const marked = options.migrations.filter((m) => compareVersions(m.version, options.version) <= 0);
     if (marked.length === 0) throw new DbError('E_USAGE', `No migration has a version up to ${options.version}`);
     await client.query('begin');
@@ -193,7 +252,14 @@ export async function baseline(options: MigrateOptions & { version: string }): P
  * lock_timeout retried (exponential backoff with jitter). Outside one (CONCURRENTLY): statement by
  * statement; a failure says exactly which statements already ran.
  */
-async function applyScript(client: pg.Client, migration: Migration, sql: string, direction: 'up' | 'down', options: MigrateOptions, record: (c: pg.Client, durationMs: number) => Promise<unknown>): Promise<AppliedResult> {
+async function applyScript(
+  client: pg.Client,
+  migration: Migration,
+  sql: string,
+  direction: 'up' | 'down',
+  options: MigrateOptions,
+  record: (c: pg.Client, durationMs: number) => Promise<unknown>,
+): Promise<AppliedResult> {
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs;
   const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs;
   const retries = options.retries ?? DEFAULTS.retries;
@@ -227,21 +293,54 @@ async function applyScript(client: pg.Client, migration: Migration, sql: string,
         await client.query('reset lock_timeout');
         await client.query('reset statement_timeout');
       }
-      return { version: migration.version, name: migration.name, durationMs: Math.round(performance.now() - started), attempts };
+      return {
+        version: migration.version,
+        name: migration.name,
+        durationMs: Math.round(performance.now() - started),
+        attempts,
+      };
     } catch (error) {
       if (transactional) await client.query('rollback').catch(() => undefined);
       const e = error as { code?: string; statementIndex?: number; statementCount?: number };
       // Outside a transaction only a failure of the first statement leaves nothing behind to retry over.
-      const retryable = e.code === LOCK_NOT_AVAILABLE && (transactional || e.statementIndex === 0) && attempts <= retries;
+      const retryable =
+        e.code === LOCK_NOT_AVAILABLE && (transactional || e.statementIndex === 0) && attempts <= retries;
       if (retryable) {
-        const delay = Math.round((options.backoffMs ?? DEFAULTS.backoffMs) * 2 ** (attempts - 1) * (0.5 + Math.random()));
-        options.log?.(`${label}: lock_timeout (${lockTimeoutMs} ms) hit, another session holds a conflicting lock; retry ${attempts}/${retries} in ${delay} ms`);
+        const delay = Math.round(
+          (options.backoffMs ?? DEFAULTS.backoffMs) * 2 ** (attempts - 1) * (0.5 + Math.random()),
+        );
+        options.log?.(
+          `${label}: lock_timeout (${lockTimeoutMs} ms) hit, another session holds a conflicting lock; retry ${attempts}/${retries} in ${delay} ms`,
+        );
         await new Promise((resolve) => setTimeout(resolve, delay));
         continue;
       }
-      const where = !transactional && e.statementIndex !== undefined ? ` at statement ${e.statementIndex + 1} of ${e.statementCount}, outside a transaction: statements 1–${e.statementIndex} were applied and stay applied` : transactional ? '; its transaction was rolled back, nothing of it remains' : '';
-      const hint = e.code === LOCK_NOT_AVAILABLE ? `Another session kept a conflicting lock through ${attempts} attempt(s); find it in pg_locks/pg_stat_activity, or raise --lock-timeout/--retries.` : !transactional && e.statementIndex !== undefined && failedIndexBuild(splitSql(sql)[e.statementIndex]?.text ?? '') ? 'An index built CONCURRENTLY that failed stays INVALID: drop it (DROP INDEX CONCURRENTLY …) before running again.' : 'Fix the migration and run again.';
-      throw new DbError('E_MIGRATION_FAILED', `Migration ${label} failed${where}`, [describePgError(error, !transactional && e.statementIndex !== undefined ? splitSql(sql)[e.statementIndex]!.text : sql), hint], { cause: error });
+      const where =
+        !transactional && e.statementIndex !== undefined
+          ? ` at statement ${e.statementIndex + 1} of ${e.statementCount}, outside a transaction: statements 1–${e.statementIndex} were applied and stay applied`
+          : transactional
+            ? '; its transaction was rolled back, nothing of it remains'
+            : '';
+      const hint =
+        e.code === LOCK_NOT_AVAILABLE
+          ? `Another session kept a conflicting lock through ${attempts} attempt(s); find it in pg_locks/pg_stat_activity, or raise --lock-timeout/--retries.`
+          : !transactional &&
+              e.statementIndex !== undefined &&
+              failedIndexBuild(splitSql(sql)[e.statementIndex]?.text ?? '')
+            ? 'An index built CONCURRENTLY that failed stays INVALID: drop it (DROP INDEX CONCURRENTLY …) before running again.'
+            : 'Fix the migration and run again.';
+      throw new DbError(
+        'E_MIGRATION_FAILED',
+        `Migration ${label} failed${where}`,
+        [
+          describePgError(
+            error,
+            !transactional && e.statementIndex !== undefined ? splitSql(sql)[e.statementIndex]!.text : sql,
+          ),
+          hint,
+        ],
+        { cause: error },
+      );
     }
   }
 }
@@ -250,5 +349,7 @@ export type { LedgerRow, LedgerState };
 
 /** Whether a statement is CREATE INDEX CONCURRENTLY (which leaves an INVALID index when it fails). */
 function failedIndexBuild(statement: string): boolean {
-  return /^create\s+(?:unique\s+)?index\s+concurrently\b/i.test(statement.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, ''));
+  return /^create\s+(?:unique\s+)?index\s+concurrently\b/i.test(
+    statement.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, ''),
+  );
 }

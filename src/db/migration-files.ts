@@ -38,7 +38,6 @@ export class MigrationFilesError extends Error {
   }
 }
 
-
 export function checksumOf(sql: string): string {
   return `sha256:${createHash('sha256').update(sql.replace(/\r\n?/g, '\n')).digest('hex')}`;
 }
@@ -56,13 +55,21 @@ export function loadMigrations(dir: string, options: { format?: MigrationFormat 
   try {
     names = readdirSync(dir).sort();
   } catch (error) {
-    throw new MigrationFilesError([`cannot read ${dir}: ${(error as Error).message}; pass --dir <folder of migrations>`]);
+    throw new MigrationFilesError([
+      `cannot read ${dir}: ${(error as Error).message}; pass --dir <folder of migrations>`,
+    ]);
   }
   const format = options.format ?? 'auto';
-  const layout = format === 'auto' ? (LAYOUTS.find((l) => l.detect(dir, names)) ?? golangMigrate) : LAYOUTS.find((l) => l.name === format)!;
+  const layout =
+    format === 'auto'
+      ? (LAYOUTS.find((l) => l.detect(dir, names)) ?? golangMigrate)
+      : LAYOUTS.find((l) => l.name === format)!;
   const problems: string[] = [];
   const drafts = layout.read(dir, names, problems);
-  if (format !== 'auto' && drafts.length === 0 && problems.length === 0 && names.length > 0) problems.push(`${dir}: no ${format} migrations here (it holds ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}); check --format`);
+  if (format !== 'auto' && drafts.length === 0 && problems.length === 0 && names.length > 0)
+    problems.push(
+      `${dir}: no ${format} migrations here (it holds ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}); check --format`,
+    );
   const migrations: Migration[] = [];
   for (const draft of drafts) {
     const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file, 'utf8'));
@@ -116,11 +123,18 @@ export function withoutOwnTransaction(sql: string): string {
     return sql;
   }
   const stmts = tree.stmts ?? [];
-  const kind = (s: (typeof stmts)[number] | undefined) => ((s?.stmt as { TransactionStmt?: { kind?: string } } | undefined)?.TransactionStmt?.kind);
+  const kind = (s: (typeof stmts)[number] | undefined) =>
+    (s?.stmt as { TransactionStmt?: { kind?: string } } | undefined)?.TransactionStmt?.kind;
   const first = stmts[0];
   const last = stmts[stmts.length - 1];
-  if (stmts.length < 2 || !['TRANS_STMT_BEGIN', 'TRANS_STMT_START'].includes(kind(first) ?? '') || !['TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK'].includes(kind(last) ?? '')) return sql;
-  const blank = (text: string, from: number, to: number) => text.slice(0, from) + text.slice(from, to).replace(/[^\n]/g, ' ') + text.slice(to);
+  if (
+    stmts.length < 2 ||
+    !['TRANS_STMT_BEGIN', 'TRANS_STMT_START'].includes(kind(first) ?? '') ||
+    !['TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK'].includes(kind(last) ?? '')
+  )
+    return sql;
+  const blank = (text: string, from: number, to: number) =>
+    text.slice(0, from) + text.slice(from, to).replace(/[^\n]/g, ' ') + text.slice(to);
   // Blanked, not cut: positions in messages stay those of the file. A statement's range ends
   // before its semicolon.
   const end = (s: (typeof stmts)[number]) => {

@@ -38,38 +38,64 @@ export async function takeSnapshot(client: pg.Client, options: SnapshotOptions =
   const add = (rows: Array<{ key: string; def: string | null }>) => {
     for (const r of rows) schema[r.key] = r.def ?? '';
   };
-  add(await q(`select 'schema ' || n.nspname as key, coalesce(pg_get_userbyid(n.nspowner), '') as def from pg_namespace n where ${where}`));
-  add(await q(`select 'column ' || n.nspname || '.' || c.relname || '.' || a.attname as key,
+  add(
+    await q(
+      `select 'schema ' || n.nspname as key, coalesce(pg_get_userbyid(n.nspowner), '') as def from pg_namespace n where ${where}`,
+    ),
+  );
+  add(
+    await q(`select 'column ' || n.nspname || '.' || c.relname || '.' || a.attname as key,
                       format_type(a.atttypid, a.atttypmod) || case when a.attnotnull then ' not null' else '' end || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') || ' #' || a.attnum as def
                  from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
                  left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
-                where ${where} and c.relkind in ('r', 'p', 'v', 'm', 'f') and a.attnum > 0 and not a.attisdropped`));
-  add(await q(`select 'relation ' || n.nspname || '.' || c.relname as key, c.relkind::text || coalesce(' persistence=' || c.relpersistence::text, '') as def
-                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')`));
-  add(await q(`select 'constraint ' || n.nspname || '.' || c.relname || '.' || con.conname as key, pg_get_constraintdef(con.oid) || case when con.convalidated then '' else ' (not validated)' end as def
-                 from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace where ${where}`));
-  add(await q(`select 'index ' || n.nspname || '.' || i.relname as key, pg_get_indexdef(i.oid) || case when x.indisvalid then '' else ' (INVALID)' end as def
-                 from pg_index x join pg_class i on i.oid = x.indexrelid join pg_namespace n on n.oid = i.relnamespace where ${where}`));
-  add(await q(`select 'view ' || n.nspname || '.' || c.relname as key, pg_get_viewdef(c.oid, true) as def
-                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('v', 'm')`));
-  add(await q(`select 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' as key, pg_get_functiondef(p.oid) as def
-                 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where ${where} and p.prokind in ('f', 'p')`));
-  add(await q(`select 'trigger ' || n.nspname || '.' || c.relname || '.' || t.tgname as key, pg_get_triggerdef(t.oid) as def
-                 from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace where ${where} and not t.tgisinternal`));
-  add(await q(`select 'type ' || n.nspname || '.' || t.typname as key, string_agg(e.enumlabel, ',' order by e.enumsortorder) as def
-                 from pg_type t join pg_namespace n on n.oid = t.typnamespace join pg_enum e on e.enumtypid = t.oid where ${where} group by n.nspname, t.typname`));
+                where ${where} and c.relkind in ('r', 'p', 'v', 'm', 'f') and a.attnum > 0 and not a.attisdropped`),
+  );
+  add(
+    await q(`select 'relation ' || n.nspname || '.' || c.relname as key, c.relkind::text || coalesce(' persistence=' || c.relpersistence::text, '') as def
+                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')`),
+  );
+  add(
+    await q(`select 'constraint ' || n.nspname || '.' || c.relname || '.' || con.conname as key, pg_get_constraintdef(con.oid) || case when con.convalidated then '' else ' (not validated)' end as def
+                 from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace where ${where}`),
+  );
+  add(
+    await q(`select 'index ' || n.nspname || '.' || i.relname as key, pg_get_indexdef(i.oid) || case when x.indisvalid then '' else ' (INVALID)' end as def
+                 from pg_index x join pg_class i on i.oid = x.indexrelid join pg_namespace n on n.oid = i.relnamespace where ${where}`),
+  );
+  add(
+    await q(`select 'view ' || n.nspname || '.' || c.relname as key, pg_get_viewdef(c.oid, true) as def
+                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('v', 'm')`),
+  );
+  add(
+    await q(`select 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' as key, pg_get_functiondef(p.oid) as def
+                 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where ${where} and p.prokind in ('f', 'p')`),
+  );
+  add(
+    await q(`select 'trigger ' || n.nspname || '.' || c.relname || '.' || t.tgname as key, pg_get_triggerdef(t.oid) as def
+                 from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace where ${where} and not t.tgisinternal`),
+  );
+  add(
+    await q(`select 'type ' || n.nspname || '.' || t.typname as key, string_agg(e.enumlabel, ',' order by e.enumsortorder) as def
+                 from pg_type t join pg_namespace n on n.oid = t.typnamespace join pg_enum e on e.enumtypid = t.oid where ${where} group by n.nspname, t.typname`),
+  );
 
   const tables: Snapshot['tables'] = {};
-  const relations = await q<{ schema: string; name: string }>(`select n.nspname as schema, c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('r', 'p') order by 1, 2`);
+  const relations = await q<{ schema: string; name: string }>(
+    `select n.nspname as schema, c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('r', 'p') order by 1, 2`,
+  );
   for (const { schema: s, name } of relations) {
     const ident = `${quoteIdent(s)}.${quoteIdent(name)}`;
     // Each row's md5, sorted, hashed again: equal for equal contents whatever the physical order.
-    const result = await client.query(`select count(*)::bigint as rows, md5(coalesce(string_agg(h, '' order by h), '')) as checksum from (select md5(t::text) as h from ${ident} t) x`);
+    const result = await client.query(
+      `select count(*)::bigint as rows, md5(coalesce(string_agg(h, '' order by h), '')) as checksum from (select md5(t::text) as h from ${ident} t) x`,
+    );
     const row = result.rows[0] as { rows: string; checksum: string };
     tables[`${s}.${name}`] = { rows: Number(row.rows), checksum: `md5:${row.checksum}` };
   }
   const sortedSchema = Object.fromEntries(Object.entries(schema).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const meta = (await client.query(`select current_database() as database, current_setting('server_version') as version`)).rows[0] as { database: string; version: string };
+  const meta = (
+    await client.query(`select current_database() as database, current_setting('server_version') as version`)
+  ).rows[0] as { database: string; version: string };
   return {
     format: SNAPSHOT_FORMAT,
     database: meta.database,
@@ -97,9 +123,15 @@ export interface SnapshotDifference {
  * `dataOnly` compares tables and their contents but not how the schema is printed (it changes
  * between PostgreSQL majors: across an upgrade, compare data).
  */
-export function compareSnapshots(before: Snapshot, after: Snapshot, options: { dataOnly?: boolean } = {}): SnapshotDifference[] {
+export function compareSnapshots(
+  before: Snapshot,
+  after: Snapshot,
+  options: { dataOnly?: boolean } = {},
+): SnapshotDifference[] {
   const out: SnapshotDifference[] = [];
-  const keys = options.dataOnly ? [] : [...new Set([...Object.keys(before.schema), ...Object.keys(after.schema)])].sort();
+  const keys = options.dataOnly
+    ? []
+    : [...new Set([...Object.keys(before.schema), ...Object.keys(after.schema)])].sort();
   for (const key of keys) {
     const a = before.schema[key];
     const b = after.schema[key];
@@ -113,11 +145,18 @@ export function compareSnapshots(before: Snapshot, after: Snapshot, options: { d
     const b = after.tables[table];
     if (!a || !b) {
       // Reported as an added/removed relation above, unless only data is compared.
-      if (options.dataOnly) out.push(a ? { kind: 'removed', object: `table ${table}`, before: `${a.rows} rows` } : { kind: 'added', object: `table ${table}`, after: `${b!.rows} rows` });
+      if (options.dataOnly)
+        out.push(
+          a
+            ? { kind: 'removed', object: `table ${table}`, before: `${a.rows} rows` }
+            : { kind: 'added', object: `table ${table}`, after: `${b!.rows} rows` },
+        );
       continue;
     }
-    if (a.rows !== b.rows) out.push({ kind: 'rows', object: `table ${table}`, before: String(a.rows), after: String(b.rows) });
-    else if (a.checksum !== b.checksum) out.push({ kind: 'content', object: `table ${table}`, before: a.checksum, after: b.checksum });
+    if (a.rows !== b.rows)
+      out.push({ kind: 'rows', object: `table ${table}`, before: String(a.rows), after: String(b.rows) });
+    else if (a.checksum !== b.checksum)
+      out.push({ kind: 'content', object: `table ${table}`, before: a.checksum, after: b.checksum });
   }
   return out;
 }
@@ -138,7 +177,12 @@ export function describeDifference(d: SnapshotDifference): string {
 }
 
 export class SnapshotFileError extends Error {
-  constructor(readonly file: string, readonly line: number, readonly column: number, reason: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    reason: string,
+  ) {
     super(`${file}:${line}:${column}: ${reason}`);
     this.name = 'SnapshotFileError';
   }
@@ -156,12 +200,29 @@ export function readSnapshot(file: string): Snapshot {
     value = readJsonFile(file, 'snapshot');
   } catch (error) {
     if (!(error instanceof JsonFileError)) throw error;
-    const fix = error.code === 'unreadable' ? '' : error.code === 'truncated' ? '; take the snapshot again' : ' written by `db snapshot`';
+    const fix =
+      error.code === 'unreadable'
+        ? ''
+        : error.code === 'truncated'
+          ? '; take the snapshot again'
+          : ' written by `db snapshot`';
     throw new SnapshotFileError(file, error.line, error.column, `${error.reason}${fix}`);
   }
   const s = value as Partial<Snapshot>;
-  if (!s || typeof s !== 'object' || s.format !== SNAPSHOT_FORMAT || typeof s.schema !== 'object' || typeof s.tables !== 'object' || typeof s.schemaFingerprint !== 'string') {
-    throw new SnapshotFileError(file, 1, 1, `Unexpected content, expected a snapshot of format ${SNAPSHOT_FORMAT} (fields format, schemaFingerprint, schema, tables) written by \`db snapshot\``);
+  if (
+    !s ||
+    typeof s !== 'object' ||
+    s.format !== SNAPSHOT_FORMAT ||
+    typeof s.schema !== 'object' ||
+    typeof s.tables !== 'object' ||
+    typeof s.schemaFingerprint !== 'string'
+  ) {
+    throw new SnapshotFileError(
+      file,
+      1,
+      1,
+      `Unexpected content, expected a snapshot of format ${SNAPSHOT_FORMAT} (fields format, schemaFingerprint, schema, tables) written by \`db snapshot\``,
+    );
   }
   return s as Snapshot;
 }

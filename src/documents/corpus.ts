@@ -33,7 +33,9 @@ export async function loadCorpus(options: CorpusOptions): Promise<DocumentRunboo
 }
 
 /** Each document with its absolute path, in path order. */
-export async function loadCorpusEntries(options: CorpusOptions): Promise<Array<{ path: string; doc: DocumentRunbooks }>> {
+export async function loadCorpusEntries(
+  options: CorpusOptions,
+): Promise<Array<{ path: string; doc: DocumentRunbooks }>> {
   const files = discoverDocuments(options.docsRoot);
   const fingerprint = extractorFingerprint(options);
   const cache = options.cacheFile ? readCache<DocumentRunbooks>(options.cacheFile, fingerprint) : undefined;
@@ -61,16 +63,21 @@ export async function loadCorpusEntries(options: CorpusOptions): Promise<Array<{
   if (options.cacheFile && changed) {
     writeAtomic(options.cacheFile, JSON.stringify(next));
     const index: CacheFile<DocumentSummary> = { format: CACHE_FORMAT, fingerprint, entries: {} };
-    for (const [file, entry] of Object.entries(next.entries)) index.entries[file] = { mtimeMs: entry.mtimeMs, size: entry.size, doc: summarize(entry.doc) };
+    for (const [file, entry] of Object.entries(next.entries))
+      index.entries[file] = { mtimeMs: entry.mtimeMs, size: entry.size, doc: summarize(entry.doc) };
     writeAtomic(indexFileOf(options.cacheFile), JSON.stringify(index));
   }
   return files.map((file, i) => ({ path: file, doc: results[i]! }));
 }
 
 /** The guide's sections, sorted by address, from the index cache when every file is unchanged. */
-export async function loadIndex(options: CorpusOptions): Promise<{ sections: SectionSummary[]; errors: number; warnings: number }> {
+export async function loadIndex(
+  options: CorpusOptions,
+): Promise<{ sections: SectionSummary[]; errors: number; warnings: number }> {
   const combine = (summaries: DocumentSummary[]) => ({
-    sections: summaries.flatMap((s) => s.sections).sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
+    sections: summaries
+      .flatMap((s) => s.sections)
+      .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
     errors: summaries.reduce((n, s) => n + s.errors, 0),
     warnings: summaries.reduce((n, s) => n + s.warnings, 0),
   });

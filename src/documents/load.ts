@@ -28,7 +28,10 @@ async function processorFor(isMdx: boolean, options: LoadOptions): Promise<AnyPr
     const base = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']);
     // The MDX syntax (with acorn) loads only for .mdx documents.
     const withMdx = isMdx ? base.use((await import('remark-mdx')).default) : base;
-    processor = withMdx.use(remarkExecDoc, { docsRoot: options.docsRoot, displayRoot: options.displayRoot ?? '.' }) as unknown as AnyProcessor;
+    processor = withMdx.use(remarkExecDoc, {
+      docsRoot: options.docsRoot,
+      displayRoot: options.displayRoot ?? '.',
+    }) as unknown as AnyProcessor;
     processors.set(key, processor);
   }
   return processor;
@@ -41,29 +44,52 @@ export async function loadDocument(filePath: string, options: LoadOptions): Prom
   return extractFromSource(absolute, source, options);
 }
 
-export async function extractFromSource(absolutePath: string, source: string, options: LoadOptions): Promise<DocumentRunbooks> {
+export async function extractFromSource(
+  absolutePath: string,
+  source: string,
+  options: LoadOptions,
+): Promise<DocumentRunbooks> {
   return (await parseDocument(absolutePath, source, options)).runbooks;
 }
 
 /** The document's tree (for checks beyond runbooks: links, headings) and its runbooks. */
-export async function parseDocument(absolutePath: string, source: string, options: LoadOptions): Promise<{ tree: Root | undefined; runbooks: DocumentRunbooks }> {
+export async function parseDocument(
+  absolutePath: string,
+  source: string,
+  options: LoadOptions,
+): Promise<{ tree: Root | undefined; runbooks: DocumentRunbooks }> {
   const isMdx = absolutePath.toLowerCase().endsWith('.mdx');
   const file = new VFile({ path: absolutePath, value: source });
   const processor = await processorFor(isMdx, options);
   const display = path.relative(path.resolve(options.displayRoot ?? '.'), absolutePath) || absolutePath;
   let tree: Root;
   try {
-    tree = processor.parse(isMdx ? new VFile({ path: absolutePath, value: escapeHeadingIds(blankHtmlComments(source)) }) : file);
+    tree = processor.parse(
+      isMdx ? new VFile({ path: absolutePath, value: escapeHeadingIds(blankHtmlComments(source)) }) : file,
+    );
   } catch (error) {
-    const place = (error as { place?: { line?: number; column?: number; start?: { line: number; column: number } } }).place;
-    const point = place && 'start' in place && place.start ? place.start : (place as { line?: number; column?: number } | undefined);
+    const place = (error as { place?: { line?: number; column?: number; start?: { line: number; column: number } } })
+      .place;
+    const point =
+      place && 'start' in place && place.start
+        ? place.start
+        : (place as { line?: number; column?: number } | undefined);
     const reason = (error as { reason?: string }).reason ?? (error as Error).message;
     const runbooks: DocumentRunbooks = {
       file: display,
       docId: docIdFromPath(absolutePath, path.resolve(options.docsRoot)),
       title: path.basename(absolutePath),
       sections: [],
-      diagnostics: [{ file: display, line: point?.line ?? 1, column: point?.column ?? 1, severity: 'error', ruleId: 'mdx-parse', message: `Unexpected MDX syntax: ${reason}; fix the markup (in MDX, write \`\\{\` and \`&lt;\` for literal braces and angle brackets)` }],
+      diagnostics: [
+        {
+          file: display,
+          line: point?.line ?? 1,
+          column: point?.column ?? 1,
+          severity: 'error',
+          ruleId: 'mdx-parse',
+          message: `Unexpected MDX syntax: ${reason}; fix the markup (in MDX, write \`\\{\` and \`&lt;\` for literal braces and angle brackets)`,
+        },
+      ],
     };
     return { tree: undefined, runbooks };
   }

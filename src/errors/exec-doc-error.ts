@@ -58,7 +58,11 @@ export class ExecDocError extends Error {
   /** Extra lines for the reader (closest matches, missing requirements, hints). */
   readonly details: string[];
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; diagnostics?: Diagnostic[]; details?: string[] } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; diagnostics?: Diagnostic[]; details?: string[] } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ExecDocError';
     this.code = code;

@@ -8,7 +8,11 @@ export class EventBus {
   private seq: number;
   private readonly listeners: EventListener[] = [];
 
-  constructor(readonly runId: string, private readonly mask: Masker, lastSeq = 0) {
+  constructor(
+    readonly runId: string,
+    private readonly mask: Masker,
+    lastSeq = 0,
+  ) {
     this.seq = lastSeq;
   }
 
@@ -22,7 +26,10 @@ export class EventBus {
 
   emit(body: RunEventBody): RunEvent {
     this.seq += 1;
-    const event = maskDeep({ seq: this.seq, runId: this.runId, time: new Date().toISOString(), ...body }, this.mask) as RunEvent;
+    const event = maskDeep(
+      { seq: this.seq, runId: this.runId, time: new Date().toISOString(), ...body },
+      this.mask,
+    ) as RunEvent;
     for (const listener of this.listeners) listener(event);
     return event;
   }

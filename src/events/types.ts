@@ -10,11 +10,7 @@ export type StepPhase = 'forward' | 'rollback' | 'verify' | 'teardown';
 export type StepStatus = 'passed' | 'failed' | 'timed-out' | 'interrupted' | 'skipped';
 
 export type RunStatus =
-  | 'succeeded'
-  | 'rolled-back'
-  | 'rollback-incomplete'
-  | 'requirements-missing'
-  | 'teardown-failed';
+  'succeeded' | 'rolled-back' | 'rollback-incomplete' | 'requirements-missing' | 'teardown-failed';
 
 export interface PlannedStepSummary {
   id: string;
@@ -33,18 +29,49 @@ interface Base {
 }
 
 export type RunEventBody =
-  | { type: 'run.start'; section: string; file: string; contentHash: string; steps: PlannedStepSummary[]; params: Record<string, string> }
+  | {
+      type: 'run.start';
+      section: string;
+      file: string;
+      contentHash: string;
+      steps: PlannedStepSummary[];
+      params: Record<string, string>;
+    }
   | { type: 'run.resume'; section: string; fromStep: string | null; rollingBack: boolean }
   | { type: 'requirements'; results: Array<{ requirement: string; ok: boolean; detail: string }> }
   | { type: 'step.start'; stepId: string; kind: StepKind; lang: StepLanguage; phase: StepPhase; attempt: number }
   | { type: 'step.output'; stepId: string; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'step.retry'; stepId: string; attempt: number; delayMs: number; reason: string }
-  | { type: 'step.end'; stepId: string; phase: StepPhase; status: StepStatus; durationMs: number; attempts: number; exitCode: number | null; reason: string | null }
+  | {
+      type: 'step.end';
+      stepId: string;
+      phase: StepPhase;
+      status: StepStatus;
+      durationMs: number;
+      attempts: number;
+      exitCode: number | null;
+      reason: string | null;
+    }
   | { type: 'rollback.start'; reason: string; steps: string[] }
-  | { type: 'rollback.end'; status: 'complete' | 'incomplete'; durationMs: number; undone: string[]; notUndone: string[] }
+  | {
+      type: 'rollback.end';
+      status: 'complete' | 'incomplete';
+      durationMs: number;
+      undone: string[];
+      notUndone: string[];
+    }
   | { type: 'checks.start'; scope: string; checks: string[]; target: string | null }
   | { type: 'check.result'; scope: string; stepId: string | null; result: CheckResult }
-  | { type: 'checks.end'; scope: string; durationMs: number; pass: number; warn: number; fail: number; error: number; exitCode: number }
+  | {
+      type: 'checks.end';
+      scope: string;
+      durationMs: number;
+      pass: number;
+      warn: number;
+      fail: number;
+      error: number;
+      exitCode: number;
+    }
   | { type: 'run.end'; status: RunStatus; exitCode: number; durationMs: number; failedStep: string | null };
 
 export type RunEvent = Base & RunEventBody;

@@ -5,7 +5,17 @@ import { toString } from 'mdast-util-to-string';
 import type { Code, Heading, Root, RootContent, Yaml } from 'mdast';
 import { parseMeta } from '../annotations/parse-meta.js';
 import { interpretAttributes, type StepAnnotation } from '../annotations/fields.js';
-import type { CheckPhase, Diagnostic, DocumentRunbooks, Param, Position, Section, Severity, Step, StepLanguage } from '../model/types.js';
+import type {
+  CheckPhase,
+  Diagnostic,
+  DocumentRunbooks,
+  Param,
+  Position,
+  Section,
+  Severity,
+  Step,
+  StepLanguage,
+} from '../model/types.js';
 import { sectionContentHash } from '../model/hash.js';
 import { readSettings, resolveSectionSettings } from './settings.js';
 import { validateDocument } from './validate.js';
@@ -16,11 +26,26 @@ export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_BACKOFF_MS = 500;
 
 const LANGUAGE_ALIASES: Record<string, StepLanguage> = {
-  sh: 'sh', shell: 'bash', bash: 'bash', zsh: 'bash', console: 'bash',
-  sql: 'sql', psql: 'sql', postgres: 'sql', postgresql: 'sql', pgsql: 'sql',
-  js: 'js', javascript: 'js', mjs: 'js', node: 'js',
-  ts: 'ts', typescript: 'ts', mts: 'ts',
-  python: 'python', py: 'python', python3: 'python',
+  sh: 'sh',
+  shell: 'bash',
+  bash: 'bash',
+  zsh: 'bash',
+  console: 'bash',
+  sql: 'sql',
+  psql: 'sql',
+  postgres: 'sql',
+  postgresql: 'sql',
+  pgsql: 'sql',
+  js: 'js',
+  javascript: 'js',
+  mjs: 'js',
+  node: 'js',
+  ts: 'ts',
+  typescript: 'ts',
+  mts: 'ts',
+  python: 'python',
+  py: 'python',
+  python3: 'python',
   checks: 'checks',
 };
 
@@ -111,19 +136,32 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
     const metaColumn = locateMeta(lines[start.line - 1] ?? '', node.meta ?? '', start.column) + selected.offset;
     const at = (offset: number) => ({ line: start.line, column: metaColumn + offset });
     const parsed = parseMeta(selected.text);
-    for (const p of parsed.problems) report('error', 'annotation-syntax', p.message, at(p.offset).line, at(p.offset).column);
+    for (const p of parsed.problems)
+      report('error', 'annotation-syntax', p.message, at(p.offset).line, at(p.offset).column);
     const { annotation, problems } = interpretAttributes(parsed.attributes);
     for (const p of problems) report('error', p.ruleId, p.message, at(p.offset).line, at(p.offset).column);
     if (annotation.excluded) return;
     if (annotation.id === undefined) {
       if (parsed.attributes.length > 0 && parsed.problems.length === 0 && problems.length === 0) {
-        report('warning', 'missing-id', 'Unexpected annotated block without an id: it is an example and never runs; add `id=<name>` to make it a step', start.line, metaColumn);
+        report(
+          'warning',
+          'missing-id',
+          'Unexpected annotated block without an id: it is an example and never runs; add `id=<name>` to make it a step',
+          start.line,
+          metaColumn,
+        );
       }
       return;
     }
     const lang = LANGUAGE_ALIASES[(node.lang ?? '').toLowerCase()];
     if (!lang) {
-      report('error', 'unknown-language', `Unexpected language \`${node.lang ?? '(none)'}\` for executable block \`${annotation.id}\`, expected one of sh, bash, sql, js, ts, python, checks`, start.line, start.column);
+      report(
+        'error',
+        'unknown-language',
+        `Unexpected language \`${node.lang ?? '(none)'}\` for executable block \`${annotation.id}\`, expected one of sh, bash, sql, js, ts, python, checks`,
+        start.line,
+        start.column,
+      );
       return;
     }
     const rollbackAttr = parsed.attributes.find((a) => a.key === 'rollback');
@@ -146,18 +184,39 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
     if (annotation.confirm !== undefined) step.confirm = annotation.confirm;
     if (annotation.idempotent) step.idempotent = true;
     if (annotation.cwd !== undefined) step.cwd = annotation.cwd;
-    if (annotation.output !== undefined) step.expectOutput = { mode: 'exact', text: annotation.output, position: step.position };
+    if (annotation.output !== undefined)
+      step.expectOutput = { mode: 'exact', text: annotation.output, position: step.position };
     if (annotation.match !== undefined) {
-      if (step.expectOutput) report('error', 'duplicate-output', `Unexpected \`match\` together with \`output\` on \`${step.id}\`, expected one of them`, start.line, metaColumn);
+      if (step.expectOutput)
+        report(
+          'error',
+          'duplicate-output',
+          `Unexpected \`match\` together with \`output\` on \`${step.id}\`, expected one of them`,
+          start.line,
+          metaColumn,
+        );
       else step.expectOutput = { mode: 'regex', text: annotation.match, position: step.position };
     }
     if (lang === 'checks') {
-      if (step.kind !== 'check') report('error', 'checks-kind', `Unexpected kind=${step.kind} on the checks block \`${step.id}\`, expected kind=check (a checks block only looks; leave kind out or write kind=check)`, start.line, metaColumn);
+      if (step.kind !== 'check')
+        report(
+          'error',
+          'checks-kind',
+          `Unexpected kind=${step.kind} on the checks block \`${step.id}\`, expected kind=check (a checks block only looks; leave kind out or write kind=check)`,
+          start.line,
+          metaColumn,
+        );
       const codeLine = start.line + 1;
       const indent = start.column - 1;
-      for (const p of parseChecksBlock(node.value).problems) report('error', 'checks-block', p.message, codeLine + p.line - 1, p.column + indent);
+      for (const p of parseChecksBlock(node.value).problems)
+        report('error', 'checks-block', p.message, codeLine + p.line - 1, p.column + indent);
     }
-    const block: Block = { step, annotation, headingIndex: stack.length ? stack[stack.length - 1]! : -1, order: blocks.length };
+    const block: Block = {
+      step,
+      annotation,
+      headingIndex: stack.length ? stack[stack.length - 1]! : -1,
+      order: blocks.length,
+    };
     if (rollbackAttr) block.rollbackAt = at(rollbackAttr.valueOffset);
     blocks.push(block);
   };
@@ -165,13 +224,28 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
   const attachOutput = (node: Code): void => {
     const start = node.position?.start ?? { line: 1, column: 1 };
     const last = blocks[blocks.length - 1];
-    const adjacent = previous?.type === 'code' && last !== undefined && previous.position?.start.line === last.step.position.start.line;
+    const adjacent =
+      previous?.type === 'code' &&
+      last !== undefined &&
+      previous.position?.start.line === last.step.position.start.line;
     if (!adjacent || !last) {
-      report('warning', 'orphan-output', 'Unexpected ```output block that does not directly follow an executable block, expected it right after the block whose output it shows', start.line, start.column);
+      report(
+        'warning',
+        'orphan-output',
+        'Unexpected ```output block that does not directly follow an executable block, expected it right after the block whose output it shows',
+        start.line,
+        start.column,
+      );
       return;
     }
     if (last.step.expectOutput) {
-      report('error', 'duplicate-output', `Unexpected \`\`\`output block for \`${last.step.id}\`, which already declares \`output\` or \`match\`, expected one of them`, start.line, start.column);
+      report(
+        'error',
+        'duplicate-output',
+        `Unexpected \`\`\`output block for \`${last.step.id}\`, which already declares \`output\` or \`match\`, expected one of them`,
+        start.line,
+        start.column,
+      );
       return;
     }
     last.step.expectOutput = { mode: 'exact', text: node.value, position: toPosition(node.position) };
@@ -182,12 +256,19 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
 
   for (const block of blocks) {
     if (block.headingIndex === -1) {
-      report('warning', 'orphan-block', `Unexpected executable block \`${block.step.id}\` before the first heading: it belongs to no section and never runs; move it under a heading`, block.step.position.start.line, block.step.position.start.column);
+      report(
+        'warning',
+        'orphan-block',
+        `Unexpected executable block \`${block.step.id}\` before the first heading: it belongs to no section and never runs; move it under a heading`,
+        block.step.position.start.line,
+        block.step.position.start.column,
+      );
     }
   }
 
   for (const block of blocks) {
-    if (block.step.kind === 'check' && block.step.phase === undefined) block.step.phase = defaultPhase(block, blocks, headings);
+    if (block.step.kind === 'check' && block.step.phase === undefined)
+      block.step.phase = defaultPhase(block, blocks, headings);
   }
 
   const paramsFor = (block: Block): Param[] => {
@@ -242,7 +323,9 @@ function headingInfo(node: Heading, slugger: GithubSlugger, parents: number[]): 
 export function headingSlug(node: Heading, slugger: GithubSlugger): { title: string; slug: string } {
   const text = toString(node).trim();
   // Inside a Docusaurus build its own heading plugin has already moved `{#id}` into the node's data.
-  const given = (node.data as { id?: unknown; hProperties?: { id?: unknown } } | undefined)?.hProperties?.id ?? (node.data as { id?: unknown } | undefined)?.id;
+  const given =
+    (node.data as { id?: unknown; hProperties?: { id?: unknown } } | undefined)?.hProperties?.id ??
+    (node.data as { id?: unknown } | undefined)?.id;
   if (typeof given === 'string' && given !== '') {
     slugger.slug(given);
     return { title: text.replace(/\s*\\?\{#[A-Za-z0-9_-]+\\?\}\s*$/, ''), slug: given };
@@ -269,7 +352,13 @@ export function outline(tree: Root): OutlineEntry[] {
   const out: OutlineEntry[] = [];
   const walk = (nodes: RootContent[]): void => {
     for (const node of nodes) {
-      if (node.type === 'heading') out.push({ depth: node.depth, ...headingSlug(node, slugger), line: node.position?.start.line ?? 1, column: node.position?.start.column ?? 1 });
+      if (node.type === 'heading')
+        out.push({
+          depth: node.depth,
+          ...headingSlug(node, slugger),
+          line: node.position?.start.line ?? 1,
+          column: node.position?.start.column ?? 1,
+        });
       else if ('children' in node && node.type !== 'paragraph') walk(node.children as RootContent[]);
     }
   };

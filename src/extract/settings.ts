@@ -30,13 +30,23 @@ const paramSchema = z
 const targetSchema = z
   .object({
     urlEnv: z.string().regex(ENV_NAME_PATTERN).default('DATABASE_URL'),
-    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('postgres'),
+    database: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .default('postgres'),
   })
   .strict();
 
 const levelSchema = z
   .object({
-    params: z.record(z.string().regex(ENV_NAME_PATTERN, 'parameter names are letters, digits and _ (they become environment variables)'), paramSchema).optional(),
+    params: z
+      .record(
+        z
+          .string()
+          .regex(ENV_NAME_PATTERN, 'parameter names are letters, digits and _ (they become environment variables)'),
+        paramSchema,
+      )
+      .optional(),
     target: targetSchema.optional(),
   })
   .strict();
@@ -67,7 +77,11 @@ export const DEFAULT_TARGET: PostgresTarget = { kind: 'postgres', urlEnv: 'DATAB
  * Reads settings from the raw YAML of the front matter (`yamlStartLine` is the line of its first
  * content line) or, inside a Docusaurus build where the YAML is gone, from the parsed object.
  */
-export function readSettings(input: { yaml?: string; yamlStartLine?: number; data?: Record<string, unknown> }): DocumentSettings {
+export function readSettings(input: {
+  yaml?: string;
+  yamlStartLine?: number;
+  data?: Record<string, unknown>;
+}): DocumentSettings {
   const problems: SettingsProblem[] = [];
   let data: unknown = input.data ?? {};
   let locate = (_path: readonly PropertyKey[]): { line: number; column: number } => ({ line: 1, column: 1 });
@@ -80,7 +94,11 @@ export function readSettings(input: { yaml?: string; yamlStartLine?: number; dat
       return { line: pos.line + startLine - 1, column: pos.col };
     };
     for (const error of doc.errors) {
-      problems.push({ ...at(error.pos[0]), ruleId: 'frontmatter-yaml', message: `Unexpected YAML in the front matter: ${error.message.split('\n')[0]}` });
+      problems.push({
+        ...at(error.pos[0]),
+        ruleId: 'frontmatter-yaml',
+        message: `Unexpected YAML in the front matter: ${error.message.split('\n')[0]}`,
+      });
     }
     if (doc.errors.length > 0) return { document: {}, sections: {}, problems };
     data = doc.toJS() ?? {};
@@ -95,7 +113,18 @@ export function readSettings(input: { yaml?: string; yamlStartLine?: number; dat
     };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    return { document: {}, sections: {}, problems: [{ line: input.yamlStartLine ?? 1, column: 1, ruleId: 'frontmatter-yaml', message: 'Unexpected front matter, expected a YAML mapping' }] };
+    return {
+      document: {},
+      sections: {},
+      problems: [
+        {
+          line: input.yamlStartLine ?? 1,
+          column: 1,
+          ruleId: 'frontmatter-yaml',
+          message: 'Unexpected front matter, expected a YAML mapping',
+        },
+      ],
+    };
   }
   const record = data as Record<string, unknown>;
   const settings: DocumentSettings = { document: {}, sections: {}, problems };
@@ -109,8 +138,15 @@ export function readSettings(input: { yaml?: string; yamlStartLine?: number; dat
       // Point at the offending key itself where zod names it.
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : issue.code === 'invalid_key' ? [] : [];
       const path = ['exec-doc', ...issue.path, ...keys.slice(0, 1)];
-      const message = issue.code === 'invalid_key' ? 'parameter names are letters, digits and _ (they become environment variables)' : issue.message;
-      problems.push({ ...locate(path), ruleId: 'invalid-settings', message: `Unexpected value at \`${path.join('.')}\`: ${message}; see the annotation reference for the \`exec-doc\` front matter` });
+      const message =
+        issue.code === 'invalid_key'
+          ? 'parameter names are letters, digits and _ (they become environment variables)'
+          : issue.message;
+      problems.push({
+        ...locate(path),
+        ruleId: 'invalid-settings',
+        message: `Unexpected value at \`${path.join('.')}\`: ${message}; see the annotation reference for the \`exec-doc\` front matter`,
+      });
     }
     // Still check each parameter that is well-formed on its own, so every problem shows at once.
     for (const [where, params] of rawParamLevels(raw)) {
@@ -126,19 +162,23 @@ export function readSettings(input: { yaml?: string; yamlStartLine?: number; dat
   settings.document = document;
   settings.sections = sections ?? {};
   for (const [slug, level] of Object.entries(settings.sections)) {
-    for (const [name, param] of Object.entries(level.params ?? {})) checkParam(name, param, ['exec-doc', 'sections', slug, 'params', name], locate, problems);
+    for (const [name, param] of Object.entries(level.params ?? {}))
+      checkParam(name, param, ['exec-doc', 'sections', slug, 'params', name], locate, problems);
   }
-  for (const [name, param] of Object.entries(document.params ?? {})) checkParam(name, param, ['exec-doc', 'params', name], locate, problems);
+  for (const [name, param] of Object.entries(document.params ?? {}))
+    checkParam(name, param, ['exec-doc', 'params', name], locate, problems);
   return settings;
 }
 
 function rawParamLevels(raw: unknown): Array<[string[], Record<string, unknown>]> {
   const out: Array<[string[], Record<string, unknown>]> = [];
-  const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isRecord = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
   if (!isRecord(raw)) return out;
   if (isRecord(raw.params)) out.push([['exec-doc', 'params'], raw.params]);
   if (isRecord(raw.sections)) {
-    for (const [slug, level] of Object.entries(raw.sections)) if (isRecord(level) && isRecord(level.params)) out.push([['exec-doc', 'sections', slug, 'params'], level.params]);
+    for (const [slug, level] of Object.entries(raw.sections))
+      if (isRecord(level) && isRecord(level.params)) out.push([['exec-doc', 'sections', slug, 'params'], level.params]);
   }
   return out;
 }
@@ -156,8 +196,14 @@ function checkParam(
   locate: (path: readonly PropertyKey[]) => { line: number; column: number },
   problems: SettingsProblem[],
 ): void {
-  const fail = (message: string) => problems.push({ ...locate(path), ruleId: 'invalid-param', message: `Unexpected declaration of parameter \`${name}\`: ${message}` });
-  if (param.type === 'enum' && (!param.values || param.values.length === 0)) fail('an enum needs `values`, e.g. `values: [blue, green]`');
+  const fail = (message: string) =>
+    problems.push({
+      ...locate(path),
+      ruleId: 'invalid-param',
+      message: `Unexpected declaration of parameter \`${name}\`: ${message}`,
+    });
+  if (param.type === 'enum' && (!param.values || param.values.length === 0))
+    fail('an enum needs `values`, e.g. `values: [blue, green]`');
   if (param.pattern !== undefined) {
     try {
       new RegExp(param.pattern);
@@ -165,7 +211,10 @@ function checkParam(
       fail(`\`pattern\` is not a valid regular expression (${(error as Error).message})`);
     }
   }
-  if (param.secret && param.default !== undefined) fail('a secret parameter cannot have a default (it would be written in the document); pass it with --set or the environment');
+  if (param.secret && param.default !== undefined)
+    fail(
+      'a secret parameter cannot have a default (it would be written in the document); pass it with --set or the environment',
+    );
   if (param.default !== undefined) {
     const problem = validateParamValue(toParam(name, param), String(param.default));
     if (problem) fail(`its default ${problem}`);
@@ -173,7 +222,12 @@ function checkParam(
 }
 
 export function toParam(name: string, spec: z.infer<typeof paramSchema>): Param {
-  const param: Param = { name, type: spec.type, required: spec.required ?? spec.default === undefined, secret: spec.secret };
+  const param: Param = {
+    name,
+    type: spec.type,
+    required: spec.required ?? spec.default === undefined,
+    secret: spec.secret,
+  };
   if (spec.description !== undefined) param.description = spec.description;
   if (spec.default !== undefined) param.default = spec.default;
   if (spec.pattern !== undefined) param.pattern = spec.pattern;
@@ -183,10 +237,15 @@ export function toParam(name: string, spec: z.infer<typeof paramSchema>): Param 
   return param;
 }
 
-
 /** The parameters and target of a section: document level, then each enclosing section's, then its own. */
-export function resolveSectionSettings(settings: DocumentSettings, slugs: string[]): { params: Param[]; target: PostgresTarget } {
-  const levels = [settings.document, ...slugs.map((slug) => settings.sections[slug]).filter((l): l is Level => l !== undefined)];
+export function resolveSectionSettings(
+  settings: DocumentSettings,
+  slugs: string[],
+): { params: Param[]; target: PostgresTarget } {
+  const levels = [
+    settings.document,
+    ...slugs.map((slug) => settings.sections[slug]).filter((l): l is Level => l !== undefined),
+  ];
   const params = new Map<string, Param>();
   let target: PostgresTarget = DEFAULT_TARGET;
   for (const level of levels) {

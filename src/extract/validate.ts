@@ -20,7 +20,13 @@ export function validateDocument({ blocks, paramsFor, report, lines }: ValidateI
     const { id, position } = block.step;
     const first = byId.get(id);
     if (first) {
-      report('error', 'duplicate-id', `Unexpected second block with id \`${id}\` (first at line ${first.step.position.start.line}), expected ids to be unique within the document`, position.start.line, position.start.column);
+      report(
+        'error',
+        'duplicate-id',
+        `Unexpected second block with id \`${id}\` (first at line ${first.step.position.start.line}), expected ids to be unique within the document`,
+        position.start.line,
+        position.start.column,
+      );
       continue;
     }
     byId.set(id, block);
@@ -31,23 +37,59 @@ export function validateDocument({ blocks, paramsFor, report, lines }: ValidateI
     const { step } = block;
     const at = block.rollbackAt ?? step.position.start;
     if (step.phase !== undefined && step.kind !== 'check') {
-      report('error', 'phase-not-check', `Unexpected \`phase\` on ${step.kind} \`${step.id}\`, expected it only on kind=check blocks`, step.position.start.line, step.position.start.column);
+      report(
+        'error',
+        'phase-not-check',
+        `Unexpected \`phase\` on ${step.kind} \`${step.id}\`, expected it only on kind=check blocks`,
+        step.position.start.line,
+        step.position.start.column,
+      );
     }
     if (typeof step.rollback === 'string') {
       referenced.add(step.rollback);
       const partner = byId.get(step.rollback);
       if (step.kind === 'check' || step.kind === 'rollback' || step.kind === 'teardown') {
-        report('error', 'rollback-on-' + step.kind, `Unexpected \`rollback\` on ${step.kind} \`${step.id}\`, expected it only on steps and setup blocks (a ${step.kind} has nothing to undo)`, at.line, at.column);
+        report(
+          'error',
+          'rollback-on-' + step.kind,
+          `Unexpected \`rollback\` on ${step.kind} \`${step.id}\`, expected it only on steps and setup blocks (a ${step.kind} has nothing to undo)`,
+          at.line,
+          at.column,
+        );
       } else if (step.rollback === step.id) {
-        report('error', 'rollback-self', `Unexpected \`rollback=${step.id}\` on \`${step.id}\`: a block cannot undo itself; add a separate block such as {id=undo-${step.id} kind=rollback} that undoes it and name that, or write \`rollback=none\` if it changes nothing`, at.line, at.column);
+        report(
+          'error',
+          'rollback-self',
+          `Unexpected \`rollback=${step.id}\` on \`${step.id}\`: a block cannot undo itself; add a separate block such as {id=undo-${step.id} kind=rollback} that undoes it and name that, or write \`rollback=none\` if it changes nothing`,
+          at.line,
+          at.column,
+        );
       } else if (!partner) {
         const ids = [...byId.keys()].filter((k) => byId.get(k)!.step.kind === 'rollback');
-        report('error', 'unknown-rollback', `Unexpected \`rollback=${step.rollback}\` on \`${step.id}\`: no block has that id${ids.length ? `; rollback blocks here: ${ids.join(', ')}` : '; add a block with {id=' + step.rollback + ' kind=rollback}'}`, at.line, at.column);
+        report(
+          'error',
+          'unknown-rollback',
+          `Unexpected \`rollback=${step.rollback}\` on \`${step.id}\`: no block has that id${ids.length ? `; rollback blocks here: ${ids.join(', ')}` : '; add a block with {id=' + step.rollback + ' kind=rollback}'}`,
+          at.line,
+          at.column,
+        );
       } else if (partner.step.kind !== 'rollback') {
-        report('error', 'rollback-not-rollback', `Unexpected \`rollback=${step.rollback}\` on \`${step.id}\`: \`${step.rollback}\` is a ${partner.step.kind}${partner.annotation.kind === undefined ? ' (no kind= given)' : ''}, so it would run as a ${partner.step.kind} too; expected a block marked kind=rollback: add \`kind=rollback\` to \`${step.rollback}\` at line ${partner.step.position.start.line}`, at.line, at.column);
+        report(
+          'error',
+          'rollback-not-rollback',
+          `Unexpected \`rollback=${step.rollback}\` on \`${step.id}\`: \`${step.rollback}\` is a ${partner.step.kind}${partner.annotation.kind === undefined ? ' (no kind= given)' : ''}, so it would run as a ${partner.step.kind} too; expected a block marked kind=rollback: add \`kind=rollback\` to \`${step.rollback}\` at line ${partner.step.position.start.line}`,
+          at.line,
+          at.column,
+        );
       }
     } else if (step.rollback === undefined && (step.kind === 'step' || step.kind === 'setup')) {
-      report('warning', 'missing-rollback', `Unexpected ${step.kind} \`${step.id}\` without \`rollback\`: a later failure cannot undo it; add \`rollback=<id>\`, or \`rollback=none\` if it changes nothing`, step.position.start.line, step.position.start.column);
+      report(
+        'warning',
+        'missing-rollback',
+        `Unexpected ${step.kind} \`${step.id}\` without \`rollback\`: a later failure cannot undo it; add \`rollback=<id>\`, or \`rollback=none\` if it changes nothing`,
+        step.position.start.line,
+        step.position.start.column,
+      );
     }
   }
   reportCycles(blocks, byId, report);
@@ -55,7 +97,13 @@ export function validateDocument({ blocks, paramsFor, report, lines }: ValidateI
   for (const block of blocks) {
     const { step } = block;
     if (step.kind === 'rollback' && !referenced.has(step.id)) {
-      report('warning', 'unused-rollback', `Unexpected rollback \`${step.id}\` that no step names: it never runs; add \`rollback=${step.id}\` to the step it undoes`, step.position.start.line, step.position.start.column);
+      report(
+        'warning',
+        'unused-rollback',
+        `Unexpected rollback \`${step.id}\` that no step names: it never runs; add \`rollback=${step.id}\` to the step it undoes`,
+        step.position.start.line,
+        step.position.start.column,
+      );
     }
     checkPlaceholders(block, paramsFor(block), report, lines);
   }
@@ -70,7 +118,13 @@ function reportCycles(blocks: Block[], byId: Map<string, Block>, report: Validat
       if (next === block.step.id) {
         if (seen.length > 1) {
           const at = block.rollbackAt ?? block.step.position.start;
-          report('error', 'rollback-cycle', `Unexpected rollback cycle ${[...seen, next].join(' → ')}, expected each rollback to end in a block without \`rollback\``, at.line, at.column);
+          report(
+            'error',
+            'rollback-cycle',
+            `Unexpected rollback cycle ${[...seen, next].join(' → ')}, expected each rollback to end in a block without \`rollback\``,
+            at.line,
+            at.column,
+          );
         }
         break;
       }
@@ -94,15 +148,33 @@ function checkPlaceholders(block: Block, params: Param[], report: ValidateInput[
   for (const use of findPlaceholders(step.lang, step.code)) {
     const { line, column } = at(use.offset, use.raw);
     if (use.name === null) {
-      report('error', 'invalid-placeholder', `Unexpected placeholder \`${use.raw}\`, expected \`\${{ params.<name> }}\``, line, column);
+      report(
+        'error',
+        'invalid-placeholder',
+        `Unexpected placeholder \`${use.raw}\`, expected \`\${{ params.<name> }}\``,
+        line,
+        column,
+      );
       continue;
     }
     const param = params.find((p) => p.name === use.name);
     if (!param) {
       const known = params.map((p) => p.name);
-      report('error', 'undeclared-param', `Unexpected parameter \`${use.name}\` in \`${step.id}\`: it is not declared${known.length ? ` (declared: ${known.join(', ')})` : ''}; declare it under \`exec-doc.params\` in the front matter`, line, column);
+      report(
+        'error',
+        'undeclared-param',
+        `Unexpected parameter \`${use.name}\` in \`${step.id}\`: it is not declared${known.length ? ` (declared: ${known.join(', ')})` : ''}; declare it under \`exec-doc.params\` in the front matter`,
+        line,
+        column,
+      );
     } else if (param.secret && INLINE_LANGUAGES.has(step.lang)) {
-      report('error', 'secret-placeholder', `Unexpected secret parameter \`${use.name}\` substituted into a ${step.lang} block: it would appear in the process's command line; read it from the environment variable \`EXEC_DOC_PARAM_${use.name}\` instead`, line, column);
+      report(
+        'error',
+        'secret-placeholder',
+        `Unexpected secret parameter \`${use.name}\` substituted into a ${step.lang} block: it would appear in the process's command line; read it from the environment variable \`EXEC_DOC_PARAM_${use.name}\` instead`,
+        line,
+        column,
+      );
     }
   }
   for (const { use, message } of unsafeUses(step.lang, step.code, params)) {

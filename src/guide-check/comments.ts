@@ -8,7 +8,8 @@ import { findHtmlComments } from '../markdown/html-comments.js';
 import { projectRoot } from '../util/project-root.js';
 import { closest } from '../util/edit-distance.js';
 
-export const commentSchemaPath = (): string => path.join(projectRoot(), 'static', 'schemas', 'ai-discovery-comments.schema.json');
+export const commentSchemaPath = (): string =>
+  path.join(projectRoot(), 'static', 'schemas', 'ai-discovery-comments.schema.json');
 
 interface TagSchema {
   type: string;
@@ -45,7 +46,8 @@ function loadSchema(): NonNullable<typeof compiled> {
   const validateTag = new Map<string, (value: unknown) => string | undefined>();
   for (const [tag, spec] of Object.entries(schema.properties)) {
     // Repeatable tags are arrays in the schema; each comment carries one item.
-    const one = spec.type === 'array' && tag.endsWith('_REFERENCE') ? ajv.compile(spec.items as object) : ajv.compile(spec);
+    const one =
+      spec.type === 'array' && tag.endsWith('_REFERENCE') ? ajv.compile(spec.items as object) : ajv.compile(spec);
     validateTag.set(tag, (value) => (one(value) ? undefined : `${one.errors?.[0]?.message ?? 'is not valid'}`));
   }
   compiled = { schema, validateTag };
@@ -65,7 +67,12 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
   const { comments, unterminated } = findHtmlComments(source);
   const tags: TagValue[] = [];
   const problems: CommentProblem[] = [];
-  if (unterminated) problems.push({ ...unterminated, ruleId: 'comment-unterminated', message: 'Unexpected `<!--` without a closing `-->`, expected the comment to end' });
+  if (unterminated)
+    problems.push({
+      ...unterminated,
+      ruleId: 'comment-unterminated',
+      message: 'Unexpected `<!--` without a closing `-->`, expected the comment to end',
+    });
   const known = Object.keys(schema.properties);
   // Tags written at all (even with a bad value): those are not also reported as missing.
   const written = new Set<string>();
@@ -76,7 +83,11 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
     const at = { line: comment.bodyLine, column: comment.bodyColumn };
     if (!known.includes(tag)) {
       const near = closest(tag, known, 3, 1)[0];
-      problems.push({ ...at, ruleId: 'comment-unknown-tag', message: `Unexpected tag \`${tag}\`, expected one of ${known.join(', ')}${near ? ` (did you mean ${near}?)` : ''}` });
+      problems.push({
+        ...at,
+        ruleId: 'comment-unknown-tag',
+        message: `Unexpected tag \`${tag}\`, expected one of ${known.join(', ')}${near ? ` (did you mean ${near}?)` : ''}`,
+      });
       continue;
     }
     written.add(tag);
@@ -87,25 +98,43 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
       try {
         value = JSON.parse(raw);
       } catch {
-        problems.push({ ...at, ruleId: 'comment-bad-value', message: `Unexpected value for ROLE_PINS \`${raw.trim()}\`, expected a JSON list such as ["operator", "dba"]` });
+        problems.push({
+          ...at,
+          ruleId: 'comment-bad-value',
+          message: `Unexpected value for ROLE_PINS \`${raw.trim()}\`, expected a JSON list such as ["operator", "dba"]`,
+        });
         continue;
       }
     }
     const problem = validateTag.get(tag)!(value);
     if (problem) {
-      problems.push({ ...at, ruleId: 'comment-bad-value', message: `Unexpected value for ${tag} \`${raw.trim()}\` (${problem}), expected ${firstSentence(spec.description)}` });
+      problems.push({
+        ...at,
+        ruleId: 'comment-bad-value',
+        message: `Unexpected value for ${tag} \`${raw.trim()}\` (${problem}), expected ${firstSentence(spec.description)}`,
+      });
       continue;
     }
     if (spec.type !== 'array' || tag === 'ROLE_PINS') {
       if (tags.some((t) => t.tag === tag)) {
-        problems.push({ ...at, ruleId: 'comment-duplicate-tag', message: `Unexpected second ${tag}, expected it once per document` });
+        problems.push({
+          ...at,
+          ruleId: 'comment-duplicate-tag',
+          message: `Unexpected second ${tag}, expected it once per document`,
+        });
         continue;
       }
     }
     tags.push({ tag, raw: raw.trim(), value, ...at });
   }
   for (const tag of schema.required) {
-    if (!written.has(tag)) problems.push({ line: 1, column: 1, ruleId: 'comment-missing-tag', message: `Unexpected guide without the ${tag} comment, expected \`<!-- ${tag}: … -->\` (${firstSentence(schema.properties[tag]!.description)})` });
+    if (!written.has(tag))
+      problems.push({
+        line: 1,
+        column: 1,
+        ruleId: 'comment-missing-tag',
+        message: `Unexpected guide without the ${tag} comment, expected \`<!-- ${tag}: … -->\` (${firstSentence(schema.properties[tag]!.description)})`,
+      });
   }
   return { tags, problems };
 }

@@ -13,14 +13,20 @@ function formatResult(result: QueryResult): string {
   if (!result.fields || result.fields.length === 0) return `${commandTag(result)}\n`;
   const names = result.fields.map((f) => f.name);
   // Rows come in array mode with every value as PostgreSQL's own text (see ./sql.ts).
-  const rows = (result.rows as unknown[][]).map((row) => names.map((_, i) => (row[i] === null || row[i] === undefined ? '' : String(row[i]))));
+  const rows = (result.rows as unknown[][]).map((row) =>
+    names.map((_, i) => (row[i] === null || row[i] === undefined ? '' : String(row[i]))),
+  );
   const widths = names.map((name, i) => Math.max(width(name), ...rows.map((r) => width(r[i]!))));
   const numeric = result.fields.map((f) => NUMERIC_OIDS.has(f.dataTypeID));
   const pad = (text: string, i: number) => {
     const fill = ' '.repeat(Math.max(0, widths[i]! - width(text)));
     return numeric[i] ? fill + text : text + fill;
   };
-  const line = (cells: string[]) => cells.map((c) => ` ${c} `).join('|').replace(/\s+$/, '');
+  const line = (cells: string[]) =>
+    cells
+      .map((c) => ` ${c} `)
+      .join('|')
+      .replace(/\s+$/, '');
   const header = line(names.map((n, i) => center(n, widths[i]!)));
   const rule = widths.map((w) => '-'.repeat(w + 2)).join('+');
   const body = rows.map((r) => line(r.map(pad)));

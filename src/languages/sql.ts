@@ -24,7 +24,11 @@ export class SqlSession {
 
   private async connect(): Promise<pg.Client> {
     if (!this.client) {
-      const client = new pg.Client({ connectionString: this.connectionString, types: rawTypes as never, connectionTimeoutMillis: 15_000 });
+      const client = new pg.Client({
+        connectionString: this.connectionString,
+        types: rawTypes as never,
+        connectionTimeoutMillis: 15_000,
+      });
       client.on('error', () => {
         // A dropped connection surfaces on the next query; reconnect then.
         this.client = undefined;
@@ -40,14 +44,24 @@ export class SqlSession {
    * reads a parameter inside PL/pgSQL), with standard_conforming_strings on, so that a backslash
    * in a quoted value is plain text, as PostgreSQL has had it by default since 9.1.
    */
-  async run(code: string, options: { timeoutMs: number; signal?: AbortSignal; settings?: ReadonlyArray<readonly [string, string]> }): Promise<SqlResult> {
+  async run(
+    code: string,
+    options: { timeoutMs: number; signal?: AbortSignal; settings?: ReadonlyArray<readonly [string, string]> },
+  ): Promise<SqlResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     let client: pg.Client;
     try {
       client = await this.connect();
     } catch (error) {
-      return { ok: false, output: '', error: `could not connect to PostgreSQL: ${(error as Error).message}`, timedOut: false, interrupted: false, durationMs: elapsed() };
+      return {
+        ok: false,
+        output: '',
+        error: `could not connect to PostgreSQL: ${(error as Error).message}`,
+        timedOut: false,
+        interrupted: false,
+        durationMs: elapsed(),
+      };
     }
     const backendPid = (client as unknown as { processID?: number }).processID;
     let timedOut = false;
@@ -64,13 +78,32 @@ export class SqlSession {
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const settings: ReadonlyArray<readonly [string, string]> = [['standard_conforming_strings', 'on'], ...(options.settings ?? [])];
-      await client.query(`select ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`, settings.flat());
+      const settings: ReadonlyArray<readonly [string, string]> = [
+        ['standard_conforming_strings', 'on'],
+        ...(options.settings ?? []),
+      ];
+      await client.query(
+        `select ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`,
+        settings.flat(),
+      );
       const result = await client.query({ text: code, rowMode: 'array' });
       const results = Array.isArray(result) ? (result as pg.QueryResult[]) : [result];
-      return { ok: !timedOut && !interrupted, output: formatResults(results), timedOut, interrupted, durationMs: elapsed() };
+      return {
+        ok: !timedOut && !interrupted,
+        output: formatResults(results),
+        timedOut,
+        interrupted,
+        durationMs: elapsed(),
+      };
     } catch (error) {
-      return { ok: false, output: '', error: describePgError(error, code), timedOut, interrupted, durationMs: elapsed() };
+      return {
+        ok: false,
+        output: '',
+        error: describePgError(error, code),
+        timedOut,
+        interrupted,
+        durationMs: elapsed(),
+      };
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);

@@ -18,7 +18,10 @@ import { lineStarts } from '../util/text-position.js';
 const FENCE = /^( {0,3})(`{3,}|~{3,})/;
 
 /** Every comment outside fenced code, in order. An unterminated one is reported with `unterminated`. */
-export function findHtmlComments(source: string): { comments: HtmlComment[]; unterminated?: { line: number; column: number } } {
+export function findHtmlComments(source: string): {
+  comments: HtmlComment[];
+  unterminated?: { line: number; column: number };
+} {
   const comments: HtmlComment[] = [];
   const lines = source.split('\n');
   let fence: string | undefined;
@@ -28,7 +31,8 @@ export function findHtmlComments(source: string): { comments: HtmlComment[]; unt
     if (!open) {
       const marker = FENCE.exec(text);
       if (fence) {
-        if (marker && marker[2]![0] === fence[0] && marker[2]!.length >= fence.length && text.trim() === marker[2]) fence = undefined;
+        if (marker && marker[2]![0] === fence[0] && marker[2]!.length >= fence.length && text.trim() === marker[2])
+          fence = undefined;
         continue;
       }
       if (marker) {

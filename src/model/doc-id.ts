@@ -7,8 +7,12 @@ import path from 'node:path';
  */
 export function docIdFromPath(absolutePath: string, docsRoot: string): string {
   const relative = path.relative(docsRoot, absolutePath);
-  const base = relative.startsWith('..') || path.isAbsolute(relative) ? path.relative(process.cwd(), absolutePath) : relative;
-  return base.replace(/\.(mdx?|markdown)$/i, '').split(path.sep).join('/');
+  const base =
+    relative.startsWith('..') || path.isAbsolute(relative) ? path.relative(process.cwd(), absolutePath) : relative;
+  return base
+    .replace(/\.(mdx?|markdown)$/i, '')
+    .split(path.sep)
+    .join('/');
 }
 
 /** Docusaurus drops number prefixes (`400_guide` → `guide`); such ids are accepted as aliases. */
@@ -25,5 +29,7 @@ export function stripNumberPrefixes(docId: string): string {
  * `<doc-id>/<slug>` lookup finds).
  */
 export function runnableAddress(section: { address: string; docId: string; file: string; slug: string }): string {
-  return section.docId.startsWith('../') || section.docId === '..' || path.isAbsolute(section.docId) ? `${section.file}#${section.slug}` : section.address;
+  return section.docId.startsWith('../') || section.docId === '..' || path.isAbsolute(section.docId)
+    ? `${section.file}#${section.slug}`
+    : section.address;
 }

@@ -15,15 +15,19 @@ export function validateParamValue(param: Param, value: string): string | undefi
       if (!NUMBER.test(value)) return `must be a number (e.g. 12, -0.5, 1e3), got \`${display(param, value)}\``;
       break;
     case 'identifier':
-      if (!IDENTIFIER.test(value)) return `must be a PostgreSQL name: a letter or _, then letters, digits, _ or $, got \`${display(param, value)}\``;
-      if (Buffer.byteLength(value) > 63) return `must be at most 63 bytes long (PostgreSQL's limit for names), got ${Buffer.byteLength(value)}`;
-      if (RESERVED.has(value.toLowerCase())) return `must not be a reserved word of PostgreSQL, got \`${value}\` (quote it in the block: "\${{ params.${param.name} }}")`;
+      if (!IDENTIFIER.test(value))
+        return `must be a PostgreSQL name: a letter or _, then letters, digits, _ or $, got \`${display(param, value)}\``;
+      if (Buffer.byteLength(value) > 63)
+        return `must be at most 63 bytes long (PostgreSQL's limit for names), got ${Buffer.byteLength(value)}`;
+      if (RESERVED.has(value.toLowerCase()))
+        return `must not be a reserved word of PostgreSQL, got \`${value}\` (quote it in the block: "\${{ params.${param.name} }}")`;
       break;
     case 'boolean':
       if (value !== 'true' && value !== 'false') return `must be true or false, got \`${display(param, value)}\``;
       break;
     case 'enum':
-      if (!param.values?.includes(value)) return `must be one of ${(param.values ?? []).join(', ')}, got \`${display(param, value)}\``;
+      if (!param.values?.includes(value))
+        return `must be one of ${(param.values ?? []).join(', ')}, got \`${display(param, value)}\``;
       break;
     case 'string':
       break;
@@ -33,7 +37,8 @@ export function validateParamValue(param: Param, value: string): string | undefi
     if (param.min !== undefined && n < param.min) return `must be at least ${param.min}, got ${display(param, value)}`;
     if (param.max !== undefined && n > param.max) return `must be at most ${param.max}, got ${display(param, value)}`;
   }
-  if (param.pattern !== undefined && !new RegExp(`^(?:${param.pattern})$`).test(value)) return `must match /${param.pattern}/, got \`${display(param, value)}\``;
+  if (param.pattern !== undefined && !new RegExp(`^(?:${param.pattern})$`).test(value))
+    return `must match /${param.pattern}/, got \`${display(param, value)}\``;
   return undefined;
 }
 

@@ -25,7 +25,8 @@ export type StepLanguage = 'sh' | 'bash' | 'sql' | 'js' | 'ts' | 'python' | 'che
 export const STEP_LANGUAGES: readonly StepLanguage[] = ['sh', 'bash', 'sql', 'js', 'ts', 'python', 'checks'];
 
 /** A capability a step needs from the machine; checked before anything runs. */
-export type Requirement = 'postgres' | 'python' | 'node' | 'docker' | 'podman' | 'root' | 'kubernetes' | `cmd:${string}`;
+export type Requirement =
+  'postgres' | 'python' | 'node' | 'docker' | 'podman' | 'root' | 'kubernetes' | `cmd:${string}`;
 
 /** What a step's output must look like. */
 export interface ExpectedOutput {

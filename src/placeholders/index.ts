@@ -34,8 +34,16 @@ export function findPlaceholders(lang: StepLanguage, code: string): PlaceholderU
     last = m.index + m[0].length;
   }
   masked += code.slice(last);
-  const contexts = rulesFor(lang).contexts(masked, matches.map((m) => m.index));
-  return matches.map((m, i) => ({ raw: m[0], name: PARAM_REF.exec(m[1] ?? '')?.[1] ?? null, offset: m.index, context: contexts[i]! }));
+  const contexts = rulesFor(lang).contexts(
+    masked,
+    matches.map((m) => m.index),
+  );
+  return matches.map((m, i) => ({
+    raw: m[0],
+    name: PARAM_REF.exec(m[1] ?? '')?.[1] ?? null,
+    offset: m.index,
+    context: contexts[i]!,
+  }));
 }
 
 export interface UnsafeUse {
@@ -51,7 +59,10 @@ export function unsafeUses(lang: StepLanguage, code: string, params: readonly Pa
     const unsafe = rules.unsafe[use.context];
     const param = params.find((p) => p.name === use.name);
     if (!unsafe || !param || isNarrowType(param)) continue;
-    out.push({ use, message: `Unexpected string parameter \`${param.name}\` in ${unsafe.what}: a value there could change the command; ${unsafe.fix}. Until then only plain values are accepted when it runs` });
+    out.push({
+      use,
+      message: `Unexpected string parameter \`${param.name}\` in ${unsafe.what}: a value there could change the command; ${unsafe.fix}. Until then only plain values are accepted when it runs`,
+    });
   }
   return out;
 }
@@ -63,7 +74,12 @@ export interface RenderedCode {
 }
 
 /** The block's code with every known parameter's value written for where it stands. */
-export function renderPlaceholders(lang: StepLanguage, code: string, params: readonly Param[], values: Readonly<Record<string, string>>): RenderedCode {
+export function renderPlaceholders(
+  lang: StepLanguage,
+  code: string,
+  params: readonly Param[],
+  values: Readonly<Record<string, string>>,
+): RenderedCode {
   const rules = rulesFor(lang);
   const problems: string[] = [];
   let out = '';

@@ -5,7 +5,15 @@ import { shellContexts } from './lex-shell.js';
 import { sqlContexts } from './lex-sql.js';
 import { pythonContexts } from './lex-python.js';
 import { jsContexts } from './lex-js.js';
-import { commentText, envName, jsEscape, numberLiteral, pythonBytesEscape, pythonEscape, type UnsafeContext } from './render.js';
+import {
+  commentText,
+  envName,
+  jsEscape,
+  numberLiteral,
+  pythonBytesEscape,
+  pythonEscape,
+  type UnsafeContext,
+} from './render.js';
 
 export interface LanguageRules {
   contexts(code: string, starts: readonly number[]): string[];
@@ -52,7 +60,11 @@ const sql: LanguageRules = {
       fix: "read it inside the body with current_setting('exec_doc.<name>'), which every SQL block sets, or declare a narrower type (identifier, integer, enum)",
       code: true,
     },
-    'unicode-string': { what: "a U&'…' string (its escape character can be redefined)", fix: "use a plain '…' string", code: false },
+    'unicode-string': {
+      what: "a U&'…' string (its escape character can be redefined)",
+      fix: "use a plain '…' string",
+      code: false,
+    },
   },
   render(context, param, value) {
     switch (context) {
@@ -76,8 +88,16 @@ const sql: LanguageRules = {
 const python: LanguageRules = {
   contexts: pythonContexts,
   unsafe: {
-    raw: { what: 'a raw string (r"…": escapes are not processed)', fix: 'use a plain string, or read os.environ["EXEC_DOC_PARAM_<name>"]', code: false },
-    fexpr: { what: 'the expression part of an f-string', fix: 'put the placeholder in the text part of the f-string, or assign it to a variable first', code: true },
+    raw: {
+      what: 'a raw string (r"…": escapes are not processed)',
+      fix: 'use a plain string, or read os.environ["EXEC_DOC_PARAM_<name>"]',
+      code: false,
+    },
+    fexpr: {
+      what: 'the expression part of an f-string',
+      fix: 'put the placeholder in the text part of the f-string, or assign it to a variable first',
+      code: true,
+    },
   },
   render(context, param, value) {
     switch (context) {

@@ -6,7 +6,22 @@ import { contextRecorder } from './recorder.js';
 
 export type JsContext = 'code' | 'string' | 'template' | 'regex' | 'comment';
 
-const REGEX_AFTER_WORD = new Set(['return', 'typeof', 'case', 'do', 'else', 'in', 'of', 'new', 'delete', 'void', 'throw', 'instanceof', 'yield', 'await']);
+const REGEX_AFTER_WORD = new Set([
+  'return',
+  'typeof',
+  'case',
+  'do',
+  'else',
+  'in',
+  'of',
+  'new',
+  'delete',
+  'void',
+  'throw',
+  'instanceof',
+  'yield',
+  'await',
+]);
 
 export function jsContexts(code: string, starts: readonly number[]): JsContext[] {
   const { out, record } = contextRecorder<JsContext>(starts, 'code');
@@ -67,7 +82,10 @@ export function jsContexts(code: string, starts: readonly number[]): JsContext[]
       lastSignificant = '`';
       continue;
     }
-    if (c === '/' && (lastSignificant === '' || '(,=:[!&|?{};+-*%<>~^'.includes(lastSignificant) || REGEX_AFTER_WORD.has(lastWord))) {
+    if (
+      c === '/' &&
+      (lastSignificant === '' || '(,=:[!&|?{};+-*%<>~^'.includes(lastSignificant) || REGEX_AFTER_WORD.has(lastWord))
+    ) {
       i += 1;
       let inClass = false;
       while (i < code.length && code[i] !== '\n' && (inClass || code[i] !== '/')) {

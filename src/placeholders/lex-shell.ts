@@ -3,7 +3,8 @@
 // themselves were masked to letters of the same length before this runs (see ./scan.ts).
 import { contextRecorder } from './recorder.js';
 
-export type ShellContext = 'word' | 'double' | 'single' | 'ansi-c' | 'heredoc' | 'heredoc-literal' | 'arith' | 'comment';
+export type ShellContext =
+  'word' | 'double' | 'single' | 'ansi-c' | 'heredoc' | 'heredoc-literal' | 'arith' | 'comment';
 
 type Frame =
   | { kind: 'word'; close: ')' | '`' | null; depth: number }
@@ -30,7 +31,8 @@ export function shellContexts(code: string, starts: readonly number[]): ShellCon
     const index = recorder.indexAt(i);
     if (index === undefined) return;
     out[index] = context;
-    const dbracket = [...stack].reverse().find((f) => f.kind === 'dbracket') as Extract<Frame, { kind: 'dbracket' }> | undefined;
+    const dbracket = [...stack].reverse().find((f) => f.kind === 'dbracket') as
+      Extract<Frame, { kind: 'dbracket' }> | undefined;
     if (dbracket) dbracket.uses.push(index);
   };
   // Whether a command may start at `i`: after a separator, an opening, or a keyword.
@@ -175,7 +177,8 @@ export function shellContexts(code: string, starts: readonly number[]): ShellCon
     }
     if (frame.kind === 'dbracket' && c === ']' && next === ']') {
       // `[[ a -eq b ]]` evaluates its operands as arithmetic: so does bash with `a[$(cmd)]`.
-      if (ARITH_TEST.test(code.slice(frame.start, i))) for (const index of frame.uses) if (out[index] === 'word' || out[index] === 'double') out[index] = 'arith';
+      if (ARITH_TEST.test(code.slice(frame.start, i)))
+        for (const index of frame.uses) if (out[index] === 'word' || out[index] === 'double') out[index] = 'arith';
       stack.pop();
       i += 2;
       continue;
@@ -201,7 +204,11 @@ export function shellContexts(code: string, starts: readonly number[]): ShellCon
       const m = /^<<(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([A-Za-z0-9_.-]+))/.exec(code.slice(i));
       if (m) {
         const quoted = m[2] ?? m[3];
-        heredocs.push({ delimiter: quoted ?? m[4]!, literal: quoted !== undefined || m[0].includes('\\'), stripTabs: m[1] === '-' });
+        heredocs.push({
+          delimiter: quoted ?? m[4]!,
+          literal: quoted !== undefined || m[0].includes('\\'),
+          stripTabs: m[1] === '-',
+        });
         i += m[0].length;
         continue;
       }

@@ -69,7 +69,8 @@ export function pythonEscape(value: string): string {
 /** Python bytes: the UTF-8 bytes, other than letters, digits, space and _, as \x escapes. */
 export function pythonBytesEscape(value: string): string {
   let out = '';
-  for (const byte of Buffer.from(value, 'utf8')) out += /[A-Za-z0-9 _]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `\\x${hex(byte, 2)}`;
+  for (const byte of Buffer.from(value, 'utf8'))
+    out += /[A-Za-z0-9 _]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `\\x${hex(byte, 2)}`;
   return out;
 }
 
@@ -85,7 +86,11 @@ export function jsEscape(value: string): string {
 
 /** Text for a comment: no line break and nothing that closes or opens a comment. */
 export function commentText(value: string): string {
-  return JSON.stringify(value).slice(1, -1).replace(/\*\//g, '*\\/').replace(/\/\*/g, '/\\*').replace(/[\u2028\u2029\u0085]/g, ' ');
+  return JSON.stringify(value)
+    .slice(1, -1)
+    .replace(/\*\//g, '*\\/')
+    .replace(/\/\*/g, '/\\*')
+    .replace(/[\u2028\u2029\u0085]/g, ' ');
 }
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');

@@ -5,8 +5,18 @@ import { checksBlockUsesPostgres } from '../checks/block.js';
 
 /** What a step needs: what it declares plus what its language implies. */
 export function requirementsOf(step: Step): Requirement[] {
-  if (step.lang === 'checks') return [...new Set([...step.requires, ...(checksBlockUsesPostgres(step.code) ? (['postgres'] as const) : [])])].sort();
-  const implied: Requirement[] = step.lang === 'sql' ? ['postgres'] : step.lang === 'python' ? ['python'] : step.lang === 'js' || step.lang === 'ts' ? ['node'] : [`cmd:${step.lang}`];
+  if (step.lang === 'checks')
+    return [
+      ...new Set([...step.requires, ...(checksBlockUsesPostgres(step.code) ? (['postgres'] as const) : [])]),
+    ].sort();
+  const implied: Requirement[] =
+    step.lang === 'sql'
+      ? ['postgres']
+      : step.lang === 'python'
+        ? ['python']
+        : step.lang === 'js' || step.lang === 'ts'
+          ? ['node']
+          : [`cmd:${step.lang}`];
   return [...new Set([...step.requires, ...implied])].sort();
 }
 
@@ -34,11 +44,17 @@ export function buildPlan(section: Section): Plan {
   const rollbackOf = new Map<string, Step | null>();
   for (const step of forward) {
     if (step.rollback === null) rollbackOf.set(step.id, null);
-    else if (typeof step.rollback === 'string' && byId.has(step.rollback)) rollbackOf.set(step.id, byId.get(step.rollback)!);
+    else if (typeof step.rollback === 'string' && byId.has(step.rollback))
+      rollbackOf.set(step.id, byId.get(step.rollback)!);
   }
   const verify = section.steps.filter((s) => s.kind === 'check' && (s.phase === 'pre' || s.phase === 'rollback'));
   const teardown = section.steps.filter((s) => s.kind === 'teardown');
-  const everything = [...forward, ...[...rollbackOf.values()].filter((s): s is Step => s !== null), ...verify, ...teardown];
+  const everything = [
+    ...forward,
+    ...[...rollbackOf.values()].filter((s): s is Step => s !== null),
+    ...verify,
+    ...teardown,
+  ];
   const requirements = [...new Set(everything.flatMap(requirementsOf))].sort();
   return {
     section,

@@ -2,7 +2,9 @@
 import type { RunRecord } from '../results/record.js';
 
 const escape = (text: string): string =>
-  text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '');
+  text
+    .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
+    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '');
 
 export function formatJunit(record: RunRecord): string {
   const failures = record.steps.filter((s) => s.status !== 'passed').length;

@@ -57,7 +57,12 @@ export function planJson(plan: Plan): PlanJson {
     requirements: plan.requirements,
     params: section.params,
     forward: plan.forward.map(stepJson),
-    rollbacks: plan.forward.filter((s) => s.kind === 'step' || s.kind === 'setup').map((s) => ({ step: s.id, rollback: plan.rollbackOf.has(s.id) ? (plan.rollbackOf.get(s.id)?.id ?? null) : null })),
+    rollbacks: plan.forward
+      .filter((s) => s.kind === 'step' || s.kind === 'setup')
+      .map((s) => ({
+        step: s.id,
+        rollback: plan.rollbackOf.has(s.id) ? (plan.rollbackOf.get(s.id)?.id ?? null) : null,
+      })),
     verifyAfterRollback: plan.verify.map(stepJson),
     teardown: plan.teardown.map(stepJson),
   };
@@ -65,28 +70,50 @@ export function planJson(plan: Plan): PlanJson {
 
 export function formatPlan(plan: Plan): string {
   const { section } = plan;
-  const out: string[] = [`${section.address} — ${section.title}`, `${section.file}:${section.position.start.line}   content ${section.contentHash.slice(0, 19)}`, ''];
+  const out: string[] = [
+    `${section.address} — ${section.title}`,
+    `${section.file}:${section.position.start.line}   content ${section.contentHash.slice(0, 19)}`,
+    '',
+  ];
   const undo = (s: Step): string => {
     if (s.kind !== 'step' && s.kind !== 'setup') return '';
     if (!plan.rollbackOf.has(s.id)) return 'NO ROLLBACK';
     return plan.rollbackOf.get(s.id)?.id ?? '(nothing to undo)';
   };
-  const rows = plan.forward.map((s, i) => [String(i + 1), s.id, s.kind + (s.phase ? `:${s.phase}` : ''), s.lang, formatDurationMs(s.timeoutMs) + (s.retries ? ` ×${s.retries + 1}` : ''), undo(s), s.confirm ? 'confirm' : '']);
+  const rows = plan.forward.map((s, i) => [
+    String(i + 1),
+    s.id,
+    s.kind + (s.phase ? `:${s.phase}` : ''),
+    s.lang,
+    formatDurationMs(s.timeoutMs) + (s.retries ? ` ×${s.retries + 1}` : ''),
+    undo(s),
+    s.confirm ? 'confirm' : '',
+  ]);
   out.push('Runs, in order:');
   out.push(indent(table(['#', 'id', 'kind', 'lang', 'timeout', 'undone by', ''], rows)));
-  out.push(`On failure: the undo blocks of completed steps run in reverse order, then ${plan.verify.length ? `these checks verify the rollback: ${plan.verify.map((s) => s.id).join(', ')}` : 'no checks verify the rollback (add kind=check blocks before the first step)'}.`);
+  out.push(
+    `On failure: the undo blocks of completed steps run in reverse order, then ${plan.verify.length ? `these checks verify the rollback: ${plan.verify.map((s) => s.id).join(', ')}` : 'no checks verify the rollback (add kind=check blocks before the first step)'}.`,
+  );
   if (plan.teardown.length) out.push(`Always, at the end: ${plan.teardown.map((s) => s.id).join(', ')}.`);
   out.push('');
   out.push(`Requires: ${plan.requirements.join(', ') || '(nothing)'}`);
-  out.push(`Target: PostgreSQL from $${section.target.urlEnv} or PG* variables, else an embedded server (database ${section.target.database})${plan.needsPostgres ? '' : ' — not used by this section'}`);
+  out.push(
+    `Target: PostgreSQL from $${section.target.urlEnv} or PG* variables, else an embedded server (database ${section.target.database})${plan.needsPostgres ? '' : ' — not used by this section'}`,
+  );
   if (section.params.length) {
     out.push('Parameters (set with --set name=value or EXEC_DOC_PARAM_<name>):');
     for (const p of section.params) {
-      const facts = [p.type === 'enum' ? `one of ${(p.values ?? []).join('|')}` : p.type, p.secret ? 'secret' : '', p.default !== undefined ? `default ${String(p.default)}` : p.required ? 'required' : 'optional', p.pattern ? `/${p.pattern}/` : ''].filter(Boolean);
+      const facts = [
+        p.type === 'enum' ? `one of ${(p.values ?? []).join('|')}` : p.type,
+        p.secret ? 'secret' : '',
+        p.default !== undefined ? `default ${String(p.default)}` : p.required ? 'required' : 'optional',
+        p.pattern ? `/${p.pattern}/` : '',
+      ].filter(Boolean);
       out.push(`  ${p.name}  (${facts.join(', ')})${p.description ? `  ${p.description}` : ''}`);
     }
   }
-  if (plan.confirmations.length) out.push(`Needs confirmation (or --yes): ${plan.confirmations.map((s) => s.id).join(', ')}`);
+  if (plan.confirmations.length)
+    out.push(`Needs confirmation (or --yes): ${plan.confirmations.map((s) => s.id).join(', ')}`);
   out.push('', `Run it: npm run exec-doc -- run ${runnableAddress(section)}`);
   return out.join('\n') + '\n';
 }

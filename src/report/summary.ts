@@ -11,21 +11,37 @@ const VERDICT: Record<RunRecord['status'], string> = {
 };
 
 export function formatSummary(record: RunRecord, runDir: string): string {
-  const rows = record.steps.map((s) => [s.stepId, s.kind, s.phase, s.status, s.attempts > 1 ? String(s.attempts) : '', formatMs(s.durationMs)]);
+  const rows = record.steps.map((s) => [
+    s.stepId,
+    s.kind,
+    s.phase,
+    s.status,
+    s.attempts > 1 ? String(s.attempts) : '',
+    formatMs(s.durationMs),
+  ]);
   const lines: string[] = [''];
   if (rows.length > 0) lines.push(table(['step', 'kind', 'phase', 'status', 'tries', 'duration'], rows, [5]).trimEnd());
   lines.push('');
-  lines.push(`${record.section.address}: ${VERDICT[record.status]} (exit ${record.exitCode}) in ${formatMs(record.durationMs)}`);
+  lines.push(
+    `${record.section.address}: ${VERDICT[record.status]} (exit ${record.exitCode}) in ${formatMs(record.durationMs)}`,
+  );
   if (record.failedStep) {
     lines.push(`failed step: ${record.failedStep} — ${(record.failureReason ?? '').split('\n')[0]}`);
     const failed = record.steps.find((s) => s.stepId === record.failedStep && s.phase === 'forward');
-    const excerpt = failed?.outputExcerpt.split('\n').filter((l) => l.trim()).slice(-10) ?? [];
+    const excerpt =
+      failed?.outputExcerpt
+        .split('\n')
+        .filter((l) => l.trim())
+        .slice(-10) ?? [];
     for (const line of excerpt) lines.push(`  │ ${line}`);
   }
   if (record.rollback.ran) {
-    lines.push(`undone: ${record.rollback.undone.join(', ') || '(nothing)'}${record.rollback.notUndone.length ? `; NOT undone: ${record.rollback.notUndone.join(', ')}` : ''}`);
+    lines.push(
+      `undone: ${record.rollback.undone.join(', ') || '(nothing)'}${record.rollback.notUndone.length ? `; NOT undone: ${record.rollback.notUndone.join(', ')}` : ''}`,
+    );
   }
-  if (record.status === 'rollback-incomplete' && record.rollback.notUndone.length > 0) lines.push(`resume the rollback with: exec-doc resume ${record.runId}   (if it was interrupted), or undo by hand`);
+  if (record.status === 'rollback-incomplete' && record.rollback.notUndone.length > 0)
+    lines.push(`resume the rollback with: exec-doc resume ${record.runId}   (if it was interrupted), or undo by hand`);
   lines.push(`run ${record.runId}: ${runDir}`);
   return lines.join('\n') + '\n';
 }

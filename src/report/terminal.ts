@@ -29,9 +29,19 @@ export interface TerminalReporter {
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-const PHASE_LABEL: Record<StepPhase, string> = { forward: '', rollback: 'rollback ', verify: 'verify ', teardown: 'teardown ' };
+const PHASE_LABEL: Record<StepPhase, string> = {
+  forward: '',
+  rollback: 'rollback ',
+  verify: 'verify ',
+  teardown: 'teardown ',
+};
 
-export function createTerminalReporter(options: { write: (text: string) => void; tty: boolean; color: boolean; columns?: number }): TerminalReporter {
+export function createTerminalReporter(options: {
+  write: (text: string) => void;
+  tty: boolean;
+  color: boolean;
+  columns?: number;
+}): TerminalReporter {
   const p = paint(options.color);
   return options.tty ? liveReporter(options.write, p, options.columns ?? 100) : plainReporter(options.write, p);
 }
@@ -45,13 +55,18 @@ function plainReporter(write: (text: string) => void, p: Paint): TerminalReporte
           write(`${p.bold('▶')} ${p.bold(event.section)}  ${p.dim(`run ${event.runId}`)}\n`);
           break;
         case 'run.resume':
-          write(`${p.bold('▶')} resuming ${p.bold(event.section)} ${event.rollingBack ? 'in its rollback' : event.fromStep ? `at ${event.fromStep}` : ''}  ${p.dim(`run ${event.runId}`)}\n`);
+          write(
+            `${p.bold('▶')} resuming ${p.bold(event.section)} ${event.rollingBack ? 'in its rollback' : event.fromStep ? `at ${event.fromStep}` : ''}  ${p.dim(`run ${event.runId}`)}\n`,
+          );
           break;
         case 'requirements':
-          for (const r of event.results) write(`  ${r.ok ? p.green('✔') : p.red('✖')} requires ${r.requirement}: ${r.detail}\n`);
+          for (const r of event.results)
+            write(`  ${r.ok ? p.green('✔') : p.red('✖')} requires ${r.requirement}: ${r.detail}\n`);
           break;
         case 'step.start':
-          write(`${p.cyan('→')} ${PHASE_LABEL[event.phase]}${event.stepId} ${p.dim(`(${event.kind}, ${event.lang}${event.attempt > 1 ? `, attempt ${event.attempt}` : ''})`)}\n`);
+          write(
+            `${p.cyan('→')} ${PHASE_LABEL[event.phase]}${event.stepId} ${p.dim(`(${event.kind}, ${event.lang}${event.attempt > 1 ? `, attempt ${event.attempt}` : ''})`)}\n`,
+          );
           break;
         case 'step.output': {
           const text = (pendingOutput.get(event.stepId) ?? '') + event.text;
@@ -61,21 +76,29 @@ function plainReporter(write: (text: string) => void, p: Paint): TerminalReporte
           break;
         }
         case 'step.retry':
-          write(`  ${p.yellow('↻')} retrying ${event.stepId} in ${formatMs(event.delayMs)} (attempt ${event.attempt}): ${firstLine(event.reason)}\n`);
+          write(
+            `  ${p.yellow('↻')} retrying ${event.stepId} in ${formatMs(event.delayMs)} (attempt ${event.attempt}): ${firstLine(event.reason)}\n`,
+          );
           break;
         case 'step.end': {
           const rest = pendingOutput.get(event.stepId);
           if (rest) write(`  ${p.dim('│')} ${rest}\n`);
           pendingOutput.delete(event.stepId);
           const ok = event.status === 'passed';
-          write(`${ok ? p.green('✔') : p.red('✖')} ${PHASE_LABEL[event.phase]}${event.stepId} ${p.dim(formatMs(event.durationMs))}${ok ? '' : ` ${p.red(event.status)}: ${indentRest(event.reason ?? '')}`}\n`);
+          write(
+            `${ok ? p.green('✔') : p.red('✖')} ${PHASE_LABEL[event.phase]}${event.stepId} ${p.dim(formatMs(event.durationMs))}${ok ? '' : ` ${p.red(event.status)}: ${indentRest(event.reason ?? '')}`}\n`,
+          );
           break;
         }
         case 'rollback.start':
-          write(`${p.yellow('↺')} rolling back ${event.steps.length ? event.steps.join(', ') : '(nothing completed)'}\n`);
+          write(
+            `${p.yellow('↺')} rolling back ${event.steps.length ? event.steps.join(', ') : '(nothing completed)'}\n`,
+          );
           break;
         case 'rollback.end':
-          write(`${event.status === 'complete' ? p.green('↺') : p.red('↺')} rollback ${event.status} in ${formatMs(event.durationMs)}${event.notUndone.length ? `; not undone: ${event.notUndone.join(', ')}` : ''}\n`);
+          write(
+            `${event.status === 'complete' ? p.green('↺') : p.red('↺')} rollback ${event.status} in ${formatMs(event.durationMs)}${event.notUndone.length ? `; not undone: ${event.notUndone.join(', ')}` : ''}\n`,
+          );
           break;
         case 'run.end':
           break;
@@ -114,12 +137,25 @@ function liveReporter(write: (text: string) => void, p: Paint, columns: number):
   const render = (): string[] => {
     const lines = [...header];
     for (const row of rows) {
-      const icon = row.state === 'running' ? p.cyan(SPINNER[tick % SPINNER.length]!) : row.state === 'passed' ? p.green('✔') : row.state === 'failed' ? p.red('✖') : p.dim('·');
-      const duration = row.state === 'running' && row.startedAt ? formatMs(Date.now() - row.startedAt) : row.durationMs !== undefined ? formatMs(row.durationMs) : '';
+      const icon =
+        row.state === 'running'
+          ? p.cyan(SPINNER[tick % SPINNER.length]!)
+          : row.state === 'passed'
+            ? p.green('✔')
+            : row.state === 'failed'
+              ? p.red('✖')
+              : p.dim('·');
+      const duration =
+        row.state === 'running' && row.startedAt
+          ? formatMs(Date.now() - row.startedAt)
+          : row.durationMs !== undefined
+            ? formatMs(row.durationMs)
+            : '';
       let line = `${icon} ${PHASE_LABEL[row.phase]}${row.id} ${p.dim(row.label)} ${p.dim(duration)}`;
       if (row.state === 'running' && row.lastLine) line += p.dim(`  ${row.lastLine}`);
       lines.push(truncate(line, columns));
-      if (row.note) for (const noteLine of row.note.split('\n')) lines.push(truncate(`    ${p.red(noteLine)}`, columns));
+      if (row.note)
+        for (const noteLine of row.note.split('\n')) lines.push(truncate(`    ${p.red(noteLine)}`, columns));
     }
     return lines;
   };
@@ -137,13 +173,15 @@ function liveReporter(write: (text: string) => void, p: Paint, columns: number):
         case 'run.start':
           header.push(`${p.bold('▶')} ${p.bold(event.section)}  ${p.dim(`run ${event.runId}`)}`);
           // Verification checks only run after a rollback: their rows appear if they start.
-          for (const step of event.steps.filter((s) => s.phase !== 'verify')) rowFor(step.id, step.phase, `${step.kind} · ${step.lang}`);
+          for (const step of event.steps.filter((s) => s.phase !== 'verify'))
+            rowFor(step.id, step.phase, `${step.kind} · ${step.lang}`);
           break;
         case 'run.resume':
           header.push(`${p.bold('▶')} resuming ${p.bold(event.section)}  ${p.dim(`run ${event.runId}`)}`);
           break;
         case 'requirements':
-          for (const r of event.results.filter((x) => !x.ok)) header.push(`${p.red('✖')} requires ${r.requirement}: ${r.detail}`);
+          for (const r of event.results.filter((x) => !x.ok))
+            header.push(`${p.red('✖')} requires ${r.requirement}: ${r.detail}`);
           break;
         case 'step.start': {
           const row = rowFor(event.stepId, event.phase, `${event.kind} · ${event.lang}`);
@@ -172,7 +210,13 @@ function liveReporter(write: (text: string) => void, p: Paint, columns: number):
           const row = rowFor(event.stepId, event.phase);
           row.state = event.status === 'passed' ? 'passed' : 'failed';
           row.durationMs = event.durationMs;
-          row.note = event.status === 'passed' ? undefined : [...`${event.status}: ${event.reason ?? ''}`.split('\n').slice(0, 12), ...row.tail.map((l) => `│ ${l}`)].join('\n');
+          row.note =
+            event.status === 'passed'
+              ? undefined
+              : [
+                  ...`${event.status}: ${event.reason ?? ''}`.split('\n').slice(0, 12),
+                  ...row.tail.map((l) => `│ ${l}`),
+                ].join('\n');
           break;
         }
         case 'rollback.start':

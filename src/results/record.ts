@@ -27,17 +27,37 @@ export interface RunRecord {
   steps: StepResult[];
   /** Parameter values used; secret ones appear as `***`. */
   params: Record<string, string>;
-  environment: { execDoc: string; node: string; platform: string; arch: string; release: string; postgres: string | null };
+  environment: {
+    execDoc: string;
+    node: string;
+    platform: string;
+    arch: string;
+    release: string;
+    postgres: string | null;
+  };
 }
 
-export function buildRecord(input: { state: RunState; section: Section; status: RunStatus; exitCode: number; finishedAt: Date; postgres: string | null }): RunRecord {
+export function buildRecord(input: {
+  state: RunState;
+  section: Section;
+  status: RunStatus;
+  exitCode: number;
+  finishedAt: Date;
+  postgres: string | null;
+}): RunRecord {
   const { state, section } = input;
   const params: Record<string, string> = { ...state.params };
   for (const name of state.secretParams) params[name] = MASK;
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     runId: state.runId,
-    section: { address: section.address, docId: section.docId, file: section.file, title: section.title, contentHash: section.contentHash },
+    section: {
+      address: section.address,
+      docId: section.docId,
+      file: section.file,
+      title: section.title,
+      contentHash: section.contentHash,
+    },
     status: input.status,
     exitCode: input.exitCode,
     startedAt: state.startedAt,
@@ -45,10 +65,22 @@ export function buildRecord(input: { state: RunState; section: Section; status: 
     durationMs: Math.max(0, input.finishedAt.getTime() - Date.parse(state.startedAt)),
     failedStep: state.failure?.stepId ?? null,
     failureReason: state.failure?.reason ?? null,
-    rollback: { ran: state.rollbackStartedAt !== null, complete: state.notUndone.length === 0 && state.rollbackPending.length === 0, undone: state.undone, notUndone: [...state.notUndone, ...state.rollbackPending] },
+    rollback: {
+      ran: state.rollbackStartedAt !== null,
+      complete: state.notUndone.length === 0 && state.rollbackPending.length === 0,
+      undone: state.undone,
+      notUndone: [...state.notUndone, ...state.rollbackPending],
+    },
     steps: state.results,
     params: Object.fromEntries(Object.entries(params).sort(([a], [b]) => a.localeCompare(b))),
-    environment: { execDoc: projectVersion(), node: process.version, platform: process.platform, arch: process.arch, release: os.release(), postgres: input.postgres },
+    environment: {
+      execDoc: projectVersion(),
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      release: os.release(),
+      postgres: input.postgres,
+    },
   };
 }
 
@@ -57,7 +89,13 @@ export function buildRecord(input: { state: RunState; section: Section; status: 
  * state folder: a document outside the docs folder has `..` in its id, which is kept as a name.
  */
 export function latestRecordPath(stateDir: string, address: string): string {
-  const segments = address.split('/').map((segment) => (segment === '' || segment === '.' || segment === '..' ? segment.replace(/\./g, '%2E') || '%' : segment.replace(/[\\:]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)));
+  const segments = address
+    .split('/')
+    .map((segment) =>
+      segment === '' || segment === '.' || segment === '..'
+        ? segment.replace(/\./g, '%2E') || '%'
+        : segment.replace(/[\\:]/g, (c) => `%${c.charCodeAt(0).toString(16)}`),
+    );
   const results = path.join(stateDir, 'results');
   const file = path.join(results, ...segments) + '.json';
   // Belt and braces: nothing may resolve outside results/.

@@ -64,13 +64,37 @@ interface AttemptOutcome {
   checks?: CheckResult[];
 }
 
-export async function executeStep(step: Step, phase: StepPhase, context: StepContext, signal?: AbortSignal): Promise<StepResult> {
+export async function executeStep(
+  step: Step,
+  phase: StepPhase,
+  context: StepContext,
+  signal?: AbortSignal,
+): Promise<StepResult> {
   const startedAt = new Date().toISOString();
   const base = { stepId: step.id, kind: step.kind, lang: step.lang, phase, startedAt };
   // A step that fails without running: declined at its confirmation, or a rollback drill.
   const notRun = (reason: string): StepResult => {
-    const result: StepResult = { ...base, status: 'failed', attempts: 0, durationMs: 0, exitCode: null, signal: null, timedOut: false, reason, outputExcerpt: '' };
-    context.bus.emit({ type: 'step.end', stepId: step.id, phase, status: result.status, durationMs: 0, attempts: 0, exitCode: null, reason });
+    const result: StepResult = {
+      ...base,
+      status: 'failed',
+      attempts: 0,
+      durationMs: 0,
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      reason,
+      outputExcerpt: '',
+    };
+    context.bus.emit({
+      type: 'step.end',
+      stepId: step.id,
+      phase,
+      status: result.status,
+      durationMs: 0,
+      attempts: 0,
+      exitCode: null,
+      reason,
+    });
     return result;
   };
   if (phase === 'forward' && context.failBefore.has(step.id)) return notRun(reasons.injected());
@@ -89,7 +113,13 @@ export async function executeStep(step: Step, phase: StepPhase, context: StepCon
     totalMs += outcome.durationMs;
     if (outcome.passed || outcome.status === 'interrupted' || attempt >= maxAttempts) break;
     const delayMs = Math.min(step.backoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
-    context.bus.emit({ type: 'step.retry', stepId: step.id, attempt: attempt + 1, delayMs, reason: outcome.reason ?? 'failed' });
+    context.bus.emit({
+      type: 'step.retry',
+      stepId: step.id,
+      attempt: attempt + 1,
+      delayMs,
+      reason: outcome.reason ?? 'failed',
+    });
     if (!(await sleep(delayMs, signal))) {
       outcome = { ...outcome, status: 'interrupted', reason: reasons.interrupted() };
       break;
@@ -112,11 +142,26 @@ export async function executeStep(step: Step, phase: StepPhase, context: StepCon
     },
     context.mask,
   );
-  context.bus.emit({ type: 'step.end', stepId: step.id, phase, status: result.status, durationMs: result.durationMs, attempts: result.attempts, exitCode: result.exitCode, reason: result.reason });
+  context.bus.emit({
+    type: 'step.end',
+    stepId: step.id,
+    phase,
+    status: result.status,
+    durationMs: result.durationMs,
+    attempts: result.attempts,
+    exitCode: result.exitCode,
+    reason: result.reason,
+  });
   return result;
 }
 
-async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, signal: AbortSignal | undefined, attempt: number): Promise<AttemptOutcome> {
+async function attemptOnce(
+  step: Step,
+  phase: StepPhase,
+  context: StepContext,
+  signal: AbortSignal | undefined,
+  attempt: number,
+): Promise<AttemptOutcome> {
   context.log(`==> ${phase} ${step.id} (${step.kind}, ${step.lang}, attempt ${attempt})\n`);
   const streams = {
     stdout: createLineMasker(context.mask, (text) => emitOutput('stdout', text)),
@@ -140,7 +185,11 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
 
   if (step.lang === 'sql') {
     const session = await context.sql();
-    const r = await session.run(code, { timeoutMs: step.timeoutMs, settings: sqlSettings(context.params), ...(signal ? { signal } : {}) });
+    const r = await session.run(code, {
+      timeoutMs: step.timeoutMs,
+      settings: sqlSettings(context.params),
+      ...(signal ? { signal } : {}),
+    });
     streams.stdout.write(r.output);
     if (r.error) streams.stderr.write(`${r.error}\n`);
     streams.stdout.flush();
@@ -150,7 +199,15 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
     if (r.timedOut) return fail('timed-out', reasons.timedOut(step.timeoutMs), r.durationMs, output, null, null, true);
     const expectError = step.expectExitCode !== 0;
     if (r.ok === expectError) {
-      return fail('failed', r.ok ? reasons.sqlExpectedError() : reasons.sqlFailed(r.error ?? 'error'), r.durationMs, output, r.ok ? 0 : 1, null, false);
+      return fail(
+        'failed',
+        r.ok ? reasons.sqlExpectedError() : reasons.sqlFailed(r.error ?? 'error'),
+        r.durationMs,
+        output,
+        r.ok ? 0 : 1,
+        null,
+        false,
+      );
     }
     return verifyOutput(step, r.output, output, r.durationMs, r.ok ? 0 : 1, null);
   }
@@ -172,16 +229,29 @@ async function attemptOnce(step: Step, phase: StepPhase, context: StepContext, s
   streams.stdout.flush();
   streams.stderr.flush();
   const output = r.stdout + r.stderr;
-  if (r.spawnError) return fail('failed', reasons.couldNotStart(command.file, r.spawnError), r.durationMs, output, null, null, false);
-  if (r.interrupted) return fail('interrupted', reasons.interrupted(), r.durationMs, output, r.exitCode, r.signal, false);
-  if (r.timedOut) return fail('timed-out', reasons.timedOut(step.timeoutMs), r.durationMs, output, r.exitCode, r.signal, true);
+  if (r.spawnError)
+    return fail('failed', reasons.couldNotStart(command.file, r.spawnError), r.durationMs, output, null, null, false);
+  if (r.interrupted)
+    return fail('interrupted', reasons.interrupted(), r.durationMs, output, r.exitCode, r.signal, false);
+  if (r.timedOut)
+    return fail('timed-out', reasons.timedOut(step.timeoutMs), r.durationMs, output, r.exitCode, r.signal, true);
   if (r.signal) return fail('failed', reasons.killed(r.signal), r.durationMs, output, r.exitCode, r.signal, false);
-  if (r.exitCode !== step.expectExitCode) return fail('failed', reasons.exitCode(r.exitCode, step.expectExitCode), r.durationMs, output, r.exitCode, null, false);
+  if (r.exitCode !== step.expectExitCode)
+    return fail(
+      'failed',
+      reasons.exitCode(r.exitCode, step.expectExitCode),
+      r.durationMs,
+      output,
+      r.exitCode,
+      null,
+      false,
+    );
   const verified = verifyOutput(step, r.stdout, output, r.durationMs, r.exitCode, null);
   const handed = readHandoff(handoffFile);
   if (handed.existed) rmSync(handoffFile, { force: true });
   if (verified.passed) {
-    if (handed.problems.length > 0) return fail('failed', handed.problems.join('; '), r.durationMs, output, r.exitCode, null, false);
+    if (handed.problems.length > 0)
+      return fail('failed', handed.problems.join('; '), r.durationMs, output, r.exitCode, null, false);
     Object.assign(context.handoff, handed.values);
   }
   return verified;
@@ -206,7 +276,12 @@ function stepEnvironment(step: Step, context: StepContext, extra: Record<string,
 }
 
 /** A `checks` block: its checks run concurrently in-process; it passes when none fails or errs. */
-async function runChecksStep(step: Step, code: string, context: StepContext, signal: AbortSignal | undefined): Promise<AttemptOutcome> {
+async function runChecksStep(
+  step: Step,
+  code: string,
+  context: StepContext,
+  signal: AbortSignal | undefined,
+): Promise<AttemptOutcome> {
   const started = performance.now();
   const { planChecksBlock } = await import('../checks/block.js');
   const { loadChecksConfig } = await import('../checks/config.js');
@@ -215,11 +290,26 @@ async function runChecksStep(step: Step, code: string, context: StepContext, sig
   const variables = stepEnvironment(step, context);
   let planned;
   try {
-    planned = planChecksBlock(code, context.checksConfig ?? loadChecksConfig(null), context.docDir, { file: context.documentFile, line: step.position.start.line }, variables);
+    planned = planChecksBlock(
+      code,
+      context.checksConfig ?? loadChecksConfig(null),
+      context.docDir,
+      { file: context.documentFile, line: step.position.start.line },
+      variables,
+    );
   } catch (error) {
     // A value from `${NAME}` that does not fit (an unset variable, a URL that is not one).
     const message = [(error as Error).message, ...((error as { details?: string[] }).details ?? [])].join('; ');
-    return { passed: false, status: 'failed', exitCode: null, signal: null, timedOut: false, reason: message, output: `${message}\n`, durationMs: Math.round(performance.now() - started) };
+    return {
+      passed: false,
+      status: 'failed',
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      reason: message,
+      output: `${message}\n`,
+      durationMs: Math.round(performance.now() - started),
+    };
   }
   // The block's timeout bounds the whole block; each check keeps its own (shorter) one.
   const bounded = new AbortController();
@@ -229,10 +319,14 @@ async function runChecksStep(step: Step, code: string, context: StepContext, sig
   const postgres = context.postgres();
   let results: CheckResult[];
   try {
-    results = await runChecks(planned, { env: variables, ...(postgres ? { postgres } : {}), workDir: context.runDir, keepBaseline: true }, {
-      signal: bounded.signal,
-      onResult: (result) => context.bus.emit({ type: 'check.result', scope: step.id, stepId: step.id, result }),
-    });
+    results = await runChecks(
+      planned,
+      { env: variables, ...(postgres ? { postgres } : {}), workDir: context.runDir, keepBaseline: true },
+      {
+        signal: bounded.signal,
+        onResult: (result) => context.bus.emit({ type: 'check.result', scope: step.id, stepId: step.id, result }),
+      },
+    );
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
@@ -241,22 +335,53 @@ async function runChecksStep(step: Step, code: string, context: StepContext, sig
   const durationMs = Math.round(performance.now() - started);
   const output = formatChecksTable(results, { totalMs: durationMs });
   const base = { signal: null, output, durationMs, checks: results };
-  if (signal?.aborted) return { ...base, passed: false, status: 'interrupted', exitCode: null, timedOut: false, reason: reasons.interrupted() };
-  if (bounded.signal.aborted) return { ...base, passed: false, status: 'timed-out', exitCode: null, timedOut: true, reason: reasons.timedOut(step.timeoutMs) };
+  if (signal?.aborted)
+    return {
+      ...base,
+      passed: false,
+      status: 'interrupted',
+      exitCode: null,
+      timedOut: false,
+      reason: reasons.interrupted(),
+    };
+  if (bounded.signal.aborted)
+    return {
+      ...base,
+      passed: false,
+      status: 'timed-out',
+      exitCode: null,
+      timedOut: true,
+      reason: reasons.timedOut(step.timeoutMs),
+    };
   const bad = results.filter((r) => r.status === 'fail' || r.status === 'error');
   if (bad.length === 0) return { ...base, passed: true, status: 'passed', exitCode: 0, timedOut: false, reason: null };
   const reason = `${bad.length} of ${results.length} checks did not pass: ${bad.map((r) => `${r.name} ${r.status} (${r.detail.length > 160 ? `${r.detail.slice(0, 159)}…` : r.detail})`).join('; ')}`;
   return { ...base, passed: false, status: 'failed', exitCode: 1, timedOut: false, reason };
 }
 
-function verifyOutput(step: Step, stdout: string, output: string, durationMs: number, exitCode: number | null, signal: string | null): AttemptOutcome {
+function verifyOutput(
+  step: Step,
+  stdout: string,
+  output: string,
+  durationMs: number,
+  exitCode: number | null,
+  signal: string | null,
+): AttemptOutcome {
   if (step.expectOutput && !outputMatches(step.expectOutput, stdout)) {
     return fail('failed', describeMismatch(step.expectOutput, stdout), durationMs, output, exitCode, signal, false);
   }
   return { passed: true, status: 'passed', exitCode, signal, timedOut: false, reason: null, output, durationMs };
 }
 
-function fail(status: StepStatus, reason: string, durationMs: number, output: string, exitCode: number | null, signal: string | null, timedOut: boolean): AttemptOutcome {
+function fail(
+  status: StepStatus,
+  reason: string,
+  durationMs: number,
+  output: string,
+  exitCode: number | null,
+  signal: string | null,
+  timedOut: boolean,
+): AttemptOutcome {
   return { passed: false, status, exitCode, signal, timedOut, reason, output, durationMs };
 }
 

@@ -22,13 +22,21 @@ export function resolveParams(params: Param[], sets: Record<string, string>, env
   for (const name of Object.keys(sets).sort()) {
     if (!names.includes(name)) {
       const near = closest(name, names, 2);
-      problems.push(`--set ${name}: the section has no parameter \`${name}\`${near.length ? ` (did you mean ${near.map((n) => `\`${n}\``).join(', ')}?)` : names.length ? ` (its parameters: ${names.join(', ')})` : ' (it declares none)'}`);
+      problems.push(
+        `--set ${name}: the section has no parameter \`${name}\`${near.length ? ` (did you mean ${near.map((n) => `\`${n}\``).join(', ')}?)` : names.length ? ` (its parameters: ${names.join(', ')})` : ' (it declares none)'}`,
+      );
     }
   }
   for (const param of params) {
-    const value = sets[param.name] ?? env[PARAM_ENV_PREFIX + param.name] ?? (param.default === undefined ? undefined : String(param.default));
+    const value =
+      sets[param.name] ??
+      env[PARAM_ENV_PREFIX + param.name] ??
+      (param.default === undefined ? undefined : String(param.default));
     if (value === undefined) {
-      if (param.required) problems.push(`parameter \`${param.name}\` needs a value: pass --set ${param.name}=<value>${param.secret ? ` (better for a secret: export ${PARAM_ENV_PREFIX}${param.name})` : ''}${param.description ? ` — ${param.description}` : ''}`);
+      if (param.required)
+        problems.push(
+          `parameter \`${param.name}\` needs a value: pass --set ${param.name}=<value>${param.secret ? ` (better for a secret: export ${PARAM_ENV_PREFIX}${param.name})` : ''}${param.description ? ` — ${param.description}` : ''}`,
+        );
       continue;
     }
     const problem = validateParamValue(param, value);
@@ -58,8 +66,14 @@ export function parseSets(items: string[]): { sets: Record<string, string>; prob
 }
 
 /** Why the values cannot be placed in the blocks that use them (checked before anything runs). */
-export function placeholderProblems(steps: readonly Step[], params: readonly Param[], values: Readonly<Record<string, string>>): string[] {
+export function placeholderProblems(
+  steps: readonly Step[],
+  params: readonly Param[],
+  values: Readonly<Record<string, string>>,
+): string[] {
   const problems = new Set<string>();
-  for (const step of steps) for (const problem of renderPlaceholders(step.lang, step.code, params, values).problems) problems.add(`${step.id}: ${problem}`);
+  for (const step of steps)
+    for (const problem of renderPlaceholders(step.lang, step.code, params, values).problems)
+      problems.add(`${step.id}: ${problem}`);
   return [...problems];
 }

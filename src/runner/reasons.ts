@@ -3,7 +3,8 @@ import { formatDurationMs } from '../annotations/duration.js';
 
 export const reasons = {
   interrupted: () => 'interrupted (Ctrl-C or SIGTERM); the runner stopped it',
-  timedOut: (timeoutMs: number) => `timed out after ${formatDurationMs(timeoutMs)}; its whole process tree was killed (raise \`timeout=\` if it needs longer)`,
+  timedOut: (timeoutMs: number) =>
+    `timed out after ${formatDurationMs(timeoutMs)}; its whole process tree was killed (raise \`timeout=\` if it needs longer)`,
   killed: (signal: string) => `killed by ${signal}`,
   couldNotStart: (file: string, message: string) => `could not start \`${file}\`: ${message}`,
   exitCode: (got: number | null, expected: number) => `exited with code ${got ?? 'none'}, expected ${expected}`,
@@ -11,7 +12,8 @@ export const reasons = {
   sqlExpectedError: () => 'SQL succeeded, but the block declares a non-zero `exit` (expected an error)',
   injected: () => 'failed on purpose before it ran (EXEC_DOC_FAIL_BEFORE): a rollback drill',
   declined: () => 'declined by the operator at the confirmation prompt',
-  resumeRollback: () => 'rolled back at the operator\'s request on resume (`resume --rollback`) after the runner died',
+  resumeRollback: () => "rolled back at the operator's request on resume (`resume --rollback`) after the runner died",
   notStarted: () => 'not started: the run was interrupted before it',
-  noRollback: (stepId: string) => `\`${stepId}\` declares no rollback: it was not undone (add \`rollback=<id>\`, or \`rollback=none\` if it changes nothing)`,
+  noRollback: (stepId: string) =>
+    `\`${stepId}\` declares no rollback: it was not undone (add \`rollback=<id>\`, or \`rollback=none\` if it changes nothing)`,
 };

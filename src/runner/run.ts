@@ -75,7 +75,11 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
   const { section } = options;
   const env = options.env ?? process.env;
   const plan = buildPlan(section);
-  const params = checkedParams(plan, resolveParams(section.params, options.sets ?? {}, env), `Cannot run ${section.address}`);
+  const params = checkedParams(
+    plan,
+    resolveParams(section.params, options.sets ?? {}, env),
+    `Cannot run ${section.address}`,
+  );
   assertConfirmable(plan, options);
   const checksConfig = await loadChecksConfigFor(plan, options.documentPath);
 
@@ -88,7 +92,13 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
   }
 }
 
-async function startRun(plan: Plan, runId: string, params: ResolvedParams, checksConfig: ChecksConfig | undefined, options: RunSectionOptions): Promise<RunOutcome> {
+async function startRun(
+  plan: Plan,
+  runId: string,
+  params: ResolvedParams,
+  checksConfig: ChecksConfig | undefined,
+  options: RunSectionOptions,
+): Promise<RunOutcome> {
   const { section } = plan;
   const store = new RunStore(options.stateDir, runId);
   store.create();
@@ -97,7 +107,12 @@ async function startRun(plan: Plan, runId: string, params: ResolvedParams, check
   const state: RunState = {
     version: 1,
     runId,
-    section: { address: section.address, file: path.resolve(options.documentPath), docsRoot: path.resolve(options.docsRoot), contentHash: section.contentHash },
+    section: {
+      address: section.address,
+      file: path.resolve(options.documentPath),
+      docsRoot: path.resolve(options.docsRoot),
+      contentHash: section.contentHash,
+    },
     phase: 'forward',
     startedAt: new Date().toISOString(),
     params: Object.fromEntries(Object.entries(params.values).filter(([name]) => !secretNames.includes(name))),
@@ -127,9 +142,21 @@ async function startRun(plan: Plan, runId: string, params: ResolvedParams, check
     file: section.file,
     contentHash: section.contentHash,
     steps: [
-      ...plan.forward.map((s) => ({ id: s.id, kind: s.kind, lang: s.lang, phase: 'forward' as const, rollback: plan.rollbackOf.get(s.id)?.id ?? null })),
+      ...plan.forward.map((s) => ({
+        id: s.id,
+        kind: s.kind,
+        lang: s.lang,
+        phase: 'forward' as const,
+        rollback: plan.rollbackOf.get(s.id)?.id ?? null,
+      })),
       ...plan.verify.map((s) => ({ id: s.id, kind: s.kind, lang: s.lang, phase: 'verify' as const, rollback: null })),
-      ...plan.teardown.map((s) => ({ id: s.id, kind: s.kind, lang: s.lang, phase: 'teardown' as const, rollback: null })),
+      ...plan.teardown.map((s) => ({
+        id: s.id,
+        kind: s.kind,
+        lang: s.lang,
+        phase: 'teardown' as const,
+        rollback: null,
+      })),
     ],
     params: Object.fromEntries(Object.entries(params.values).map(([k, v]) => [k, secretNames.includes(k) ? '***' : v])),
   });
@@ -140,17 +167,34 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
   const store = new RunStore(options.stateDir, options.runId);
   const state = store.load();
   if (state.final || state.phase === 'done') {
-    throw new ExecDocError('E_RUN_FINISHED', `Run \`${state.runId}\` already finished (${state.final?.status ?? 'done'}, exit ${state.final?.exitCode ?? '?'}); there is nothing to resume`, { details: [`Its record: ${store.resultPath}`, `Start a new run with: exec-doc run ${state.section.file}#${state.section.address.split('/').pop()}`] });
+    throw new ExecDocError(
+      'E_RUN_FINISHED',
+      `Run \`${state.runId}\` already finished (${state.final?.status ?? 'done'}, exit ${state.final?.exitCode ?? '?'}); there is nothing to resume`,
+      {
+        details: [
+          `Its record: ${store.resultPath}`,
+          `Start a new run with: exec-doc run ${state.section.file}#${state.section.address.split('/').pop()}`,
+        ],
+      },
+    );
   }
   const section = await options.loadSection(state);
   if (section.contentHash !== state.section.contentHash) {
-    throw new ExecDocError('E_RUN_CHANGED', `The section ${section.address} changed since run \`${state.runId}\` started; resuming would mix two versions of the procedure`, { details: ['Restore the document as it was, or start a new run.'] });
+    throw new ExecDocError(
+      'E_RUN_CHANGED',
+      `The section ${section.address} changed since run \`${state.runId}\` started; resuming would mix two versions of the procedure`,
+      { details: ['Restore the document as it was, or start a new run.'] },
+    );
   }
   const env = options.env ?? process.env;
   const plan = buildPlan(section);
   // Secrets were never stored: they must be given again.
   const sets = { ...state.params, ...(options.sets ?? {}) };
-  const params = checkedParams(plan, resolveParams(section.params, sets, env), `Cannot resume ${state.runId} (secret values are never stored; pass them again)`);
+  const params = checkedParams(
+    plan,
+    resolveParams(section.params, sets, env),
+    `Cannot resume ${state.runId} (secret values are never stored; pass them again)`,
+  );
   if (state.phase === 'forward') assertConfirmable(plan, options);
   const checksConfig = await loadChecksConfigFor(plan, state.section.file);
   const unlockSection = await lockSectionFor(plan, state.runId, options, env);
@@ -161,11 +205,27 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
   }
 }
 
-async function continueRun(plan: Plan, state: RunState, store: RunStore, params: ResolvedParams, checksConfig: ChecksConfig | undefined, options: ResumeOptions): Promise<RunOutcome> {
+async function continueRun(
+  plan: Plan,
+  state: RunState,
+  store: RunStore,
+  params: ResolvedParams,
+  checksConfig: ChecksConfig | undefined,
+  options: ResumeOptions,
+): Promise<RunOutcome> {
   const section = plan.section;
   store.lock();
-  const interrupted = state.phase === 'forward' && state.current?.phase === 'forward' ? plan.forward.find((s) => s.id === state.current!.stepId) : undefined;
-  if (interrupted && (interrupted.kind === 'step' || interrupted.kind === 'setup') && !interrupted.idempotent && !options.rerunInterrupted && !options.rollback) {
+  const interrupted =
+    state.phase === 'forward' && state.current?.phase === 'forward'
+      ? plan.forward.find((s) => s.id === state.current!.stepId)
+      : undefined;
+  if (
+    interrupted &&
+    (interrupted.kind === 'step' || interrupted.kind === 'setup') &&
+    !interrupted.idempotent &&
+    !options.rerunInterrupted &&
+    !options.rollback
+  ) {
     stopLeftover(state, options.notice);
     store.unlock();
     throw interruptedError(state.runId, interrupted, plan);
@@ -175,21 +235,43 @@ async function continueRun(plan: Plan, state: RunState, store: RunStore, params:
   run.cleanUpLeftover();
   if (options.rollback && state.phase === 'forward') rollBackInstead(state, plan, interrupted);
   const rollingBack = state.phase === 'rollback';
-  run.bus.emit({ type: 'run.resume', section: section.address, fromStep: state.current?.stepId ?? plan.forward[state.cursor]?.id ?? null, rollingBack });
+  run.bus.emit({
+    type: 'run.resume',
+    section: section.address,
+    fromStep: state.current?.stepId ?? plan.forward[state.cursor]?.id ?? null,
+    rollingBack,
+  });
   return run.execute({ checkRequirements: false });
 }
 
 /** The section's lock, against its shared PostgreSQL target when it has one. */
-async function lockSectionFor(plan: Plan, runId: string, options: CommonRunOptions, env: NodeJS.ProcessEnv): Promise<() => Promise<void>> {
+async function lockSectionFor(
+  plan: Plan,
+  runId: string,
+  options: CommonRunOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<() => Promise<void>> {
   const { lockSection } = await import('./section-lock.js');
   const { configuredUrl } = await import('../targets/postgres.js');
   const sharedUrl = plan.needsPostgres ? configuredUrl(plan.section.target, env) : undefined;
-  return lockSection({ stateDir: options.stateDir, address: plan.section.address, runId, waitMs: options.lockWaitMs ?? 0, ...(sharedUrl ? { sharedUrl } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  return lockSection({
+    stateDir: options.stateDir,
+    address: plan.section.address,
+    runId,
+    waitMs: options.lockWaitMs ?? 0,
+    ...(sharedUrl ? { sharedUrl } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }
 
 /** Every block the plan may run. */
 function plannedSteps(plan: Plan): Step[] {
-  return [...plan.forward, ...plan.verify, ...plan.teardown, ...[...plan.rollbackOf.values()].filter((s): s is Step => s !== null)];
+  return [
+    ...plan.forward,
+    ...plan.verify,
+    ...plan.teardown,
+    ...[...plan.rollbackOf.values()].filter((s): s is Step => s !== null),
+  ];
 }
 
 /** Whether any block the plan may run is a `checks` block. */
@@ -199,9 +281,16 @@ function hasChecksBlocks(plan: Plan): boolean {
 
 /** The values, once each is valid and can be placed where every block uses it; else nothing runs. */
 function checkedParams(plan: Plan, params: ResolvedParams, what: string): ResolvedParams {
-  const problems = params.problems.length > 0 ? params.problems : placeholderProblems(plannedSteps(plan), plan.section.params, params.values);
+  const problems =
+    params.problems.length > 0
+      ? params.problems
+      : placeholderProblems(plannedSteps(plan), plan.section.params, params.values);
   if (problems.length > 0) {
-    throw new ExecDocError('E_PARAM', `${what}: ${problems.length === 1 ? 'a parameter is' : 'parameters are'} not right`, { details: problems });
+    throw new ExecDocError(
+      'E_PARAM',
+      `${what}: ${problems.length === 1 ? 'a parameter is' : 'parameters are'} not right`,
+      { details: problems },
+    );
   }
   return params;
 }
@@ -219,22 +308,36 @@ async function loadChecksConfigFor(plan: Plan, documentPath: string): Promise<Ch
  */
 function interruptedError(runId: string, step: Step, plan: Plan): ExecDocError {
   const partner = plan.rollbackOf.get(step.id);
-  const undo = partner ? `its rollback \`${partner.id}\` (line ${partner.position.start.line})` : partner === null ? 'nothing (rollback=none)' : 'no rollback (none is declared)';
-  return new ExecDocError('E_RESUME_INTERRUPTED', `Run \`${runId}\` stopped while step \`${step.id}\` was running; it may have done part or all of its work, so it is not run again on its own`, {
-    details: [
-      `${step.id} (${step.lang}, ${plan.section.file}:${step.position.start.line}) would be undone by ${undo}.`,
-      `Check what it did, then either:`,
-      `  exec-doc resume ${runId} --rerun-interrupted   run it again and go on (safe if running it twice does no harm)`,
-      `  exec-doc resume ${runId} --rollback            undo it (its rollback first, written to tolerate a partly done step) and the completed steps`,
-      'A step that is safe to repeat can say so with `idempotent` in its annotation; resume then runs it again by itself.',
-    ],
-  });
+  const undo = partner
+    ? `its rollback \`${partner.id}\` (line ${partner.position.start.line})`
+    : partner === null
+      ? 'nothing (rollback=none)'
+      : 'no rollback (none is declared)';
+  return new ExecDocError(
+    'E_RESUME_INTERRUPTED',
+    `Run \`${runId}\` stopped while step \`${step.id}\` was running; it may have done part or all of its work, so it is not run again on its own`,
+    {
+      details: [
+        `${step.id} (${step.lang}, ${plan.section.file}:${step.position.start.line}) would be undone by ${undo}.`,
+        `Check what it did, then either:`,
+        `  exec-doc resume ${runId} --rerun-interrupted   run it again and go on (safe if running it twice does no harm)`,
+        `  exec-doc resume ${runId} --rollback            undo it (its rollback first, written to tolerate a partly done step) and the completed steps`,
+        'A step that is safe to repeat can say so with `idempotent` in its annotation; resume then runs it again by itself.',
+      ],
+    },
+  );
 }
 
 /** `resume --rollback`: the interrupted step (it may have done part of its work) and the completed ones, in reverse. */
 function rollBackInstead(state: RunState, plan: Plan, interrupted: Step | undefined): void {
-  state.failure = { stepId: interrupted?.id ?? plan.forward[state.cursor]?.id ?? state.completed[state.completed.length - 1] ?? '-', reason: reasons.resumeRollback() };
-  Object.assign(state, undoLists(plan, state.completed, interrupted ? [interrupted.id] : [], state.baselineAfterSetup === true));
+  state.failure = {
+    stepId: interrupted?.id ?? plan.forward[state.cursor]?.id ?? state.completed[state.completed.length - 1] ?? '-',
+    reason: reasons.resumeRollback(),
+  };
+  Object.assign(
+    state,
+    undoLists(plan, state.completed, interrupted ? [interrupted.id] : [], state.baselineAfterSetup === true),
+  );
   state.phase = 'rollback';
 }
 
@@ -243,10 +346,19 @@ function rollBackInstead(state: RunState, plan: Plan, interrupted: Step | undefi
  * first; its setup blocks only after the rollback was verified against the state they made. A
  * run that failed in its setup compares with the state before it: everything is undone first.
  */
-function undoLists(plan: Plan, completed: readonly string[], interrupted: readonly string[], afterSetup: boolean): { rollbackPending: string[]; setupPending: string[] } {
+function undoLists(
+  plan: Plan,
+  completed: readonly string[],
+  interrupted: readonly string[],
+  afterSetup: boolean,
+): { rollbackPending: string[]; setupPending: string[] } {
   const kindOf = new Map(plan.forward.map((s) => [s.id, s.kind]));
   const done = [...completed, ...interrupted.filter((id) => !completed.includes(id))];
-  if (!afterSetup) return { rollbackPending: done.filter((id) => kindOf.get(id) === 'step' || kindOf.get(id) === 'setup').reverse(), setupPending: [] };
+  if (!afterSetup)
+    return {
+      rollbackPending: done.filter((id) => kindOf.get(id) === 'step' || kindOf.get(id) === 'setup').reverse(),
+      setupPending: [],
+    };
   return {
     rollbackPending: done.filter((id) => kindOf.get(id) === 'step').reverse(),
     setupPending: done.filter((id) => kindOf.get(id) === 'setup').reverse(),
@@ -277,9 +389,16 @@ function makeHandoffDir(): string {
 
 function assertConfirmable(plan: Plan, options: CommonRunOptions): void {
   if (plan.confirmations.length > 0 && !options.yes && !options.confirm) {
-    throw new ExecDocError('E_CONFIRM', `${plan.section.address} has steps that need confirmation and nobody can be asked`, {
-      details: [...plan.confirmations.map((s) => `${s.id}: ${s.confirm ?? ''}`), 'Pass --yes to confirm them all, or run in an interactive terminal.'],
-    });
+    throw new ExecDocError(
+      'E_CONFIRM',
+      `${plan.section.address} has steps that need confirmation and nobody can be asked`,
+      {
+        details: [
+          ...plan.confirmations.map((s) => `${s.id}: ${s.confirm ?? ''}`),
+          'Pass --yes to confirm them all, or run in an interactive terminal.',
+        ],
+      },
+    );
   }
 }
 
@@ -331,9 +450,21 @@ class Run {
       handoffDir: makeHandoffDir(),
       ...(options.confirm ? { confirm: options.confirm } : {}),
       yes: options.yes ?? false,
-      failBefore: new Set((env.EXEC_DOC_FAIL_BEFORE ?? '').split(',').map((id) => id.trim()).filter(Boolean)),
+      failBefore: new Set(
+        (env.EXEC_DOC_FAIL_BEFORE ?? '')
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean),
+      ),
       ...(checksConfig ? { checksConfig } : {}),
-      postgres: () => (this.postgres ? { url: this.postgres.url, description: this.postgres.description, ...(this.postgres.embedded ? { dataDir: this.postgres.embedded.dataDir } : {}) } : undefined),
+      postgres: () =>
+        this.postgres
+          ? {
+              url: this.postgres.url,
+              description: this.postgres.description,
+              ...(this.postgres.embedded ? { dataDir: this.postgres.embedded.dataDir } : {}),
+            }
+          : undefined,
       documentFile: plan.section.file,
       onSpawn: (pid) => {
         if (state.current) {
@@ -358,15 +489,30 @@ class Run {
   async execute(options: { checkRequirements: boolean }): Promise<RunOutcome> {
     try {
       if (options.checkRequirements) {
-        const results = await checkRequirements(this.plan.requirements, { target: this.plan.section.target, env: this.options.env ?? process.env });
-        this.bus.emit({ type: 'requirements', results: results.map((r) => ({ requirement: r.requirement, ok: r.ok, detail: r.detail })) });
+        const results = await checkRequirements(this.plan.requirements, {
+          target: this.plan.section.target,
+          env: this.options.env ?? process.env,
+        });
+        this.bus.emit({
+          type: 'requirements',
+          results: results.map((r) => ({ requirement: r.requirement, ok: r.ok, detail: r.detail })),
+        });
         if (results.some((r) => !r.ok)) return this.finish('requirements-missing', EXIT.requirementMissing);
       }
       if (this.plan.needsPostgres) {
         try {
           await this.openTarget();
         } catch (error) {
-          this.bus.emit({ type: 'requirements', results: [{ requirement: 'postgres', ok: false, detail: `could not open the PostgreSQL target: ${(error as Error).message}` }] });
+          this.bus.emit({
+            type: 'requirements',
+            results: [
+              {
+                requirement: 'postgres',
+                ok: false,
+                detail: `could not open the PostgreSQL target: ${(error as Error).message}`,
+              },
+            ],
+          });
           return this.finish('requirements-missing', EXIT.requirementMissing);
         }
       }
@@ -374,7 +520,14 @@ class Run {
       this.save();
       if (this.state.phase === 'forward') await this.forward();
       if (this.state.phase === 'rollback') await this.rollback();
-      if (this.state.phase === 'verify') await this.runAll(this.plan.verify, 'verify', 'verifyCursor', 'rollback-setup', (step) => step.phase !== 'pre' || this.state.completed.includes(step.id));
+      if (this.state.phase === 'verify')
+        await this.runAll(
+          this.plan.verify,
+          'verify',
+          'verifyCursor',
+          'rollback-setup',
+          (step) => step.phase !== 'pre' || this.state.completed.includes(step.id),
+        );
       if (this.state.phase === 'rollback-setup') await this.undoSetup();
       if (this.state.phase === 'teardown') await this.runAll(this.plan.teardown, 'teardown', 'teardownCursor', 'done');
       if (this.state.phase !== 'done') {
@@ -388,7 +541,9 @@ class Run {
       removeOwner(this.context.handoffDir);
       this.store.close();
       closeSync(this.logFd);
-      await this.release().catch((error: unknown) => this.options.notice?.(`could not stop the embedded PostgreSQL: ${(error as Error).message}`));
+      await this.release().catch((error: unknown) =>
+        this.options.notice?.(`could not stop the embedded PostgreSQL: ${(error as Error).message}`),
+      );
       this.fileSink.close();
       this.store.unlock();
     }
@@ -398,14 +553,28 @@ class Run {
     const env = this.options.env ?? process.env;
     const reuse = this.state.postgres?.embedded;
     const { openPostgres } = await import('../targets/postgres.js');
-    this.postgres = await openPostgres(this.plan.section.target, { runId: this.state.runId, env, stateFile: this.store.statePath, ...(reuse ? { reuse } : {}), ...(this.options.notice ? { log: this.options.notice } : {}) });
+    this.postgres = await openPostgres(this.plan.section.target, {
+      runId: this.state.runId,
+      env,
+      stateFile: this.store.statePath,
+      ...(reuse ? { reuse } : {}),
+      ...(this.options.notice ? { log: this.options.notice } : {}),
+    });
     this.mask.add(...connectionStringSecrets(this.postgres.url));
-    this.state.postgres = { kind: this.postgres.kind, ...(this.postgres.embedded ? { embedded: this.postgres.embedded } : {}) };
+    this.state.postgres = {
+      kind: this.postgres.kind,
+      ...(this.postgres.embedded ? { embedded: this.postgres.embedded } : {}),
+    };
     const target = this.plan.section.target;
     this.context.baseEnv[target.urlEnv] = this.postgres.url;
     if (this.postgres.embedded) {
       // So that psql and friends in shell steps reach the embedded server with no arguments.
-      Object.assign(this.context.baseEnv, { PGHOST: '127.0.0.1', PGPORT: String(this.postgres.embedded.port), PGUSER: 'postgres', PGDATABASE: target.database });
+      Object.assign(this.context.baseEnv, {
+        PGHOST: '127.0.0.1',
+        PGPORT: String(this.postgres.embedded.port),
+        PGUSER: 'postgres',
+        PGDATABASE: target.database,
+      });
     }
     this.options.notice?.(`PostgreSQL target: ${this.postgres.description}`);
   }
@@ -427,7 +596,9 @@ class Run {
     try {
       await takeBaselineFile(this.postgres!.url, file);
     } catch (error) {
-      this.options.notice?.(`could not take the baseline snapshot (post-rollback comparisons will report error): ${this.mask((error as Error).message)}`);
+      this.options.notice?.(
+        `could not take the baseline snapshot (post-rollback comparisons will report error): ${this.mask((error as Error).message)}`,
+      );
     }
   }
 
@@ -477,7 +648,11 @@ class Run {
     const started = this.state.rollbackStartedAt ?? new Date().toISOString();
     if (this.state.rollbackStartedAt === null) {
       this.state.rollbackStartedAt = started;
-      this.bus.emit({ type: 'rollback.start', reason: `${this.state.failure?.stepId ?? '?'}: ${this.state.failure?.reason ?? 'failed'}`, steps: [...this.state.rollbackPending, ...(this.state.setupPending ?? [])] });
+      this.bus.emit({
+        type: 'rollback.start',
+        reason: `${this.state.failure?.stepId ?? '?'}: ${this.state.failure?.reason ?? 'failed'}`,
+        steps: [...this.state.rollbackPending, ...(this.state.setupPending ?? [])],
+      });
     }
     if (!(await this.undo(this.state.rollbackPending))) return;
     this.state.phase = 'verify';
@@ -488,7 +663,14 @@ class Run {
   private async undoSetup(): Promise<void> {
     if (!(await this.undo((this.state.setupPending ??= [])))) return;
     const started = this.state.rollbackStartedAt ?? this.state.startedAt;
-    if (this.state.failure) this.bus.emit({ type: 'rollback.end', status: this.state.notUndone.length === 0 ? 'complete' : 'incomplete', durationMs: Date.now() - Date.parse(started), undone: [...this.state.undone], notUndone: [...this.state.notUndone] });
+    if (this.state.failure)
+      this.bus.emit({
+        type: 'rollback.end',
+        status: this.state.notUndone.length === 0 ? 'complete' : 'incomplete',
+        durationMs: Date.now() - Date.parse(started),
+        undone: [...this.state.undone],
+        notUndone: [...this.state.notUndone],
+      });
     this.state.phase = 'teardown';
     this.save();
   }
@@ -532,7 +714,13 @@ class Run {
   }
 
   /** Runs every block of a list that always runs to its end (failures are recorded, not fatal). */
-  private async runAll(steps: Step[], phase: 'verify' | 'teardown', cursor: 'verifyCursor' | 'teardownCursor', next: RunState['phase'], applies: (step: Step) => boolean = () => true): Promise<void> {
+  private async runAll(
+    steps: Step[],
+    phase: 'verify' | 'teardown',
+    cursor: 'verifyCursor' | 'teardownCursor',
+    next: RunState['phase'],
+    applies: (step: Step) => boolean = () => true,
+  ): Promise<void> {
     while (this.state[cursor] < steps.length) {
       const step = steps[this.state[cursor]]!;
       // A pre check that never passed (it is what failed, or the run stopped before it) proves nothing after a rollback.
@@ -547,10 +735,14 @@ class Run {
   private conclude(): RunOutcome {
     const failedIn = (phase: StepPhase) => this.state.results.some((r) => r.phase === phase && r.status !== 'passed');
     if (!this.state.failure) {
-      return failedIn('teardown') ? this.finish('teardown-failed', EXIT.rollbackIncomplete) : this.finish('succeeded', EXIT.ok);
+      return failedIn('teardown')
+        ? this.finish('teardown-failed', EXIT.rollbackIncomplete)
+        : this.finish('succeeded', EXIT.ok);
     }
     const complete = this.state.notUndone.length === 0 && !failedIn('verify') && !failedIn('teardown');
-    return complete ? this.finish('rolled-back', EXIT.rolledBack) : this.finish('rollback-incomplete', EXIT.rollbackIncomplete);
+    return complete
+      ? this.finish('rolled-back', EXIT.rolledBack)
+      : this.finish('rollback-incomplete', EXIT.rollbackIncomplete);
   }
 
   private finish(status: RunStatus, exitCode: number, options: { resumable?: boolean } = {}): RunOutcome {
@@ -560,9 +752,25 @@ class Run {
       this.state.final = { status, exitCode, finishedAt: finishedAt.toISOString() };
     }
     const failedStep = this.state.failure?.stepId ?? null;
-    this.bus.emit({ type: 'run.end', status, exitCode, durationMs: Math.max(0, finishedAt.getTime() - Date.parse(this.state.startedAt)), failedStep });
+    this.bus.emit({
+      type: 'run.end',
+      status,
+      exitCode,
+      durationMs: Math.max(0, finishedAt.getTime() - Date.parse(this.state.startedAt)),
+      failedStep,
+    });
     this.save();
-    const record = maskDeep(buildRecord({ state: this.state, section: this.plan.section, status, exitCode, finishedAt, postgres: this.postgres ? `${this.postgres.kind} ${this.postgres.serverVersion}` : null }), this.mask);
+    const record = maskDeep(
+      buildRecord({
+        state: this.state,
+        section: this.plan.section,
+        status,
+        exitCode,
+        finishedAt,
+        postgres: this.postgres ? `${this.postgres.kind} ${this.postgres.serverVersion}` : null,
+      }),
+      this.mask,
+    );
     const files = [this.store.resultPath];
     if (!options.resumable) files.push(latestRecordPath(this.store.stateDir, this.plan.section.address));
     writeRecord(record, files);

@@ -34,7 +34,8 @@ export async function lockSection(options: SectionLockOptions): Promise<() => Pr
     const taken = tryLockFile(file, { runId: options.runId, section: options.address, target });
     if (taken.acquired) break;
     holder = taken.holder;
-    if (Date.now() >= deadline || options.signal?.aborted) throw lockedError(options, `run ${String(holder.runId ?? '?')} (process ${holder.pid} on this machine)`);
+    if (Date.now() >= deadline || options.signal?.aborted)
+      throw lockedError(options, `run ${String(holder.runId ?? '?')} (process ${holder.pid} on this machine)`);
     await sleep(POLL_MS);
   }
   let client: pg.Client | undefined;
@@ -51,7 +52,11 @@ export async function lockSection(options: SectionLockOptions): Promise<() => Pr
 }
 
 async function advisoryLock(options: SectionLockOptions, deadline: number): Promise<pg.Client | undefined> {
-  const client = new pg.Client({ connectionString: options.sharedUrl, connectionTimeoutMillis: 10_000, application_name: `exec-doc ${options.runId}` });
+  const client = new pg.Client({
+    connectionString: options.sharedUrl,
+    connectionTimeoutMillis: 10_000,
+    application_name: `exec-doc ${options.runId}`,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -61,7 +66,12 @@ async function advisoryLock(options: SectionLockOptions, deadline: number): Prom
   }
   const sectionKey = `exec-doc:${options.address}`;
   for (;;) {
-    const got = (await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [ADVISORY_NAMESPACE, sectionKey])).rows[0]!.ok;
+    const got = (
+      await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [
+        ADVISORY_NAMESPACE,
+        sectionKey,
+      ])
+    ).rows[0]!.ok;
     if (got) return client;
     if (Date.now() >= deadline || options.signal?.aborted) {
       const holder = await client
@@ -74,7 +84,12 @@ async function advisoryLock(options: SectionLockOptions, deadline: number): Prom
         .then((r) => r.rows[0]?.name)
         .catch(() => undefined);
       await client.end().catch(() => undefined);
-      throw lockedError(options, holder?.startsWith('exec-doc ') ? `run ${holder.slice('exec-doc '.length)} (on the database ${describeUrl(options.sharedUrl!)})` : `another session of the database ${describeUrl(options.sharedUrl!)}`);
+      throw lockedError(
+        options,
+        holder?.startsWith('exec-doc ')
+          ? `run ${holder.slice('exec-doc '.length)} (on the database ${describeUrl(options.sharedUrl!)})`
+          : `another session of the database ${describeUrl(options.sharedUrl!)}`,
+      );
     }
     await sleep(POLL_MS);
   }
@@ -82,7 +97,12 @@ async function advisoryLock(options: SectionLockOptions, deadline: number): Prom
 
 function lockedError(options: SectionLockOptions, holder: string): ExecDocError {
   return new ExecDocError('E_SECTION_LOCKED', `${options.address} is already being run by ${holder}`, {
-    details: [options.waitMs > 0 ? `Waited ${Math.round(options.waitMs / 1000)} s for it to finish.` : 'Wait for it to finish, or pass --lock-wait <duration> to wait for it.', 'Two runs of one procedure against one target at once would interleave their steps.'],
+    details: [
+      options.waitMs > 0
+        ? `Waited ${Math.round(options.waitMs / 1000)} s for it to finish.`
+        : 'Wait for it to finish, or pass --lock-wait <duration> to wait for it.',
+      'Two runs of one procedure against one target at once would interleave their steps.',
+    ],
   });
 }
 

@@ -5,7 +5,18 @@
 // ~100x cheaper than replacing a file (ext4 flushes a file renamed over another), and a runner
 // killed mid-write leaves at worst a torn last line, which load() ignores. (No fsync: resume is
 // about a killed runner, not a lost machine, and the page cache survives the former.)
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { StepKind, StepLanguage } from '../model/types.js';
@@ -78,14 +89,20 @@ export interface RunState {
 }
 
 export function newRunId(sectionSlug: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${sectionSlug.slice(0, 40)}-${randomBytes(3).toString('hex')}`;
 }
 
 export class RunStore {
   readonly dir: string;
 
-  constructor(readonly stateDir: string, readonly runId: string) {
+  constructor(
+    readonly stateDir: string,
+    readonly runId: string,
+  ) {
     // Absolute: steps run in their document's folder and receive it as $EXEC_DOC_RUN_DIR.
     this.dir = path.resolve(stateDir, 'runs', runId);
   }
@@ -138,7 +155,9 @@ export class RunStore {
     try {
       text = readFileSync(this.statePath, 'utf8');
     } catch {
-      throw new ExecDocError('E_RUN_NOT_FOUND', `No run \`${this.runId}\` in ${path.dirname(this.dir)}`, { details: ['List runs with `ls ' + path.dirname(this.dir) + '`, or pass --state-dir if they live elsewhere.'] });
+      throw new ExecDocError('E_RUN_NOT_FOUND', `No run \`${this.runId}\` in ${path.dirname(this.dir)}`, {
+        details: ['List runs with `ls ' + path.dirname(this.dir) + '`, or pass --state-dir if they live elsewhere.'],
+      });
     }
     let state: RunState | undefined;
     const results: StepResult[] = [];
@@ -157,7 +176,10 @@ export class RunStore {
     }
     this.savedResults = results.length;
     if (!state || state.version !== 1) {
-      throw new ExecDocError('E_RUN_NOT_FOUND', `The state journal ${this.statePath} holds no readable checkpoint; the run cannot be resumed`);
+      throw new ExecDocError(
+        'E_RUN_NOT_FOUND',
+        `The state journal ${this.statePath} holds no readable checkpoint; the run cannot be resumed`,
+      );
     }
     return state;
   }
@@ -166,7 +188,9 @@ export class RunStore {
   lock(): void {
     const taken = tryLockFile(path.join(this.dir, 'lock'));
     if (!taken.acquired && taken.holder.pid !== process.pid) {
-      throw new ExecDocError('E_RUN_LOCKED', `Run \`${this.runId}\` is being executed by process ${taken.holder.pid}`, { details: ['Wait for it to finish, or stop that process first.'] });
+      throw new ExecDocError('E_RUN_LOCKED', `Run \`${this.runId}\` is being executed by process ${taken.holder.pid}`, {
+        details: ['Wait for it to finish, or stop that process first.'],
+      });
     }
   }
 
@@ -174,4 +198,3 @@ export class RunStore {
     rmSync(path.join(this.dir, 'lock'), { force: true });
   }
 }
-

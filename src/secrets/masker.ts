@@ -18,10 +18,13 @@ const MIN_SECRET_LINE = 8;
 export function createMasker(initial: Iterable<string> = []): Masker {
   let values: string[] = [];
   let needles: string[] = [];
-  const mask = ((text: string): string => (needles.length === 0 ? text : maskText(text, 0, text.length, needles, text.length).out)) as Masker;
+  const mask = ((text: string): string =>
+    needles.length === 0 ? text : maskText(text, 0, text.length, needles, text.length).out) as Masker;
   mask.add = (...more: string[]) => {
     values = [...new Set([...values, ...more.filter((v) => v.length > 0)])];
-    const lines = values.flatMap((v) => (v.includes('\n') ? v.split('\n').map((l) => l.replace(/\r$/, '').trim()) : [])).filter((l) => l.length >= MIN_SECRET_LINE);
+    const lines = values
+      .flatMap((v) => (v.includes('\n') ? v.split('\n').map((l) => l.replace(/\r$/, '').trim()) : []))
+      .filter((l) => l.length >= MIN_SECRET_LINE);
     // Longest first, so a secret containing another is hidden whole.
     needles = [...new Set([...values, ...lines])].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
   };
@@ -51,7 +54,11 @@ export function connectionStringSecrets(url: string): string[] {
  * tail that could still become a secret, at most the longest secret's length less one, waits for
  * the next chunk. A secret split across chunks, lines or the size limit is hidden whole.
  */
-export function createLineMasker(mask: Masker, emit: (text: string) => void, maxPendingChars = 8192): { write(chunk: string): void; flush(): void } {
+export function createLineMasker(
+  mask: Masker,
+  emit: (text: string) => void,
+  maxPendingChars = 8192,
+): { write(chunk: string): void; flush(): void } {
   let pending = '';
   const drain = (final: boolean) => {
     const limit = final || pending.length > maxPendingChars ? pending.length : pending.lastIndexOf('\n') + 1;
@@ -78,7 +85,13 @@ export function createLineMasker(mask: Masker, emit: (text: string) => void, max
  * Nothing at or after `held` is released (a match starting before it that a longer needle could
  * still extend waits too); returns the masked text and where it stopped.
  */
-function maskText(text: string, from: number, limit: number, needles: readonly string[], held: number): { out: string; end: number } {
+function maskText(
+  text: string,
+  from: number,
+  limit: number,
+  needles: readonly string[],
+  held: number,
+): { out: string; end: number } {
   // Next occurrence of each needle, found once and searched again only when passed.
   const next = needles.map((needle) => text.indexOf(needle, from));
   let out = '';

@@ -11,7 +11,13 @@ interface LastRun {
   finishedAt: string;
   durationMs: number;
   contentHash: string;
-  steps: Array<{ stepId: string; phase: string; status: string; durationMs: number; checks?: Array<{ name: string; status: string; value: string | null }> }>;
+  steps: Array<{
+    stepId: string;
+    phase: string;
+    status: string;
+    durationMs: number;
+    checks?: Array<{ name: string; status: string; value: string | null }>;
+  }>;
 }
 
 interface Flow {
@@ -29,7 +35,12 @@ export interface RunbookSectionProps {
 }
 
 const ms = (n: number): string => (n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`);
-const VERDICT: Record<string, string> = { succeeded: 'passed', 'rolled-back': 'failed, rolled back', 'rollback-incomplete': 'failed, rollback incomplete', 'teardown-failed': 'teardown failed' };
+const VERDICT: Record<string, string> = {
+  succeeded: 'passed',
+  'rolled-back': 'failed, rolled back',
+  'rollback-incomplete': 'failed, rollback incomplete',
+  'teardown-failed': 'teardown failed',
+};
 
 export default function RunbookSection(props: RunbookSectionProps): React.JSX.Element {
   const data = usePluginData('docusaurus-exec-doc') as { lastRuns: Record<string, LastRun> } | undefined;
@@ -42,10 +53,14 @@ export default function RunbookSection(props: RunbookSectionProps): React.JSX.El
         <span>Run it:</span> <code>{props.command}</code>
         {props.requires && <span className="runbook-section__requires">requires {props.requires}</span>}
       </div>
-      <div className={`runbook-verified ${run ? (stale ? 'runbook-verified--stale' : `runbook-verified--${run.status}`) : 'runbook-verified--never'}`} data-testid="last-verified">
+      <div
+        className={`runbook-verified ${run ? (stale ? 'runbook-verified--stale' : `runbook-verified--${run.status}`) : 'runbook-verified--never'}`}
+        data-testid="last-verified"
+      >
         {run ? (
           <>
-            <strong>Last verified</strong> {run.finishedAt.slice(0, 16).replace('T', ' ')} UTC: {VERDICT[run.status] ?? run.status} in {ms(run.durationMs)}
+            <strong>Last verified</strong> {run.finishedAt.slice(0, 16).replace('T', ' ')} UTC:{' '}
+            {VERDICT[run.status] ?? run.status} in {ms(run.durationMs)}
             {stale && <em> — stale: the procedure changed since this run</em>}
             <details>
               <summary>Step durations</summary>
@@ -62,7 +77,11 @@ export default function RunbookSection(props: RunbookSectionProps): React.JSX.El
                         <td>{ms(s.durationMs)}</td>
                       </tr>
                       {s.checks?.map((c) => (
-                        <tr key={`${s.phase}-${s.stepId}-${c.name}`} className={`runbook-check runbook-check--${c.status}`} data-check={c.name}>
+                        <tr
+                          key={`${s.phase}-${s.stepId}-${c.name}`}
+                          className={`runbook-check runbook-check--${c.status}`}
+                          data-check={c.name}
+                        >
                           <td>
                             ↳ <code>{c.name}</code>
                           </td>
@@ -95,7 +114,9 @@ export default function RunbookSection(props: RunbookSectionProps): React.JSX.El
         ))}
       </ol>
       {flow.verify.length > 0 && <div className="runbook-flow__after">After a rollback: {flow.verify.join(', ')}</div>}
-      {flow.teardown.length > 0 && <div className="runbook-flow__after">Always at the end: {flow.teardown.join(', ')}</div>}
+      {flow.teardown.length > 0 && (
+        <div className="runbook-flow__after">Always at the end: {flow.teardown.join(', ')}</div>
+      )}
     </div>
   );
 }

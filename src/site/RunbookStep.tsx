@@ -21,7 +21,12 @@ export default function RunbookStep(props: RunbookStepProps): React.JSX.Element 
   useBrokenLinks().collectAnchor(stepAnchor(props.id));
   const kind = props.kind === 'check' && props.phase ? `check (${props.phase})` : props.kind;
   return (
-    <div className={`runbook-step runbook-step--${props.kind}`} id={stepAnchor(props.id)} data-step-id={props.id} data-kind={props.kind}>
+    <div
+      className={`runbook-step runbook-step--${props.kind}`}
+      id={stepAnchor(props.id)}
+      data-step-id={props.id}
+      data-kind={props.kind}
+    >
       <span className="runbook-step__kind">{kind}</span>
       <code className="runbook-step__id">{props.id}</code>
       <span className="runbook-step__meta">timeout {props.timeout}</span>

@@ -43,7 +43,10 @@ export async function embeddedBinaries(): Promise<Binaries> {
   try {
     return (await import(name)) as Binaries;
   } catch (error) {
-    throw new Error(`the embedded PostgreSQL for ${os.platform()}-${os.arch()} (${name}) is not installed; run \`npm install\`, or set DATABASE_URL to use your own server`, { cause: error });
+    throw new Error(
+      `the embedded PostgreSQL for ${os.platform()}-${os.arch()} (${name}) is not installed; run \`npm install\`, or set DATABASE_URL to use your own server`,
+      { cause: error },
+    );
   }
 }
 
@@ -73,21 +76,32 @@ export function describeUrl(url: string): string {
 }
 
 /** Whether the target can be had, without starting anything. */
-export async function checkPostgres(target: PostgresTarget, env: NodeJS.ProcessEnv): Promise<{ ok: boolean; detail: string }> {
+export async function checkPostgres(
+  target: PostgresTarget,
+  env: NodeJS.ProcessEnv,
+): Promise<{ ok: boolean; detail: string }> {
   const url = configuredUrl(target, env);
   if (url) {
     try {
       const version = await serverVersion(url);
       return { ok: true, detail: `${describeUrl(url)} (PostgreSQL ${version})` };
     } catch (error) {
-      return { ok: false, detail: `cannot connect to ${describeUrl(url)}: ${(error as Error).message}; check ${target.urlEnv}, or unset it to use the embedded server` };
+      return {
+        ok: false,
+        detail: `cannot connect to ${describeUrl(url)}: ${(error as Error).message}; check ${target.urlEnv}, or unset it to use the embedded server`,
+      };
     }
   }
   try {
     const bin = await embeddedBinaries();
-    if (!existsSync(bin.postgres)) return { ok: false, detail: `embedded PostgreSQL binary missing at ${bin.postgres}; run \`npm install\`` };
+    if (!existsSync(bin.postgres))
+      return { ok: false, detail: `embedded PostgreSQL binary missing at ${bin.postgres}; run \`npm install\`` };
     if (process.getuid?.() === 0 && !(await osUser('postgres')) && !commandExists('useradd')) {
-      return { ok: false, detail: 'running as root, the embedded PostgreSQL needs a `postgres` OS user and `useradd` is not available to create it' };
+      return {
+        ok: false,
+        detail:
+          'running as root, the embedded PostgreSQL needs a `postgres` OS user and `useradd` is not available to create it',
+      };
     }
     return { ok: true, detail: 'embedded PostgreSQL (started for the run)' };
   } catch (error) {
@@ -120,7 +134,13 @@ export async function openPostgres(target: PostgresTarget, options: OpenOptions)
   const url = configuredUrl(target, options.env);
   if (url) {
     const version = await serverVersion(url);
-    return { kind: 'external', url, description: describeUrl(url), serverVersion: version, release: async () => undefined };
+    return {
+      kind: 'external',
+      url,
+      description: describeUrl(url),
+      serverVersion: version,
+      release: async () => undefined,
+    };
   }
   return openEmbedded(target, options);
 }
@@ -130,7 +150,12 @@ async function openEmbedded(target: PostgresTarget, options: OpenOptions): Promi
   const owner = await serverOwner(options.log);
   const dataDir = options.reuse?.dataDir ?? path.join(os.tmpdir(), `${DATA_DIR_PREFIX}${options.runId}`);
   const run = (file: string, args: string[]) =>
-    execa(file, args, { ...(owner ? { uid: owner.uid, gid: owner.gid } : {}), env: { ...process.env, LC_ALL: 'C' }, reject: false, stdin: 'ignore' });
+    execa(file, args, {
+      ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
+      env: { ...process.env, LC_ALL: 'C' },
+      reject: false,
+      stdin: 'ignore',
+    });
   await sweepAbandonedServers(bin, run, options.log);
   // Claimed before anything exists, so that a command killed during initdb leaves a trace to sweep.
   writeOwner(dataDir, options.stateFile ? { stateFile: options.stateFile } : {});
@@ -138,7 +163,16 @@ async function openEmbedded(target: PostgresTarget, options: OpenOptions): Promi
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     if (owner) await chown(dataDir, owner.uid, owner.gid);
-    const init = await run(bin.initdb, ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync']);
+    const init = await run(bin.initdb, [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]);
     if (init.exitCode !== 0) throw new Error(`initdb failed (exit ${init.exitCode}): ${String(init.stderr).trim()}`);
   }
   let port = options.reuse?.port ?? 0;
@@ -148,14 +182,26 @@ async function openEmbedded(target: PostgresTarget, options: OpenOptions): Promi
     for (let attempt = 0; attempt < 3; attempt++) {
       if (port === 0 || attempt > 0) port = await freePort();
       // Listen on loopback only; the socket lives in the private data directory.
-      const start = await run(bin.pg_ctl, ['start', '-D', dataDir, '-w', '-t', '60', '-l', path.join(dataDir, 'server.log'), '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir}`]);
+      const start = await run(bin.pg_ctl, [
+        'start',
+        '-D',
+        dataDir,
+        '-w',
+        '-t',
+        '60',
+        '-l',
+        path.join(dataDir, 'server.log'),
+        '-o',
+        `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir}`,
+      ]);
       if (start.exitCode === 0) {
         lastError = '';
         break;
       }
       lastError = `${String(start.stdout).trim()} ${String(start.stderr).trim()}`.trim();
     }
-    if (lastError) throw new Error(`the embedded PostgreSQL did not start: ${lastError} (log: ${path.join(dataDir, 'server.log')})`);
+    if (lastError)
+      throw new Error(`the embedded PostgreSQL did not start: ${lastError} (log: ${path.join(dataDir, 'server.log')})`);
   }
   const adminUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   if (target.database !== 'postgres') await ensureDatabase(adminUrl, target.database);
@@ -188,7 +234,11 @@ type RunAsOwner = (file: string, args: string[]) => Promise<{ exitCode?: number 
  * Servers whose command died without stopping them (SIGKILL, a crash) are stopped; their data
  * is removed, unless it belongs to a run that `resume` can still finish.
  */
-export async function sweepAbandonedServers(bin: Binaries, run: RunAsOwner, log?: (line: string) => void): Promise<void> {
+export async function sweepAbandonedServers(
+  bin: Binaries,
+  run: RunAsOwner,
+  log?: (line: string) => void,
+): Promise<void> {
   for (const { path: dataDir, owner } of abandoned(DATA_DIR_PREFIX)) {
     if (owner.stopped && resumable(owner.stateFile, dataDir)) continue;
     if (existsSync(path.join(dataDir, 'postmaster.pid'))) {

@@ -22,7 +22,8 @@ export function closest(input: string, candidates: readonly string[], maxDistanc
   return candidates
     .map((candidate, index) => {
       const hay = candidate.toLowerCase();
-      const distance = hay.includes(needle) || (needle.includes(hay) && hay.length > 2) ? 0.5 : editDistance(needle, hay);
+      const distance =
+        hay.includes(needle) || (needle.includes(hay) && hay.length > 2) ? 0.5 : editDistance(needle, hay);
       return { candidate, index, distance };
     })
     .filter((c) => c.distance <= maxDistance)

@@ -11,7 +11,10 @@ export interface LockHolder {
 }
 
 /** Takes the lock, or returns who holds it. */
-export function tryLockFile(file: string, info: Record<string, unknown> = {}): { acquired: true } | { acquired: false; holder: LockHolder } {
+export function tryLockFile(
+  file: string,
+  info: Record<string, unknown> = {},
+): { acquired: true } | { acquired: false; holder: LockHolder } {
   mkdirSync(path.dirname(file), { recursive: true });
   const mine = JSON.stringify({ ...info, pid: process.pid, startTime: processStartTime(process.pid) ?? null });
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -30,7 +33,8 @@ export function tryLockFile(file: string, info: Record<string, unknown> = {}): {
       // Unreadable, or being written this instant: judged again on the next attempt, then taken over.
       if (attempt === 0) continue;
     }
-    if (holder.pid && isSameProcessAlive(holder.pid, holder.startTime ?? undefined)) return { acquired: false, holder: holder as LockHolder };
+    if (holder.pid && isSameProcessAlive(holder.pid, holder.startTime ?? undefined))
+      return { acquired: false, holder: holder as LockHolder };
     rmSync(file, { force: true });
   }
   return { acquired: false, holder: { pid: -1, startTime: null } };

@@ -22,7 +22,11 @@ export interface Owner {
 const ownerPath = (thing: string) => `${thing}.owner.json`;
 
 export function writeOwner(thing: string, extra: Partial<Owner> = {}): void {
-  const owner: Owner = { ...extra, pid: extra.pid ?? process.pid, startTime: extra.startTime === undefined ? (processStartTime(process.pid) ?? null) : extra.startTime };
+  const owner: Owner = {
+    ...extra,
+    pid: extra.pid ?? process.pid,
+    startTime: extra.startTime === undefined ? (processStartTime(process.pid) ?? null) : extra.startTime,
+  };
   const temporary = `${ownerPath(thing)}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
   renameSync(temporary, ownerPath(thing));

@@ -32,4 +32,3 @@ export function isSameProcessAlive(pid: number, startTime: string | undefined): 
   if (!info || info.state === 'Z' || info.state === 'X') return false;
   return startTime === undefined || info.startTime === startTime;
 }
-

@@ -10,10 +10,17 @@ export function projectRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (dir !== path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'executable-migration-guide') return (root = dir);
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'executable-migration-guide'
+    )
+      return (root = dir);
     dir = path.dirname(dir);
   }
-  throw new Error('exec-doc: cannot find the project root (package.json named executable-migration-guide) above ' + fileURLToPath(import.meta.url));
+  throw new Error(
+    'exec-doc: cannot find the project root (package.json named executable-migration-guide) above ' +
+      fileURLToPath(import.meta.url),
+  );
 }
 
 export function projectVersion(): string {

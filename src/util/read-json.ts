@@ -6,7 +6,13 @@ import { lineStarts, positionAt } from './text-position.js';
 
 export class JsonFileError extends Error {
   override name = 'JsonFileError';
-  constructor(readonly file: string, readonly line: number, readonly column: number, readonly reason: string, readonly code: 'unreadable' | 'truncated' | 'syntax') {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly reason: string,
+    readonly code: 'unreadable' | 'truncated' | 'syntax',
+  ) {
     super(`${file}:${line}:${column}: ${reason}`);
   }
 }
@@ -18,7 +24,17 @@ export function readJsonFile(file: string, what = 'JSON'): unknown {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new JsonFileError(file, 1, 1, code === 'ENOENT' ? `${what} file does not exist` : code === 'EACCES' ? `no permission to read the ${what} file` : `cannot read the ${what} file (${code ?? (error as Error).message})`, 'unreadable');
+    throw new JsonFileError(
+      file,
+      1,
+      1,
+      code === 'ENOENT'
+        ? `${what} file does not exist`
+        : code === 'EACCES'
+          ? `no permission to read the ${what} file`
+          : `cannot read the ${what} file (${code ?? (error as Error).message})`,
+      'unreadable',
+    );
   }
   try {
     return JSON.parse(text);
@@ -26,8 +42,24 @@ export function readJsonFile(file: string, what = 'JSON'): unknown {
     const offset = jsonErrorOffset(text);
     const { line, column } = positionAt(lineStarts(text), offset);
     return offset >= text.length
-      ? raise(new JsonFileError(file, line, column, `Unexpected end of the ${what} (truncated?), expected complete JSON`, 'truncated'))
-      : raise(new JsonFileError(file, line, column, `Unexpected character \`${text[offset]}\` in the ${what}, expected JSON`, 'syntax'));
+      ? raise(
+          new JsonFileError(
+            file,
+            line,
+            column,
+            `Unexpected end of the ${what} (truncated?), expected complete JSON`,
+            'truncated',
+          ),
+        )
+      : raise(
+          new JsonFileError(
+            file,
+            line,
+            column,
+            `Unexpected character \`${text[offset]}\` in the ${what}, expected JSON`,
+            'syntax',
+          ),
+        );
   }
 }
 

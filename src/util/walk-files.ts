@@ -5,7 +5,11 @@ import path from 'node:path';
  * Every file below `root` that `accept` takes, sorted by path. Folders for which `enter`
  * says false are skipped; an unreadable folder counts as empty.
  */
-export function walkFiles(root: string, accept: (entry: Dirent) => boolean, enter: (entry: Dirent) => boolean = () => true): string[] {
+export function walkFiles(
+  root: string,
+  accept: (entry: Dirent) => boolean,
+  enter: (entry: Dirent) => boolean = () => true,
+): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
     let entries: Dirent[];

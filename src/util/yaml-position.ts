@@ -25,7 +25,9 @@ export function pathLocator(doc: Document, text: string): PathLocator {
     const parent = path.length <= 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
     const items = (parent as { items?: unknown[] } | null)?.items;
     const last = path[path.length - 1];
-    const pair = items?.find((item) => isPair(item) && (isNode(item.key) ? (item.key as { value?: unknown }).value : item.key) === last);
+    const pair = items?.find(
+      (item) => isPair(item) && (isNode(item.key) ? (item.key as { value?: unknown }).value : item.key) === last,
+    );
     const offset = isPair(pair) ? offsetOf(pair.key) : undefined;
     return offset !== undefined ? positionAt(starts, offset) : at(path);
   };

@@ -6,13 +6,61 @@ import { parseMeta } from '../../src/annotations/parse-meta.js';
 import { interpretAttributes } from '../../src/annotations/fields.js';
 import { extractFromSource } from '../../src/documents/load.js';
 
-const metaChars = fc.constantFrom('{', '}', '"', "'", '=', ' ', ',', '\\', 'i', 'd', 'x', 'k', 'n', 'a', 'm', 'e', 't', '1', ':', '[', ']', '#', '.', '-', '\t', 'é');
+const metaChars = fc.constantFrom(
+  '{',
+  '}',
+  '"',
+  "'",
+  '=',
+  ' ',
+  ',',
+  '\\',
+  'i',
+  'd',
+  'x',
+  'k',
+  'n',
+  'a',
+  'm',
+  'e',
+  't',
+  '1',
+  ':',
+  '[',
+  ']',
+  '#',
+  '.',
+  '-',
+  '\t',
+  'é',
+);
 const metaLike = fc.oneof(
   fc.string(),
   fc.array(metaChars, { maxLength: 40 }).map((cs) => cs.join('')),
-  fc.tuple(fc.constantFrom('id', 'name', 'kind', 'timeout', 'retries', 'rollback', 'requires', 'output', 'match', 'env', 'confirm', 'phase', 'foo'), fc.string({ maxLength: 12 })).map(([k, v]) => `{id=a ${k}=${v}}`),
+  fc
+    .tuple(
+      fc.constantFrom(
+        'id',
+        'name',
+        'kind',
+        'timeout',
+        'retries',
+        'rollback',
+        'requires',
+        'output',
+        'match',
+        'env',
+        'confirm',
+        'phase',
+        'foo',
+      ),
+      fc.string({ maxLength: 12 }),
+    )
+    .map(([k, v]) => `{id=a ${k}=${v}}`),
   fc.jsonValue().map((v) => JSON.stringify(v)),
-  fc.dictionary(fc.constantFrom('id', 'name', 'kind', 'timeout', 'env', 'requires', 'retries'), fc.jsonValue()).map((v) => JSON.stringify(v)),
+  fc
+    .dictionary(fc.constantFrom('id', 'name', 'kind', 'timeout', 'env', 'requires', 'retries'), fc.jsonValue())
+    .map((v) => JSON.stringify(v)),
 );
 
 describe('annotation parser fuzzing', () => {
@@ -43,15 +91,34 @@ describe('annotation parser fuzzing', () => {
       body: fc.string({ maxLength: 30 }).map((b) => b.replace(/`/g, "'")),
     });
     const doc = fc.record({
-      frontmatter: fc.option(fc.constantFrom('exec-doc:\n  params:\n    a: {type: integer, default: x}\n', 'exec-doc: [1, 2\n', 'title: t\n', 'exec-doc:\n  nope: 1\n'), { nil: undefined }),
-      parts: fc.array(fc.oneof(fc.constantFrom('# Title', '## Section one', '### Sub {#sub}', 'Some *prose* here.', '> quoted', '- item'), block), { maxLength: 8 }),
+      frontmatter: fc.option(
+        fc.constantFrom(
+          'exec-doc:\n  params:\n    a: {type: integer, default: x}\n',
+          'exec-doc: [1, 2\n',
+          'title: t\n',
+          'exec-doc:\n  nope: 1\n',
+        ),
+        { nil: undefined },
+      ),
+      parts: fc.array(
+        fc.oneof(
+          fc.constantFrom('# Title', '## Section one', '### Sub {#sub}', 'Some *prose* here.', '> quoted', '- item'),
+          block,
+        ),
+        { maxLength: 8 },
+      ),
     });
     await fc.assert(
       fc.asyncProperty(doc, fc.boolean(), async ({ frontmatter, parts }, mdx) => {
-        const body = parts.map((p) => (typeof p === 'string' ? p : `\`\`\`${p.lang} ${p.meta}\n${p.body}\n\`\`\``)).join('\n\n');
+        const body = parts
+          .map((p) => (typeof p === 'string' ? p : `\`\`\`${p.lang} ${p.meta}\n${p.body}\n\`\`\``))
+          .join('\n\n');
         const source = `${frontmatter ? `---\n${frontmatter}---\n` : ''}${body}\n`;
         const lineCount = source.split('\n').length;
-        const result = await extractFromSource(`/fuzz/doc.${mdx ? 'mdx' : 'md'}`, source, { docsRoot: '/fuzz', displayRoot: '/fuzz' });
+        const result = await extractFromSource(`/fuzz/doc.${mdx ? 'mdx' : 'md'}`, source, {
+          docsRoot: '/fuzz',
+          displayRoot: '/fuzz',
+        });
         for (const d of result.diagnostics) {
           expect(d.line).toBeGreaterThanOrEqual(1);
           expect(d.line).toBeLessThanOrEqual(lineCount);

@@ -39,10 +39,12 @@ describe('http.health', () => {
   let base: string;
   beforeAll(async () => {
     server = http.createServer((req, res) => {
-      if (req.url === '/healthz') res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok","db":{"connected":true}}');
+      if (req.url === '/healthz')
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok","db":{"connected":true}}');
       else if (req.url === '/broken') res.writeHead(500).end('database connection refused');
       else if (req.url === '/slow') setTimeout(() => res.writeHead(200).end('ok'), 300);
-      else if (req.url === '/hang') return; // never answers
+      else if (req.url === '/hang')
+        return; // never answers
       else res.writeHead(404).end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -54,7 +56,10 @@ describe('http.health', () => {
   });
 
   it('passes on the expected status and JSON fields', async () => {
-    const r = await runCheck('http.health', { url: `${base}/healthz`, expectJson: { status: 'ok', 'db.connected': true } });
+    const r = await runCheck('http.health', {
+      url: `${base}/healthz`,
+      expectJson: { status: 'ok', 'db.connected': true },
+    });
     expect(r.status).toBe('pass');
     expect(r.value).toMatch(/^HTTP 200 in \d+ ms$/);
   });

@@ -31,7 +31,11 @@ describe('postgres.reachable', () => {
     expect(wrong.status).toBe('fail');
     expect(wrong.detail).toContain('runs PostgreSQL 18, expected 17');
     const port = await freePort();
-    const down = await runCheck('postgres.reachable', {}, pgContext(`postgresql://postgres@127.0.0.1:${port}/postgres`));
+    const down = await runCheck(
+      'postgres.reachable',
+      {},
+      pgContext(`postgresql://postgres@127.0.0.1:${port}/postgres`),
+    );
     expect(down).toMatchObject({ status: 'fail', value: 'no answer' });
     expect(down.detail).toMatch(/ECONNREFUSED/);
   });
@@ -43,7 +47,11 @@ describe('postgres.reachable', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as net.AddressInfo).port;
     try {
-      const r = await runCheck('postgres.connections', {}, { ...pgContext(`postgresql://postgres@127.0.0.1:${port}/postgres`), timeoutMs: 300 });
+      const r = await runCheck(
+        'postgres.connections',
+        {},
+        { ...pgContext(`postgresql://postgres@127.0.0.1:${port}/postgres`), timeoutMs: 300 },
+      );
       expect(r.status).toBe('error');
       expect(r.detail).toMatch(/timed out after 300 ms|cannot connect/);
       expect(r.durationMs).toBeLessThan(3000);
@@ -77,7 +85,11 @@ describe('postgres.long-transactions', () => {
     await new Promise((r) => setTimeout(r, 700));
     const warn = await runCheck('postgres.long-transactions', { warnSeconds: 0.5, failSeconds: 60 }, pgContext(db.url));
     expect(warn.status).toBe('warn');
-    const fail = await runCheck('postgres.long-transactions', { warnSeconds: 0.2, failSeconds: 0.5 }, pgContext(db.url));
+    const fail = await runCheck(
+      'postgres.long-transactions',
+      { warnSeconds: 0.2, failSeconds: 0.5 },
+      pgContext(db.url),
+    );
     expect(fail).toMatchObject({ status: 'fail', unit: 'seconds' });
     expect(fail.metric!).toBeGreaterThanOrEqual(0.5);
     expect(fail.detail).toMatch(/pid \d+ \(postgres, batch-job\) idle in transaction for \d\.\d s/);
@@ -97,7 +109,9 @@ describe('postgres.blocking-locks', () => {
     const r = await runCheck('postgres.blocking-locks', {}, pgContext(db.url));
     expect(r).toMatchObject({ status: 'fail', metric: 1, value: '1 blocked' });
     const holderPid = (await holder.query('select pg_backend_pid() as p')).rows[0].p as number;
-    expect(r.detail).toMatch(new RegExp(`waits \\d+\\.\\d s for AccessShareLock on accounts, blocked by pid ${holderPid}`));
+    expect(r.detail).toMatch(
+      new RegExp(`waits \\d+\\.\\d s for AccessShareLock on accounts, blocked by pid ${holderPid}`),
+    );
     await holder.query('rollback');
     await waiting;
     expect((await runCheck('postgres.blocking-locks', {}, pgContext(db.url))).status).toBe('pass');
@@ -116,9 +130,11 @@ describe('postgres.replication-lag', () => {
 
 describe('postgres.integrity', () => {
   it('fails on an index left INVALID by a failed concurrent build and on NOT VALID constraints', async () => {
-    const db = await server.database("create table t (id int, v int); insert into t values (1, 1), (2, 1), (3, -1)");
+    const db = await server.database('create table t (id int, v int); insert into t values (1, 1), (2, 1), (3, -1)');
     expect((await runCheck('postgres.integrity', {}, pgContext(db.url))).status).toBe('pass');
-    await expect(db.query('create unique index concurrently t_v_key on t (v)')).rejects.toThrow(/could not create unique index/);
+    await expect(db.query('create unique index concurrently t_v_key on t (v)')).rejects.toThrow(
+      /could not create unique index/,
+    );
     await db.query('alter table t add constraint v_positive check (v > 0) not valid');
     const r = await runCheck('postgres.integrity', {}, pgContext(db.url));
     expect(r).toMatchObject({ status: 'fail', metric: 2, value: '1 invalid, 1 not valid' });
@@ -141,12 +157,39 @@ describe('postgres.replication-lag with a real standby', () => {
     const dir = tempDir('exec-doc-repl-');
     const [primaryPort, standbyPort] = [await freePort(), await freePort()];
     const script = path.join(ROOT, 'scripts', 'procedures', 'database', 'pg15.sh');
-    const asOwner = (args: string[]) => (process.getuid?.() === 0 ? execa('runuser', ['-u', 'postgres', '--', ...args]) : execa(args[0]!, args.slice(1)));
+    const asOwner = (args: string[]) =>
+      process.getuid?.() === 0 ? execa('runuser', ['-u', 'postgres', '--', ...args]) : execa(args[0]!, args.slice(1));
     await execa('bash', [script, 'start', dir, String(primaryPort)]);
     const standbyDir = path.join(dir, 'standby');
     try {
-      await asOwner([`${BIN}/pg_basebackup`, '-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', standbyDir, '-R', '-X', 'stream', '--no-sync']);
-      await asOwner([`${BIN}/pg_ctl`, 'start', '-D', standbyDir, '-w', '-t', '60', '-l', path.join(dir, 'standby.log'), '-o', `-p ${standbyPort} -c listen_addresses=127.0.0.1 -k ${dir} -c application_name=replica1`]);
+      await asOwner([
+        `${BIN}/pg_basebackup`,
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(primaryPort),
+        '-U',
+        'postgres',
+        '-D',
+        standbyDir,
+        '-R',
+        '-X',
+        'stream',
+        '--no-sync',
+      ]);
+      await asOwner([
+        `${BIN}/pg_ctl`,
+        'start',
+        '-D',
+        standbyDir,
+        '-w',
+        '-t',
+        '60',
+        '-l',
+        path.join(dir, 'standby.log'),
+        '-o',
+        `-p ${standbyPort} -c listen_addresses=127.0.0.1 -k ${dir} -c application_name=replica1`,
+      ]);
       const primary = `postgresql://postgres@127.0.0.1:${primaryPort}/postgres`;
       const standby = `postgresql://postgres@127.0.0.1:${standbyPort}/postgres`;
       const q = async (url: string, sql: string) => {
@@ -159,10 +202,20 @@ describe('postgres.replication-lag with a real standby', () => {
       };
       await q(primary, 'create table t (id int); insert into t values (1)');
       // Wait until the standby streams.
-      for (let i = 0; i < 100 && (await q(primary, 'select count(*)::int as n from pg_stat_replication'))[0].n < 1; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && (await q(primary, 'select count(*)::int as n from pg_stat_replication'))[0].n < 1; i++)
+        await new Promise((r) => setTimeout(r, 100));
       // …and until it has replayed a transaction: paused before that, it has no replay time to measure lag from.
-      for (let i = 0; i < 100 && (await q(standby, 'select pg_last_xact_replay_timestamp() is null as none'))[0].none; i++) await new Promise((r) => setTimeout(r, 100));
-      const ok = await runCheck('postgres.replication-lag', { expectStandbys: 1, failBytes: 64 * 1024 * 1024 }, pgContext(primary));
+      for (
+        let i = 0;
+        i < 100 && (await q(standby, 'select pg_last_xact_replay_timestamp() is null as none'))[0].none;
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 100));
+      const ok = await runCheck(
+        'postgres.replication-lag',
+        { expectStandbys: 1, failBytes: 64 * 1024 * 1024 },
+        pgContext(primary),
+      );
       expect(ok.status).toBe('pass');
       expect(ok.value).toMatch(/\(1 standbys\)$/);
       expect((await runCheck('postgres.replication-lag', {}, pgContext(standby))).status).toBe('pass');
@@ -170,7 +223,11 @@ describe('postgres.replication-lag with a real standby', () => {
       await q(standby, 'select pg_wal_replay_pause()');
       await q(primary, 'insert into t select generate_series(1, 10000)');
       await new Promise((r) => setTimeout(r, 1500));
-      const behind = await runCheck('postgres.replication-lag', { warnSeconds: 0.5, failSeconds: 1 }, pgContext(standby));
+      const behind = await runCheck(
+        'postgres.replication-lag',
+        { warnSeconds: 0.5, failSeconds: 1 },
+        pgContext(standby),
+      );
       expect(behind.status).toBe('fail');
       expect(behind.detail).toContain('replay is paused');
       const primarySide = await runCheck('postgres.replication-lag', { failBytes: 1 }, pgContext(primary));

@@ -74,7 +74,9 @@ describe('python.environment', () => {
     writeFileSync(extra, 'demo-lib==1.0.0\n');
     const r = await runCheck('python.environment', { python: python(), lockFile: extra });
     expect(r.detail).toContain('demo-dep 1.0.0 is installed but not in the lock');
-    expect((await runCheck('python.environment', { python: python(), lockFile: extra, allowExtra: true })).status).toBe('pass');
+    expect((await runCheck('python.environment', { python: python(), lockFile: extra, allowExtra: true })).status).toBe(
+      'pass',
+    );
   });
 
   it('reports error with the position for a malformed lock, and error for a missing interpreter', async () => {
@@ -82,7 +84,9 @@ describe('python.environment', () => {
     writeFileSync(lock, 'demo-dep==1.0.0\n  demo-lib>=1.0\n');
     const r = await runCheck('python.environment', { python: python(), lockFile: lock });
     expect(r.status).toBe('error');
-    expect(r.detail).toBe(`${lock}:2:11: Unexpected \`>=1.0\` after \`demo-lib\`, expected \`==<version>\`: a lock file pins exact versions; regenerate it with \`pip freeze > requirements.lock\``);
+    expect(r.detail).toBe(
+      `${lock}:2:11: Unexpected \`>=1.0\` after \`demo-lib\`, expected \`==<version>\`: a lock file pins exact versions; regenerate it with \`pip freeze > requirements.lock\``,
+    );
     const missing = await runCheck('python.environment', { python: '/nonexistent/venv/bin/python' });
     expect(missing.status).toBe('error');
     expect(missing.detail).toContain('is not installed (not found on PATH)');
@@ -91,7 +95,15 @@ describe('python.environment', () => {
 
 describe('parseLockFile', () => {
   it('reads pip freeze, pip-compile (hashes, markers, extras) and direct references', () => {
-    const text = ['# comment', '--index-url https://example/simple', 'Flask[async]==3.0.0 ; python_version >= "3.8" \\', '    --hash=sha256:abc', 'my_pkg @ file:///src/pkg', 'x.y-z===1.0+local', ''].join('\n');
+    const text = [
+      '# comment',
+      '--index-url https://example/simple',
+      'Flask[async]==3.0.0 ; python_version >= "3.8" \\',
+      '    --hash=sha256:abc',
+      'my_pkg @ file:///src/pkg',
+      'x.y-z===1.0+local',
+      '',
+    ].join('\n');
     expect(parseLockFile('r.txt', text)).toEqual([
       { name: 'flask', version: '3.0.0', line: 3 },
       { name: 'my-pkg', version: null, line: 5 },
@@ -109,10 +121,18 @@ describe('parseLockFile', () => {
       }
       throw new Error('no error');
     };
-    expect(error('a==1\n==2\n')).toBe('r.txt:2:1: Unexpected `=`, expected a package name (a lock line is name==version, as pip freeze writes it)');
-    expect(error('a==\n')).toBe('r.txt:1:4: Unexpected end of line after `==`, expected an exact version (e.g. a==1.2.3)');
-    expect(error('a==1.*\n')).toBe('r.txt:1:4: Unexpected wildcard `1.*` after `==`, expected an exact version (e.g. a==1.2.3)');
-    expect(error('a==1\nA==2\n')).toBe('r.txt:2:1: Unexpected second pin of `A` (first at line 1), expected each package once');
+    expect(error('a==1\n==2\n')).toBe(
+      'r.txt:2:1: Unexpected `=`, expected a package name (a lock line is name==version, as pip freeze writes it)',
+    );
+    expect(error('a==\n')).toBe(
+      'r.txt:1:4: Unexpected end of line after `==`, expected an exact version (e.g. a==1.2.3)',
+    );
+    expect(error('a==1.*\n')).toBe(
+      'r.txt:1:4: Unexpected wildcard `1.*` after `==`, expected an exact version (e.g. a==1.2.3)',
+    );
+    expect(error('a==1\nA==2\n')).toBe(
+      'r.txt:2:1: Unexpected second pin of `A` (first at line 1), expected each package once',
+    );
     expect(error('requests\n')).toMatch(/^r\.txt:1:9: Unexpected end of line after `requests`, expected `==<version>`/);
   });
 });

@@ -47,7 +47,9 @@ describe('checks blocks in a run', () => {
     const run = await runDoc(procedure('drop table items;'), 'upgrade');
     expect(run.exitCode).toBe(0);
     const results = run.events.filter((e) => e.type === 'check.result');
-    expect(results.map((e) => (e.type === 'check.result' ? `${e.stepId}:${e.result.name}:${e.result.status}` : '')).sort()).toEqual([
+    expect(
+      results.map((e) => (e.type === 'check.result' ? `${e.stepId}:${e.result.name}:${e.result.status}` : '')).sort(),
+    ).toEqual([
       'it-worked:postgres.integrity:pass',
       'safe-to-start:postgres.blocking-locks:pass',
       'safe-to-start:postgres.reachable:pass',
@@ -55,13 +57,19 @@ describe('checks blocks in a run', () => {
     ]);
     const step = run.record.steps.find((s) => s.stepId === 'safe-to-start')!;
     expect(step).toMatchObject({ lang: 'checks', kind: 'check', status: 'passed' });
-    expect(step.checks!.map((c) => c.name)).toEqual(['postgres.reachable', 'postgres.blocking-locks', 'snapshot.baseline']);
+    expect(step.checks!.map((c) => c.name)).toEqual([
+      'postgres.reachable',
+      'postgres.blocking-locks',
+      'snapshot.baseline',
+    ]);
     expect(step.outputExcerpt).toMatch(/3 checks: 3 pass, 0 warn, 0 fail, 0 error/);
     expect(existsSync(path.join(run.runDir, 'baseline.snapshot.json'))).toBe(true);
   }, 60_000);
 
   it('after a rollback, post-rollback compares with the baseline taken at the start', async () => {
-    const run = await runDoc(procedure('drop table items;'), 'upgrade', { env: { ...process.env, EXEC_DOC_FAIL_BEFORE: 'it-worked' } });
+    const run = await runDoc(procedure('drop table items;'), 'upgrade', {
+      env: { ...process.env, EXEC_DOC_FAIL_BEFORE: 'it-worked' },
+    });
     expect(run.exitCode).toBe(1);
     const verify = run.record.steps.filter((s) => s.phase === 'verify');
     expect(verify.map((s) => `${s.stepId}:${s.status}`)).toEqual(['safe-to-start:passed', 'back-as-before:passed']);
@@ -72,7 +80,9 @@ describe('checks blocks in a run', () => {
   }, 60_000);
 
   it('a rollback that leaves something behind is caught: the run is rollback-incomplete (exit 2)', async () => {
-    const run = await runDoc(procedure('alter table items rename to items_old;'), 'upgrade', { env: { ...process.env, EXEC_DOC_FAIL_BEFORE: 'it-worked' } });
+    const run = await runDoc(procedure('alter table items rename to items_old;'), 'upgrade', {
+      env: { ...process.env, EXEC_DOC_FAIL_BEFORE: 'it-worked' },
+    });
     expect(run.exitCode).toBe(2);
     expect(run.status).toBe('rollback-incomplete');
     const back = run.record.steps.find((s) => s.stepId === 'back-as-before')!;
@@ -85,14 +95,18 @@ describe('checks blocks in a run', () => {
     const run = await runDoc(source, 'p');
     expect(run.exitCode).toBe(1);
     expect(run.record.failedStep).toBe('gate');
-    expect(run.record.failureReason).toMatch(/^1 of 1 checks did not pass: http\.health fail \(GET http:\/\/127\.0\.0\.1:\d+\/healthz: ECONNREFUSED/);
+    expect(run.record.failureReason).toMatch(
+      /^1 of 1 checks did not pass: http\.health fail \(GET http:\/\/127\.0\.0\.1:\d+\/healthz: ECONNREFUSED/,
+    );
     expect(existsSync(path.join(run.dir, 'changed.txt'))).toBe(false);
     // Only HTTP: no database was started for it.
     expect(run.record.environment.postgres).toBeNull();
   }, 30_000);
 
   it('reports a bad checks block with document positions, and a bad configuration before anything runs', async () => {
-    const doc = await extract('# G\n\n## P\n\n```checks {id=gate kind=step}\nphase: during\nchecks:\n  http.helth: {}\n```\n');
+    const doc = await extract(
+      '# G\n\n## P\n\n```checks {id=gate kind=step}\nphase: during\nchecks:\n  http.helth: {}\n```\n',
+    );
     expect(doc.diagnostics.map((d) => `${d.line}:${d.column} ${d.ruleId} ${d.message}`)).toEqual([
       '5:1 missing-rollback Unexpected step `gate` without `rollback`: a later failure cannot undo it; add `rollback=<id>`, or `rollback=none` if it changes nothing',
       '5:11 checks-kind Unexpected kind=step on the checks block `gate`, expected kind=check (a checks block only looks; leave kind out or write kind=check)',
@@ -105,9 +119,13 @@ describe('checks blocks in a run', () => {
     writeFileSync(path.join(dir, 'exec-doc.checks.yaml'), 'checks:\n  postgres.connections: { warnPercent: -1 }\n');
     const parsed = await extractFromSource(file, source, { docsRoot: dir, displayRoot: dir });
     const stateDir = path.join(dir, '.exec-doc');
-    const error = await runSection({ section: parsed.sections[0]!, documentPath: file, docsRoot: dir, stateDir }).catch((e: unknown) => e);
+    const error = await runSection({ section: parsed.sections[0]!, documentPath: file, docsRoot: dir, stateDir }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ExecDocError);
-    expect((error as ExecDocError).details).toEqual([`${path.join(dir, 'exec-doc.checks.yaml')}:2:40: error: Unexpected value for \`warnPercent\` in \`postgres.connections\`: Too small: expected number to be >=0 [checks-config]`]);
+    expect((error as ExecDocError).details).toEqual([
+      `${path.join(dir, 'exec-doc.checks.yaml')}:2:40: error: Unexpected value for \`warnPercent\` in \`postgres.connections\`: Too small: expected number to be >=0 [checks-config]`,
+    ]);
     expect(existsSync(path.join(stateDir, 'runs'))).toBe(false);
   });
 });

@@ -25,32 +25,47 @@ describe('ledger.consistent', () => {
     const dir = copyMigrations();
     const before = await runCheck('ledger.consistent', { migrations: dir }, pgContext(db.url));
     expect(before).toMatchObject({ status: 'pass', value: '0 applied, 3 pending, 0 drifted, 0 unknown' });
-    expect((await runCheck('ledger.consistent', { migrations: dir, allowPending: false }, pgContext(db.url))).status).toBe('fail');
+    expect(
+      (await runCheck('ledger.consistent', { migrations: dir, allowPending: false }, pgContext(db.url))).status,
+    ).toBe('fail');
 
     await up({ connectionString: db.url, migrations: loadMigrations(dir) });
-    expect((await runCheck('ledger.consistent', { migrations: dir, allowPending: false }, pgContext(db.url))).status).toBe('pass');
+    expect(
+      (await runCheck('ledger.consistent', { migrations: dir, allowPending: false }, pgContext(db.url))).status,
+    ).toBe('pass');
 
     appendFileSync(path.join(dir, '0002_orders_status.up.sql'), '\n-- edited after it was applied\n');
     const drift = await runCheck('ledger.consistent', { migrations: dir }, pgContext(db.url));
     expect(drift).toMatchObject({ status: 'fail', value: '3 applied, 0 pending, 1 drifted, 0 unknown', metric: 1 });
-    expect(drift.detail).toMatch(/^0002_orders_status was edited after it was applied \(checksum [0-9a-f]{12} in the ledger, [0-9a-f]{12} on disk\)/);
+    expect(drift.detail).toMatch(
+      /^0002_orders_status was edited after it was applied \(checksum [0-9a-f]{12} in the ledger, [0-9a-f]{12} on disk\)/,
+    );
 
     const older = copyMigrations();
-    for (const f of ['0003_orders_customer_index.up.sql', '0003_orders_customer_index.down.sql', '0003_orders_customer_index.verify.sql']) rmSync(path.join(older, f));
+    for (const f of [
+      '0003_orders_customer_index.up.sql',
+      '0003_orders_customer_index.down.sql',
+      '0003_orders_customer_index.verify.sql',
+    ])
+      rmSync(path.join(older, f));
     const unknown = await runCheck('ledger.consistent', { migrations: older }, pgContext(db.url));
     expect(unknown.status).toBe('fail');
     expect(unknown.detail).toContain('0003_orders_customer_index is applied but has no file');
   });
 
   it('reports error when the migrations cannot be read, and warns when none are configured', async () => {
-    expect((await runCheck('ledger.consistent', { migrations: '/nonexistent/migrations' }, pgContext(server.url))).status).toBe('error');
+    expect(
+      (await runCheck('ledger.consistent', { migrations: '/nonexistent/migrations' }, pgContext(server.url))).status,
+    ).toBe('error');
     expect((await runCheck('ledger.consistent', {}, pgContext(server.url))).status).toBe('warn');
   });
 });
 
 describe('snapshot.baseline and snapshot.identical', () => {
   it('takes a baseline, passes when nothing changed, fails naming each difference', async () => {
-    const db = await server.database('create table items (id int primary key, name text); insert into items select g, g::text from generate_series(1, 100) g');
+    const db = await server.database(
+      'create table items (id int primary key, name text); insert into items select g, g::text from generate_series(1, 100) g',
+    );
     const workDir = tempDir();
     const base = await runCheck('snapshot.baseline', {}, { ...pgContext(db.url), workDir });
     expect(base).toMatchObject({ status: 'pass', value: '1 tables, 100 rows' });
@@ -84,7 +99,9 @@ describe('snapshot.baseline and snapshot.identical', () => {
     writeFileSync(file, text.slice(0, Math.floor(text.length / 2)));
     const r = await runCheck('snapshot.identical', {}, { ...pgContext(db.url), workDir });
     expect(r.status).toBe('error');
-    expect(r.detail).toMatch(/baseline\.snapshot\.json:\d+:\d+: Unexpected end of the snapshot \(truncated\?\), expected complete JSON; take the snapshot again$/);
+    expect(r.detail).toMatch(
+      /baseline\.snapshot\.json:\d+:\d+: Unexpected end of the snapshot \(truncated\?\), expected complete JSON; take the snapshot again$/,
+    );
     const kept = await runCheck('snapshot.baseline', {}, { ...pgContext(db.url), workDir, keepBaseline: true });
     expect(kept.status).toBe('error');
     expect(kept.detail).toMatch(/baseline\.snapshot\.json:\d+:\d+: Unexpected end of the snapshot/);
@@ -131,11 +148,15 @@ describe('backup.fresh', () => {
     const none = await runCheck('backup.fresh', { dir: empty }, pgContext(db.url));
     expect(none).toMatchObject({ status: 'fail', value: 'no backup' });
     expect(none.detail).toContain('npm run db -- backup');
-    expect((await runCheck('backup.fresh', { dir: path.join(empty, 'missing') }, pgContext(db.url))).status).toBe('fail');
+    expect((await runCheck('backup.fresh', { dir: path.join(empty, 'missing') }, pgContext(db.url))).status).toBe(
+      'fail',
+    );
     writeFileSync(path.join(empty, 'broken.json'), '{\n  "format": 1,\n  "method": "clone",\n  "createdAt": "2026-');
     const damaged = await runCheck('backup.fresh', { dir: empty }, pgContext(db.url));
     expect(damaged.status).toBe('error');
-    expect(damaged.detail).toMatch(/broken\.json:4:\d+: Unexpected end of the backup manifest \(truncated\?\), expected complete JSON/);
+    expect(damaged.detail).toMatch(
+      /broken\.json:4:\d+: Unexpected end of the backup manifest \(truncated\?\), expected complete JSON/,
+    );
     expect((await runCheck('backup.fresh', {}, pgContext(db.url))).status).toBe('warn');
   });
 });

@@ -12,12 +12,23 @@ describe('packages.versions', () => {
   let admindir: string;
   let root: string;
   let debs: string;
-  const dpkg = (...args: string[]) => execa('dpkg', [`--admindir=${admindir}`, `--instdir=${root}`, '--force-not-root', '--force-script-chrootless', '--force-bad-path', ...args]);
+  const dpkg = (...args: string[]) =>
+    execa('dpkg', [
+      `--admindir=${admindir}`,
+      `--instdir=${root}`,
+      '--force-not-root',
+      '--force-script-chrootless',
+      '--force-bad-path',
+      ...args,
+    ]);
   async function buildDeb(name: string, version: string): Promise<string> {
     const dir = path.join(debs, `${name}-${version}`);
     mkdirSync(path.join(dir, 'DEBIAN'), { recursive: true });
     mkdirSync(path.join(dir, 'usr', 'share', name), { recursive: true });
-    writeFileSync(path.join(dir, 'DEBIAN', 'control'), `Package: ${name}\nVersion: ${version}\nArchitecture: all\nMaintainer: exec-doc tests <tests@example.com>\nDescription: test package\n`);
+    writeFileSync(
+      path.join(dir, 'DEBIAN', 'control'),
+      `Package: ${name}\nVersion: ${version}\nArchitecture: all\nMaintainer: exec-doc tests <tests@example.com>\nDescription: test package\n`,
+    );
     writeFileSync(path.join(dir, 'usr', 'share', name, 'version'), version);
     const file = path.join(debs, `${name}_${version}_all.deb`);
     await execa('dpkg-deb', ['--build', dir, file]);
@@ -28,33 +39,60 @@ describe('packages.versions', () => {
     admindir = path.join(dir, 'admin');
     root = path.join(dir, 'root');
     debs = path.join(dir, 'debs');
-    for (const d of [path.join(admindir, 'updates'), path.join(admindir, 'info'), root, debs]) mkdirSync(d, { recursive: true });
+    for (const d of [path.join(admindir, 'updates'), path.join(admindir, 'info'), root, debs])
+      mkdirSync(d, { recursive: true });
     writeFileSync(path.join(admindir, 'status'), '');
     await dpkg('-i', await buildDeb('exec-doc-demo', '1.0-1'), await buildDeb('exec-doc-tool', '2.3-1'));
   });
 
   it('passes when versions are as expected and fails naming what is not', async () => {
-    const ok = await runCheck('packages.versions', { admindir, packages: [{ name: 'exec-doc-demo', version: '1.0-1' }, { name: 'exec-doc-tool', minVersion: '2.0' }] });
+    const ok = await runCheck('packages.versions', {
+      admindir,
+      packages: [
+        { name: 'exec-doc-demo', version: '1.0-1' },
+        { name: 'exec-doc-tool', minVersion: '2.0' },
+      ],
+    });
     expect(ok).toMatchObject({ status: 'pass', value: '2 installed, 0 held, 2 of 2 as expected' });
-    const r = await runCheck('packages.versions', { admindir, packages: [{ name: 'exec-doc-demo', minVersion: '1.0-2' }, { name: 'exec-doc-tool', version: '2.4-1' }, { name: 'exec-doc-absent' }] });
+    const r = await runCheck('packages.versions', {
+      admindir,
+      packages: [
+        { name: 'exec-doc-demo', minVersion: '1.0-2' },
+        { name: 'exec-doc-tool', version: '2.4-1' },
+        { name: 'exec-doc-absent' },
+      ],
+    });
     expect(r.status).toBe('fail');
     expect(r.detail).toContain('exec-doc-demo 1.0-1 is older than 1.0-2');
     expect(r.detail).toContain('exec-doc-tool 2.3-1 is installed, expected 2.4-1');
     expect(r.detail).toContain('exec-doc-absent is not installed');
     expect(r.value).toBe('2 installed, 0 held, 0 of 3 as expected');
-    expect((await runCheck('packages.versions', { admindir, packages: [{ name: 'exec-doc-demo' }, { name: 'exec-doc-absent' }] })).value).toBe('2 installed, 0 held, 1 of 2 as expected');
+    expect(
+      (
+        await runCheck('packages.versions', {
+          admindir,
+          packages: [{ name: 'exec-doc-demo' }, { name: 'exec-doc-absent' }],
+        })
+      ).value,
+    ).toBe('2 installed, 0 held, 1 of 2 as expected');
   });
 
   it('reports holds: expected ones pass, missing ones fail, unexpected ones warn (or fail)', async () => {
     await execa('dpkg', [`--admindir=${admindir}`, '--set-selections'], { input: 'exec-doc-demo hold\n' });
     try {
-      expect((await runCheck('packages.versions', { admindir, packages: [{ name: 'exec-doc-demo', held: true }] })).status).toBe('pass');
+      expect(
+        (await runCheck('packages.versions', { admindir, packages: [{ name: 'exec-doc-demo', held: true }] })).status,
+      ).toBe('pass');
       const stray = await runCheck('packages.versions', { admindir });
       expect(stray.status).toBe('warn');
       expect(stray.detail).toContain('held but not listed: exec-doc-demo');
       expect((await runCheck('packages.versions', { admindir, unexpectedHolds: 'fail' })).status).toBe('fail');
-      expect((await runCheck('packages.versions', { admindir, packages: [{ name: 'exec-doc-demo', held: false }] })).detail).toContain('exec-doc-demo is held, so it will not be upgraded');
-      expect((await runCheck('packages.versions', { admindir, packages: [{ name: 'exec-doc-tool', held: true }] })).detail).toContain('exec-doc-tool is not held');
+      expect(
+        (await runCheck('packages.versions', { admindir, packages: [{ name: 'exec-doc-demo', held: false }] })).detail,
+      ).toContain('exec-doc-demo is held, so it will not be upgraded');
+      expect(
+        (await runCheck('packages.versions', { admindir, packages: [{ name: 'exec-doc-tool', held: true }] })).detail,
+      ).toContain('exec-doc-tool is not held');
     } finally {
       await execa('dpkg', [`--admindir=${admindir}`, '--set-selections'], { input: 'exec-doc-demo install\n' });
     }
@@ -98,20 +136,48 @@ describe.skipIf(!podmanReady && !process.env.CI)('container.image', () => {
   });
 
   it('passes when the running container has the expected image, by digest or id prefix', async () => {
-    const full = await runCheck('container.image', { engine: 'podman', container: name, expectImage: imageId }, { env });
+    const full = await runCheck(
+      'container.image',
+      { engine: 'podman', container: name, expectImage: imageId },
+      { env },
+    );
     expect(full.status).toBe('pass');
     expect(full.value).toBe(`localhost/exec-doc-check:1 ${imageId.replace('sha256:', '').slice(0, 12)}`);
-    expect((await runCheck('container.image', { engine: 'podman', container: name, expectImage: imageId.replace('sha256:', '').slice(0, 12) }, { env })).status).toBe('pass');
+    expect(
+      (
+        await runCheck(
+          'container.image',
+          { engine: 'podman', container: name, expectImage: imageId.replace('sha256:', '').slice(0, 12) },
+          { env },
+        )
+      ).status,
+    ).toBe('pass');
   });
 
   it('fails on another image, on a stopped container and on an unknown one', async () => {
-    const wrong = await runCheck('container.image', { engine: 'podman', container: name, expectImage: otherId }, { env });
+    const wrong = await runCheck(
+      'container.image',
+      { engine: 'podman', container: name, expectImage: otherId },
+      { env },
+    );
     expect(wrong.status).toBe('fail');
     expect(wrong.detail).toContain('redeploy the expected image or roll back');
-    expect((await runCheck('container.image', { engine: 'podman', container: 'no-such-container-here', expectImage: imageId }, { env })).value).toBe('no such container');
+    expect(
+      (
+        await runCheck(
+          'container.image',
+          { engine: 'podman', container: 'no-such-container-here', expectImage: imageId },
+          { env },
+        )
+      ).value,
+    ).toBe('no such container');
     await podman('stop', '-t', '0', name);
     try {
-      const stopped = await runCheck('container.image', { engine: 'podman', container: name, expectImage: imageId }, { env });
+      const stopped = await runCheck(
+        'container.image',
+        { engine: 'podman', container: name, expectImage: imageId },
+        { env },
+      );
       expect(stopped.status).toBe('fail');
       expect(stopped.detail).toMatch(/is (exited|stopped)/);
     } finally {
@@ -120,7 +186,11 @@ describe.skipIf(!podmanReady && !process.env.CI)('container.image', () => {
   });
 
   it('reports error when the engine is missing', async () => {
-    const r = await runCheck('container.image', { engine: 'docker', container: name, expectImage: imageId }, { env: { ...env, PATH: '/nonexistent' } });
+    const r = await runCheck(
+      'container.image',
+      { engine: 'docker', container: name, expectImage: imageId },
+      { env: { ...env, PATH: '/nonexistent' } },
+    );
     expect(r.status).toBe('error');
     expect(r.detail).toContain('`docker` is not installed');
   });

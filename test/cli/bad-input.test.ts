@@ -38,7 +38,10 @@ const EXEC_DOC_CASES: Array<[string, string[]]> = [
   ['resume with contradicting flags', ['resume', 'x', '--rollback', '--rerun-interrupted']],
   ['check with a missing configuration', ['check', 'pre-upgrade', '--config', `${missing}.yaml`]],
   ['check with a configuration that is a folder', ['check', 'pre-upgrade', '--config', folder]],
-  ['check with an unwritable Prometheus file', ['check', 'pre-upgrade', '--prometheus-file', path.join(file, 'last.prom')]],
+  [
+    'check with an unwritable Prometheus file',
+    ['check', 'pre-upgrade', '--prometheus-file', path.join(file, 'last.prom')],
+  ],
   ['check with a bad format', ['check', 'pre-upgrade', '--format', 'xml']],
   ['check a missing section', ['check', `${missing}.md#s`]],
 ];
@@ -59,7 +62,13 @@ const DB_CASES: Array<[string, string[]]> = [
 
 async function attempt(bin: string, args: string[]) {
   // A database that does not answer: nothing here may get as far as needing one.
-  const r = await execa(process.execPath, [bin, ...args], { cwd: dir, reject: false, stdin: 'ignore', timeout: 60_000, env: { NO_COLOR: '1', DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/none', TMPDIR: dir } });
+  const r = await execa(process.execPath, [bin, ...args], {
+    cwd: dir,
+    reject: false,
+    stdin: 'ignore',
+    timeout: 60_000,
+    env: { NO_COLOR: '1', DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/none', TMPDIR: dir },
+  });
   return { exitCode: r.exitCode, stderr: String(r.stderr), stdout: String(r.stdout) };
 }
 
@@ -83,7 +92,10 @@ describe('bad input is refused, never an internal error', () => {
   it('a section of a document with annotation errors: the errors with their positions, not "no section"', async () => {
     const docs = path.join(dir, 'docs-with-errors');
     mkdirSync(docs, { recursive: true });
-    writeFileSync(path.join(docs, 'g.md'), '# G\n\n## Only {#only}\n\n```bash {id=a rollback=none bogus=1}\ntouch ran\n```\n');
+    writeFileSync(
+      path.join(docs, 'g.md'),
+      '# G\n\n## Only {#only}\n\n```bash {id=a rollback=none bogus=1}\ntouch ran\n```\n',
+    );
     for (const address of ['g/only', path.join(docs, 'g.md#only')]) {
       const r = await attempt(BIN, ['run', address, '--docs', docs]);
       expectRefused(r, 'exec-doc');
@@ -92,11 +104,14 @@ describe('bad input is refused, never an internal error', () => {
     }
   });
 
-  it.skipIf(process.getuid?.() === 0)('an unreadable document (not testable as root, who reads everything)', async () => {
-    const { chmodSync } = await import('node:fs');
-    const locked = path.join(dir, 'locked.md');
-    writeFileSync(locked, '# G\n');
-    chmodSync(locked, 0o000);
-    expectRefused(await attempt(BIN, ['validate', locked]), 'exec-doc');
-  });
+  it.skipIf(process.getuid?.() === 0)(
+    'an unreadable document (not testable as root, who reads everything)',
+    async () => {
+      const { chmodSync } = await import('node:fs');
+      const locked = path.join(dir, 'locked.md');
+      writeFileSync(locked, '# G\n');
+      chmodSync(locked, 0o000);
+      expectRefused(await attempt(BIN, ['validate', locked]), 'exec-doc');
+    },
+  );
 });

@@ -35,14 +35,24 @@ function privateTmp(): string {
 
 /** What survives in `tmp`: its exec-doc entries, and processes that name it (postgres -D …). */
 function leftovers(tmp: string): { entries: string[]; processes: string[] } {
-  const entries = readdirSync(tmp).filter((n) => n.startsWith('exec-doc-')).sort();
+  const entries = readdirSync(tmp)
+    .filter((n) => n.startsWith('exec-doc-'))
+    .sort();
   const ps = execFileSync('ps', ['-eo', 'pid,stat,args'], { encoding: 'utf8' });
   const processes = ps.split('\n').filter((l) => l.includes(tmp) && !/ Z/.test(l) && !l.includes(' ps '));
   return { entries, processes };
 }
 
-function start(args: string[], cwd: string, tmp: string): { events: () => RunEvent[]; out: () => string; exited: Promise<number | null>; child: ReturnType<typeof spawn> } {
-  const child = spawn(process.execPath, [BIN, ...args, '--json'], { cwd, env: { ...process.env, TMPDIR: tmp, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(
+  args: string[],
+  cwd: string,
+  tmp: string,
+): { events: () => RunEvent[]; out: () => string; exited: Promise<number | null>; child: ReturnType<typeof spawn> } {
+  const child = spawn(process.execPath, [BIN, ...args, '--json'], {
+    cwd,
+    env: { ...process.env, TMPDIR: tmp, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', () => undefined);
@@ -106,8 +116,11 @@ describe('every exit path stops the servers it started and removes its temporary
     const { mkdirSync, writeFileSync } = await import('node:fs');
     const dir = path.join(tempDir(), 'migrations');
     mkdirSync(dir);
-    for (let i = 1; i <= 400; i++) writeFileSync(path.join(dir, `${String(i).padStart(4, '0')}_m.up.sql`), `create index i${i} on t (c);`);
-    const child = spawn(process.execPath, [path.join(path.dirname(BIN), 'db.js'), 'lint', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    for (let i = 1; i <= 400; i++)
+      writeFileSync(path.join(dir, `${String(i).padStart(4, '0')}_m.up.sql`), `create index i${i} on t (c);`);
+    const child = spawn(process.execPath, [path.join(path.dirname(BIN), 'db.js'), 'lint', '--dir', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr!.on('data', (c) => (err += c));
     child.stdout!.once('data', () => child.stdout!.destroy());
@@ -146,7 +159,11 @@ describe('every exit path stops the servers it started and removes its temporary
     // The interrupted step is not repeated silently (issue 9 §6): resume stops and explains, or rolls back.
     expect([0, 1, 64]).toContain(resumed.exitCode);
     if (resumed.exitCode === 64) {
-      const rolled = await cli(['resume', runId, '--rollback', '--json'], { cwd: dir, env: { TMPDIR: tmp }, timeoutMs: 120_000 });
+      const rolled = await cli(['resume', runId, '--rollback', '--json'], {
+        cwd: dir,
+        env: { TMPDIR: tmp },
+        timeoutMs: 120_000,
+      });
       expect(rolled.exitCode).toBe(1);
     }
     expect(await settled(tmp)).toEqual({ entries: [], processes: [] });

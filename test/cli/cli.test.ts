@@ -13,7 +13,9 @@ import { RunStore } from '../../src/runner/state.js';
 const SCHEMA = JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'exec-doc-events.schema.json'), 'utf8'));
 
 function allFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? allFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? allFiles(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
 }
 
 const waitFor = async (check: () => boolean, timeoutMs = 15_000): Promise<void> => {
@@ -25,7 +27,10 @@ const waitFor = async (check: () => boolean, timeoutMs = 15_000): Promise<void> 
 };
 
 /** Starts the CLI with --json in the background; events() parses what it printed so far. */
-function startRun(args: string[], cwd: string): { child: ChildProcess; events: () => RunEvent[]; exited: Promise<number | null> } {
+function startRun(
+  args: string[],
+  cwd: string,
+): { child: ChildProcess; events: () => RunEvent[]; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [BIN, ...args, '--json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
@@ -33,18 +38,27 @@ function startRun(args: string[], cwd: string): { child: ChildProcess; events: (
   return { child, events: () => parseEvents(out), exited };
 }
 
-const started = (run: { events: () => RunEvent[] }, stepId: string) => () => run.events().some((e) => e.type === 'step.start' && e.stepId === stepId);
+const started = (run: { events: () => RunEvent[] }, stepId: string) => () =>
+  run.events().some((e) => e.type === 'step.start' && e.stepId === stepId);
 
 describe('exec-doc CLI', () => {
   it('exits 64 for an unknown section and lists the closest matches', async () => {
-    const { dir } = writeDoc('# G\n\n## Upgrade database\n\n```bash {id=a rollback=none}\ntrue\n```\n\n## Upgrade app\n\n```bash {id=b rollback=none}\ntrue\n```\n', 'guide.md');
+    const { dir } = writeDoc(
+      '# G\n\n## Upgrade database\n\n```bash {id=a rollback=none}\ntrue\n```\n\n## Upgrade app\n\n```bash {id=b rollback=none}\ntrue\n```\n',
+      'guide.md',
+    );
     const r = await cli(['run', 'guide/upgrade-databse', '--docs', '.'], { cwd: dir });
     expect(r.exitCode).toBe(64);
-    expect(r.stderr).toBe('exec-doc: No section `guide/upgrade-databse` in .\n  Closest matches:\n    guide/upgrade-database\n    guide/upgrade-app');
+    expect(r.stderr).toBe(
+      'exec-doc: No section `guide/upgrade-databse` in .\n  Closest matches:\n    guide/upgrade-database\n    guide/upgrade-app',
+    );
   });
 
   it('exits 64 with file:line:column messages for a document with errors, and runs nothing', async () => {
-    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=a rollback=none}\ntouch ran\n```\n\n```bash {id=b timeout=soon}\ntrue\n```\n', 'guide.md');
+    const { dir } = writeDoc(
+      '# G\n\n## Proc\n\n```bash {id=a rollback=none}\ntouch ran\n```\n\n```bash {id=b timeout=soon}\ntrue\n```\n',
+      'guide.md',
+    );
     const r = await cli(['guide/proc', '--docs', '.'], { cwd: dir });
     expect(r.exitCode).toBe(64);
     expect(r.stderr).toContain('guide.md:9:23: error: Unexpected value for `timeout`: expected a duration');
@@ -69,9 +83,14 @@ describe('exec-doc CLI', () => {
   });
 
   it('resumes after the runner is killed with SIGKILL mid-step, without redoing completed steps', async () => {
-    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=one rollback=none}\necho one >> marks\n```\n\n```bash {id=two rollback=none}\necho two-start >> marks\nsleep 2\necho two >> marks\n```\n\n```bash {id=three rollback=none}\necho three >> marks\n```\n', 'guide.md');
+    const { dir } = writeDoc(
+      '# G\n\n## Proc\n\n```bash {id=one rollback=none}\necho one >> marks\n```\n\n```bash {id=two rollback=none}\necho two-start >> marks\nsleep 2\necho two >> marks\n```\n\n```bash {id=three rollback=none}\necho three >> marks\n```\n',
+      'guide.md',
+    );
     const run = startRun(['run', 'guide/proc', '--docs', '.'], dir);
-    await waitFor(() => existsSync(path.join(dir, 'marks')) && readFileSync(path.join(dir, 'marks'), 'utf8').includes('two-start'));
+    await waitFor(
+      () => existsSync(path.join(dir, 'marks')) && readFileSync(path.join(dir, 'marks'), 'utf8').includes('two-start'),
+    );
     run.child.kill('SIGKILL');
     await run.exited;
     const runId = run.events()[0]!.runId;
@@ -83,14 +102,22 @@ describe('exec-doc CLI', () => {
     // The step the runner died in may have done its work: resume stops and explains, and changes nothing.
     const refused = await cli(['resume', runId, '--docs', '.'], { cwd: dir });
     expect(refused.exitCode).toBe(64);
-    expect(refused.stdout + refused.stderr).toContain(`exec-doc: stopping process ${orphan} left running by the killed runner (step two)`);
+    expect(refused.stdout + refused.stderr).toContain(
+      `exec-doc: stopping process ${orphan} left running by the killed runner (step two)`,
+    );
     expect(refused.stderr).toContain('stopped while step `two` was running; it may have done part or all of its work');
     expect(refused.stderr).toContain(`exec-doc resume ${runId} --rerun-interrupted`);
     expect(refused.stderr).toContain(`exec-doc resume ${runId} --rollback`);
     expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual(['one', 'two-start']);
     const resumed = await cli(['resume', runId, '--docs', '.', '--rerun-interrupted'], { cwd: dir });
     expect(resumed.exitCode, resumed.stderr).toBe(0);
-    expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual(['one', 'two-start', 'two-start', 'two', 'three']);
+    expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual([
+      'one',
+      'two-start',
+      'two-start',
+      'two',
+      'three',
+    ]);
     const events = readFileSync(path.join(dir, '.exec-doc', 'runs', runId, 'events.ndjson'), 'utf8');
     const seqs = parseEvents(events).map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
@@ -100,18 +127,34 @@ describe('exec-doc CLI', () => {
   });
 
   it('resume --rollback undoes the interrupted step (its rollback first) and the completed ones; an idempotent step is simply run again', async () => {
-    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=one rollback=undo-one}\necho one >> marks\n```\n\n```bash {id=two rollback=undo-two}\necho two-start >> marks\nsleep 30\n```\n\n```bash {id=undo-two kind=rollback}\necho undo-two >> marks\n```\n\n```bash {id=undo-one kind=rollback}\necho undo-one >> marks\n```\n', 'guide.md');
+    const { dir } = writeDoc(
+      '# G\n\n## Proc\n\n```bash {id=one rollback=undo-one}\necho one >> marks\n```\n\n```bash {id=two rollback=undo-two}\necho two-start >> marks\nsleep 30\n```\n\n```bash {id=undo-two kind=rollback}\necho undo-two >> marks\n```\n\n```bash {id=undo-one kind=rollback}\necho undo-one >> marks\n```\n',
+      'guide.md',
+    );
     const run = startRun(['run', 'guide/proc', '--docs', '.'], dir);
-    await waitFor(() => existsSync(path.join(dir, 'marks')) && readFileSync(path.join(dir, 'marks'), 'utf8').includes('two-start'));
+    await waitFor(
+      () => existsSync(path.join(dir, 'marks')) && readFileSync(path.join(dir, 'marks'), 'utf8').includes('two-start'),
+    );
     run.child.kill('SIGKILL');
     await run.exited;
     const runId = run.events()[0]!.runId;
     const rolled = await cli(['resume', runId, '--docs', '.', '--rollback'], { cwd: dir });
     expect(rolled.exitCode, rolled.stderr).toBe(1);
-    expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual(['one', 'two-start', 'undo-two', 'undo-one']);
-    expect(JSON.parse(readFileSync(path.join(dir, '.exec-doc', 'runs', runId, 'result.json'), 'utf8'))).toMatchObject({ status: 'rolled-back', failedStep: 'two' });
+    expect(readFileSync(path.join(dir, 'marks'), 'utf8').trim().split('\n')).toEqual([
+      'one',
+      'two-start',
+      'undo-two',
+      'undo-one',
+    ]);
+    expect(JSON.parse(readFileSync(path.join(dir, '.exec-doc', 'runs', runId, 'result.json'), 'utf8'))).toMatchObject({
+      status: 'rolled-back',
+      failedStep: 'two',
+    });
 
-    const { dir: dir2 } = writeDoc('# G\n\n## Proc\n\n```bash {id=wait rollback=none idempotent}\necho wait >> marks\nsleep 3\n```\n', 'guide.md');
+    const { dir: dir2 } = writeDoc(
+      '# G\n\n## Proc\n\n```bash {id=wait rollback=none idempotent}\necho wait >> marks\nsleep 3\n```\n',
+      'guide.md',
+    );
     const again = startRun(['run', 'guide/proc', '--docs', '.'], dir2);
     await waitFor(started(again, 'wait'));
     again.child.kill('SIGKILL');
@@ -121,7 +164,10 @@ describe('exec-doc CLI', () => {
   });
 
   it('refuses to resume when the section changed since the run started', async () => {
-    const { dir, file } = writeDoc('# G\n\n## Proc\n\n```bash {id=one rollback=none}\necho one >> marks\n```\n\n```bash {id=two rollback=none}\nsleep 30\n```\n', 'guide.md');
+    const { dir, file } = writeDoc(
+      '# G\n\n## Proc\n\n```bash {id=one rollback=none}\necho one >> marks\n```\n\n```bash {id=two rollback=none}\nsleep 30\n```\n',
+      'guide.md',
+    );
     const run = startRun(['run', 'guide/proc', '--docs', '.'], dir);
     await waitFor(started(run, 'two'));
     run.child.kill('SIGKILL');
@@ -133,7 +179,10 @@ describe('exec-doc CLI', () => {
   });
 
   it('Ctrl-C (SIGINT) stops the running step, rolls back and exits 1', async () => {
-    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=a rollback=undo-a}\necho a >> marks\n```\n\n```bash {id=slow rollback=none}\nsleep 30\n```\n\n```bash {id=undo-a kind=rollback}\necho undo-a >> marks\n```\n', 'guide.md');
+    const { dir } = writeDoc(
+      '# G\n\n## Proc\n\n```bash {id=a rollback=undo-a}\necho a >> marks\n```\n\n```bash {id=slow rollback=none}\nsleep 30\n```\n\n```bash {id=undo-a kind=rollback}\necho undo-a >> marks\n```\n',
+      'guide.md',
+    );
     const run = startRun(['run', 'guide/proc', '--docs', '.'], dir);
     await waitFor(started(run, 'slow'));
     const interruptedAt = Date.now();
@@ -159,25 +208,49 @@ describe('exec-doc CLI', () => {
     expect(human.stdout).toContain('py sees ***');
     const written = allFiles(path.join(dir, '.exec-doc')).concat(junit);
     expect(written.length).toBeGreaterThan(8);
-    for (const text of [json.stdout, json.stderr, human.stdout, human.stderr, ...written.map((f) => readFileSync(f, 'utf8'))]) {
+    for (const text of [
+      json.stdout,
+      json.stderr,
+      human.stdout,
+      human.stderr,
+      ...written.map((f) => readFileSync(f, 'utf8')),
+    ]) {
       expect(text).not.toContain(secret);
     }
   });
 
   it('emits NDJSON events that validate against the published JSON Schema', async () => {
-    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=a rollback=undo-a}\necho out; echo err >&2\n```\n\n```bash {id=b retries=1 backoff=10ms rollback=none}\nexit 1\n```\n\n```bash {id=undo-a kind=rollback}\ntrue\n```\n\n```bash {id=pre kind=check phase=rollback}\ntrue\n```\n', 'guide.md');
+    const { dir } = writeDoc(
+      '# G\n\n## Proc\n\n```bash {id=a rollback=undo-a}\necho out; echo err >&2\n```\n\n```bash {id=b retries=1 backoff=10ms rollback=none}\nexit 1\n```\n\n```bash {id=undo-a kind=rollback}\ntrue\n```\n\n```bash {id=pre kind=check phase=rollback}\ntrue\n```\n',
+      'guide.md',
+    );
     const r = await cli(['run', 'guide/proc', '--docs', '.', '--json'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     const ajv = new Ajv2020.default({ allErrors: true, strict: true, validateFormats: false });
     const validate = ajv.compile(SCHEMA);
     const events = parseEvents(r.stdout);
     expect(r.stdout.trim().split('\n').length).toBe(events.length);
-    expect(new Set(events.map((e) => e.type))).toEqual(new Set(['run.start', 'requirements', 'step.start', 'step.output', 'step.retry', 'step.end', 'rollback.start', 'rollback.end', 'run.end']));
+    expect(new Set(events.map((e) => e.type))).toEqual(
+      new Set([
+        'run.start',
+        'requirements',
+        'step.start',
+        'step.output',
+        'step.retry',
+        'step.end',
+        'rollback.start',
+        'rollback.end',
+        'run.end',
+      ]),
+    );
     for (const event of events) expect(validate(event), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('writes a JUnit report with one test case per executed block', async () => {
-    const { dir } = writeDoc('# G\n\n## Proc\n\n```bash {id=a rollback=undo-a}\ntrue\n```\n\n```bash {id=b rollback=none}\necho "<boom> & \\"quotes\\""; exit 2\n```\n\n```bash {id=undo-a kind=rollback}\ntrue\n```\n', 'guide.md');
+    const { dir } = writeDoc(
+      '# G\n\n## Proc\n\n```bash {id=a rollback=undo-a}\ntrue\n```\n\n```bash {id=b rollback=none}\necho "<boom> & \\"quotes\\""; exit 2\n```\n\n```bash {id=undo-a kind=rollback}\ntrue\n```\n',
+      'guide.md',
+    );
     const file = path.join(dir, 'out', 'junit.xml');
     await import('node:fs').then((fs) => fs.mkdirSync(path.dirname(file), { recursive: true }));
     const r = await cli(['run', 'guide/proc', '--docs', '.', '--report', 'junit', file], { cwd: dir });
@@ -192,7 +265,10 @@ describe('exec-doc CLI', () => {
   });
 
   it('runs any markdown file on disk by path#slug, and lists and plans sections', async () => {
-    const { dir } = writeDoc('# G\n\n## Only one\n\n```bash {id=a rollback=none output="hi"}\necho hi\n```\n', 'elsewhere/readme.md');
+    const { dir } = writeDoc(
+      '# G\n\n## Only one\n\n```bash {id=a rollback=none output="hi"}\necho hi\n```\n',
+      'elsewhere/readme.md',
+    );
     const r = await cli(['run', path.join(dir, 'elsewhere', 'readme.md#only-one')], { cwd: tempDir() });
     expect(r.exitCode).toBe(0);
     const list = await cli(['list', '--docs', 'elsewhere', '--json'], { cwd: dir });
@@ -213,11 +289,15 @@ describe('exec-doc CLI', () => {
     expect(second.stdout).toContain('guide/second');
     expect(second.stdout).toContain('2 sections');
     const json = JSON.parse((await cli(['list', '--docs', '.', '--json'], { cwd: dir })).stdout);
-    expect(json.sections.map((s: { address: string; checks: number }) => [s.address, s.checks])).toEqual([['guide/first', 0], ['guide/second', 1]]);
+    expect(json.sections.map((s: { address: string; checks: number }) => [s.address, s.checks])).toEqual([
+      ['guide/first', 0],
+      ['guide/second', 1],
+    ]);
   });
 
   it('resumes a SQL section on the same embedded PostgreSQL after the runner was killed, then removes it', async () => {
-    const doc = '# G\n\n## Db\n\n```sql {id=make rollback=none}\ncreate table kept (id int); insert into kept values (1), (2);\n```\n\n```bash {id=wait rollback=none idempotent}\nsleep 2\n```\n\n```sql {id=count rollback=none}\nselect count(*) as n from kept;\n```\n\n```output\n n\n---\n 2\n(1 row)\n```\n';
+    const doc =
+      '# G\n\n## Db\n\n```sql {id=make rollback=none}\ncreate table kept (id int); insert into kept values (1), (2);\n```\n\n```bash {id=wait rollback=none idempotent}\nsleep 2\n```\n\n```sql {id=count rollback=none}\nselect count(*) as n from kept;\n```\n\n```output\n n\n---\n 2\n(1 row)\n```\n';
     const { dir } = writeDoc(doc, 'guide.md');
     const run = startRun(['run', 'guide/db', '--docs', '.'], dir);
     await waitFor(started(run, 'wait'), 60_000);

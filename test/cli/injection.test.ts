@@ -44,7 +44,14 @@ drop table \${{ params.table }};
 `;
 
 describe('parameter values cannot run commands', () => {
-  const attacks = ['$(touch marker)', '`touch marker`', '"; touch marker; echo "', "'; touch marker; echo '", ';touch marker', 'x\ntouch marker'];
+  const attacks = [
+    '$(touch marker)',
+    '`touch marker`',
+    '"; touch marker; echo "',
+    "'; touch marker; echo '",
+    ';touch marker',
+    'x\ntouch marker',
+  ];
 
   it.each(attacks)('shell via --set and EXEC_DOC_PARAM_: %j', async (value) => {
     const { dir } = writeDoc(DOC, 'guide.md');
@@ -74,7 +81,9 @@ describe('parameter values cannot run commands', () => {
       'guide.md',
     );
     const validate = await cli(['validate', 'guide.md'], { cwd: dir });
-    expect(validate.stdout + validate.stderr).toContain('guide.md:15:10: warning: Unexpected string parameter `n` in shell arithmetic');
+    expect(validate.stdout + validate.stderr).toContain(
+      'guide.md:15:10: warning: Unexpected string parameter `n` in shell arithmetic',
+    );
     const run = await cli(['run', 'guide/a', '--docs', '.', '--set', 'n=a[$(touch marker)]'], { cwd: dir });
     expect(run.exitCode).toBe(64);
     expect(run.stderr).toContain('count: parameter `n` stands in shell arithmetic');

@@ -4,37 +4,112 @@ import { parseCli } from '../../src/cli/parse.js';
 
 describe('parseCli', () => {
   it('treats a bare section as `run`', () => {
-    expect(parseCli(['quick-start/demo-migration'])).toMatchObject({ kind: 'command', command: 'run', args: ['quick-start/demo-migration'] });
+    expect(parseCli(['quick-start/demo-migration'])).toMatchObject({
+      kind: 'command',
+      command: 'run',
+      args: ['quick-start/demo-migration'],
+    });
   });
 
   it('collects repeated --set and the options of run', () => {
-    const parsed = parseCli(['run', 'a/b', '--set', 'x=1', '--set', 'y=a=b', '--yes', '--keep-db', '--json', '--docs', 'guide', '--state-dir', '/tmp/s', '--report', 'junit', 'r.xml']);
+    const parsed = parseCli([
+      'run',
+      'a/b',
+      '--set',
+      'x=1',
+      '--set',
+      'y=a=b',
+      '--yes',
+      '--keep-db',
+      '--json',
+      '--docs',
+      'guide',
+      '--state-dir',
+      '/tmp/s',
+      '--report',
+      'junit',
+      'r.xml',
+    ]);
     expect(parsed).toEqual({
       kind: 'command',
       command: 'run',
       args: ['a/b'],
-      options: { docs: 'guide', stateDir: '/tmp/s', color: true, json: true, set: ['x=1', 'y=a=b'], yes: true, keepDb: true, report: { format: 'junit', file: 'r.xml' }, format: 'table', only: [], strict: false, phase: 'pre', rerunInterrupted: false, rollback: false, lockWaitMs: 0 },
+      options: {
+        docs: 'guide',
+        stateDir: '/tmp/s',
+        color: true,
+        json: true,
+        set: ['x=1', 'y=a=b'],
+        yes: true,
+        keepDb: true,
+        report: { format: 'junit', file: 'r.xml' },
+        format: 'table',
+        only: [],
+        strict: false,
+        phase: 'pre',
+        rerunInterrupted: false,
+        rollback: false,
+        lockWaitMs: 0,
+      },
     });
   });
 
   it('reads the options of check and refuses bad values', () => {
-    expect(parseCli(['check', 'pre-upgrade', '--format', 'prometheus', '--only', 'host.memory', '--only', 'postgres.reachable', '--strict', '--config', 'c.yaml', '--prometheus-file', 'm.prom'])).toMatchObject({
+    expect(
+      parseCli([
+        'check',
+        'pre-upgrade',
+        '--format',
+        'prometheus',
+        '--only',
+        'host.memory',
+        '--only',
+        'postgres.reachable',
+        '--strict',
+        '--config',
+        'c.yaml',
+        '--prometheus-file',
+        'm.prom',
+      ]),
+    ).toMatchObject({
       command: 'check',
       args: ['pre-upgrade'],
-      options: { format: 'prometheus', only: ['host.memory', 'postgres.reachable'], strict: true, config: 'c.yaml', prometheusFile: 'm.prom' },
+      options: {
+        format: 'prometheus',
+        only: ['host.memory', 'postgres.reachable'],
+        strict: true,
+        config: 'c.yaml',
+        prometheusFile: 'm.prom',
+      },
     });
     expect(parseCli(['check', 'a/b', '--phase', 'rollback'])).toMatchObject({ options: { phase: 'rollback' } });
-    expect(parseCli(['check', 'pre-upgrade', '--format', 'xml'])).toMatchObject({ kind: 'output', exitCode: 64, text: expect.stringContaining('--format takes table, json or prometheus') });
-    expect(parseCli(['check', 'a/b', '--phase', 'later'])).toMatchObject({ kind: 'output', exitCode: 64, text: expect.stringContaining('--phase takes pre, post or rollback') });
-    expect(parseCli(['check'])).toMatchObject({ kind: 'output', exitCode: 64, text: expect.stringContaining("missing required argument 'phase|section'") });
+    expect(parseCli(['check', 'pre-upgrade', '--format', 'xml'])).toMatchObject({
+      kind: 'output',
+      exitCode: 64,
+      text: expect.stringContaining('--format takes table, json or prometheus'),
+    });
+    expect(parseCli(['check', 'a/b', '--phase', 'later'])).toMatchObject({
+      kind: 'output',
+      exitCode: 64,
+      text: expect.stringContaining('--phase takes pre, post or rollback'),
+    });
+    expect(parseCli(['check'])).toMatchObject({
+      kind: 'output',
+      exitCode: 64,
+      text: expect.stringContaining("missing required argument 'phase|section'"),
+    });
   });
 
   it('reads defaults from the environment', () => {
-    expect(parseCli(['list'], { EXEC_DOC_STATE_DIR: '/var/x', NO_COLOR: '1' })).toMatchObject({ options: { stateDir: '/var/x', color: false, docs: 'docs' } });
+    expect(parseCli(['list'], { EXEC_DOC_STATE_DIR: '/var/x', NO_COLOR: '1' })).toMatchObject({
+      options: { stateDir: '/var/x', color: false, docs: 'docs' },
+    });
   });
 
   it('accepts --report junit=<file>', () => {
-    expect(parseCli(['run', 's', '--report', 'junit=out.xml'])).toMatchObject({ options: { report: { format: 'junit', file: 'out.xml' } } });
+    expect(parseCli(['run', 's', '--report', 'junit=out.xml'])).toMatchObject({
+      options: { report: { format: 'junit', file: 'out.xml' } },
+    });
   });
 
   it.each([
@@ -51,14 +126,23 @@ describe('parseCli', () => {
   });
 
   it('`help <command>` and `<command> --help` show that command', () => {
-    expect(parseCli(['help', 'plan'])).toMatchObject({ kind: 'output', exitCode: 0, text: expect.stringMatching(/^Usage: exec-doc plan <section> \[options\]/) });
-    expect(parseCli(['resume', '-h'])).toMatchObject({ kind: 'output', exitCode: 0, text: expect.stringContaining('--keep-db') });
+    expect(parseCli(['help', 'plan'])).toMatchObject({
+      kind: 'output',
+      exitCode: 0,
+      text: expect.stringMatching(/^Usage: exec-doc plan <section> \[options\]/),
+    });
+    expect(parseCli(['resume', '-h'])).toMatchObject({
+      kind: 'output',
+      exitCode: 0,
+      text: expect.stringContaining('--keep-db'),
+    });
   });
 
   it('--help exits 0 and lists commands and exit codes', () => {
     const parsed = parseCli(['--help']);
     expect(parsed).toMatchObject({ kind: 'output', exitCode: 0 });
     const text = parsed.kind === 'output' ? parsed.text : '';
-    for (const word of ['list', 'plan', 'run', 'resume', 'validate', '3   a requirement is missing (nothing ran)']) expect(text).toContain(word);
+    for (const word of ['list', 'plan', 'run', 'resume', 'validate', '3   a requirement is missing (nothing ran)'])
+      expect(text).toContain(word);
   });
 });

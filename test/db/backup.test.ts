@@ -13,7 +13,9 @@ const server = useEmbeddedServer('backup', 'shop');
 beforeAll(async () => {
   const c = new pg.Client({ connectionString: server.url });
   await c.connect();
-  await c.query("create table products (id int primary key, name text); insert into products select g, 'p' || g from generate_series(1, 500) g;");
+  await c.query(
+    "create table products (id int primary key, name text); insert into products select g, 'p' || g from generate_series(1, 500) g;",
+  );
   await c.end();
 });
 
@@ -36,14 +38,27 @@ describe('backup and restore', () => {
     const log: string[] = [];
     const manifest = await backup({ connectionString: server.url, manifest: manifestFile, log: (l) => log.push(l) });
     expect(manifest).toMatchObject({ method: 'clone', sourceDatabase: 'shop' });
-    expect(log[0]).toMatch(dumps.length ? new RegExp(`^pg_dump ${dumps[0]!.major} \\(.*\\) cannot dump a PostgreSQL ${major} server: pg_dump must be at least the server's major; making a clone`) : /^no pg_dump on this machine/);
+    expect(log[0]).toMatch(
+      dumps.length
+        ? new RegExp(
+            `^pg_dump ${dumps[0]!.major} \\(.*\\) cannot dump a PostgreSQL ${major} server: pg_dump must be at least the server's major; making a clone`,
+          )
+        : /^no pg_dump on this machine/,
+    );
     expect(JSON.parse(readFileSync(manifestFile, 'utf8')).snapshot.tables['public.products'].rows).toBe(500);
 
     await sql('shop', 'delete from products where id > 100; alter table products add column oops int');
     const restored = await restore({ connectionString: server.url, manifest: manifestFile });
     expect(restored).toEqual({ database: 'shop', verified: true });
     expect((await sql('shop', 'select count(*)::int as n from products')).rows[0].n).toBe(500);
-    expect((await sql('shop', "select count(*)::int as n from information_schema.columns where table_name = 'products' and column_name = 'oops'")).rows[0].n).toBe(0);
+    expect(
+      (
+        await sql(
+          'shop',
+          "select count(*)::int as n from information_schema.columns where table_name = 'products' and column_name = 'oops'",
+        )
+      ).rows[0].n,
+    ).toBe(0);
 
     await restore({ connectionString: server.url, manifest: manifestFile, into: 'shop_copy' });
     expect((await sql('shop_copy', 'select count(*)::int as n from products')).rows[0].n).toBe(500);
@@ -53,9 +68,13 @@ describe('backup and restore', () => {
     const holder = new pg.Client({ connectionString: server.url, application_name: 'busy-app' });
     await holder.connect();
     try {
-      const error = await backup({ connectionString: server.url, manifest: path.join(tempDir(), 'b.json') }).catch((e: unknown) => e);
+      const error = await backup({ connectionString: server.url, manifest: path.join(tempDir(), 'b.json') }).catch(
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(BackupError);
-      expect((error as BackupError).message).toBe('a clone backup needs shop without other connections; 1 session(s) are connected');
+      expect((error as BackupError).message).toBe(
+        'a clone backup needs shop without other connections; 1 session(s) are connected',
+      );
       expect((error as BackupError).details[0]).toMatch(/^pid \d+ \(busy-app\)$/);
     } finally {
       await holder.end();
@@ -77,7 +96,9 @@ describe('backup and restore', () => {
     const bad = streams();
     // Checked before the database is touched: a usage error.
     expect(await dbMain(['restore', '--from', path.join(tempDir(), 'missing.json')], bad.io)).toBe(64);
-    expect(bad.err()).toMatch(/^db: .*missing\.json: no such file \(--from: the backup manifest written by `db backup`\)/);
+    expect(bad.err()).toMatch(
+      /^db: .*missing\.json: no such file \(--from: the backup manifest written by `db backup`\)/,
+    );
   });
 });
 
@@ -99,7 +120,9 @@ describe('backup with pg_dump', () => {
       const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
       const c = new pg.Client({ connectionString: url });
       await c.connect();
-      await c.query("create table notes (id int primary key, body text); insert into notes select g, repeat('x', g % 50) from generate_series(1, 1000) g;");
+      await c.query(
+        "create table notes (id int primary key, body text); insert into notes select g, repeat('x', g % 50) from generate_series(1, 1000) g;",
+      );
       await c.end();
       const manifestFile = path.join(tempDir(), 'pg15.json');
       const manifest = await backup({ connectionString: url, manifest: manifestFile });

@@ -8,9 +8,15 @@ import { captureIo, ROOT, runDoc, tempDir } from '../helpers.js';
 function migrationsDir(): string {
   const dir = path.join(tempDir(), 'migrations');
   mkdirSync(dir);
-  writeFileSync(path.join(dir, '0001_accounts.up.sql'), 'create table accounts (id int primary key, balance numeric not null);\ninsert into accounts select g, 100 from generate_series(1, 50) g;');
+  writeFileSync(
+    path.join(dir, '0001_accounts.up.sql'),
+    'create table accounts (id int primary key, balance numeric not null);\ninsert into accounts select g, 100 from generate_series(1, 50) g;',
+  );
   writeFileSync(path.join(dir, '0001_accounts.down.sql'), 'drop table accounts;');
-  writeFileSync(path.join(dir, '0002_limit.up.sql'), 'alter table accounts add column credit_limit numeric not null default 0;');
+  writeFileSync(
+    path.join(dir, '0002_limit.up.sql'),
+    'alter table accounts add column credit_limit numeric not null default 0;',
+  );
   writeFileSync(path.join(dir, '0002_limit.down.sql'), 'alter table accounts drop column credit_limit;');
   return dir;
 }
@@ -55,10 +61,15 @@ node "$DB_BIN" down --to 0 --dir "$MIGRATIONS"
 `;
 
 describe('npm run db in a runbook', () => {
-  it('migrates the run\'s embedded database; a later failure rolls the migrations back', async () => {
+  it("migrates the run's embedded database; a later failure rolls the migrations back", async () => {
     const env = { ...process.env, DB_BIN: path.join(ROOT, 'bin', 'db.js'), MIGRATIONS: migrationsDir() };
     const ok = await runDoc(RUNBOOK(false), 'migrate', { env });
-    expect(ok.record.steps.map((s) => [s.stepId, s.status])).toEqual([['start', 'passed'], ['migrate', 'passed'], ['check-ledger', 'passed'], ['use-it', 'passed']]);
+    expect(ok.record.steps.map((s) => [s.stepId, s.status])).toEqual([
+      ['start', 'passed'],
+      ['migrate', 'passed'],
+      ['check-ledger', 'passed'],
+      ['use-it', 'passed'],
+    ]);
     const failed = await runDoc(RUNBOOK(true), 'migrate', { env });
     expect(failed.exitCode).toBe(1);
     expect(failed.record.rollback).toEqual({ ran: true, complete: true, undone: ['migrate'], notUndone: [] });
@@ -72,7 +83,10 @@ const io = (env: NodeJS.ProcessEnv = {}) => captureIo(env);
 describe('npm run db messages', () => {
   it.each([
     [[], 'db: missing command'],
-    [['migrate'], 'db: unknown command `migrate`, expected one of status, plan, up, down, verify, lint, baseline, backfill, backup, restore, snapshot, compare'],
+    [
+      ['migrate'],
+      'db: unknown command `migrate`, expected one of status, plan, up, down, verify, lint, baseline, backfill, backup, restore, snapshot, compare',
+    ],
     [['up', '--lock-timeout', 'soon'], 'db: --lock-timeout takes a duration such as 500ms, 2s or 1m'],
     [['down', '--steps', '0'], 'db: --steps takes a whole number of at least 1'],
     [['baseline'], 'db: baseline needs --to <version>'],
@@ -106,10 +120,15 @@ describe('npm run db messages', () => {
 describe('npm run db lint', () => {
   it('reports findings with positions and safe patterns, and up refuses on lint errors', async () => {
     const dir = migrationsDir();
-    writeFileSync(path.join(dir, '0003_index.up.sql'), "SET lock_timeout = '2s';\ncreate index accounts_balance on accounts (balance);");
+    writeFileSync(
+      path.join(dir, '0003_index.up.sql'),
+      "SET lock_timeout = '2s';\ncreate index accounts_balance on accounts (balance);",
+    );
     const lint = io({});
     expect(await dbMain(['lint', '--dir', dir], lint)).toBe(1);
-    expect(lint.out()).toContain(`${path.join(dir, '0003_index.up.sql')}:2:1: error: Unexpected CREATE INDEX without CONCURRENTLY on accounts, expected CREATE INDEX CONCURRENTLY [index-not-concurrent]\n    safe pattern: CREATE INDEX CONCURRENTLY accounts_balance ON accounts (…);`);
+    expect(lint.out()).toContain(
+      `${path.join(dir, '0003_index.up.sql')}:2:1: error: Unexpected CREATE INDEX without CONCURRENTLY on accounts, expected CREATE INDEX CONCURRENTLY [index-not-concurrent]\n    safe pattern: CREATE INDEX CONCURRENTLY accounts_balance ON accounts (…);`,
+    );
     // Three files without lock_timeout, and an int4 key (prefer-bigint).
     expect(lint.out()).toContain('[prefer-bigint]');
     expect(lint.out()).toMatch(/lint: 1 error\(s\), 4 warning\(s\)\n$/);
@@ -118,7 +137,10 @@ describe('npm run db lint', () => {
     expect(JSON.parse(json.out())).toMatchObject({ errors: 1, warnings: 4 });
 
     const { openPostgres } = await import('../../src/targets/postgres.js');
-    const server = await openPostgres({ kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database: 'lintdb' }, { runId: `lint-test-${process.pid}`, env: {} });
+    const server = await openPostgres(
+      { kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database: 'lintdb' },
+      { runId: `lint-test-${process.pid}`, env: {} },
+    );
     try {
       // Applied together with 0001, the index is built on a new, empty table: nothing to refuse.
       const fresh = io({ DATABASE_URL: server.url });

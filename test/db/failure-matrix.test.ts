@@ -17,16 +17,37 @@ const cases = sections.flatMap((section) => buildPlan(section).forward.map((step
 
 describe.concurrent('database runbooks under injected failures', () => {
   it('covers every runbook of the sub-guide', () => {
-    expect(sections.map((s) => s.slug)).toEqual(['schema-migration', 'data-migration', 'zero-downtime', 'rollback', 'integrity-validation', 'backup-and-restore', 'major-version-upgrade']);
+    expect(sections.map((s) => s.slug)).toEqual([
+      'schema-migration',
+      'data-migration',
+      'zero-downtime',
+      'rollback',
+      'integrity-validation',
+      'backup-and-restore',
+      'major-version-upgrade',
+    ]);
     expect(cases.length).toBeGreaterThanOrEqual(30);
   });
 
-  it.each(cases)('%s: failing before %s rolls back to an identical database', async (slug, stepId) => {
-    const { section, path: documentPath } = await resolveSection(`${DOC}/${slug}`, { docsRoot, displayRoot: ROOT });
-    const outcome = await runSection({ section, documentPath, docsRoot, stateDir: tempDir('exec-doc-matrix-'), env: { ...process.env, EXEC_DOC_FAIL_BEFORE: stepId } });
-    const identical = outcome.record.steps.find((s) => s.phase === 'verify' && s.stepId.endsWith('-identical'));
-    expect(outcome.exitCode, `${outcome.record.failureReason}\n${JSON.stringify(outcome.record.steps.filter((s) => s.status !== 'passed'))}`).toBe(1);
-    expect(outcome.record.failedStep).toBe(stepId);
-    expect(identical).toMatchObject({ status: 'passed' });
-  }, 120_000);
+  it.each(cases)(
+    '%s: failing before %s rolls back to an identical database',
+    async (slug, stepId) => {
+      const { section, path: documentPath } = await resolveSection(`${DOC}/${slug}`, { docsRoot, displayRoot: ROOT });
+      const outcome = await runSection({
+        section,
+        documentPath,
+        docsRoot,
+        stateDir: tempDir('exec-doc-matrix-'),
+        env: { ...process.env, EXEC_DOC_FAIL_BEFORE: stepId },
+      });
+      const identical = outcome.record.steps.find((s) => s.phase === 'verify' && s.stepId.endsWith('-identical'));
+      expect(
+        outcome.exitCode,
+        `${outcome.record.failureReason}\n${JSON.stringify(outcome.record.steps.filter((s) => s.status !== 'passed'))}`,
+      ).toBe(1);
+      expect(outcome.record.failedStep).toBe(stepId);
+      expect(identical).toMatchObject({ status: 'passed' });
+    },
+    120_000,
+  );
 });

@@ -35,7 +35,13 @@ describe('migration layouts', () => {
     expect((await up({ connectionString: url, migrations })).length).toBe(4);
     expect(await up({ connectionString: url, migrations })).toEqual([]);
     expect((await verify({ connectionString: url, migrations })).map((r) => r.ok)).toEqual([true]);
-    expect((await query("select count(*)::int as n from information_schema.columns where table_name = 'channels' and column_name in ('purpose', 'last_post_at')")).rows[0].n).toBe(2);
+    expect(
+      (
+        await query(
+          "select count(*)::int as n from information_schema.columns where table_name = 'channels' and column_name in ('purpose', 'last_post_at')",
+        )
+      ).rows[0].n,
+    ).toBe(2);
     await down({ connectionString: url, migrations, to: '0' });
     expect((await status({ connectionString: url, migrations })).pending.length).toBe(4);
     expect((await query("select to_regclass('teams') as t")).rows[0].t).toBeNull();
@@ -53,17 +59,34 @@ describe('migration layouts', () => {
     ]);
     const { url, query } = await server.database();
     await up({ connectionString: url, migrations });
-    expect((await query('select email, total_cents::int from customer_totals order by email')).rows).toEqual([{ email: 'ada@example.com', total_cents: 1000 }, { email: 'linus@example.com', total_cents: 2000 }]);
+    expect((await query('select email, total_cents::int from customer_totals order by email')).rows).toEqual([
+      { email: 'ada@example.com', total_cents: 1000 },
+      { email: 'linus@example.com', total_cents: 2000 },
+    ]);
     expect(await up({ connectionString: url, migrations })).toEqual([]);
     // The view changes: applied again, the ledger row replaced; no "edited" refusal.
-    writeFileSync(path.join(dir, 'R__customer_totals_view.sql'), "create or replace view customer_totals as\nselect c.id, c.email, coalesce(sum(i.total_cents), 0) as total_cents, count(i.id) as invoices\nfrom customer c left join invoice i on i.customer_id = c.id\ngroup by c.id, c.email;\n");
+    writeFileSync(
+      path.join(dir, 'R__customer_totals_view.sql'),
+      'create or replace view customer_totals as\nselect c.id, c.email, coalesce(sum(i.total_cents), 0) as total_cents, count(i.id) as invoices\nfrom customer c left join invoice i on i.customer_id = c.id\ngroup by c.id, c.email;\n',
+    );
     const changed = loadMigrations(dir);
-    expect((await status({ connectionString: url, migrations: changed })).pending.map((m) => m.version)).toEqual(['R:customer_totals_view']);
-    expect((await up({ connectionString: url, migrations: changed })).map((r) => r.version)).toEqual(['R:customer_totals_view']);
-    expect((await query('select invoices::int from customer_totals order by email')).rows).toEqual([{ invoices: 1 }, { invoices: 1 }]);
+    expect((await status({ connectionString: url, migrations: changed })).pending.map((m) => m.version)).toEqual([
+      'R:customer_totals_view',
+    ]);
+    expect((await up({ connectionString: url, migrations: changed })).map((r) => r.version)).toEqual([
+      'R:customer_totals_view',
+    ]);
+    expect((await query('select invoices::int from customer_totals order by email')).rows).toEqual([
+      { invoices: 1 },
+      { invoices: 1 },
+    ]);
     // Undo with the U files, newest first, down to 1.1.
     await down({ connectionString: url, migrations: changed, to: '1.1' });
-    expect((await status({ connectionString: url, migrations: changed })).applied.map((r) => r.version)).toEqual(['1', '1.1', 'R:customer_totals_view']);
+    expect((await status({ connectionString: url, migrations: changed })).applied.map((r) => r.version)).toEqual([
+      '1',
+      '1.1',
+      'R:customer_totals_view',
+    ]);
     expect((await query("select to_regclass('invoice') as t")).rows[0].t).toBeNull();
   });
 
@@ -77,7 +100,9 @@ describe('migration layouts', () => {
     ]);
     // Its own BEGIN/COMMIT are blanked, positions kept.
     expect(migrations[0]!.up).not.toMatch(/\bBEGIN\b|\bCOMMIT\b/);
-    expect(migrations[0]!.up.split('\n').length).toBe(readFileSync(path.join(dir, 'deploy', 'appschema.sql'), 'utf8').split('\n').length);
+    expect(migrations[0]!.up.split('\n').length).toBe(
+      readFileSync(path.join(dir, 'deploy', 'appschema.sql'), 'utf8').split('\n').length,
+    );
     const { url, query } = await server.database();
     await up({ connectionString: url, migrations });
     expect((await verify({ connectionString: url, migrations })).map((r) => r.ok)).toEqual([true, true, true]);
@@ -92,11 +117,18 @@ describe('migration layouts', () => {
 
   it('a failing sqitch change leaves nothing behind (its COMMIT no longer ends the transaction early)', async () => {
     const dir = set('sqitch');
-    writeFileSync(path.join(dir, 'deploy', 'flips.sql'), 'BEGIN;\nCREATE TABLE flipr.flips (id bigint);\nSELECT 1 / 0;\nCOMMIT;\n');
+    writeFileSync(
+      path.join(dir, 'deploy', 'flips.sql'),
+      'BEGIN;\nCREATE TABLE flipr.flips (id bigint);\nSELECT 1 / 0;\nCOMMIT;\n',
+    );
     const { url, query } = await server.database();
-    await expect(up({ connectionString: url, migrations: loadMigrations(dir) })).rejects.toThrow(/rolled back, nothing of it remains/);
+    await expect(up({ connectionString: url, migrations: loadMigrations(dir) })).rejects.toThrow(
+      /rolled back, nothing of it remains/,
+    );
     expect((await query("select to_regclass('flipr.flips') as t")).rows[0].t).toBeNull();
-    expect((await status({ connectionString: url, migrations: loadMigrations(dir) })).applied.map((r) => r.name)).toEqual(['appschema', 'users']);
+    expect(
+      (await status({ connectionString: url, migrations: loadMigrations(dir) })).applied.map((r) => r.name),
+    ).toEqual(['appschema', 'users']);
   });
 
   it('status works the same for every layout, detected or chosen with --format; a wrong layout is named', async () => {

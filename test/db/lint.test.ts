@@ -18,15 +18,18 @@ describe('lint rules', () => {
     expect(Object.keys(LINT_RULES)).toEqual(RULES.map((r) => r.id));
   });
 
-  it.each(EXAMPLES)('$rule (example $n): flags the dangerous form with a position and a hint', async ({ rule, bad, at }) => {
-    const findings = await lintSql(bad, 'm.sql');
-    const finding = findings.find((f) => f.ruleId === rule);
-    expect(finding, JSON.stringify(findings)).toBeDefined();
-    expect([finding!.line, finding!.column]).toEqual(at);
-    expect(finding!.severity).toBe(LINT_RULES[rule]!.severity);
-    expect(finding!.message).toMatch(/^Unexpected /);
-    expect(finding!.hint.length).toBeGreaterThan(10);
-  });
+  it.each(EXAMPLES)(
+    '$rule (example $n): flags the dangerous form with a position and a hint',
+    async ({ rule, bad, at }) => {
+      const findings = await lintSql(bad, 'm.sql');
+      const finding = findings.find((f) => f.ruleId === rule);
+      expect(finding, JSON.stringify(findings)).toBeDefined();
+      expect([finding!.line, finding!.column]).toEqual(at);
+      expect(finding!.severity).toBe(LINT_RULES[rule]!.severity);
+      expect(finding!.message).toMatch(/^Unexpected /);
+      expect(finding!.hint.length).toBeGreaterThan(10);
+    },
+  );
 
   it.each(EXAMPLES)('$rule (example $n): accepts the safe pattern', async ({ rule, good }) => {
     expect((await lintSql(good, 'm.sql')).filter((f) => f.ruleId === rule)).toEqual([]);
@@ -34,15 +37,26 @@ describe('lint rules', () => {
 
   it('does not flag what cannot hurt: a table made earlier in the file, or dropped later in it; an empty file', async () => {
     const T = "SET lock_timeout = '2s';\n";
-    expect(await lintSql(`${T}create table fresh (id bigint);\ncreate index fresh_id on fresh (id);\nalter table fresh add column n bigint not null;`, 'm.sql')).toEqual([]);
-    expect((await lintSql(`${T}create index old_id on old_orders (id);\ndrop table old_orders;`, 'm.sql')).map((f) => f.ruleId)).toEqual(['drop-table']);
+    expect(
+      await lintSql(
+        `${T}create table fresh (id bigint);\ncreate index fresh_id on fresh (id);\nalter table fresh add column n bigint not null;`,
+        'm.sql',
+      ),
+    ).toEqual([]);
+    expect(
+      (await lintSql(`${T}create index old_id on old_orders (id);\ndrop table old_orders;`, 'm.sql')).map(
+        (f) => f.ruleId,
+      ),
+    ).toEqual(['drop-table']);
     expect(await lintSql('-- nothing to do in this version\n\n', 'm.sql')).toEqual([]);
     expect(await lintSql('', 'm.sql')).toEqual([]);
   });
 
   it('judges a type change by the type earlier migrations gave the column: free changes pass, rewrites do not', async () => {
-    const migrations = (...ups: string[]) => ups.map((up, i) => ({ up: `SET lock_timeout = '2s';\n${up}`, files: { up: `${i + 1}.up.sql` } }));
-    const ids = async (...ups: string[]) => (await lintMigrations(migrations(...ups))).filter((f) => f.ruleId === 'column-type-change').map((f) => f.file);
+    const migrations = (...ups: string[]) =>
+      ups.map((up, i) => ({ up: `SET lock_timeout = '2s';\n${up}`, files: { up: `${i + 1}.up.sql` } }));
+    const ids = async (...ups: string[]) =>
+      (await lintMigrations(migrations(...ups))).filter((f) => f.ruleId === 'column-type-change').map((f) => f.file);
     const create = 'create table notes (body varchar(20), price numeric(10, 2), n int4);';
     expect(await ids(create, 'alter table notes alter column body type text;')).toEqual([]);
     expect(await ids(create, 'alter table notes alter column body type varchar(40);')).toEqual([]);
@@ -53,12 +67,21 @@ describe('lint rules', () => {
     expect(await ids(create, 'alter table notes alter column n type int8;')).toEqual(['2.up.sql']);
     expect(await ids(create, 'alter table notes alter column body type text using upper(body);')).toEqual(['2.up.sql']);
     // Unknown column: reported, with the way to accept a change known to be free.
-    const unknown = (await lintMigrations(migrations('alter table other alter column c type text;'))).find((f) => f.ruleId === 'column-type-change');
+    const unknown = (await lintMigrations(migrations('alter table other alter column c type text;'))).find(
+      (f) => f.ruleId === 'column-type-change',
+    );
     expect(unknown?.hint).toContain('lint-ignore: column-type-change');
   });
 
   it('knows which files run outside a transaction: from the statements, not from words in comments', () => {
-    const outside = async (sql: string) => runsOutsideTransaction(sql, ((await parse(sql)).stmts ?? []).map((s, index) => { const [type, body] = Object.entries(s.stmt as object)[0] as [string, Record<string, unknown>]; return { type, body, offset: 0, index }; }));
+    const outside = async (sql: string) =>
+      runsOutsideTransaction(
+        sql,
+        ((await parse(sql)).stmts ?? []).map((s, index) => {
+          const [type, body] = Object.entries(s.stmt as object)[0] as [string, Record<string, unknown>];
+          return { type, body, offset: 0, index };
+        }),
+      );
     return Promise.all([
       expect(outside('create index concurrently i on t (c);')).resolves.toBe(true),
       expect(outside('-- built concurrently later\ncreate table t (c int);')).resolves.toBe(false),
@@ -71,22 +94,43 @@ describe('lint rules', () => {
   });
 
   it('reports a syntax error where PostgreSQL sees it', async () => {
-    expect(await lintSql('select 1;\nselect from where;', 'm.sql')).toEqual([{ ruleId: 'syntax', severity: 'error', file: 'm.sql', line: 2, column: 13, message: 'Unexpected SQL: syntax error at or near "where"', hint: "Fix the statement; the linter uses PostgreSQL's own parser." }]);
+    expect(await lintSql('select 1;\nselect from where;', 'm.sql')).toEqual([
+      {
+        ruleId: 'syntax',
+        severity: 'error',
+        file: 'm.sql',
+        line: 2,
+        column: 13,
+        message: 'Unexpected SQL: syntax error at or near "where"',
+        hint: "Fix the statement; the linter uses PostgreSQL's own parser.",
+      },
+    ]);
   });
 });
 
 describe('the rules page', () => {
   it('lists every rule of the registry, with its severity, summary and safe pattern, in order', async () => {
     const { readFileSync } = await import('node:fs');
-    const page = readFileSync(new URL('../../docs/400_migration-upgrade-guide_database-migrations.mdx', import.meta.url), 'utf8');
-    const rows = page.slice(page.indexOf('## Lint rules')).split('\n').filter((l) => l.startsWith('| `'));
-    expect(rows).toEqual(RULES.map((r) => `| \`${r.id}\` | ${r.severity} | ${r.summary.replace(/\|/g, '\\|')} | ${r.safe.replace(/\|/g, '\\|')} |`));
+    const page = readFileSync(
+      new URL('../../docs/400_migration-upgrade-guide_database-migrations.mdx', import.meta.url),
+      'utf8',
+    );
+    const rows = page
+      .slice(page.indexOf('## Lint rules'))
+      .split('\n')
+      .filter((l) => l.startsWith('| `'));
+    expect(rows).toEqual(
+      RULES.map(
+        (r) => `| \`${r.id}\` | ${r.severity} | ${r.summary.replace(/\|/g, '\\|')} | ${r.safe.replace(/\|/g, '\\|')} |`,
+      ),
+    );
   });
 });
 
 describe('DO blocks', () => {
   it('checks the statements a DO block runs, at their place in the file, and EXECUTE of a literal', async () => {
-    const sql = "SET lock_timeout = '2s';\nDO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'i') THEN\n    CREATE INDEX i ON orders (total);\n  END IF;\n  EXECUTE 'ALTER TABLE orders ADD COLUMN status text NOT NULL';\nEND $$;";
+    const sql =
+      "SET lock_timeout = '2s';\nDO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'i') THEN\n    CREATE INDEX i ON orders (total);\n  END IF;\n  EXECUTE 'ALTER TABLE orders ADD COLUMN status text NOT NULL';\nEND $$;";
     const findings = await lintSql(sql, 'm.sql');
     expect(findings.map((f) => [f.ruleId, f.line, f.column])).toEqual([
       ['index-not-concurrent', 5, 5],
@@ -95,7 +139,8 @@ describe('DO blocks', () => {
   });
 
   it('a DO block over a table made earlier in the file is not reported; a function body (not run by the migration) is not read', async () => {
-    const sql = "SET lock_timeout = '2s';\ncreate table fresh (id bigint);\nDO $$ BEGIN CREATE INDEX fresh_id ON fresh (id); END $$;\ncreate function f() returns void language plpgsql as $$ begin create index j on orders (total); end $$;";
+    const sql =
+      "SET lock_timeout = '2s';\ncreate table fresh (id bigint);\nDO $$ BEGIN CREATE INDEX fresh_id ON fresh (id); END $$;\ncreate function f() returns void language plpgsql as $$ begin create index j on orders (total); end $$;";
     expect(await lintSql(sql, 'm.sql')).toEqual([]);
   });
 });
@@ -104,10 +149,17 @@ describe('what db up lints', () => {
   it('a table an earlier pending migration of the same run creates is new and empty for the later ones; renames are followed', async () => {
     const migrations = [
       { up: "SET lock_timeout = '2s';\ncreate table tokens (id bigint, code varchar(20));", files: { up: '1.up.sql' } },
-      { up: "SET lock_timeout = '2s';\ncreate index tokens_code on tokens (code);\nalter table tokens rename column code to secret;\nalter table tokens alter column secret type text;", files: { up: '2.up.sql' } },
+      {
+        up: "SET lock_timeout = '2s';\ncreate index tokens_code on tokens (code);\nalter table tokens rename column code to secret;\nalter table tokens alter column secret type text;",
+        files: { up: '2.up.sql' },
+      },
     ];
     expect((await lintMigrations(migrations, { sameRun: true })).map((f) => f.ruleId)).toEqual(['prefer-text-field']);
     // Over the whole history (no run), the table may hold data by the time the second one runs.
-    expect((await lintMigrations(migrations)).map((f) => f.ruleId)).toEqual(['prefer-text-field', 'index-not-concurrent', 'rename']);
+    expect((await lintMigrations(migrations)).map((f) => f.ruleId)).toEqual([
+      'prefer-text-field',
+      'index-not-concurrent',
+      'rename',
+    ]);
   });
 });

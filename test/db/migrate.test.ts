@@ -12,7 +12,9 @@ import { tempDir } from '../helpers.js';
 const server = useEmbeddedServer('migrate');
 
 /** A fresh database and a migrations folder with the given files. */
-async function fixture(files: Record<string, string>): Promise<{ url: string; dir: string; query: (sql: string) => Promise<pg.QueryResult> }> {
+async function fixture(
+  files: Record<string, string>,
+): Promise<{ url: string; dir: string; query: (sql: string) => Promise<pg.QueryResult> }> {
   const { url, query } = await server.database();
   const dir = path.join(tempDir(), 'migrations');
   mkdirSync(dir);
@@ -21,7 +23,8 @@ async function fixture(files: Record<string, string>): Promise<{ url: string; di
 }
 
 const BASIC = {
-  '0001_create_orders.up.sql': 'create table orders (id int primary key, total numeric not null);\ninsert into orders select g, g from generate_series(1, 100) g;',
+  '0001_create_orders.up.sql':
+    'create table orders (id int primary key, total numeric not null);\ninsert into orders select g, g from generate_series(1, 100) g;',
   '0001_create_orders.down.sql': 'drop table orders;',
   '0001_create_orders.verify.sql': 'select count(*) = 100 from orders;',
   '0002_add_status.up.sql': "alter table orders add column status text not null default 'new';",
@@ -34,15 +37,26 @@ describe('migrations', () => {
     const migrations = loadMigrations(dir);
     const log: string[] = [];
     const applied = await up({ connectionString: url, migrations, log: (l) => log.push(l) });
-    expect(applied.map((a) => [a.version, a.name, a.attempts])).toEqual([['0001', 'create_orders', 1], ['0002', 'add_status', 1]]);
+    expect(applied.map((a) => [a.version, a.name, a.attempts])).toEqual([
+      ['0001', 'create_orders', 1],
+      ['0002', 'add_status', 1],
+    ]);
     expect(log).toContain('applying 0001_create_orders');
     const state = await status({ connectionString: url, migrations });
     expect(state.pending).toEqual([]);
     expect(state.applied.map((r) => [r.version, r.checksum])).toEqual(migrations.map((m) => [m.version, m.checksum]));
-    expect(await verify({ connectionString: url, migrations })).toEqual([{ version: '0001', name: 'create_orders', ok: true, detail: 'verified' }]);
+    expect(await verify({ connectionString: url, migrations })).toEqual([
+      { version: '0001', name: 'create_orders', ok: true, detail: 'verified' },
+    ]);
     expect(await up({ connectionString: url, migrations })).toEqual([]);
     await down({ connectionString: url, migrations });
-    expect((await query("select count(*)::int as n from information_schema.columns where table_name = 'orders' and column_name = 'status'")).rows[0].n).toBe(0);
+    expect(
+      (
+        await query(
+          "select count(*)::int as n from information_schema.columns where table_name = 'orders' and column_name = 'status'",
+        )
+      ).rows[0].n,
+    ).toBe(0);
     await down({ connectionString: url, migrations, to: '0' });
     expect((await query("select to_regclass('orders') as t")).rows[0].t).toBeNull();
     expect((await status({ connectionString: url, migrations })).pending.length).toBe(2);
@@ -54,9 +68,16 @@ describe('migrations', () => {
     writeFileSync(path.join(dir, '0001_create_orders.up.sql'), `${BASIC['0001_create_orders.up.sql']}\n-- edited`);
     const error = await up({ connectionString: url, migrations: loadMigrations(dir) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DbError);
-    expect(error).toMatchObject({ code: 'E_DRIFT', message: 'Applied migration was edited after being applied; nothing was run' });
-    expect((error as DbError).details[0]).toMatch(/^0001_create_orders: applied .* with sha256:\w+…, the file now has sha256:\w+… \(.*0001_create_orders\.up\.sql\)$/);
-    expect((await status({ connectionString: url, migrations: loadMigrations(dir) })).pending.map((m) => m.version)).toEqual(['0002']);
+    expect(error).toMatchObject({
+      code: 'E_DRIFT',
+      message: 'Applied migration was edited after being applied; nothing was run',
+    });
+    expect((error as DbError).details[0]).toMatch(
+      /^0001_create_orders: applied .* with sha256:\w+…, the file now has sha256:\w+… \(.*0001_create_orders\.up\.sql\)$/,
+    );
+    expect(
+      (await status({ connectionString: url, migrations: loadMigrations(dir) })).pending.map((m) => m.version),
+    ).toEqual(['0002']);
   });
 
   it('refuses when the database has a migration no file describes', async () => {
@@ -64,27 +85,41 @@ describe('migrations', () => {
     await up({ connectionString: url, migrations: loadMigrations(dir) });
     rmSync(path.join(dir, '0002_add_status.up.sql'));
     rmSync(path.join(dir, '0002_add_status.down.sql'));
-    await expect(down({ connectionString: url, migrations: loadMigrations(dir) })).rejects.toMatchObject({ code: 'E_UNKNOWN_APPLIED' });
+    await expect(down({ connectionString: url, migrations: loadMigrations(dir) })).rejects.toMatchObject({
+      code: 'E_UNKNOWN_APPLIED',
+    });
   });
 
   it('of two racing runners exactly one applies; a bounded waiter names the holder', async () => {
-    const { url, dir, query } = await fixture({ '0001_slow.up.sql': 'select pg_sleep(1.5); create table raced (id int);\ninsert into raced values (1);' });
+    const { url, dir, query } = await fixture({
+      '0001_slow.up.sql': 'select pg_sleep(1.5); create table raced (id int);\ninsert into raced values (1);',
+    });
     const migrations = loadMigrations(dir);
-    const [a, b] = await Promise.all([up({ connectionString: url, migrations }), up({ connectionString: url, migrations })]);
+    const [a, b] = await Promise.all([
+      up({ connectionString: url, migrations }),
+      up({ connectionString: url, migrations }),
+    ]);
     expect([a.length, b.length].sort()).toEqual([0, 1]);
     expect((await query('select count(*)::int as n from raced')).rows[0].n).toBe(1);
 
     const { url: url2, dir: dir2 } = await fixture({ '0001_slow.up.sql': 'select pg_sleep(2);' });
     const slow = up({ connectionString: url2, migrations: loadMigrations(dir2) });
     await new Promise((r) => setTimeout(r, 400));
-    const waiter = await up({ connectionString: url2, migrations: loadMigrations(dir2), lockWaitMs: 300 }).catch((e: unknown) => e);
+    const waiter = await up({ connectionString: url2, migrations: loadMigrations(dir2), lockWaitMs: 300 }).catch(
+      (e: unknown) => e,
+    );
     expect(waiter).toBeInstanceOf(LockTimeoutError);
-    expect((waiter as Error).message).toMatch(/^Another runner holds the migration lock \(waited \d+ ms\): pid \d+ \(exec-doc migrate\) since /);
+    expect((waiter as Error).message).toMatch(
+      /^Another runner holds the migration lock \(waited \d+ ms\): pid \d+ \(exec-doc migrate\) since /,
+    );
     await slow;
   });
 
   it('retries a lock_timeout while another session holds a conflicting lock, then succeeds', async () => {
-    const { url, dir, query } = await fixture({ '0001_t.up.sql': 'create table busy (id int);', '0002_alter.up.sql': 'alter table busy add column note text;' });
+    const { url, dir, query } = await fixture({
+      '0001_t.up.sql': 'create table busy (id int);',
+      '0002_alter.up.sql': 'alter table busy add column note text;',
+    });
     await up({ connectionString: url, migrations: loadMigrations(dir), to: '0001' });
     const holder = new pg.Client({ connectionString: url });
     await holder.connect();
@@ -92,29 +127,67 @@ describe('migrations', () => {
     await holder.query('lock table busy in access share mode');
     setTimeout(() => void holder.query('commit').then(() => holder.end()), 900);
     const log: string[] = [];
-    const [result] = await up({ connectionString: url, migrations: loadMigrations(dir), lockTimeoutMs: 150, retries: 8, backoffMs: 100, log: (l) => log.push(l) });
+    const [result] = await up({
+      connectionString: url,
+      migrations: loadMigrations(dir),
+      lockTimeoutMs: 150,
+      retries: 8,
+      backoffMs: 100,
+      log: (l) => log.push(l),
+    });
     expect(result!.attempts).toBeGreaterThan(1);
-    expect(log.some((l) => /^0002_alter \(up\): lock_timeout \(150 ms\) hit, another session holds a conflicting lock; retry 1\/8 in \d+ ms$/.test(l))).toBe(true);
-    expect((await query("select count(*)::int as n from information_schema.columns where table_name = 'busy' and column_name = 'note'")).rows[0].n).toBe(1);
+    expect(
+      log.some((l) =>
+        /^0002_alter \(up\): lock_timeout \(150 ms\) hit, another session holds a conflicting lock; retry 1\/8 in \d+ ms$/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
+    expect(
+      (
+        await query(
+          "select count(*)::int as n from information_schema.columns where table_name = 'busy' and column_name = 'note'",
+        )
+      ).rows[0].n,
+    ).toBe(1);
   });
 
   it('gives up after its retries without leaving anything half-applied', async () => {
-    const { url, dir, query } = await fixture({ '0001_t.up.sql': 'create table held (id int);', '0002_alter.up.sql': 'alter table held add column a int;\nalter table held add column b int;' });
+    const { url, dir, query } = await fixture({
+      '0001_t.up.sql': 'create table held (id int);',
+      '0002_alter.up.sql': 'alter table held add column a int;\nalter table held add column b int;',
+    });
     await up({ connectionString: url, migrations: loadMigrations(dir), to: '0001' });
     const holder = new pg.Client({ connectionString: url });
     await holder.connect();
     await holder.query('begin');
     await holder.query('lock table held in access share mode');
-    const error = await up({ connectionString: url, migrations: loadMigrations(dir), lockTimeoutMs: 100, retries: 2, backoffMs: 50 }).catch((e: unknown) => e);
+    const error = await up({
+      connectionString: url,
+      migrations: loadMigrations(dir),
+      lockTimeoutMs: 100,
+      retries: 2,
+      backoffMs: 50,
+    }).catch((e: unknown) => e);
     await holder.query('rollback');
     await holder.end();
-    expect(error).toMatchObject({ code: 'E_MIGRATION_FAILED', message: "Migration 0002_alter (up) failed; its transaction was rolled back, nothing of it remains" });
+    expect(error).toMatchObject({
+      code: 'E_MIGRATION_FAILED',
+      message: 'Migration 0002_alter (up) failed; its transaction was rolled back, nothing of it remains',
+    });
     expect((error as DbError).details[1]).toMatch(/^Another session kept a conflicting lock through 3 attempt\(s\)/);
-    expect((await query("select count(*)::int as n from information_schema.columns where table_name = 'held'")).rows[0].n).toBe(1);
+    expect(
+      (await query("select count(*)::int as n from information_schema.columns where table_name = 'held'")).rows[0].n,
+    ).toBe(1);
   });
 
   it('runs CONCURRENTLY outside a transaction, with the lock on its own connection (no deadlock)', async () => {
-    const { url, dir, query } = await fixture({ '0001_t.up.sql': 'create table big (id int, v text);\ninsert into big select g, md5(g::text) from generate_series(1, 20000) g;', '0002_index.up.sql': 'create index concurrently big_v on big (v);\ncreate index concurrently big_id on big (id);', '0002_index.down.sql': 'drop index concurrently big_v;\ndrop index concurrently big_id;' });
+    const { url, dir, query } = await fixture({
+      '0001_t.up.sql':
+        'create table big (id int, v text);\ninsert into big select g, md5(g::text) from generate_series(1, 20000) g;',
+      '0002_index.up.sql': 'create index concurrently big_v on big (v);\ncreate index concurrently big_id on big (id);',
+      '0002_index.down.sql': 'drop index concurrently big_v;\ndrop index concurrently big_id;',
+    });
     const migrations = loadMigrations(dir);
     expect(migrations.map((m) => m.transactional)).toEqual([true, false]);
     await up({ connectionString: url, migrations });
@@ -125,28 +198,57 @@ describe('migrations', () => {
 
   it('a failing statement points at its line; a failed non-transactional migration says what stayed applied', async () => {
     const { url, dir } = await fixture({ '0001_bad.up.sql': 'create table ok1 (id int);\nselect nope from ok1;' });
-    const error = (await up({ connectionString: url, migrations: loadMigrations(dir) }).catch((e: unknown) => e)) as DbError;
-    expect(error.details[0]).toBe('column "nope" does not exist (SQLSTATE 42703)\nLINE 2: select nope from ok1;\n               ^');
-    const { url: url2, dir: dir2 } = await fixture({ '0001_t.up.sql': 'create table c (id int);', '0002_idx.up.sql': 'create index concurrently c_id on c (id);\ncreate index concurrently c_x on c (missing_column);' });
-    const error2 = (await up({ connectionString: url2, migrations: loadMigrations(dir2) }).catch((e: unknown) => e)) as DbError;
-    expect(error2.message).toBe('Migration 0002_idx (up) failed at statement 2 of 2, outside a transaction: statements 1–1 were applied and stay applied');
+    const error = (await up({ connectionString: url, migrations: loadMigrations(dir) }).catch(
+      (e: unknown) => e,
+    )) as DbError;
+    expect(error.details[0]).toBe(
+      'column "nope" does not exist (SQLSTATE 42703)\nLINE 2: select nope from ok1;\n               ^',
+    );
+    const { url: url2, dir: dir2 } = await fixture({
+      '0001_t.up.sql': 'create table c (id int);',
+      '0002_idx.up.sql':
+        'create index concurrently c_id on c (id);\ncreate index concurrently c_x on c (missing_column);',
+    });
+    const error2 = (await up({ connectionString: url2, migrations: loadMigrations(dir2) }).catch(
+      (e: unknown) => e,
+    )) as DbError;
+    expect(error2.message).toBe(
+      'Migration 0002_idx (up) failed at statement 2 of 2, outside a transaction: statements 1–1 were applied and stay applied',
+    );
     expect(error2.details[1]).toMatch(/^An index built CONCURRENTLY that failed stays INVALID/);
   });
 
   it('verify reports false checks; baseline marks an existing database', async () => {
-    const { url, dir, query } = await fixture({ ...BASIC, '0001_create_orders.verify.sql': 'select count(*) = 5 from orders;' });
+    const { url, dir, query } = await fixture({
+      ...BASIC,
+      '0001_create_orders.verify.sql': 'select count(*) = 5 from orders;',
+    });
     await up({ connectionString: url, migrations: loadMigrations(dir), to: '0001' });
-    expect(await verify({ connectionString: url, migrations: loadMigrations(dir) })).toEqual([{ version: '0001', name: 'create_orders', ok: false, detail: '1 check(s) returned false' }]);
+    expect(await verify({ connectionString: url, migrations: loadMigrations(dir) })).toEqual([
+      { version: '0001', name: 'create_orders', ok: false, detail: '1 check(s) returned false' },
+    ]);
 
     const existing = await fixture(BASIC);
     await existing.query('create table orders (id int primary key, total numeric not null)');
-    expect(await baseline({ connectionString: existing.url, migrations: loadMigrations(existing.dir), version: '0001' })).toEqual(['0001_create_orders']);
+    expect(
+      await baseline({ connectionString: existing.url, migrations: loadMigrations(existing.dir), version: '0001' }),
+    ).toEqual(['0001_create_orders']);
     const state = await status({ connectionString: existing.url, migrations: loadMigrations(existing.dir) });
     expect(state.applied.map((r) => [r.version, r.baseline])).toEqual([['0001', true]]);
     expect(state.pending.map((m) => m.version)).toEqual(['0002']);
-    await expect(baseline({ connectionString: existing.url, migrations: loadMigrations(existing.dir), version: '0002' })).rejects.toMatchObject({ code: 'E_USAGE' });
-    expect((await up({ connectionString: existing.url, migrations: loadMigrations(existing.dir) })).map((a) => a.version)).toEqual(['0002']);
-    expect((await existing.query("select count(*)::int as n from information_schema.columns where table_name = 'orders' and column_name = 'status'")).rows[0].n).toBe(1);
+    await expect(
+      baseline({ connectionString: existing.url, migrations: loadMigrations(existing.dir), version: '0002' }),
+    ).rejects.toMatchObject({ code: 'E_USAGE' });
+    expect(
+      (await up({ connectionString: existing.url, migrations: loadMigrations(existing.dir) })).map((a) => a.version),
+    ).toEqual(['0002']);
+    expect(
+      (
+        await existing.query(
+          "select count(*)::int as n from information_schema.columns where table_name = 'orders' and column_name = 'status'",
+        )
+      ).rows[0].n,
+    ).toBe(1);
     expect((await query('select count(*)::int as n from orders')).rows[0].n).toBe(100);
   });
 
@@ -177,11 +279,14 @@ describe('migrations', () => {
 describe('which migrations leave the transaction', () => {
   it('a word in a comment or a string does not: a later failure rolls the whole migration back', async () => {
     const { url, dir, query } = await fixture({
-      '0001_half.up.sql': "-- the index is built concurrently in a later migration\ncreate table half (id int, note text default 'concurrently');\nselect 1 / 0;",
+      '0001_half.up.sql':
+        "-- the index is built concurrently in a later migration\ncreate table half (id int, note text default 'concurrently');\nselect 1 / 0;",
     });
     const migrations = loadMigrations(dir);
     expect(migrations[0]!.transactional).toBe(true);
-    await expect(up({ connectionString: url, migrations })).rejects.toThrow(/its transaction was rolled back, nothing of it remains/);
+    await expect(up({ connectionString: url, migrations })).rejects.toThrow(
+      /its transaction was rolled back, nothing of it remains/,
+    );
     expect((await query("select to_regclass('half') as t")).rows[0].t).toBeNull();
   });
 
@@ -210,7 +315,9 @@ describe('db verify', () => {
     await up({ connectionString: url, migrations: loadMigrations(dir) });
     const lenient = captureIo({ DATABASE_URL: url });
     expect(await dbMain(['verify', '--dir', dir], lenient)).toBe(0);
-    expect(lenient.err()).toBe('db: nothing verified: no applied migration has a .verify.sql (a warning; --strict makes it a failure)\n');
+    expect(lenient.err()).toBe(
+      'db: nothing verified: no applied migration has a .verify.sql (a warning; --strict makes it a failure)\n',
+    );
     expect(lenient.out()).not.toContain('verified');
     const strict = captureIo({ DATABASE_URL: url });
     expect(await dbMain(['verify', '--dir', dir, '--strict'], strict)).toBe(1);
@@ -219,7 +326,12 @@ describe('db verify', () => {
 
 describe('empty scripts', () => {
   it('an empty up or down script is a migration that changes nothing, applied and rolled back like any other', async () => {
-    const { url, dir } = await fixture({ '0001_nothing.up.sql': '', '0001_nothing.down.sql': '-- nothing to undo\n', '0002_t.up.sql': 'create table t (id int);', '0002_t.down.sql': '' });
+    const { url, dir } = await fixture({
+      '0001_nothing.up.sql': '',
+      '0001_nothing.down.sql': '-- nothing to undo\n',
+      '0002_t.up.sql': 'create table t (id int);',
+      '0002_t.down.sql': '',
+    });
     const migrations = loadMigrations(dir);
     expect((await up({ connectionString: url, migrations })).length).toBe(2);
     expect((await down({ connectionString: url, migrations, to: '0' })).length).toBe(2);

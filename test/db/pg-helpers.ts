@@ -15,7 +15,10 @@ export function useEmbeddedServer(name: string, database = 'postgres'): TestServ
   let handle: PostgresHandle | undefined;
   let count = 0;
   beforeAll(async () => {
-    handle = await openPostgres({ kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database }, { runId: `${name}-${process.pid}`, env: {} });
+    handle = await openPostgres(
+      { kind: 'postgres', urlEnv: 'EXEC_DOC_TEST_NO_URL', database },
+      { runId: `${name}-${process.pid}`, env: {} },
+    );
   }, 60_000);
   afterAll(async () => handle?.release());
   const query = async (url: string, sql: string): Promise<pg.QueryResult> => {

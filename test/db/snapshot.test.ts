@@ -5,7 +5,13 @@ import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { useEmbeddedServer } from './pg-helpers.js';
-import { takeSnapshot, compareSnapshots, describeDifference, readSnapshot, SnapshotFileError } from '../../src/db/snapshot.js';
+import {
+  takeSnapshot,
+  compareSnapshots,
+  describeDifference,
+  readSnapshot,
+  SnapshotFileError,
+} from '../../src/db/snapshot.js';
 import { loadMigrations } from '../../src/db/migration-files.js';
 import { up, down } from '../../src/db/migrate.js';
 import { dbMain } from '../../src/cli/db.js';
@@ -37,8 +43,14 @@ describe('snapshots', () => {
     const { url, client } = await database(SETUP);
     const dir = path.join(tempDir(), 'migrations');
     mkdirSync(dir);
-    writeFileSync(path.join(dir, '0001_flag.up.sql'), "alter table orders add column flagged boolean not null default false;\nupdate orders set flagged = total > 1500;\ncreate index concurrently_not_needed on orders (flagged);");
-    writeFileSync(path.join(dir, '0001_flag.down.sql'), 'drop index concurrently_not_needed;\nalter table orders drop column flagged;');
+    writeFileSync(
+      path.join(dir, '0001_flag.up.sql'),
+      'alter table orders add column flagged boolean not null default false;\nupdate orders set flagged = total > 1500;\ncreate index concurrently_not_needed on orders (flagged);',
+    );
+    writeFileSync(
+      path.join(dir, '0001_flag.down.sql'),
+      'drop index concurrently_not_needed;\nalter table orders drop column flagged;',
+    );
     const before = await takeSnapshot(client);
     expect(Object.keys(before.tables)).toEqual(['public.customers', 'public.orders']);
     expect(before.tables['public.orders']!.rows).toBe(2000);
@@ -46,7 +58,9 @@ describe('snapshots', () => {
     const during = await takeSnapshot(client);
     const changes = compareSnapshots(before, during).map(describeDifference);
     expect(changes).toContain('+ column public.orders.flagged: boolean not null default false #4');
-    expect(changes).toContain('+ index public.concurrently_not_needed: CREATE INDEX concurrently_not_needed ON public.orders USING btree (flagged)');
+    expect(changes).toContain(
+      '+ index public.concurrently_not_needed: CREATE INDEX concurrently_not_needed ON public.orders USING btree (flagged)',
+    );
     expect(changes).toContain('~ table public.orders: same row count, different contents');
     await down({ connectionString: url, migrations: loadMigrations(dir) });
     expect(compareSnapshots(before, await takeSnapshot(client))).toEqual([]);
@@ -55,12 +69,17 @@ describe('snapshots', () => {
 
   it('see every kind of change, and not the physical order of rows', async () => {
     const a = await database(SETUP);
-    const b = await database(SETUP.replace("insert into customers select g, 'c' || g from generate_series(1, 200) g;", "insert into customers select g, 'c' || g from generate_series(200, 1, -1) g;"));
+    const b = await database(
+      SETUP.replace(
+        "insert into customers select g, 'c' || g from generate_series(1, 200) g;",
+        "insert into customers select g, 'c' || g from generate_series(200, 1, -1) g;",
+      ),
+    );
     const sa = await takeSnapshot(a.client);
     expect(compareSnapshots(sa, await takeSnapshot(b.client))).toEqual([]);
     await b.client.query("update customers set name = 'changed' where id = 7");
     await b.client.query('delete from orders where id = 1');
-    await b.client.query("alter table customers alter column name drop not null");
+    await b.client.query('alter table customers alter column name drop not null');
     await b.client.query("alter type mood add value 'great'");
     await b.client.query('alter table orders drop constraint orders_total_check');
     const diff = compareSnapshots(sa, await takeSnapshot(b.client)).map(describeDifference);
@@ -69,7 +88,7 @@ describe('snapshots', () => {
       // PostgreSQL 18 keeps NOT NULL as a named constraint as well.
       '- constraint public.customers.customers_name_not_null: NOT NULL name',
       '- constraint public.orders.orders_total_check: CHECK ((total >= (0)::numeric))',
-      "~ type public.mood: ok,meh → ok,meh,great",
+      '~ type public.mood: ok,meh → ok,meh,great',
       '~ table public.customers: same row count, different contents',
       '~ table public.orders: 2000 rows → 1999 rows',
     ]);
@@ -90,20 +109,27 @@ describe('snapshots', () => {
     const same = streams();
     expect(await dbMain(['compare', file], same.io)).toBe(0);
     expect(same.out()).toMatch(/^identical: schema sha256:\w+…, 2 table\(s\) with the same rows\n$/);
-    await client.query('insert into customers values (999, \'new\')');
+    await client.query("insert into customers values (999, 'new')");
     const changed = streams();
     expect(await dbMain(['compare', file, '--json'], changed.io)).toBe(1);
-    expect(JSON.parse(changed.out())).toEqual({ identical: false, differences: [{ kind: 'rows', object: 'table public.customers', before: '200', after: '201' }] });
+    expect(JSON.parse(changed.out())).toEqual({
+      identical: false,
+      differences: [{ kind: 'rows', object: 'table public.customers', before: '200', after: '201' }],
+    });
     const text = readFileSync(file, 'utf8');
     const truncated = path.join(tempDir(), 'truncated.json');
     writeFileSync(truncated, text.slice(0, Math.floor(text.length / 2)));
     expect(() => readSnapshot(truncated)).toThrow(SnapshotFileError);
     const bad = streams();
     expect(await dbMain(['compare', truncated, file], bad.io)).toBe(64);
-    expect(bad.err()).toMatch(/truncated\.json:\d+:\d+: Unexpected end of the snapshot \(truncated\?\), expected complete JSON; take the snapshot again\n$/);
+    expect(bad.err()).toMatch(
+      /truncated\.json:\d+:\d+: Unexpected end of the snapshot \(truncated\?\), expected complete JSON; take the snapshot again\n$/,
+    );
     const foreign = path.join(tempDir(), 'foreign.json');
     writeFileSync(foreign, '{"hello": 1}');
-    expect(() => readSnapshot(foreign)).toThrow(/foreign\.json:1:1: Unexpected content, expected a snapshot of format 1/);
+    expect(() => readSnapshot(foreign)).toThrow(
+      /foreign\.json:1:1: Unexpected content, expected a snapshot of format 1/,
+    );
     await client.end();
   });
 });

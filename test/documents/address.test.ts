@@ -9,9 +9,18 @@ function guide(): { docsRoot: string; dir: string } {
   const docsRoot = path.join(dir, 'docs');
   mkdirSync(path.join(docsRoot, 'db'), { recursive: true });
   const block = (id: string) => `\`\`\`bash {id=${id} rollback=none}\ntrue\n\`\`\`\n`;
-  writeFileSync(path.join(docsRoot, '400_guide.md'), `# Guide\n\n## Upgrade\n\n${block('a')}\n## Shared name\n\n${block('b')}`);
-  writeFileSync(path.join(docsRoot, 'db', 'migrations.mdx'), `---\nid: schema\n---\n# DB\n\n## Shared name\n\n${block('c')}\n## Only here {#only-here}\n\n${block('d')}`);
-  writeFileSync(path.join(docsRoot, 'broken.md'), `# Broken\n\n## Bad\n\n\`\`\`bash {id=x retries=lots}\ntrue\n\`\`\`\n`);
+  writeFileSync(
+    path.join(docsRoot, '400_guide.md'),
+    `# Guide\n\n## Upgrade\n\n${block('a')}\n## Shared name\n\n${block('b')}`,
+  );
+  writeFileSync(
+    path.join(docsRoot, 'db', 'migrations.mdx'),
+    `---\nid: schema\n---\n# DB\n\n## Shared name\n\n${block('c')}\n## Only here {#only-here}\n\n${block('d')}`,
+  );
+  writeFileSync(
+    path.join(docsRoot, 'broken.md'),
+    `# Broken\n\n## Bad\n\n\`\`\`bash {id=x retries=lots}\ntrue\n\`\`\`\n`,
+  );
   return { docsRoot, dir };
 }
 
@@ -26,14 +35,19 @@ describe('resolveSection', () => {
   it('accepts a unique bare slug and refuses an ambiguous one, listing both', async () => {
     const { docsRoot } = guide();
     expect((await resolveSection('only-here', { docsRoot })).section.address).toBe('db/schema/only-here');
-    await expect(resolveSection('shared-name', { docsRoot })).rejects.toMatchObject({ code: 'E_UNKNOWN_SECTION', details: ['400_guide/shared-name', 'db/schema/shared-name'] });
+    await expect(resolveSection('shared-name', { docsRoot })).rejects.toMatchObject({
+      code: 'E_UNKNOWN_SECTION',
+      details: ['400_guide/shared-name', 'db/schema/shared-name'],
+    });
   });
 
   it('addresses any file on disk as path#slug, or by path alone when it has one section', async () => {
     const { docsRoot, dir } = guide();
     const file = path.join(docsRoot, 'db', 'migrations.mdx');
     expect((await resolveSection(`${file}#only-here`, { docsRoot })).section.slug).toBe('only-here');
-    await expect(resolveSection(`${file}#only-hre`, { docsRoot })).rejects.toMatchObject({ details: ['Closest matches:', `  ${file}#only-here`] });
+    await expect(resolveSection(`${file}#only-hre`, { docsRoot })).rejects.toMatchObject({
+      details: ['Closest matches:', `  ${file}#only-here`],
+    });
     await expect(resolveSection(file, { docsRoot })).rejects.toThrow(/has 2 sections; add #<section>/);
     const single = path.join(dir, 'single.md');
     writeFileSync(single, '# S\n\n## One\n\n```bash {id=z rollback=none}\ntrue\n```\n');
@@ -43,11 +57,17 @@ describe('resolveSection', () => {
 
   it('refuses to run anything from a document with errors, listing them with positions', async () => {
     const { docsRoot } = guide();
-    await expect(resolveSection('broken/bad', { docsRoot })).rejects.toMatchObject({ code: 'E_DOCUMENT', exitCode: 64, details: [expect.stringMatching(/broken\.md:5:23: error: Unexpected value for `retries`/)] });
+    await expect(resolveSection('broken/bad', { docsRoot })).rejects.toMatchObject({
+      code: 'E_DOCUMENT',
+      exitCode: 64,
+      details: [expect.stringMatching(/broken\.md:5:23: error: Unexpected value for `retries`/)],
+    });
   });
 
   it('says when the guide has no sections at all', async () => {
-    await expect(resolveSection('x/y', { docsRoot: tempDir() })).rejects.toMatchObject({ details: [expect.stringMatching(/holds no executable sections/)] });
+    await expect(resolveSection('x/y', { docsRoot: tempDir() })).rejects.toMatchObject({
+      details: [expect.stringMatching(/holds no executable sections/)],
+    });
   });
 });
 
@@ -67,7 +87,9 @@ describe('documents outside the docs folder', () => {
     expect(plan.exitCode, plan.stderr).toBe(0);
     const line = plan.stdout.split('\n').find((l) => l.startsWith('Run it:'))!;
     expect(line).toBe(`Run it: npm run exec-doc -- run ${relative}#s`);
-    const run = await cli(['run', line.replace('Run it: npm run exec-doc -- run ', ''), '--docs', '.'], { cwd: inside });
+    const run = await cli(['run', line.replace('Run it: npm run exec-doc -- run ', ''), '--docs', '.'], {
+      cwd: inside,
+    });
     expect(run.exitCode, run.stderr).toBe(0);
     // Nothing was written beside the document or anywhere out of the state folder.
     expect(readdirSync(outside)).toEqual(['doc.md']);
@@ -78,9 +100,21 @@ describe('documents outside the docs folder', () => {
 describe('the document cache', () => {
   it('is keyed on every module that shapes extraction (the model, checks blocks, plugins) and on the installed dependencies', async () => {
     const { extractorFingerprint } = await import('../../src/documents/corpus.js');
-    const parts = extractorFingerprint({ docsRoot: tempDir() }).split('|').map((p) => p.split(':')[0]);
-    for (const module of ['model/hash', 'model/types', 'checks/block', 'placeholders/index', 'extract/extract', 'annotations/fields']) {
-      expect(parts.some((p) => p?.replace(/\\/g, '/').startsWith(module)), module).toBe(true);
+    const parts = extractorFingerprint({ docsRoot: tempDir() })
+      .split('|')
+      .map((p) => p.split(':')[0]);
+    for (const module of [
+      'model/hash',
+      'model/types',
+      'checks/block',
+      'placeholders/index',
+      'extract/extract',
+      'annotations/fields',
+    ]) {
+      expect(
+        parts.some((p) => p?.replace(/\\/g, '/').startsWith(module)),
+        module,
+      ).toBe(true);
     }
     expect(parts.some((p) => p?.includes('remark-exec-doc'))).toBe(true);
     expect(parts).toContain('package-lock.json');

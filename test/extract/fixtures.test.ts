@@ -21,14 +21,21 @@ describe('extraction fixtures', () => {
         docId: doc.docId,
         sections: doc.sections.map((s) => ({
           address: s.address,
-          steps: s.steps.map((step) => `${step.id} ${step.kind}${step.phase ? `:${step.phase}` : ''} ${step.lang}${step.rollback === null ? ' rollback=none' : step.rollback ? ` rollback=${step.rollback}` : ''}${step.expectOutput ? ` output:${step.expectOutput.mode}` : ''} @${step.position.start.line}`),
+          steps: s.steps.map(
+            (step) =>
+              `${step.id} ${step.kind}${step.phase ? `:${step.phase}` : ''} ${step.lang}${step.rollback === null ? ' rollback=none' : step.rollback ? ` rollback=${step.rollback}` : ''}${step.expectOutput ? ` output:${step.expectOutput.mode}` : ''} @${step.position.start.line}`,
+          ),
           params: s.params.map((p) => p.name),
         })),
         diagnostics: doc.diagnostics.map(formatDiagnostic),
       };
       const expectedFile = path.join(dir, 'expected.json');
-      if (process.env.UPDATE_FIXTURES || (!existsSync(expectedFile) && !process.env.CI)) writeFileSync(expectedFile, `${JSON.stringify(actual, null, 2)}\n`);
-      expect(existsSync(expectedFile), `${expectedFile} is missing: run the tests once outside CI (or with UPDATE_FIXTURES=1) and commit it`).toBe(true);
+      if (process.env.UPDATE_FIXTURES || (!existsSync(expectedFile) && !process.env.CI))
+        writeFileSync(expectedFile, `${JSON.stringify(actual, null, 2)}\n`);
+      expect(
+        existsSync(expectedFile),
+        `${expectedFile} is missing: run the tests once outside CI (or with UPDATE_FIXTURES=1) and commit it`,
+      ).toBe(true);
       expect(actual).toEqual(JSON.parse(readFileSync(expectedFile, 'utf8')));
       if (name.startsWith('good-')) expect(doc.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
       else expect(doc.diagnostics.some((d) => d.severity === 'error')).toBe(true);

@@ -13,23 +13,34 @@ describe('guide check fixtures', () => {
   for (const name of readdirSync(SITES).sort()) {
     it(name, async () => {
       const dir = path.join(SITES, name);
-      const result = await checkGuide({ docsRoot: path.join(dir, 'docs'), displayRoot: dir, staticDir: path.join(ROOT, 'static') });
+      const result = await checkGuide({
+        docsRoot: path.join(dir, 'docs'),
+        displayRoot: dir,
+        staticDir: path.join(ROOT, 'static'),
+      });
       const actual = result.diagnostics.map(formatDiagnostic).join('\n') + '\n';
       const expectedFile = path.join(dir, 'expected.txt');
-      if (process.env.UPDATE_FIXTURES || (!existsSync(expectedFile) && !process.env.CI)) writeFileSync(expectedFile, actual);
+      if (process.env.UPDATE_FIXTURES || (!existsSync(expectedFile) && !process.env.CI))
+        writeFileSync(expectedFile, actual);
       expect(actual).toBe(readFileSync(expectedFile, 'utf8'));
       expect(result.errors > 0).toBe(name !== 'good');
     });
   }
 
   it('the real guide passes', async () => {
-    const result = await checkGuide({ docsRoot: path.join(ROOT, 'docs'), displayRoot: ROOT, staticDir: path.join(ROOT, 'static') });
+    const result = await checkGuide({
+      docsRoot: path.join(ROOT, 'docs'),
+      displayRoot: ROOT,
+      staticDir: path.join(ROOT, 'static'),
+    });
     expect(result.diagnostics).toEqual([]);
     expect(result.documents.length).toBeGreaterThanOrEqual(15);
   });
 
   it('the AI-discovery page documents every tag of the schema', () => {
-    const schema = JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'ai-discovery-comments.schema.json'), 'utf8')) as { properties: Record<string, unknown>; required: string[] };
+    const schema = JSON.parse(
+      readFileSync(path.join(ROOT, 'static', 'schemas', 'ai-discovery-comments.schema.json'), 'utf8'),
+    ) as { properties: Record<string, unknown>; required: string[] };
     const page = readFileSync(path.join(ROOT, 'docs', '400_migration-upgrade-guide_ai-discovery.mdx'), 'utf8');
     for (const tag of Object.keys(schema.properties)) {
       const row = page.split('\n').find((line) => line.startsWith(`| \`${tag}\` |`));

@@ -40,14 +40,18 @@ const ATTACKS = [
   `"; create table marker (); select "`,
   `$$; create table marker (); select $$`,
   '\\',
-  '\\\'',
+  "\\'",
   '\u2028',
   '\r\n',
   '\u0000',
   '😀',
   '\ud800',
 ];
-const piece = fc.oneof(fc.constantFrom(...ATTACKS), fc.string({ unit: 'binary', maxLength: 8 }), fc.string({ unit: 'grapheme', maxLength: 8 }));
+const piece = fc.oneof(
+  fc.constantFrom(...ATTACKS),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+  fc.string({ unit: 'grapheme', maxLength: 8 }),
+);
 const values = fc.array(piece, { maxLength: 4 }).map((parts) => parts.join(''));
 
 /** Validates the value as the runner does; returns the rendered code, or undefined when refused. */
@@ -67,7 +71,11 @@ function runProgram(file: string, args: string[], value: string): void {
   rmSync(OUT, { recursive: true, force: true });
   rmSync(MARKER, { force: true });
   mkdirSync(OUT, { recursive: true });
-  const r = spawnSync(file, args, { env: { PATH: process.env.PATH ?? '', OUT, ...paramEnvironment({ v: value }) }, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(file, args, {
+    env: { PATH: process.env.PATH ?? '', OUT, ...paramEnvironment({ v: value }) },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   expect(existsSync(MARKER), `a value ran a command: ${JSON.stringify(value)}`).toBe(false);
   expect(r.status, `${file} failed: ${r.stderr}`).toBe(0);
 }
@@ -123,11 +131,20 @@ out('regex', String(/^\${{ params.v }}$/.test(process.env.EXEC_DOC_PARAM_v)));
 `;
 
 function checkScript(lang: 'python' | 'js' | 'ts', value: string): void {
-  const code = render(lang, lang === 'python' ? PYTHON : lang === 'ts' ? JS.replace(/require\('(\w+)'\)/g, "(await import('node:$1'))") : JS, value);
+  const code = render(
+    lang,
+    lang === 'python' ? PYTHON : lang === 'ts' ? JS.replace(/require\('(\w+)'\)/g, "(await import('node:$1'))") : JS,
+    value,
+  );
   if (code === undefined) return;
   if (lang === 'python') runProgram('python3', ['-c', code], value);
   else if (lang === 'js') runProgram(process.execPath, ['-e', code], value);
-  else runProgram(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), '-e', `(async () => {${code}})()`], value);
+  else
+    runProgram(
+      process.execPath,
+      [createRequire(import.meta.url).resolve('tsx/cli'), '-e', `(async () => {${code}})()`],
+      value,
+    );
   if (lang === 'python') {
     expect(read('code')).toBe(value);
     for (const name of ['double', 'single', 'triple', 'fstring', 'bytes']) expect(read(name)).toBe(`value: ${value}`);
@@ -140,12 +157,15 @@ function checkScript(lang: 'python' | 'js' | 'ts', value: string): void {
 }
 
 describe('parameter values are data', () => {
-  it.each(['bash', 'sh'] as const)('in %s: every quoting context, here-documents, command substitution, [[ ]]', (shell) => {
-    fc.assert(
-      fc.property(values, (value) => checkShell(shell, value)),
-      { numRuns: 100 },
-    );
-  });
+  it.each(['bash', 'sh'] as const)(
+    'in %s: every quoting context, here-documents, command substitution, [[ ]]',
+    (shell) => {
+      fc.assert(
+        fc.property(values, (value) => checkShell(shell, value)),
+        { numRuns: 100 },
+      );
+    },
+  );
 
   it('in Python: code, every string form, f-string text, bytes, comments', () => {
     fc.assert(
@@ -171,7 +191,11 @@ describe('parameter values are data', () => {
   it('in checks blocks: a value fills its scalar and adds no key', () => {
     fc.assert(
       fc.property(values, (value) => {
-        const code = render('checks', 'checks:\n  http.health: { url: "http://127.0.0.1:${{ params.v }}/x", timeout: 5s }\n  app: { type: http.health, url: ${{ params.v }} }\n', value);
+        const code = render(
+          'checks',
+          'checks:\n  http.health: { url: "http://127.0.0.1:${{ params.v }}/x", timeout: 5s }\n  app: { type: http.health, url: ${{ params.v }} }\n',
+          value,
+        );
         if (code === undefined) return;
         const { block, problems } = parseChecksBlock(code, { EXEC_DOC_PARAM_v: value });
         // The value may not be a URL the check accepts; whatever it is, it is the value, whole.
@@ -202,7 +226,10 @@ describe('parameter values are data in SQL', () => {
         const code = render('sql', sql, value);
         if (code === undefined) return;
         const session = new SqlSession(url);
-        const r = await session.run(`${code};\nselect count(*) from pg_class where relname = 'marker'`, { timeoutMs: 10_000, settings: sqlSettings({ v: value }) });
+        const r = await session.run(`${code};\nselect count(*) from pg_class where relname = 'marker'`, {
+          timeoutMs: 10_000,
+          settings: sqlSettings({ v: value }),
+        });
         // An identifier cannot be empty or longer than 63 bytes: PostgreSQL refuses it, which is no way out.
         if (!r.ok) {
           expect(r.error).toMatch(/zero-length delimited identifier|invalid byte sequence|null character/);
@@ -220,12 +247,19 @@ describe('parameter values are data in SQL', () => {
     const pgClient = (await import('pg')).default;
     await fc.assert(
       fc.asyncProperty(values, async (value) => {
-        const code = render('sql', `create temp table t as select \${{ params.v }}::text as code, 'value: \${{ params.v }}'::text as string, E'value: \${{ params.v }}'::text as escape, current_setting('exec_doc.v') as setting`, value);
+        const code = render(
+          'sql',
+          `create temp table t as select \${{ params.v }}::text as code, 'value: \${{ params.v }}'::text as string, E'value: \${{ params.v }}'::text as escape, current_setting('exec_doc.v') as setting`,
+          value,
+        );
         if (code === undefined) return;
         const client = new pgClient.Client({ connectionString: url });
         await client.connect();
         try {
-          await client.query(`select set_config('exec_doc.v', $1, false), set_config('standard_conforming_strings', 'on', false)`, [value]);
+          await client.query(
+            `select set_config('exec_doc.v', $1, false), set_config('standard_conforming_strings', 'on', false)`,
+            [value],
+          );
           await client.query(code);
           const row = (await client.query('select * from t')).rows[0];
           expect(row).toEqual({ code: value, string: `value: ${value}`, escape: `value: ${value}`, setting: value });
@@ -239,20 +273,27 @@ describe('parameter values are data in SQL', () => {
 });
 
 describe('contexts no quoting can hold', () => {
-  const refuse = (lang: StepLanguage, code: string, value: string) => renderPlaceholders(lang, code, [param], { v: value }).problems;
+  const refuse = (lang: StepLanguage, code: string, value: string) =>
+    renderPlaceholders(lang, code, [param], { v: value }).problems;
   it('bash arithmetic, quoted here-documents, PL/pgSQL bodies and raw strings take plain values only', () => {
     expect(refuse('bash', 'echo $(( ${{ params.v }} + 1 ))', `a[$(touch ${MARKER})]`)[0]).toMatch(/shell arithmetic/);
     expect(refuse('bash', '[[ ${{ params.v }} -eq 1 ]]', 'a[1]')[0]).toMatch(/shell arithmetic/);
     expect(refuse('bash', "cat <<'EOF'\n${{ params.v }}\nEOF", 'x\nEOF\ntouch m')[0]).toMatch(/quoted here-document/);
-    expect(refuse('sql', 'do $$ begin perform ${{ params.v }}; end $$', "1; drop table x")[0]).toMatch(/dollar-quoted body/);
+    expect(refuse('sql', 'do $$ begin perform ${{ params.v }}; end $$', '1; drop table x')[0]).toMatch(
+      /dollar-quoted body/,
+    );
     expect(refuse('python', 'print(r"${{ params.v }}")', '" + __import__("os").name + "')[0]).toMatch(/raw string/);
     expect(refuse('python', 'print(f"{${{ params.v }}}")', 'x')).toEqual([]);
     // A plain value, an integer, an identifier or an enum value goes anywhere.
     expect(refuse('bash', 'echo $(( ${{ params.v }} + 1 ))', '41')).toEqual([]);
     const n: Param = { name: 'n', type: 'integer', required: true, secret: false };
-    expect(renderPlaceholders('bash', 'echo $(( 1 -${{ params.n }} ))', [n], { n: '-007' }).code).toBe('echo $(( 1 -(-7) ))');
+    expect(renderPlaceholders('bash', 'echo $(( 1 -${{ params.n }} ))', [n], { n: '-007' }).code).toBe(
+      'echo $(( 1 -(-7) ))',
+    );
     const id: Param = { name: 't', type: 'identifier', required: true, secret: false };
-    expect(renderPlaceholders('sql', 'create table ${{ params.t }}_old (x int)', [id], { t: 'orders' }).code).toBe('create table orders_old (x int)');
+    expect(renderPlaceholders('sql', 'create table ${{ params.t }}_old (x int)', [id], { t: 'orders' }).code).toBe(
+      'create table orders_old (x int)',
+    );
   });
 
   it('identifiers follow PostgreSQL: letters, digits, _ and $, at most 63 bytes, no reserved word', () => {

@@ -10,16 +10,24 @@ import { VFile } from 'vfile';
 import type { Root } from 'mdast';
 import execDocSitePlugin from '../../plugins/docusaurus-exec-doc/index.js';
 import { readLatestRuns } from '../../plugins/docusaurus-exec-doc/last-runs.js';
-import { pageInfo, runbooksIndex, writeAgentOutputs, markdownCopyPath } from '../../plugins/docusaurus-exec-doc/agent-outputs.js';
+import {
+  pageInfo,
+  runbooksIndex,
+  writeAgentOutputs,
+  markdownCopyPath,
+} from '../../plugins/docusaurus-exec-doc/agent-outputs.js';
 import remarkExecDoc from '../../plugins/remark-exec-doc/index.js';
 import { extract, ROOT, runDoc, tempDir } from '../helpers.js';
 
 const SITES = path.join(ROOT, 'test', 'fixtures', 'sites');
-const plugin = (siteDir: string, stateDir?: string) => execDocSitePlugin({ siteDir } as never, { docsRoot: 'docs', ...(stateDir ? { stateDir } : {}) });
+const plugin = (siteDir: string, stateDir?: string) =>
+  execDocSitePlugin({ siteDir } as never, { docsRoot: 'docs', ...(stateDir ? { stateDir } : {}) });
 
 describe('docusaurus-exec-doc', () => {
   it('fails the build with positioned messages when the guide has errors', async () => {
-    await expect(plugin(path.join(SITES, 'broken-link')).loadContent!()).rejects.toThrow(/the guide has 1 error\(s\)[\s\S]*docs\/hub\.mdx:16:8: error: Unexpected link `\.\/missing\.mdx`/);
+    await expect(plugin(path.join(SITES, 'broken-link')).loadContent!()).rejects.toThrow(
+      /the guide has 1 error\(s\)[\s\S]*docs\/hub\.mdx:16:8: error: Unexpected link `\.\/missing\.mdx`/,
+    );
   });
 
   it('loads the real guide with the last runs, and writes the agent outputs', async () => {
@@ -28,29 +36,54 @@ describe('docusaurus-exec-doc', () => {
     // The record's hash is the section's, as extraction computes it (not the record compared with itself).
     const section = (await extract('# T\n\n## Proc\n\n```bash {id=a rollback=none}\ntrue\n```\n')).sections[0]!;
     expect(section.contentHash).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(content.lastRuns['doc/proc']).toMatchObject({ status: 'succeeded', exitCode: 0, contentHash: section.contentHash, steps: [{ stepId: 'a', phase: 'forward', status: 'passed' }] });
+    expect(content.lastRuns['doc/proc']).toMatchObject({
+      status: 'succeeded',
+      exitCode: 0,
+      contentHash: section.contentHash,
+      steps: [{ stepId: 'a', phase: 'forward', status: 'passed' }],
+    });
     expect(content.pages.length).toBeGreaterThanOrEqual(15);
     // A checks block's answers reach the page with its step.
-    const checked = await runDoc('# T\n\n## Checked\n\n```checks {id=gate phase=pre}\nchecks:\n  host.memory:\n```\n', 'checked', { stateDir: run.stateDir });
+    const checked = await runDoc(
+      '# T\n\n## Checked\n\n```checks {id=gate phase=pre}\nchecks:\n  host.memory:\n```\n',
+      'checked',
+      { stateDir: run.stateDir },
+    );
     expect(checked.exitCode).toBe(0);
     const withChecks = (await plugin(ROOT, run.stateDir).loadContent!())!;
-    expect(withChecks.lastRuns['doc/checked']!.steps[0]).toMatchObject({ stepId: 'gate', status: 'passed', checks: [{ name: 'host.memory', status: 'pass', value: expect.stringMatching(/ available$/) }] });
+    expect(withChecks.lastRuns['doc/checked']!.steps[0]).toMatchObject({
+      stepId: 'gate',
+      status: 'passed',
+      checks: [{ name: 'host.memory', status: 'pass', value: expect.stringMatching(/ available$/) }],
+    });
 
     const outDir = tempDir();
-    writeAgentOutputs({ outDir, pages: content.pages, siteUrl: 'https://guide.example/', title: 'Migration & Upgrade Guide', tagline: 'Executable procedures.' });
+    writeAgentOutputs({
+      outDir,
+      pages: content.pages,
+      siteUrl: 'https://guide.example/',
+      title: 'Migration & Upgrade Guide',
+      tagline: 'Executable procedures.',
+    });
     const llms = readFileSync(path.join(outDir, 'llms.txt'), 'utf8');
     expect(llms).toMatch(/^# Migration & Upgrade Guide\n\n> Executable procedures\.\n/);
     const linked = [...llms.matchAll(/\]\(https:\/\/guide\.example\/([^)]+\.md)\)/g)].map((m) => m[1]!);
     expect(linked.length).toBe(content.pages.length);
     for (const file of linked) expect(existsSync(path.join(outDir, file)), file).toBe(true);
-    expect(readFileSync(path.join(outDir, 'index.md'), 'utf8')).toMatch(/^<!-- CONTEXT_REFERENCE[\s\S]*\n# Migration & Upgrade Guide\n/);
+    expect(readFileSync(path.join(outDir, 'index.md'), 'utf8')).toMatch(
+      /^<!-- CONTEXT_REFERENCE[\s\S]*\n# Migration & Upgrade Guide\n/,
+    );
     expect(readFileSync(path.join(outDir, 'llms-full.txt'), 'utf8')).toContain('# Quick start');
 
     const index = JSON.parse(readFileSync(path.join(outDir, 'runbooks.json'), 'utf8'));
     const schema = JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'runbooks.schema.json'), 'utf8'));
     const validate = new Ajv2020({ strict: false, allErrors: true }).compile(schema);
     expect(validate(index), JSON.stringify(validate.errors)).toBe(true);
-    expect(index.sections.find((s: { address: string }) => s.address === 'quick-start/demo-migration')).toMatchObject({ page: '/quick-start#demo-migration', command: 'npm run exec-doc -- quick-start/demo-migration', rollbacks: expect.arrayContaining([{ step: 'add-status-column', rollback: 'drop-status-column' }]) });
+    expect(index.sections.find((s: { address: string }) => s.address === 'quick-start/demo-migration')).toMatchObject({
+      page: '/quick-start#demo-migration',
+      command: 'npm run exec-doc -- quick-start/demo-migration',
+      rollbacks: expect.arrayContaining([{ step: 'add-status-column', rollback: 'drop-status-column' }]),
+    });
     // Deterministic: the same guide gives the same bytes.
     expect(JSON.stringify(runbooksIndex(content.pages))).toBe(JSON.stringify(index));
   });
@@ -58,13 +91,21 @@ describe('docusaurus-exec-doc', () => {
   it('never publishes a secret parameter value', async () => {
     const content = (await plugin(ROOT).loadContent!())!;
     const index = runbooksIndex(content.pages);
-    const token = index.sections.find((s) => s.address === 'annotation-reference/example-parameters')!.params.find((p) => p.name === 'api_token')!;
+    const token = index.sections
+      .find((s) => s.address === 'annotation-reference/example-parameters')!
+      .params.find((p) => p.name === 'api_token')!;
     expect(token).toMatchObject({ secret: true });
     expect('default' in token).toBe(false);
   });
 
   it('maps pages to the routes Docusaurus serves', () => {
-    const page = (source: string, docId = 'd') => pageInfo({ absolutePath: '/x', file: 'x', source, runbooks: { file: 'x', docId, title: 'T', sections: [], diagnostics: [] } });
+    const page = (source: string, docId = 'd') =>
+      pageInfo({
+        absolutePath: '/x',
+        file: 'x',
+        source,
+        runbooks: { file: 'x', docId, title: 'T', sections: [], diagnostics: [] },
+      });
     expect(page('---\nslug: /\ntitle: Hub\n---\n# Hub\n').route).toBe('/');
     expect(page('---\nid: quick-start\n---\nText\n').route).toBe('/quick-start');
     expect(page('Body\n', 'guides/x')).toMatchObject({ route: '/guides/x', markdown: '# T\n\nBody\n' });
@@ -81,10 +122,30 @@ describe('docusaurus-exec-doc', () => {
 
 describe('remark-exec-doc annotate', () => {
   it('puts a RunbookSection after each runbook heading and a RunbookStep before each executable block', async () => {
-    const file = new VFile({ path: '/site/docs/g.md', value: '# G\n\n## Proc {#proc}\n\n```bash {id=a rollback=undo timeout=30s}\ntrue\n```\n\n```bash {id=undo}\ntrue\n```\n\n```bash\nexample\n```\n' });
+    const file = new VFile({
+      path: '/site/docs/g.md',
+      value:
+        '# G\n\n## Proc {#proc}\n\n```bash {id=a rollback=undo timeout=30s}\ntrue\n```\n\n```bash {id=undo}\ntrue\n```\n\n```bash\nexample\n```\n',
+    });
     const processor = unified().use(remarkParse).use(remarkExecDoc, { docsRoot: '/site/docs', annotate: true });
     const tree = (await processor.run(processor.parse(file), file)) as Root;
-    const shape = tree.children.map((n) => (n.type === 'mdxJsxFlowElement' ? `<${n.name} ${n.attributes.map((a) => ('name' in a ? `${a.name}=${String(a.value)}` : '')).filter((a) => /^(id|address|rollback|timeout|command)=/.test(a)).join(' ')}>` : n.type));
-    expect(shape).toEqual(['heading', 'heading', '<RunbookSection address=g/proc command=npm run exec-doc -- g/proc>', '<RunbookStep id=a timeout=30s rollback=undo>', 'code', '<RunbookStep id=undo timeout=10m rollback=>', 'code', 'code']);
+    const shape = tree.children.map((n) =>
+      n.type === 'mdxJsxFlowElement'
+        ? `<${n.name} ${n.attributes
+            .map((a) => ('name' in a ? `${a.name}=${String(a.value)}` : ''))
+            .filter((a) => /^(id|address|rollback|timeout|command)=/.test(a))
+            .join(' ')}>`
+        : n.type,
+    );
+    expect(shape).toEqual([
+      'heading',
+      'heading',
+      '<RunbookSection address=g/proc command=npm run exec-doc -- g/proc>',
+      '<RunbookStep id=a timeout=30s rollback=undo>',
+      'code',
+      '<RunbookStep id=undo timeout=10m rollback=>',
+      'code',
+      'code',
+    ]);
   });
 });

@@ -6,11 +6,27 @@ import { closest, editDistance } from '../../src/util/edit-distance.js';
 
 describe('formatting', () => {
   it('durations carry their unit', () => {
-    expect([0, 999, 1000, 12_345, 60_000, 185_000].map(formatMs)).toEqual(['0 ms', '999 ms', '1.0 s', '12.3 s', '1 min 00 s', '3 min 05 s']);
+    expect([0, 999, 1000, 12_345, 60_000, 185_000].map(formatMs)).toEqual([
+      '0 ms',
+      '999 ms',
+      '1.0 s',
+      '12.3 s',
+      '1 min 00 s',
+      '3 min 05 s',
+    ]);
   });
 
   it('tables pad columns and right-align numbers', () => {
-    expect(table(['name', 'n'], [['a', '1'], ['bbb', '22']], [1])).toBe('name   n\n----  --\na      1\nbbb   22\n');
+    expect(
+      table(
+        ['name', 'n'],
+        [
+          ['a', '1'],
+          ['bbb', '22'],
+        ],
+        [1],
+      ),
+    ).toBe('name   n\n----  --\na      1\nbbb   22\n');
   });
 
   it('colours only when asked', () => {
@@ -43,7 +59,9 @@ describe('doc ids and suggestions', () => {
 
   it('suggests the closest names', () => {
     expect(editDistance('kitten', 'sitting')).toBe(3);
-    expect(closest('guide/upgrade-databse', ['guide/upgrade-database', 'guide/rollback', 'other/thing'], 5)).toEqual(['guide/upgrade-database']);
+    expect(closest('guide/upgrade-databse', ['guide/upgrade-database', 'guide/rollback', 'other/thing'], 5)).toEqual([
+      'guide/upgrade-database',
+    ]);
     expect(closest('rollback', ['guide/upgrade-database', 'guide/rollback'], 2)).toEqual(['guide/rollback']);
   });
 });

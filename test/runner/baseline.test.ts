@@ -36,7 +36,9 @@ drop table accounts;
 \`\`\`
 `;
 
-const checkOf = (events: RunEvent[]) => events.find((e) => e.type === 'check.result' && e.stepId === 'same') as Extract<RunEvent, { type: 'check.result' }> | undefined;
+const checkOf = (events: RunEvent[]) =>
+  events.find((e) => e.type === 'check.result' && e.stepId === 'same') as
+    Extract<RunEvent, { type: 'check.result' }> | undefined;
 
 describe('the rollback is compared with the state after setup', () => {
   it('a complete rollback: identical, then the setup is undone (exit 1)', async () => {

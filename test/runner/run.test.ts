@@ -7,7 +7,8 @@ import { runDoc, tempDir } from '../helpers.js';
 import { isSameProcessAlive } from '../../src/process/kill-tree.js';
 import { ExecDocError } from '../../src/errors/exec-doc-error.js';
 
-const marks = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
+const marks = (file: string): string[] =>
+  existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
 
 describe('runSection', () => {
   it('runs setup, checks and steps in order, then teardown, and exits 0', async () => {
@@ -65,7 +66,9 @@ describe('runSection', () => {
     const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=state kind=check}\ntest ! -e "$EXEC_DOC_RUN_DIR/flag"\n\`\`\`\n\n\`\`\`bash {id=a rollback=undo-a}\ntouch "$EXEC_DOC_RUN_DIR/flag"\n\`\`\`\n\n\`\`\`bash {id=b rollback=none}\nfalse\n\`\`\`\n\n\`\`\`bash {id=undo-a kind=rollback}\necho "pretends to undo"\n\`\`\`\n`;
     const run = await runDoc(doc, 'proc');
     expect(run.exitCode).toBe(2);
-    expect(run.record.steps.filter((s) => s.phase === 'verify').map((s) => [s.stepId, s.status])).toEqual([['state', 'failed']]);
+    expect(run.record.steps.filter((s) => s.phase === 'verify').map((s) => [s.stepId, s.status])).toEqual([
+      ['state', 'failed'],
+    ]);
   });
 
   it('retries with exponential backoff and reports every attempt', async () => {
@@ -76,7 +79,11 @@ describe('runSection', () => {
     const run = await runDoc(doc, 'proc', { env: { ...process.env, COUNTER: counter } });
     expect(run.exitCode).toBe(0);
     expect(readFileSync(counter, 'utf8').trim()).toBe('3');
-    expect(run.events.filter((e) => e.type === 'step.retry').map((e) => (e.type === 'step.retry' ? [e.attempt, e.delayMs] : []))).toEqual([
+    expect(
+      run.events
+        .filter((e) => e.type === 'step.retry')
+        .map((e) => (e.type === 'step.retry' ? [e.attempt, e.delayMs] : [])),
+    ).toEqual([
       [2, 100],
       [3, 200],
     ]);
@@ -89,7 +96,12 @@ describe('runSection', () => {
     const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=never retries=2 backoff=10ms rollback=none}\nexit 4\n\`\`\`\n`;
     const run = await runDoc(doc, 'proc');
     expect(run.exitCode).toBe(1);
-    expect(run.record.steps[0]).toMatchObject({ status: 'failed', attempts: 3, exitCode: 4, reason: 'exited with code 4, expected 0' });
+    expect(run.record.steps[0]).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      exitCode: 4,
+      reason: 'exited with code 4, expected 0',
+    });
   });
 
   it('a timeout kills the whole process tree, grandchildren included', async () => {
@@ -99,7 +111,12 @@ describe('runSection', () => {
     // Fails on its own within seconds when the tree survives (the step's output would stay open).
     const run = await Promise.race([
       runDoc(doc, 'proc', { env: { ...process.env, PIDS: pids } }),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the run did not end 8 s after a 700 ms timeout: the process tree was not killed')), 8_000)),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new Error('the run did not end 8 s after a 700 ms timeout: the process tree was not killed')),
+          8_000,
+        ),
+      ),
     ]);
     expect(Date.now() - started).toBeLessThan(8_000);
     expect(run.exitCode).toBe(1);
@@ -113,17 +130,38 @@ describe('runSection', () => {
 
   it('verifies exact output with an ellipsis, a regex, and fails on a mismatch', async () => {
     const doc = [
-      '# T', '', '## Good', '',
-      '```bash {id=exact rollback=none}', 'printf "line 1\\nnoise 123   \\nend\\n\\n"', '```', '', '```output', 'line 1', 'noise ...', 'end', '```', '',
-      '```bash {id=rx match="^ver(sion)? \\d+$" rollback=none}', 'echo "header"; echo "version 42"', '```', '',
-      '## Bad', '',
-      '```bash {id=wrong output="expected text" rollback=none}', 'echo "actual text"', '```', '',
+      '# T',
+      '',
+      '## Good',
+      '',
+      '```bash {id=exact rollback=none}',
+      'printf "line 1\\nnoise 123   \\nend\\n\\n"',
+      '```',
+      '',
+      '```output',
+      'line 1',
+      'noise ...',
+      'end',
+      '```',
+      '',
+      '```bash {id=rx match="^ver(sion)? \\d+$" rollback=none}',
+      'echo "header"; echo "version 42"',
+      '```',
+      '',
+      '## Bad',
+      '',
+      '```bash {id=wrong output="expected text" rollback=none}',
+      'echo "actual text"',
+      '```',
+      '',
     ].join('\n');
     const good = await runDoc(doc, 'good');
     expect(good.exitCode).toBe(0);
     const bad = await runDoc(doc, 'bad');
     expect(bad.exitCode).toBe(1);
-    expect(bad.record.failureReason).toBe('output differs from the expected output (line 21); expected:\nexpected text\ngot:\nactual text');
+    expect(bad.record.failureReason).toBe(
+      'output differs from the expected output (line 21); expected:\nexpected text\ngot:\nactual text',
+    );
   });
 
   it('hands values to later steps through $EXEC_DOC_ENV and keeps them across languages', async () => {
@@ -156,13 +194,25 @@ describe('runSection', () => {
     expect(run.status).toBe('requirements-missing');
     expect(marks(log)).toEqual([]);
     const requirements = run.events.find((e) => e.type === 'requirements');
-    expect(requirements).toMatchObject({ results: expect.arrayContaining([{ requirement: 'cmd:no-such-program-xyz', ok: false, detail: '`no-such-program-xyz` is not on PATH; install it or add its folder to PATH' }]) });
+    expect(requirements).toMatchObject({
+      results: expect.arrayContaining([
+        {
+          requirement: 'cmd:no-such-program-xyz',
+          ok: false,
+          detail: '`no-such-program-xyz` is not on PATH; install it or add its folder to PATH',
+        },
+      ]),
+    });
   });
 
   it('refuses confirm steps when nobody can be asked, and runs them with yes', async () => {
     const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=drop confirm="Drop everything?" rollback=none}\necho dropped\n\`\`\`\n`;
     await expect(runDoc(doc, 'proc')).rejects.toThrow(ExecDocError);
-    await expect(runDoc(doc, 'proc')).rejects.toMatchObject({ code: 'E_CONFIRM', exitCode: 64, details: ['drop: Drop everything?', 'Pass --yes to confirm them all, or run in an interactive terminal.'] });
+    await expect(runDoc(doc, 'proc')).rejects.toMatchObject({
+      code: 'E_CONFIRM',
+      exitCode: 64,
+      details: ['drop: Drop everything?', 'Pass --yes to confirm them all, or run in an interactive terminal.'],
+    });
     expect((await runDoc(doc, 'proc', { yes: true })).exitCode).toBe(0);
     const declined = await runDoc(doc, 'proc', { confirm: async () => false });
     expect(declined.exitCode).toBe(1);
@@ -173,17 +223,28 @@ describe('runSection', () => {
     const doc = `---\nexec-doc:\n  params:\n    count: { type: integer, min: 1, max: 10 }\n    mode: { type: enum, values: [fast, safe], default: safe }\n---\n# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=none output="3 fast"}\necho "\${{ params.count }} $mode"\n\`\`\`\n`;
     await expect(runDoc(doc, 'proc', { sets: { count: '11', mode: 'yolo', cuont: '1' } })).rejects.toMatchObject({
       code: 'E_PARAM',
-      details: ['--set cuont: the section has no parameter `cuont` (did you mean `count`?)', 'parameter `count` must be at most 10, got 11', 'parameter `mode` must be one of fast, safe, got `yolo`'],
+      details: [
+        '--set cuont: the section has no parameter `cuont` (did you mean `count`?)',
+        'parameter `count` must be at most 10, got 11',
+        'parameter `mode` must be one of fast, safe, got `yolo`',
+      ],
     });
     expect((await runDoc(doc, 'proc', { sets: { count: '3', mode: 'fast' } })).exitCode).toBe(0);
-    expect((await runDoc(doc, 'proc', { env: { ...process.env, EXEC_DOC_PARAM_count: '3', EXEC_DOC_PARAM_mode: 'fast' } })).exitCode).toBe(0);
+    expect(
+      (await runDoc(doc, 'proc', { env: { ...process.env, EXEC_DOC_PARAM_count: '3', EXEC_DOC_PARAM_mode: 'fast' } }))
+        .exitCode,
+    ).toBe(0);
   });
 
   it('an aborted run (Ctrl-C) stops the running step and rolls back', async () => {
     const log = path.join(tempDir(), 'log');
     const controller = new AbortController();
     const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=undo-a}\necho a >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=slow rollback=none}\nsleep 30\n\`\`\`\n\n\`\`\`bash {id=undo-a kind=rollback}\necho undo-a >> "$LOG"\n\`\`\`\n`;
-    const promise = runDoc(doc, 'proc', { env: { ...process.env, LOG: log }, signal: controller.signal, listeners: [(e) => e.type === 'step.start' && e.stepId === 'slow' && setTimeout(() => controller.abort(), 200)] });
+    const promise = runDoc(doc, 'proc', {
+      env: { ...process.env, LOG: log },
+      signal: controller.signal,
+      listeners: [(e) => e.type === 'step.start' && e.stepId === 'slow' && setTimeout(() => controller.abort(), 200)],
+    });
     const run = await promise;
     expect(run.exitCode).toBe(1);
     expect(run.record.steps.find((s) => s.stepId === 'slow')).toMatchObject({ status: 'interrupted' });
@@ -195,7 +256,12 @@ describe('runSection', () => {
     const run = await runDoc(doc, 'proc');
     const latest = JSON.parse(readFileSync(path.join(run.stateDir, 'results', 'doc', 'proc.json'), 'utf8'));
     expect(latest).toEqual(run.record);
-    expect(latest).toMatchObject({ schemaVersion: 1, status: 'succeeded', section: { address: 'doc/proc', contentHash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }, environment: { node: process.version } });
+    expect(latest).toMatchObject({
+      schemaVersion: 1,
+      status: 'succeeded',
+      section: { address: 'doc/proc', contentHash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) },
+      environment: { node: process.version },
+    });
   });
 
   it('a second interrupt abandons the rollback (exit 2); resume finishes it (exit 1)', async () => {
@@ -208,10 +274,12 @@ describe('runSection', () => {
       env,
       signal: interrupt.signal,
       forceSignal: force.signal,
-      listeners: [(e) => {
-        if (e.type === 'step.start' && e.stepId === 'c') setTimeout(() => interrupt.abort(), 100);
-        if (e.type === 'step.start' && e.stepId === 'undo-b') setTimeout(() => force.abort(), 100);
-      }],
+      listeners: [
+        (e) => {
+          if (e.type === 'step.start' && e.stepId === 'c') setTimeout(() => interrupt.abort(), 100);
+          if (e.type === 'step.start' && e.stepId === 'undo-b') setTimeout(() => force.abort(), 100);
+        },
+      ],
     });
     expect(first.exitCode).toBe(2);
     expect(first.status).toBe('rollback-incomplete');
@@ -222,7 +290,13 @@ describe('runSection', () => {
       runId: first.runId,
       stateDir: first.stateDir,
       env,
-      loadSection: async (state) => (await extractFromSource(state.section.file, readFileSync(state.section.file, 'utf8'), { docsRoot: first.dir, displayRoot: first.dir })).sections[0]!,
+      loadSection: async (state) =>
+        (
+          await extractFromSource(state.section.file, readFileSync(state.section.file, 'utf8'), {
+            docsRoot: first.dir,
+            displayRoot: first.dir,
+          })
+        ).sections[0]!,
     });
     expect(second.exitCode).toBe(1);
     expect(marks(log)).toEqual(['a', 'b', 'undo-b', 'undo-a']);

@@ -16,7 +16,11 @@ select pg_sleep(3);
 `;
 
 function start(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, ...args, '--json'], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args, '--json'], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', () => undefined);
@@ -42,7 +46,9 @@ describe('one run of a section per target at a time', () => {
     const runId = first.events()[0]!.runId;
     const second = await cli(['run', 'guide/migrate', '--docs', '.'], { cwd: dir });
     expect(second.exitCode).toBe(75);
-    expect(second.stderr).toContain(`guide/migrate is already being run by run ${runId} (process ${first.child.pid} on this machine)`);
+    expect(second.stderr).toContain(
+      `guide/migrate is already being run by run ${runId} (process ${first.child.pid} on this machine)`,
+    );
     const waited = await cli(['run', 'guide/migrate', '--docs', '.', '--lock-wait', '30s'], { cwd: dir });
     expect(waited.exitCode, waited.stderr).toBe(0);
     expect(await first.exited).toBe(0);
@@ -55,7 +61,10 @@ describe('one run of a section per target at a time', () => {
     const first = start(['run', 'guide/migrate', '--docs', '.', '--state-dir', tempDir()], dir, env);
     await until(() => first.events().some((e) => e.type === 'step.start'));
     const runId = first.events()[0]!.runId;
-    const second = await cli(['run', 'guide/migrate', '--docs', '.', '--state-dir', tempDir(), '--lock-wait', '500ms'], { cwd: dir, env });
+    const second = await cli(
+      ['run', 'guide/migrate', '--docs', '.', '--state-dir', tempDir(), '--lock-wait', '500ms'],
+      { cwd: dir, env },
+    );
     expect(second.exitCode).toBe(75);
     expect(second.stderr).toContain(`guide/migrate is already being run by run ${runId} (on the database`);
     expect(second.stderr).toContain('Waited 1 s');
@@ -74,7 +83,10 @@ describe('one run of a section per target at a time', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     // Its backend may take a moment to notice the closed socket.
-    const second = await cli(['run', 'guide/migrate', '--docs', '.', '--lock-wait', '20s'], { cwd: dir, env: { ...env, EXEC_DOC_FAIL_BEFORE: 'hold' } });
+    const second = await cli(['run', 'guide/migrate', '--docs', '.', '--lock-wait', '20s'], {
+      cwd: dir,
+      env: { ...env, EXEC_DOC_FAIL_BEFORE: 'hold' },
+    });
     expect(second.exitCode, second.stderr).toBe(1);
     expect(second.stdout).toContain('failed on purpose before it ran');
   });

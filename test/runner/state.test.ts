@@ -3,10 +3,48 @@ import { describe, expect, it } from 'vitest';
 import { RunStore, type RunState, type StepResult } from '../../src/runner/state.js';
 import { tempDir } from '../helpers.js';
 
-const result = (stepId: string): StepResult => ({ stepId, kind: 'step', lang: 'bash', phase: 'forward', status: 'passed', attempts: 1, startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1, exitCode: 0, signal: null, timedOut: false, reason: null, outputExcerpt: '' });
+const result = (stepId: string): StepResult => ({
+  stepId,
+  kind: 'step',
+  lang: 'bash',
+  phase: 'forward',
+  status: 'passed',
+  attempts: 1,
+  startedAt: '2026-01-01T00:00:00.000Z',
+  durationMs: 1,
+  exitCode: 0,
+  signal: null,
+  timedOut: false,
+  reason: null,
+  outputExcerpt: '',
+});
 
 function state(): RunState {
-  return { version: 1, runId: 'r1', section: { address: 'd/s', file: '/x/d.md', docsRoot: '/x', contentHash: 'sha256:0' }, phase: 'forward', startedAt: '2026-01-01T00:00:00.000Z', params: {}, secretParams: [], handoff: {}, cursor: 0, completed: [], failure: null, rollbackPending: [], undone: [], notUndone: [], rollbackStartedAt: null, verifyCursor: 0, teardownCursor: 0, current: null, results: [], postgres: null, keepDb: false, lastSeq: 0, final: null };
+  return {
+    version: 1,
+    runId: 'r1',
+    section: { address: 'd/s', file: '/x/d.md', docsRoot: '/x', contentHash: 'sha256:0' },
+    phase: 'forward',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    params: {},
+    secretParams: [],
+    handoff: {},
+    cursor: 0,
+    completed: [],
+    failure: null,
+    rollbackPending: [],
+    undone: [],
+    notUndone: [],
+    rollbackStartedAt: null,
+    verifyCursor: 0,
+    teardownCursor: 0,
+    current: null,
+    results: [],
+    postgres: null,
+    keepDb: false,
+    lastSeq: 0,
+    final: null,
+  };
 }
 
 describe('the state journal', () => {
@@ -22,7 +60,10 @@ describe('the state journal', () => {
     s.cursor = 2;
     store.save(s);
     store.close();
-    const lines = readFileSync(store.statePath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(store.statePath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.newResults.map((r: StepResult) => r.stepId))).toEqual([[], ['a'], ['b']]);
     expect(new RunStore(store.stateDir, 'r1').load()).toEqual(s);
   });

@@ -3,7 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { outputMatches } from '../../src/runner/verify.js';
 
-const exact = (text: string) => ({ mode: 'exact' as const, text, position: { start: { line: 1, column: 1 }, end: { line: 1, column: 1 } } });
+const exact = (text: string) => ({
+  mode: 'exact' as const,
+  text,
+  position: { start: { line: 1, column: 1 }, end: { line: 1, column: 1 } },
+});
 
 describe('expected output with ...', () => {
   it.each([

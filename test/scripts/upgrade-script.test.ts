@@ -40,27 +40,36 @@ function setup(extra?: { up: string; down: string }): { migrations: string; conf
     writeFileSync(path.join(migrations, '0004_extra.down.sql'), extra.down);
   }
   const config = path.join(dir, 'exec-doc.checks.yaml');
-  writeFileSync(config, [
-    'checks:',
-    '  postgres.long-transactions: { warnSeconds: 1, failSeconds: 2 }',
-    '  ledger.applied: { type: ledger.consistent, migrations: migrations, allowPending: false }',
-    'phases:',
-    '  pre-upgrade: [postgres.reachable, postgres.long-transactions, snapshot.baseline]',
-    '  post-upgrade: [postgres.integrity, ledger.applied]',
-    '  post-rollback: [postgres.integrity, snapshot.identical]',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'checks:',
+      '  postgres.long-transactions: { warnSeconds: 1, failSeconds: 2 }',
+      '  ledger.applied: { type: ledger.consistent, migrations: migrations, allowPending: false }',
+      'phases:',
+      '  pre-upgrade: [postgres.reachable, postgres.long-transactions, snapshot.baseline]',
+      '  post-upgrade: [postgres.integrity, ledger.applied]',
+      '  post-rollback: [postgres.integrity, snapshot.identical]',
+      '',
+    ].join('\n'),
+  );
   return { migrations, config, state: path.join(dir, 'state') };
 }
 
 const run = (url: string, s: ReturnType<typeof setup>) =>
-  execa('bash', [SCRIPT, s.migrations], { env: { DATABASE_URL: url, CHECKS_CONFIG: s.config, EXEC_DOC_STATE_DIR: s.state, NO_COLOR: '1' }, reject: false, cwd: tempDir() });
+  execa('bash', [SCRIPT, s.migrations], {
+    env: { DATABASE_URL: url, CHECKS_CONFIG: s.config, EXEC_DOC_STATE_DIR: s.state, NO_COLOR: '1' },
+    reject: false,
+    cwd: tempDir(),
+  });
 
 const tables = async (url: string): Promise<string[]> => {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    return (await c.query("select table_name from information_schema.tables where table_schema = 'public' order by 1")).rows.map((r) => r.table_name as string);
+    return (
+      await c.query("select table_name from information_schema.tables where table_schema = 'public' order by 1")
+    ).rows.map((r) => r.table_name as string);
   } finally {
     await c.end();
   }
@@ -78,7 +87,10 @@ describe('upgrade.sh', () => {
 
   it('rolls a failed upgrade back and proves the database identical (exit 2)', async () => {
     const url = await database();
-    const r = await run(url, setup({ up: 'create table half_done (id int);\nselect 1/0;\n', down: 'drop table if exists half_done;\n' }));
+    const r = await run(
+      url,
+      setup({ up: 'create table half_done (id int);\nselect 1/0;\n', down: 'drop table if exists half_done;\n' }),
+    );
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(2);
     expect(r.stderr).toContain('Migration 0004_extra (up) failed');
     expect(r.stdout).toMatch(/PASS    snapshot\.identical +0 differences/);

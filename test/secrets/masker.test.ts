@@ -5,7 +5,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createLineMasker, createMasker, maskDeep } from '../../src/secrets/masker.js';
 
-const PEM = ['-----BEGIN PRIVATE KEY-----', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj', '-----END PRIVATE KEY-----'].join('\n');
+const PEM = [
+  '-----BEGIN PRIVATE KEY-----',
+  'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC',
+  'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj',
+  '-----END PRIVATE KEY-----',
+].join('\n');
 
 function streamed(secrets: string[], chunks: string[], maxPendingChars?: number): { pieces: string[]; joined: string } {
   const pieces: string[] = [];
@@ -18,7 +23,9 @@ function streamed(secrets: string[], chunks: string[], maxPendingChars?: number)
 /** Cuts `text` at the given (sorted, deduplicated) offsets. */
 const cut = (text: string, offsets: number[]) => {
   const at = [...new Set(offsets.map((o) => o % (text.length + 1)))].sort((a, b) => a - b);
-  return [0, ...at].map((start, i) => text.slice(start, at[i] ?? text.length)).filter((c, i, all) => c.length > 0 || all.length === 1);
+  return [0, ...at]
+    .map((start, i) => text.slice(start, at[i] ?? text.length))
+    .filter((c, i, all) => c.length > 0 || all.length === 1);
 };
 
 describe('stream masking', () => {
@@ -28,15 +35,22 @@ describe('stream masking', () => {
 
   it('releases the masked whole, whatever the chunks and the pending limit', () => {
     fc.assert(
-      fc.property(fc.array(secret, { minLength: 1, maxLength: 3 }), fc.array(fc.tuple(filler, fc.nat(2)), { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 10 }), fc.integer({ min: 1, max: 64 }), (secrets, parts, offsets, max) => {
-        const text = parts.map(([f, k]) => f + (secrets[k % secrets.length] ?? '')).join('');
-        const mask = createMasker(secrets);
-        const { joined, pieces } = streamed(secrets, cut(text, offsets), max);
-        expect(joined).toBe(mask(text));
-        for (const needle of mask.needles) expect(joined.includes(needle), `${JSON.stringify(needle)} leaked`).toBe(false);
-        // No piece is released empty or ends with a secret's beginning that the next piece completes.
-        for (const piece of pieces) expect(piece.length).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.array(secret, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.tuple(filler, fc.nat(2)), { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        fc.integer({ min: 1, max: 64 }),
+        (secrets, parts, offsets, max) => {
+          const text = parts.map(([f, k]) => f + (secrets[k % secrets.length] ?? '')).join('');
+          const mask = createMasker(secrets);
+          const { joined, pieces } = streamed(secrets, cut(text, offsets), max);
+          expect(joined).toBe(mask(text));
+          for (const needle of mask.needles)
+            expect(joined.includes(needle), `${JSON.stringify(needle)} leaked`).toBe(false);
+          // No piece is released empty or ends with a secret's beginning that the next piece completes.
+          for (const piece of pieces) expect(piece.length).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -53,7 +67,10 @@ describe('stream masking', () => {
     const whole = streamed([PEM], cut(`key:\n${PEM}\nend\n`, [5, 40, 41, 90]));
     expect(whole.joined).toBe('key:\n***\nend\n');
     const lines = PEM.split('\n');
-    const crlf = streamed([PEM], lines.map((l) => `    ${l}\r\n`));
+    const crlf = streamed(
+      [PEM],
+      lines.map((l) => `    ${l}\r\n`),
+    );
     for (const line of lines) expect(crlf.joined).not.toContain(line);
     expect(crlf.joined).toBe('    ***\r\n'.repeat(lines.length));
     // And in records and events, masked as a whole.

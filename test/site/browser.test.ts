@@ -17,25 +17,62 @@ let browser: Browser;
 let buildDir: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (.ci/run does), or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (.ci/run does), or set CHROMIUM_PATH`,
+    );
   const stateDir = tempDir('exec-doc-site-');
   buildDir = path.join(stateDir, 'build');
-  const run = await execa(process.execPath, [BIN, 'run', 'quick-start/demo-migration', '--state-dir', stateDir], { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } });
+  const run = await execa(process.execPath, [BIN, 'run', 'quick-start/demo-migration', '--state-dir', stateDir], {
+    cwd: ROOT,
+    reject: false,
+    env: { NO_COLOR: '1' },
+  });
   expect(run.exitCode, String(run.stdout)).toBe(0);
   // An older version of a real procedure, run for real: its record no longer matches the page.
   const olderDocs = path.join(stateDir, 'older-docs');
   mkdirSync(olderDocs);
-  const reference = readFileSync(path.join(ROOT, 'docs', '400_migration-upgrade-guide_annotation-reference.mdx'), 'utf8');
-  writeFileSync(path.join(olderDocs, '400_migration-upgrade-guide_annotation-reference.mdx'), reference.replace('workers=4', 'workers=2'));
-  const older = await execa(process.execPath, [BIN, 'run', 'annotation-reference/example-rollback', '--docs', olderDocs, '--state-dir', stateDir], { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } });
+  const reference = readFileSync(
+    path.join(ROOT, 'docs', '400_migration-upgrade-guide_annotation-reference.mdx'),
+    'utf8',
+  );
+  writeFileSync(
+    path.join(olderDocs, '400_migration-upgrade-guide_annotation-reference.mdx'),
+    reference.replace('workers=4', 'workers=2'),
+  );
+  const older = await execa(
+    process.execPath,
+    [BIN, 'run', 'annotation-reference/example-rollback', '--docs', olderDocs, '--state-dir', stateDir],
+    { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } },
+  );
   expect(older.exitCode, String(older.stdout)).toBe(0);
   // A procedure with a checks block: each check's answer shows under its step.
-  const checked = await execa(process.execPath, [BIN, 'run', '400_migration-upgrade-guide_validation/example-config', '--state-dir', stateDir], { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } });
+  const checked = await execa(
+    process.execPath,
+    [BIN, 'run', '400_migration-upgrade-guide_validation/example-config', '--state-dir', stateDir],
+    { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } },
+  );
   expect(checked.exitCode, String(checked.stdout)).toBe(0);
-  const build = await execa('npx', ['docusaurus', 'build', '--out-dir', buildDir], { cwd: ROOT, reject: false, all: true, env: { EXEC_DOC_STATE_DIR: stateDir } });
+  const build = await execa('npx', ['docusaurus', 'build', '--out-dir', buildDir], {
+    cwd: ROOT,
+    reject: false,
+    all: true,
+    env: { EXEC_DOC_STATE_DIR: stateDir },
+  });
   expect(build.exitCode, String(build.all)).toBe(0);
   site = await serveStatic(buildDir);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
   mkdirSync(SHOTS, { recursive: true });
 }, 240_000);
 
@@ -88,7 +125,9 @@ describe('the published guide', () => {
   it('shows each step with its metadata and rollback link, and the last verified run', async () => {
     const { page, problems } = await open('/quick-start');
     const section = page.locator('[data-address="quick-start/demo-migration"]');
-    await expect(section.locator('code').first().textContent()).resolves.toBe('npm run exec-doc -- quick-start/demo-migration');
+    await expect(section.locator('code').first().textContent()).resolves.toBe(
+      'npm run exec-doc -- quick-start/demo-migration',
+    );
     const badge = section.getByTestId('last-verified');
     const badgeText = (await badge.textContent()) ?? '';
     expect(badgeText).toMatch(/^Last verified \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC: passed in \d/);
@@ -96,21 +135,34 @@ describe('the published guide', () => {
     expect(badgeText).not.toContain('stale');
     await badge.locator('summary').click();
     await expect(badge.locator('tr').count()).resolves.toBe(6);
-    await expect(page.locator('[data-address="quick-start/demo-migration-failing"]').getByTestId('last-verified').textContent()).resolves.toBe('Not verified yet: no run of this procedure is recorded.');
+    await expect(
+      page.locator('[data-address="quick-start/demo-migration-failing"]').getByTestId('last-verified').textContent(),
+    ).resolves.toBe('Not verified yet: no run of this procedure is recorded.');
 
     const validation = await open('/400_migration-upgrade-guide_validation');
-    const checked = validation.page.locator('[data-address="400_migration-upgrade-guide_validation/example-config"]').getByTestId('last-verified');
+    const checked = validation.page
+      .locator('[data-address="400_migration-upgrade-guide_validation/example-config"]')
+      .getByTestId('last-verified');
     await checked.locator('summary').click();
-    await expect(checked.locator('tr[data-check="config.schema"]').textContent()).resolves.toMatch(/^↳ config\.schema\s*check\s*pass\s*0 violations$/);
+    await expect(checked.locator('tr[data-check="config.schema"]').textContent()).resolves.toMatch(
+      /^↳ config\.schema\s*check\s*pass\s*0 violations$/,
+    );
     expect(validation.problems).toEqual([]);
     await validation.page.close();
 
     const stale = await open('/annotation-reference');
-    await expect(stale.page.locator('[data-address="annotation-reference/example-rollback"]').getByTestId('last-verified').textContent()).resolves.toMatch(/: passed in .* — stale: the procedure changed since this run/);
+    await expect(
+      stale.page
+        .locator('[data-address="annotation-reference/example-rollback"]')
+        .getByTestId('last-verified')
+        .textContent(),
+    ).resolves.toMatch(/: passed in .* — stale: the procedure changed since this run/);
     await stale.page.close();
 
     const step = page.locator('[data-step-id="add-status-column"]');
-    await expect(step.textContent()).resolves.toMatch(/^step\s*add-status-column\s*timeout 30s\s*requires postgres\s*undone by drop-status-column$/);
+    await expect(step.textContent()).resolves.toMatch(
+      /^step\s*add-status-column\s*timeout 30s\s*requires postgres\s*undone by drop-status-column$/,
+    );
     await step.locator('a', { hasText: 'drop-status-column' }).click();
     await page.waitForURL(/#step-drop-status-column$/);
     await expect(page.locator('#step-drop-status-column').getAttribute('data-kind')).resolves.toBe('rollback');
@@ -121,13 +173,17 @@ describe('the published guide', () => {
 
   it('every page loads without console errors, and every internal link resolves', async () => {
     const sitemap = readFileSync(path.join(buildDir, 'sitemap.xml'), 'utf8');
-    const routes = [...sitemap.matchAll(/<loc>[^<]*?(\/[^<]*)<\/loc>/g)].map((m) => new URL(m[1]!, 'http://x').pathname);
+    const routes = [...sitemap.matchAll(/<loc>[^<]*?(\/[^<]*)<\/loc>/g)].map(
+      (m) => new URL(m[1]!, 'http://x').pathname,
+    );
     expect(routes.length).toBeGreaterThanOrEqual(16);
     const links = new Set<string>();
     for (const route of routes) {
       const { page, problems } = await open(route);
       expect(problems, route).toEqual([]);
-      for (const href of await page.locator('a[href]').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href))) {
+      for (const href of await page
+        .locator('a[href]')
+        .evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href))) {
         if (href.startsWith(site.url)) links.add(href.split('#')[0]!);
       }
       await page.close();

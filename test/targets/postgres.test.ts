@@ -7,7 +7,15 @@ const target = { kind: 'postgres' as const, urlEnv: 'DATABASE_URL', database: 'p
 describe('the configured target', () => {
   it('prefers the URL variable, then PG* variables, else the embedded server', () => {
     expect(configuredUrl(target, { DATABASE_URL: 'postgresql://a@b/c' })).toBe('postgresql://a@b/c');
-    expect(configuredUrl(target, { PGHOST: 'db.internal', PGUSER: 'ops', PGPASSWORD: 'p@ss', PGDATABASE: 'app', PGPORT: '6432' })).toBe('postgresql://ops:p%40ss@db.internal:6432/app');
+    expect(
+      configuredUrl(target, {
+        PGHOST: 'db.internal',
+        PGUSER: 'ops',
+        PGPASSWORD: 'p@ss',
+        PGDATABASE: 'app',
+        PGPORT: '6432',
+      }),
+    ).toBe('postgresql://ops:p%40ss@db.internal:6432/app');
     expect(configuredUrl(target, {})).toBeUndefined();
   });
 
@@ -19,7 +27,9 @@ describe('the configured target', () => {
   it('reports an unreachable server as a missing requirement, with the URL masked', async () => {
     const r = await checkPostgres(target, { DATABASE_URL: 'postgresql://ops:hunter2@127.0.0.1:1/app' });
     expect(r.ok).toBe(false);
-    expect(r.detail).toMatch(/^cannot connect to postgresql:\/\/ops:\*\*\*@127\.0\.0\.1:1\/app: .*; check DATABASE_URL, or unset it to use the embedded server$/);
+    expect(r.detail).toMatch(
+      /^cannot connect to postgresql:\/\/ops:\*\*\*@127\.0\.0\.1:1\/app: .*; check DATABASE_URL, or unset it to use the embedded server$/,
+    );
     expect(r.detail).not.toContain('hunter2');
   });
 });

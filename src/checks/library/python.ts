@@ -13,7 +13,12 @@ export interface LockEntry {
 
 export class LockFileError extends Error {
   override name = 'LockFileError';
-  constructor(readonly file: string, readonly line: number, readonly column: number, reason: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    reason: string,
+  ) {
     super(`${file}:${line}:${column}: ${reason}`);
   }
 }
@@ -39,7 +44,13 @@ export function parseLockFile(file: string, text: string): LockEntry[] {
     // Options (--hash continuation lines, -i, --find-links …) pin nothing.
     if (body === '' || body.startsWith('-') || body === '\\') continue;
     const name = NAME.exec(body)?.[0];
-    if (!name) throw new LockFileError(file, line, indent + 1, `Unexpected \`${body[0]}\`, expected a package name (a lock line is name==version, as pip freeze writes it)`);
+    if (!name)
+      throw new LockFileError(
+        file,
+        line,
+        indent + 1,
+        `Unexpected \`${body[0]}\`, expected a package name (a lock line is name==version, as pip freeze writes it)`,
+      );
     let rest = body.slice(name.length);
     let col = indent + 1 + name.length;
     const extras = /^\[[^\]]*\]/.exec(rest);
@@ -51,19 +62,37 @@ export function parseLockFile(file: string, text: string): LockEntry[] {
     rest = rest.trimStart();
     col += spaced;
     let version: string | null;
-    if (rest.startsWith('@')) version = null; // a direct reference (name @ url): the name is pinned, not a version
+    if (rest.startsWith('@'))
+      version = null; // a direct reference (name @ url): the name is pinned, not a version
     else if (rest.startsWith('===') || rest.startsWith('==')) {
       const op = rest.startsWith('===') ? 3 : 2;
       const v = /^[^\s;\\]+/.exec(rest.slice(op).trimStart())?.[0];
-      if (!v || v.includes('*')) throw new LockFileError(file, line, col + op, `Unexpected ${v ? `wildcard \`${v}\`` : 'end of line'} after \`==\`, expected an exact version (e.g. ${name}==1.2.3)`);
+      if (!v || v.includes('*'))
+        throw new LockFileError(
+          file,
+          line,
+          col + op,
+          `Unexpected ${v ? `wildcard \`${v}\`` : 'end of line'} after \`==\`, expected an exact version (e.g. ${name}==1.2.3)`,
+        );
       version = v;
     } else {
       const found = rest === '' ? 'end of line' : `\`${rest.split(/\s/)[0]}\``;
-      throw new LockFileError(file, line, col, `Unexpected ${found} after \`${name}\`, expected \`==<version>\`: a lock file pins exact versions; regenerate it with \`pip freeze > ${file.split('/').pop()}\``);
+      throw new LockFileError(
+        file,
+        line,
+        col,
+        `Unexpected ${found} after \`${name}\`, expected \`==<version>\`: a lock file pins exact versions; regenerate it with \`pip freeze > ${file.split('/').pop()}\``,
+      );
     }
     const key = normalizeName(name);
     const first = seen.get(key);
-    if (first !== undefined) throw new LockFileError(file, line, indent + 1, `Unexpected second pin of \`${name}\` (first at line ${first}), expected each package once`);
+    if (first !== undefined)
+      throw new LockFileError(
+        file,
+        line,
+        indent + 1,
+        `Unexpected second pin of \`${name}\` (first at line ${first}), expected each package once`,
+      );
     seen.set(key, line);
     entries.push({ name: key, version, line });
   }
@@ -72,11 +101,20 @@ export function parseLockFile(file: string, text: string): LockEntry[] {
 
 const TOOLING = new Set(['pip', 'setuptools', 'wheel', 'distribute']);
 
-export const pythonEnvironment: CheckDefinition<{ python: string; lockFile?: string | undefined; allowExtra: boolean }> = {
+export const pythonEnvironment: CheckDefinition<{
+  python: string;
+  lockFile?: string | undefined;
+  allowExtra: boolean;
+}> = {
   type: 'python.environment',
   title: 'Python environment consistent',
-  description: '`pip check` on the interpreter (e.g. a venv\'s bin/python) finds no broken requirement, and the installed packages are exactly those pinned in `lockFile` (pip freeze format), if one is set.',
-  settings: z.strictObject({ python: z.string().min(1).default('python3'), lockFile: z.string().min(1).optional(), allowExtra: z.boolean().default(false) }),
+  description:
+    "`pip check` on the interpreter (e.g. a venv's bin/python) finds no broken requirement, and the installed packages are exactly those pinned in `lockFile` (pip freeze format), if one is set.",
+  settings: z.strictObject({
+    python: z.string().min(1).default('python3'),
+    lockFile: z.string().min(1).optional(),
+    allowExtra: z.boolean().default(false),
+  }),
   pathSettings: ['python', 'lockFile'],
   usesPostgres: false,
   async run(context, s) {
@@ -87,7 +125,9 @@ export const pythonEnvironment: CheckDefinition<{ python: string; lockFile?: str
       try {
         text = readFileSync(s.lockFile, 'utf8');
       } catch (error) {
-        throw new CheckCannotRun(`cannot read the lock file ${s.lockFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        throw new CheckCannotRun(
+          `cannot read the lock file ${s.lockFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        );
       }
       try {
         lock = parseLockFile(s.lockFile, text);
@@ -99,12 +139,32 @@ export const pythonEnvironment: CheckDefinition<{ python: string; lockFile?: str
     // Both questions at once: each pip start-up costs the better part of a second.
     const [check, list] = await Promise.all([
       runProgram(context, s.python, ['-m', 'pip', 'check', '--disable-pip-version-check', '--no-color']),
-      runProgram(context, s.python, ['-m', 'pip', 'list', '--format=json', '--disable-pip-version-check', '--no-color']),
+      runProgram(context, s.python, [
+        '-m',
+        'pip',
+        'list',
+        '--format=json',
+        '--disable-pip-version-check',
+        '--no-color',
+      ]),
     ]);
-    if (/No module named pip/.test(check.stderr)) throw new CheckCannotRun(`${s.python} has no pip (\`${s.python} -m ensurepip\` installs it)`);
-    const broken = check.exitCode === 0 ? [] : check.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-    if (check.exitCode !== 0 && broken.length === 0) throw new CheckCannotRun(`\`${s.python} -m pip check\` failed (exit ${check.exitCode}): ${check.stderr.trim().split('\n').pop() ?? ''}`);
-    if (list.exitCode !== 0) throw new CheckCannotRun(`\`${s.python} -m pip list\` failed (exit ${list.exitCode}): ${list.stderr.trim().split('\n').pop() ?? ''}`);
+    if (/No module named pip/.test(check.stderr))
+      throw new CheckCannotRun(`${s.python} has no pip (\`${s.python} -m ensurepip\` installs it)`);
+    const broken =
+      check.exitCode === 0
+        ? []
+        : check.stdout
+            .split('\n')
+            .map((l) => l.trim())
+            .filter(Boolean);
+    if (check.exitCode !== 0 && broken.length === 0)
+      throw new CheckCannotRun(
+        `\`${s.python} -m pip check\` failed (exit ${check.exitCode}): ${check.stderr.trim().split('\n').pop() ?? ''}`,
+      );
+    if (list.exitCode !== 0)
+      throw new CheckCannotRun(
+        `\`${s.python} -m pip list\` failed (exit ${list.exitCode}): ${list.stderr.trim().split('\n').pop() ?? ''}`,
+      );
     let installed: Array<{ name: string; version: string }>;
     try {
       installed = JSON.parse(list.stdout) as Array<{ name: string; version: string }>;
@@ -118,15 +178,21 @@ export const pythonEnvironment: CheckDefinition<{ python: string; lockFile?: str
       for (const entry of lock) {
         const version = have.get(entry.name);
         if (version === undefined) problems.push(`${entry.name} is pinned (line ${entry.line}) but not installed`);
-        else if (entry.version !== null && version !== entry.version) problems.push(`${entry.name} ${version} is installed, the lock pins ${entry.version} (line ${entry.line})`);
+        else if (entry.version !== null && version !== entry.version)
+          problems.push(`${entry.name} ${version} is installed, the lock pins ${entry.version} (line ${entry.line})`);
       }
       if (!s.allowExtra) {
-        for (const [name, version] of have) if (!pinned.has(name) && !TOOLING.has(name)) problems.push(`${name} ${version} is installed but not in the lock`);
+        for (const [name, version] of have)
+          if (!pinned.has(name) && !TOOLING.has(name))
+            problems.push(`${name} ${version} is installed but not in the lock`);
       }
     }
     const value = `${installed.length} packages, ${broken.length} broken${lock ? `, ${problems.length - broken.length} differ from the lock` : ''}`;
     const status = problems.length > 0 ? 'fail' : 'pass';
-    const detail = status === 'pass' ? `${s.python}: pip check clean${lock ? `, matches ${s.lockFile}` : ''}` : `${problems.join('; ')}; reinstall from the lock: ${s.python} -m pip install -r ${s.lockFile ?? 'requirements.txt'} (add --no-deps only when the lock is complete)`;
+    const detail =
+      status === 'pass'
+        ? `${s.python}: pip check clean${lock ? `, matches ${s.lockFile}` : ''}`
+        : `${problems.join('; ')}; reinstall from the lock: ${s.python} -m pip install -r ${s.lockFile ?? 'requirements.txt'} (add --no-deps only when the lock is complete)`;
     return { status, value, metric: problems.length, unit: 'count', threshold, detail };
   },
 };

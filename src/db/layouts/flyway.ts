@@ -17,14 +17,19 @@ export const flyway: Layout = {
       if (!file.endsWith('.sql')) continue;
       const match = FILE.exec(file);
       if (!match) {
-        problems.push(`${path.join(dir, file)}: unexpected file name, expected V<version>__<description>.sql, U<version>__<description>.sql or R__<description>.sql`);
+        problems.push(
+          `${path.join(dir, file)}: unexpected file name, expected V<version>__<description>.sql, U<version>__<description>.sql or R__<description>.sql`,
+        );
         continue;
       }
       const [, prefix, rawVersion, description] = match as unknown as [string, 'V' | 'U' | 'R', string, string];
       const version = rawVersion.replace(/_/g, '.');
       const name = description;
       if (prefix === 'R') {
-        if (rawVersion) problems.push(`${path.join(dir, file)}: a repeatable migration has no version, expected R__<description>.sql`);
+        if (rawVersion)
+          problems.push(
+            `${path.join(dir, file)}: a repeatable migration has no version, expected R__<description>.sql`,
+          );
         else drafts.push({ version: `R:${name}`, name, files: { up: path.join(dir, file) }, repeatable: true });
         continue;
       }
@@ -37,7 +42,10 @@ export const flyway: Layout = {
         continue;
       }
       const earlier = versioned.get(version);
-      if (earlier) problems.push(`${path.join(dir, file)}: version ${version} is already used by \`${earlier.name}\`; give each migration its own version`);
+      if (earlier)
+        problems.push(
+          `${path.join(dir, file)}: version ${version} is already used by \`${earlier.name}\`; give each migration its own version`,
+        );
       versioned.set(version, { version, name, files: { up: path.join(dir, file) } });
     }
     for (const [version, file] of undo) {

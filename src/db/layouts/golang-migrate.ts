@@ -14,12 +14,17 @@ export const golangMigrate: Layout = {
       if (!file.endsWith('.sql')) continue;
       const match = FILE.exec(file);
       if (!match) {
-        problems.push(`${path.join(dir, file)}: unexpected file name, expected <digits>_<name>.up.sql (or .down.sql, .verify.sql)`);
+        problems.push(
+          `${path.join(dir, file)}: unexpected file name, expected <digits>_<name>.up.sql (or .down.sql, .verify.sql)`,
+        );
         continue;
       }
       const [, version, name, kind] = match as unknown as [string, string, string, 'up' | 'down' | 'verify'];
       const entry = byVersion.get(version) ?? { name, files: {} };
-      if (entry.name !== name) problems.push(`${path.join(dir, file)}: version ${version} is already used by \`${entry.name}\`; give each migration its own version`);
+      if (entry.name !== name)
+        problems.push(
+          `${path.join(dir, file)}: version ${version} is already used by \`${entry.name}\`; give each migration its own version`,
+        );
       entry.files[kind] = path.join(dir, file);
       byVersion.set(version, entry);
     }
@@ -29,7 +34,15 @@ export const golangMigrate: Layout = {
         problems.push(`${path.join(dir, `${version}_${entry.name}`)}: no .up.sql; every migration needs one`);
         continue;
       }
-      drafts.push({ version, name: entry.name, files: { up: entry.files.up, ...(entry.files.down ? { down: entry.files.down } : {}), ...(entry.files.verify ? { verify: entry.files.verify } : {}) } });
+      drafts.push({
+        version,
+        name: entry.name,
+        files: {
+          up: entry.files.up,
+          ...(entry.files.down ? { down: entry.files.down } : {}),
+          ...(entry.files.verify ? { verify: entry.files.verify } : {}),
+        },
+      });
     }
     return drafts;
   },

@@ -16,7 +16,9 @@ export const sqitch: Layout = {
     try {
       plan = readFileSync(planFile, 'utf8');
     } catch (error) {
-      problems.push(`${planFile}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      problems.push(
+        `${planFile}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
       return [];
     }
     const drafts: MigrationDraft[] = [];
@@ -32,7 +34,9 @@ export const sqitch: Layout = {
         return;
       }
       if (seen.has(name)) {
-        problems.push(`${where}: \`${name}\` is reworked (planned twice); reworked changes are not supported: give the new version its own name`);
+        problems.push(
+          `${where}: \`${name}\` is reworked (planned twice); reworked changes are not supported: give the new version its own name`,
+        );
         return;
       }
       seen.add(name);
@@ -44,7 +48,11 @@ export const sqitch: Layout = {
       drafts.push({
         version: String(drafts.length + 1).padStart(4, '0'),
         name,
-        files: { up: script('deploy'), ...(existsSync(script('revert')) ? { down: script('revert') } : {}), ...(existsSync(script('verify')) ? { verify: script('verify') } : {}) },
+        files: {
+          up: script('deploy'),
+          ...(existsSync(script('revert')) ? { down: script('revert') } : {}),
+          ...(existsSync(script('verify')) ? { verify: script('verify') } : {}),
+        },
         ownTransaction: true,
       });
     });

@@ -11,7 +11,7 @@ export function functionCalls(node: unknown, out: string[] = []): string[] {
   if (Array.isArray(node)) for (const n of node) functionCalls(n, out);
   else if (node && typeof node === 'object') {
     const call = (node as Node).FuncCall as Node | undefined;
-    if (call) out.push(...(((call.funcname as Node[]) ?? []).map((n) => (n.String as Node).sval as string).slice(-1)));
+    if (call) out.push(...((call.funcname as Node[]) ?? []).map((n) => (n.String as Node).sval as string).slice(-1));
     for (const value of Object.values(node)) functionCalls(value, out);
   }
   return out;
@@ -19,12 +19,17 @@ export function functionCalls(node: unknown, out: string[] = []): string[] {
 
 /** A type name as written, without `pg_catalog.`: `int4`, `varchar`, `timestamp`. */
 export function typeNameOf(typeName: unknown): string {
-  return (((typeName as Node | undefined)?.names as Node[] | undefined) ?? []).map((n) => (n.String as Node).sval as string).filter((n) => n !== 'pg_catalog').join('.');
+  return (((typeName as Node | undefined)?.names as Node[] | undefined) ?? [])
+    .map((n) => (n.String as Node).sval as string)
+    .filter((n) => n !== 'pg_catalog')
+    .join('.');
 }
 
 /** The integer modifiers of a type (`varchar(20)` → [20], `numeric(10, 2)` → [10, 2]). */
 export function typeModifiers(typeName: unknown): number[] {
-  return (((typeName as Node | undefined)?.typmods as Node[] | undefined) ?? []).map((m) => Number(((m.A_Const as Node | undefined)?.ival as Node | undefined)?.ival ?? NaN));
+  return (((typeName as Node | undefined)?.typmods as Node[] | undefined) ?? []).map((m) =>
+    Number(((m.A_Const as Node | undefined)?.ival as Node | undefined)?.ival ?? NaN),
+  );
 }
 
 /** The ALTER TABLE commands of a statement. */
@@ -34,8 +39,12 @@ export function alterCommands(body: Node): Node[] {
 
 /** The column definitions a statement adds: CREATE TABLE's, and ALTER TABLE … ADD COLUMN's. */
 export function newColumns(type: string, body: Node): Node[] {
-  if (type === 'CreateStmt') return ((body.tableElts as Node[] | undefined) ?? []).map((e) => e.ColumnDef as Node).filter(Boolean);
-  if (type === 'AlterTableStmt') return alterCommands(body).filter((c) => c.subtype === 'AT_AddColumn' && (c.def as Node | undefined)?.ColumnDef).map((c) => (c.def as Node).ColumnDef as Node);
+  if (type === 'CreateStmt')
+    return ((body.tableElts as Node[] | undefined) ?? []).map((e) => e.ColumnDef as Node).filter(Boolean);
+  if (type === 'AlterTableStmt')
+    return alterCommands(body)
+      .filter((c) => c.subtype === 'AT_AddColumn' && (c.def as Node | undefined)?.ColumnDef)
+      .map((c) => (c.def as Node).ColumnDef as Node);
   return [];
 }
 
@@ -59,7 +68,10 @@ export function firstNonSpace(text: string, offset: number): number {
 }
 
 /** The statements of a parse tree, each with its node type and where it starts in `sql`. */
-export function statementsOf(tree: { stmts?: Array<{ stmt?: unknown; stmt_location?: number }> }, sql: string): Statement[] {
+export function statementsOf(
+  tree: { stmts?: Array<{ stmt?: unknown; stmt_location?: number }> },
+  sql: string,
+): Statement[] {
   return (tree.stmts ?? []).map(({ stmt, stmt_location: base = 0 }, index) => {
     const [type, body] = Object.entries(stmt as object)[0] as [string, Node];
     return { type, body, offset: firstNonSpace(sql, base), index };

@@ -8,7 +8,15 @@ import path from 'node:path';
 import { parse, parsePlPgSQL } from 'libpg-query';
 import { lineStarts, positionAt } from '../../util/text-position.js';
 import type { Severity } from '../../model/types.js';
-import { alterCommands, firstNonSpace, newColumns, relationName, statementsOf, typeModifiers, typeNameOf } from './ast.js';
+import {
+  alterCommands,
+  firstNonSpace,
+  newColumns,
+  relationName,
+  statementsOf,
+  typeModifiers,
+  typeNameOf,
+} from './ast.js';
 import { RULES } from './rules/index.js';
 import type { ColumnType, FileFacts, LintFinding, Node, RuleContext, SchemaModel, Statement } from './types.js';
 
@@ -16,7 +24,9 @@ export type { LintFinding, LintRule, SchemaModel } from './types.js';
 export { RULES } from './rules/index.js';
 
 /** Each rule's severity and summary, by id. */
-export const LINT_RULES: Record<string, { severity: Severity; summary: string }> = Object.fromEntries(RULES.map((r) => [r.id, { severity: r.severity, summary: r.summary }]));
+export const LINT_RULES: Record<string, { severity: Severity; summary: string }> = Object.fromEntries(
+  RULES.map((r) => [r.id, { severity: r.severity, summary: r.summary }]),
+);
 
 export const NO_TRANSACTION_MARKER = /^\s*--\s*(?:exec-doc:no-transaction|morph:nontransactional)\b/m;
 
@@ -31,7 +41,9 @@ export interface LintOptions {
 
 export async function lintSql(sql: string, file: string, options: LintOptions = {}): Promise<LintFinding[]> {
   const lines = lineStarts(sql);
-  const ignored = new Set([...sql.matchAll(/--\s*lint-ignore:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)/g)].flatMap((m) => m[1]!.split(/\s*,\s*/)));
+  const ignored = new Set(
+    [...sql.matchAll(/--\s*lint-ignore:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)/g)].flatMap((m) => m[1]!.split(/\s*,\s*/)),
+  );
   const findings: LintFinding[] = [];
   const push = (ruleId: string, offset: number, message: string, hint: string) => {
     const rule = RULES.find((r) => r.id === ruleId)!;
@@ -63,7 +75,14 @@ export async function lintSql(sql: string, file: string, options: LintOptions = 
     const found: Array<{ text: string; offset: number; statements: Statement[] }> = [];
     for (const { text, offset } of await doBlockStatements(sql, stmt)) {
       try {
-        found.push({ text, offset, statements: statementsOf((await parse(text)) as { stmts?: Array<{ stmt?: unknown; stmt_location?: number }> }, text) });
+        found.push({
+          text,
+          offset,
+          statements: statementsOf(
+            (await parse(text)) as { stmts?: Array<{ stmt?: unknown; stmt_location?: number }> },
+            text,
+          ),
+        });
       } catch {
         // A statement PL/pgSQL accepts but SQL alone does not (it names variables): not checked.
       }
@@ -81,7 +100,15 @@ interface LintState {
 }
 
 /** Runs every rule over `statements` of `text`, which starts at offset `base` of the file. */
-function checkStatements(text: string, statements: Statement[], base: number, state: LintState, push: (ruleId: string, offset: number, message: string, hint: string) => void, topLevel: boolean, inner = new Map<number, Array<{ text: string; offset: number; statements: Statement[] }>>()): void {
+function checkStatements(
+  text: string,
+  statements: Statement[],
+  base: number,
+  state: LintState,
+  push: (ruleId: string, offset: number, message: string, hint: string) => void,
+  topLevel: boolean,
+  inner = new Map<number, Array<{ text: string; offset: number; statements: Statement[] }>>(),
+): void {
   const dropped = droppedTables(statements);
   let inExplicitTransaction = false;
   const contextFor = (rule: (typeof RULES)[number], stmt: Statement | undefined, facts: FileFacts): RuleContext => ({
@@ -108,10 +135,15 @@ function checkStatements(text: string, statements: Statement[], base: number, st
     }
     const facts = factsAt(stmt.index);
     for (const rule of RULES) rule.statement?.(stmt, contextFor(rule, stmt, facts));
-    if (stmt.type === 'TransactionStmt' && (stmt.body.kind === 'TRANS_STMT_BEGIN' || stmt.body.kind === 'TRANS_STMT_START')) inExplicitTransaction = true;
+    if (
+      stmt.type === 'TransactionStmt' &&
+      (stmt.body.kind === 'TRANS_STMT_BEGIN' || stmt.body.kind === 'TRANS_STMT_START')
+    )
+      inExplicitTransaction = true;
     if (stmt.type === 'CreateStmt') state.created.add(relationName(stmt.body.relation));
     learnSchema(stmt, state.schema);
-    for (const block of inner.get(stmt.index) ?? []) checkStatements(block.text, block.statements, base + block.offset, state, push, false);
+    for (const block of inner.get(stmt.index) ?? [])
+      checkStatements(block.text, block.statements, base + block.offset, state, push, false);
   }
   if (!topLevel) return;
   const facts = factsAt(statements.length);
@@ -127,12 +159,19 @@ async function doBlockStatements(sql: string, stmt: Statement): Promise<Array<{ 
   const language = args.map((a) => a.DefElem as Node).find((d) => d?.defname === 'language');
   const lang = ((language?.arg as Node | undefined)?.String as Node | undefined)?.sval;
   if (lang !== undefined && String(lang).toLowerCase() !== 'plpgsql') return [];
-  const body = String(((args.map((a) => a.DefElem as Node).find((d) => d?.defname === 'as')?.arg as Node | undefined)?.String as Node | undefined)?.sval ?? '');
+  const body = String(
+    (
+      (args.map((a) => a.DefElem as Node).find((d) => d?.defname === 'as')?.arg as Node | undefined)?.String as
+        Node | undefined
+    )?.sval ?? '',
+  );
   const bodyAt = sql.indexOf(body, stmt.offset);
   if (!body || bodyAt < 0) return [];
   let tree: unknown;
   try {
-    tree = await parsePlPgSQL(`CREATE FUNCTION exec_doc_do_block() RETURNS void AS $exec_doc_body$${body}$exec_doc_body$ LANGUAGE plpgsql`);
+    tree = await parsePlPgSQL(
+      `CREATE FUNCTION exec_doc_do_block() RETURNS void AS $exec_doc_body$${body}$exec_doc_body$ LANGUAGE plpgsql`,
+    );
   } catch {
     return [];
   }
@@ -144,8 +183,11 @@ async function doBlockStatements(sql: string, stmt: Statement): Promise<Array<{ 
     const exec = n.PLpgSQL_stmt_execsql as Node | undefined;
     const query = ((exec?.sqlstmt as Node | undefined)?.PLpgSQL_expr as Node | undefined)?.query;
     if (typeof query === 'string') queries.push(query);
-    const dynamic = (((n.PLpgSQL_stmt_dynexecute as Node | undefined)?.query as Node | undefined)?.PLpgSQL_expr as Node | undefined)?.query;
-    if (typeof dynamic === 'string' && /^'(?:[^']|'')*'$/.test(dynamic)) queries.push(dynamic.slice(1, -1).replace(/''/g, "'"));
+    const dynamic = (
+      ((n.PLpgSQL_stmt_dynexecute as Node | undefined)?.query as Node | undefined)?.PLpgSQL_expr as Node | undefined
+    )?.query;
+    if (typeof dynamic === 'string' && /^'(?:[^']|'')*'$/.test(dynamic))
+      queries.push(dynamic.slice(1, -1).replace(/''/g, "'"));
     for (const value of Object.values(n)) walk(value);
   };
   walk(tree);
@@ -169,7 +211,10 @@ export function runsOutsideTransaction(sql: string, statements: readonly Stateme
   if (NO_TRANSACTION_MARKER.test(sql)) return true;
   return statements.some(({ type, body }) => {
     if ((type === 'IndexStmt' || type === 'DropStmt') && body.concurrent) return true;
-    if (type === 'ReindexStmt') return ((body.params as Node[] | undefined) ?? []).some((p) => (p.DefElem as Node | undefined)?.defname === 'concurrently');
+    if (type === 'ReindexStmt')
+      return ((body.params as Node[] | undefined) ?? []).some(
+        (p) => (p.DefElem as Node | undefined)?.defname === 'concurrently',
+      );
     return ['VacuumStmt', 'CreatedbStmt', 'DropdbStmt', 'AlterSystemStmt'].includes(type);
   });
 }
@@ -180,7 +225,9 @@ function droppedTables(statements: readonly Statement[]): Map<string, number> {
   for (const { type, body, index } of statements) {
     if (type !== 'DropStmt' || body.removeType !== 'OBJECT_TABLE') continue;
     for (const o of (body.objects as Node[] | undefined) ?? []) {
-      const name = (((o.List as Node | undefined)?.items as Node[] | undefined) ?? []).map((i) => (i.String as Node).sval as string).join('.');
+      const name = (((o.List as Node | undefined)?.items as Node[] | undefined) ?? [])
+        .map((i) => (i.String as Node).sval as string)
+        .join('.');
       if (!out.has(name)) out.set(name, index);
     }
   }
@@ -204,13 +251,15 @@ function learnSchema({ type, body }: Statement, schema: SchemaModel): void {
     return;
   }
   if (type !== 'CreateStmt' && type !== 'AlterTableStmt') {
-    if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') for (const [table] of droppedTables([{ type, body, offset: 0, index: 0 }])) schema.delete(table);
+    if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE')
+      for (const [table] of droppedTables([{ type, body, offset: 0, index: 0 }])) schema.delete(table);
     return;
   }
   const table = relationName(body.relation);
   const columns = schema.get(table) ?? new Map<string, ColumnType>();
   schema.set(table, columns);
-  for (const column of newColumns(type, body)) columns.set(String(column.colname), { name: typeNameOf(column.typeName), mods: typeModifiers(column.typeName) });
+  for (const column of newColumns(type, body))
+    columns.set(String(column.colname), { name: typeNameOf(column.typeName), mods: typeModifiers(column.typeName) });
   if (type === 'AlterTableStmt') {
     for (const cmd of alterCommands(body)) {
       if (cmd.subtype === 'AT_AlterColumnType') {
@@ -227,7 +276,10 @@ function learnSchema({ type, body }: Statement, schema: SchemaModel): void {
  * `sameRun` (or from index `sameRunFrom` on: the pending migrations `db up` is about to apply
  * together), a table one of them creates is new and empty for the later ones too.
  */
-export async function lintMigrations(migrations: Array<{ up: string; down?: string; files: { up: string; down?: string } }>, options: { sameRun?: boolean; sameRunFrom?: number } = {}): Promise<LintFinding[]> {
+export async function lintMigrations(
+  migrations: Array<{ up: string; down?: string; files: { up: string; down?: string } }>,
+  options: { sameRun?: boolean; sameRunFrom?: number } = {},
+): Promise<LintFinding[]> {
   const findings: LintFinding[] = [];
   const schema: SchemaModel = new Map();
   const from = options.sameRunFrom ?? (options.sameRun ? 0 : Infinity);
@@ -236,7 +288,8 @@ export async function lintMigrations(migrations: Array<{ up: string; down?: stri
     findings.push(...(await lintSql(m.up, m.files.up, { schema, ...(index >= from ? { created } : {}) })));
     // A down script runs on the schema its up left: judged against a copy of it, which it does not change.
     const after: SchemaModel = new Map([...schema].map(([table, columns]) => [table, new Map(columns)]));
-    if (m.down !== undefined && m.files.down) findings.push(...(await lintSql(m.down, m.files.down, { rollback: true, schema: after })));
+    if (m.down !== undefined && m.files.down)
+      findings.push(...(await lintSql(m.down, m.files.down, { rollback: true, schema: after })));
   }
   return findings;
 }

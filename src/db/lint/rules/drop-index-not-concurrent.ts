@@ -8,6 +8,7 @@ export const dropIndexNotConcurrent: LintRule = {
   safe: 'DROP INDEX CONCURRENTLY name; in a migration of its own.',
   examples: [{ bad: 'drop index orders_total;', at: [1, 1], good: 'drop index concurrently orders_total;' }],
   statement({ type, body, offset }, ctx) {
-    if (type === 'DropStmt' && body.removeType === 'OBJECT_INDEX' && !body.concurrent) ctx.report(offset, 'Unexpected DROP INDEX without CONCURRENTLY, expected DROP INDEX CONCURRENTLY');
+    if (type === 'DropStmt' && body.removeType === 'OBJECT_INDEX' && !body.concurrent)
+      ctx.report(offset, 'Unexpected DROP INDEX without CONCURRENTLY, expected DROP INDEX CONCURRENTLY');
   },
 };

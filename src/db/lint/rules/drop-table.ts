@@ -12,7 +12,12 @@ export const dropTable: LintRule = {
   statement({ type, body, offset }, ctx) {
     if (type !== 'DropStmt' || body.removeType !== 'OBJECT_TABLE') return;
     // A table made earlier in the same file is scaffolding, not data.
-    const names = ((body.objects as Node[] | undefined) ?? []).map((o) => ((o.List as Node | undefined)?.items as Node[] | undefined)?.map((i) => (i.String as Node).sval as string).join('.') ?? '');
+    const names = ((body.objects as Node[] | undefined) ?? []).map(
+      (o) =>
+        ((o.List as Node | undefined)?.items as Node[] | undefined)
+          ?.map((i) => (i.String as Node).sval as string)
+          .join('.') ?? '',
+    );
     if (names.length > 0 && names.every((n) => ctx.facts.createdBefore.has(n))) return;
     ctx.report(offset, `Unexpected DROP TABLE${names.length ? ` ${names.join(', ')}` : ''}: its data is lost`);
   },

@@ -8,6 +8,7 @@ export const truncateCascade: LintRule = {
   safe: 'TRUNCATE the tables by name (RESTRICT, the default), so an unexpected reference stops it.',
   examples: [{ bad: 'truncate orders cascade;', at: [1, 1], good: 'truncate order_lines, orders;' }],
   statement({ type, body, offset }, ctx) {
-    if (type === 'TruncateStmt' && body.behavior === 'DROP_CASCADE') ctx.report(offset, 'Unexpected TRUNCATE … CASCADE: every table that references it is emptied too');
+    if (type === 'TruncateStmt' && body.behavior === 'DROP_CASCADE')
+      ctx.report(offset, 'Unexpected TRUNCATE … CASCADE: every table that references it is emptied too');
   },
 };
