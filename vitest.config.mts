@@ -7,6 +7,7 @@ const UNIT = [
   'test/cli/parse.test.ts',
   'test/checks/config.test.ts',
   'test/db/lint.test.ts',
+  'test/errors/**/*.test.ts',
   'test/db/sql-split.test.ts',
   'test/extract/**/*.test.ts',
   'test/guide-check/**/*.test.ts',

@@ -3,6 +3,7 @@
 // threshold it was held against and how long it took. The same result shape serves the
 // `exec-doc check` command, `checks` blocks in runbooks, the events, the result record and
 // the Prometheus file.
+import { CodedError } from '../util/coded-error.js';
 import type * as z from 'zod';
 
 /**
@@ -44,8 +45,11 @@ export interface CheckOutcome {
 }
 
 /** A check that cannot answer: reported as `error` with this message. */
-export class CheckCannotRun extends Error {
-  override name = 'CheckCannotRun';
+/** The check could not answer (a missing tool, an unreadable input): `error`, never `fail`. */
+export class CheckCannotRun extends CodedError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('E_CHECK_CANNOT_RUN', message, options);
+  }
 }
 
 export interface CheckContext {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../annotations/duration.js';
 import type { Io } from './main.js';
+import { CodedError } from '../util/coded-error.js';
 import type { MigrationFormat } from '../db/migration-files.js';
 
 const COMMANDS = {
@@ -187,10 +188,9 @@ export async function dbMain(
     );
     return 3;
   }
-  const { loadMigrations, MigrationFilesError, compareVersions } = await import('../db/migration-files.js');
+  const { loadMigrations, compareVersions } = await import('../db/migration-files.js');
   const needsMigrations = !['snapshot', 'compare', 'backfill', 'backup', 'restore'].includes(command);
   const migrate = await import('../db/migrate.js');
-  const { LockTimeoutError } = await import('../db/lock.js');
   const { connectionStringSecrets, createMasker } = await import('../secrets/masker.js');
   const mask = createMasker(connectionStringSecrets(url));
   const dir = resolve(String(values.dir ?? 'migrations'));
@@ -442,20 +442,12 @@ export async function dbMain(
       }
     }
   } catch (error) {
-    if ((error as Error).name === 'SnapshotFileError') {
-      io.stderr.write(`db: ${(error as Error).message}\n`);
-      return 64;
-    }
-    if (error instanceof MigrationFilesError) {
-      io.stderr.write(`db: ${error.message}\n`);
-      return 64;
-    }
-    if (error instanceof migrate.DbError || error instanceof LockTimeoutError) {
-      const details = error instanceof migrate.DbError ? error.details : [];
+    // Errors a user can act on carry a code; one table gives the exit code. Anything else is a bug.
+    if (error instanceof CodedError) {
       io.stderr.write(
-        mask(`db: ${error.message}\n${details.map((d) => `  ${d.split('\n').join('\n  ')}\n`).join('')}`),
+        mask(`db: ${error.message}\n${error.details.map((d) => `  ${d.split('\n').join('\n  ')}\n`).join('')}`),
       );
-      return 1;
+      return error.exitCode;
     }
     const code = (error as { code?: string }).code;
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === '28P01' || code === '3D000') {

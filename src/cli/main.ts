@@ -1,7 +1,7 @@
 // The CLI edge: the only place that prints and decides the exit code.
 import path from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ExecDocError, EXIT, formatDiagnostic, systemReason } from '../errors/exec-doc-error.js';
+import { CodedError, ExecDocError, EXIT, formatDiagnostic, systemReason } from '../errors/exec-doc-error.js';
 import type { Step } from '../model/types.js';
 import type { RunOutcome } from '../runner/run.js';
 import { parseCli, type CliOptions } from './parse.js';
@@ -46,10 +46,12 @@ export async function main(
         return await execute(command, args[0]!, options, io);
     }
   } catch (error) {
-    if (error instanceof ExecDocError) {
+    // Errors a user can act on carry a code (one table gives the exit code); anything else is a bug.
+    if (error instanceof CodedError) {
+      const diagnostics = error instanceof ExecDocError ? error.diagnostics : [];
       if (options.json)
         io.stdout.write(
-          `${JSON.stringify({ error: { code: error.code, message: error.message, details: error.details, diagnostics: error.diagnostics } })}\n`,
+          `${JSON.stringify({ error: { code: error.code, message: error.message, details: error.details, diagnostics } })}\n`,
         );
       io.stderr.write(`exec-doc: ${error.message}\n${error.details.map((d) => `  ${d}\n`).join('')}`);
       return error.exitCode;

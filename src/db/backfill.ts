@@ -3,6 +3,7 @@
 // progress and data in step: a restart neither skips a row nor does one twice. Batches grow or
 // shrink to stay near a target duration (short locks), and an optional pause between batches
 // leaves room for the application's own load.
+import { CodedError } from '../util/coded-error.js';
 import type pg from 'pg';
 import { LEDGER_SCHEMA } from './ledger.js';
 import { quoteIdent } from './snapshot.js';
@@ -54,8 +55,10 @@ export interface BackfillResult {
 }
 
 /** A problem with the job's settings (not with the database). */
-export class BackfillError extends Error {
-  override name = 'BackfillError';
+export class BackfillError extends CodedError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('E_BACKFILL', message, options);
+  }
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;

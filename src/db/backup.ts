@@ -2,6 +2,7 @@
 // as the server exists (older ones refuse newer servers); otherwise a clone of the database
 // (CREATE DATABASE … TEMPLATE …) on the same server. A manifest beside the backup records how it
 // was made and a snapshot of the source; every restore is compared with that snapshot.
+import { CodedError } from '../util/coded-error.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
@@ -23,13 +24,9 @@ export interface BackupManifest {
   snapshot: Snapshot;
 }
 
-export class BackupError extends Error {
-  override name = 'BackupError';
-  constructor(
-    message: string,
-    readonly details: string[] = [],
-  ) {
-    super(message);
+export class BackupError extends CodedError {
+  constructor(message: string, details: string[] = []) {
+    super('E_BACKUP', message, { details });
   }
 }
 

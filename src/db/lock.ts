@@ -1,21 +1,22 @@
 // Only one runner migrates a database at a time: a session advisory lock, held on a connection
 // of its own (so it never sits inside a migration's transaction, and CREATE INDEX CONCURRENTLY,
 // which waits for other transactions, has none to wait for on it).
+import { CodedError } from '../util/coded-error.js';
 import type pg from 'pg';
 
 /** The advisory lock key of exec-doc migrations (0x420872, for the B-072 guide); a fixed bigint, the same for every runner. */
 export const MIGRATION_LOCK_KEY = 4327538n;
 const POLL_MS = 100;
 
-export class LockTimeoutError extends Error {
+export class LockTimeoutError extends CodedError {
   constructor(
     readonly waitedMs: number,
     readonly holders: Array<{ pid: number; application: string; since: string }>,
   ) {
     super(
+      'E_LOCK_TIMEOUT',
       `Another runner holds the migration lock (waited ${waitedMs} ms)${holders.length ? `: ${holders.map((h) => `pid ${h.pid}${h.application ? ` (${h.application})` : ''} since ${h.since}`).join(', ')}` : ''}; wait for it to finish, raise --lock-wait, or stop it (select pg_terminate_backend(pid))`,
     );
-    this.name = 'LockTimeoutError';
   }
 }
 

@@ -1,5 +1,6 @@
 // The migration runner. Every command reads like the procedure:
 // connect → lock (own connection) → ensure ledger → compare with the files → act → unlock/close.
+import { CodedError } from '../util/coded-error.js';
 import pg from 'pg';
 import { describePgError } from '../languages/sql.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
@@ -43,17 +44,11 @@ export interface AppliedResult {
 }
 
 export type DbErrorCode =
-  'E_DRIFT' | 'E_UNKNOWN_APPLIED' | 'E_LOCKED' | 'E_MIGRATION_FAILED' | 'E_NO_DOWN' | 'E_VERIFY_FAILED' | 'E_USAGE';
+  'E_DRIFT' | 'E_UNKNOWN_APPLIED' | 'E_LOCKED' | 'E_MIGRATION_FAILED' | 'E_NO_DOWN' | 'E_VERIFY_FAILED' | 'E_REFUSED';
 
-export class DbError extends Error {
-  constructor(
-    readonly code: DbErrorCode,
-    message: string,
-    readonly details: string[] = [],
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DbError';
+export class DbError extends CodedError {
+  constructor(code: DbErrorCode, message: string, details: string[] = [], options: { cause?: unknown } = {}) {
+    super(code, message, { details, ...options });
   }
 }
 
@@ -133,7 +128,7 @@ export async function up(options: MigrateOptions & { to?: string }): Promise<App
       : [];
     if (outOfOrder.length > 0) {
       throw new DbError(
-        'E_USAGE',
+        'E_REFUSED',
         `Pending migration${outOfOrder.length > 1 ? 's are' : ' is'} older than the last applied one (${lastVersioned!.version}); nothing was run`,
         [
           ...outOfOrder.map((m) => `${m.version}_${m.name}`),
@@ -235,11 +230,11 @@ export async function baseline(options: MigrateOptions & { version: string }): P
   return withLock(options, async (client, state) => {
     if (state.applied.length > 0)
       throw new DbError(
-        'E_USAGE',
+        'E_REFUSED',
         `The ledger already has ${state.applied.length} applied migration(s); baseline only starts an empty ledger`,
       );
     const marked = options.migrations.filter((m) => compareVersions(m.version, options.version) <= 0);
-    if (marked.length === 0) throw new DbError('E_USAGE', `No migration has a version up to ${options.version}`);
+    if (marked.length === 0) throw new DbError('E_REFUSED', `No migration has a version up to ${options.version}`);
     await client.query('begin');
     for (const m of marked) await client.query(ledgerInsert(m, 0, true, options.ledger));
     await client.query('commit');

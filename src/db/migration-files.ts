@@ -1,6 +1,7 @@
 // Migrations on disk, in the layouts teams already have (./layouts): golang-migrate and morph
 // (`<version>_<name>.up.sql`, `.down.sql`, and exec-doc's `.verify.sql`), Flyway (V/U/R files) and
 // sqitch (sqitch.plan with deploy/, revert/, verify/). One model and one ledger for all.
+import { CodedError } from '../util/coded-error.js';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { golangMigrate } from './layouts/golang-migrate.js';
@@ -31,10 +32,12 @@ export interface Migration {
   repeatable?: true;
 }
 
-export class MigrationFilesError extends Error {
+export class MigrationFilesError extends CodedError {
   constructor(readonly problems: string[]) {
-    super(`The migrations folder has ${problems.length} problem(s):\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'MigrationFilesError';
+    super(
+      'E_MIGRATION_FILES',
+      `The migrations folder has ${problems.length} problem(s):\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
   }
 }
 

@@ -2,6 +2,7 @@
 // function, trigger and enum of the user's schemas, as PostgreSQL itself prints them) with a
 // fingerprint, plus each table's row count and a content checksum that does not depend on row
 // order. Comparing two snapshots says exactly what differs: the proof of a rollback or a restore.
+import { CodedError } from '../util/coded-error.js';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { LEDGER_SCHEMA } from './ledger.js';
@@ -176,15 +177,14 @@ export function describeDifference(d: SnapshotDifference): string {
   }
 }
 
-export class SnapshotFileError extends Error {
+export class SnapshotFileError extends CodedError {
   constructor(
     readonly file: string,
     readonly line: number,
     readonly column: number,
     reason: string,
   ) {
-    super(`${file}:${line}:${column}: ${reason}`);
-    this.name = 'SnapshotFileError';
+    super('E_SNAPSHOT_FILE', `${file}:${line}:${column}: ${reason}`);
   }
 }
 
@@ -201,9 +201,9 @@ export function readSnapshot(file: string): Snapshot {
   } catch (error) {
     if (!(error instanceof JsonFileError)) throw error;
     const fix =
-      error.code === 'unreadable'
+      error.kind === 'unreadable'
         ? ''
-        : error.code === 'truncated'
+        : error.kind === 'truncated'
           ? '; take the snapshot again'
           : ' written by `db snapshot`';
     throw new SnapshotFileError(file, error.line, error.column, `${error.reason}${fix}`);

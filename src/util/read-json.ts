@@ -1,19 +1,20 @@
 // Reads a JSON file that a person or another program wrote; where it is broken, says the line
 // and column (and whether it simply ends too early, as a truncated file does).
 import { readFileSync } from 'node:fs';
+import { CodedError } from './coded-error.js';
 import { jsonErrorOffset } from './json-error-offset.js';
 import { lineStarts, positionAt } from './text-position.js';
 
-export class JsonFileError extends Error {
-  override name = 'JsonFileError';
+export class JsonFileError extends CodedError {
   constructor(
     readonly file: string,
     readonly line: number,
     readonly column: number,
     readonly reason: string,
-    readonly code: 'unreadable' | 'truncated' | 'syntax',
+    /** What went wrong with the file. */
+    readonly kind: 'unreadable' | 'truncated' | 'syntax',
   ) {
-    super(`${file}:${line}:${column}: ${reason}`);
+    super('E_JSON_FILE', `${file}:${line}:${column}: ${reason}`);
   }
 }
 

@@ -238,7 +238,7 @@ describe('migrations', () => {
     expect(state.pending.map((m) => m.version)).toEqual(['0002']);
     await expect(
       baseline({ connectionString: existing.url, migrations: loadMigrations(existing.dir), version: '0002' }),
-    ).rejects.toMatchObject({ code: 'E_USAGE' });
+    ).rejects.toMatchObject({ code: 'E_REFUSED' });
     expect(
       (await up({ connectionString: existing.url, migrations: loadMigrations(existing.dir) })).map((a) => a.version),
     ).toEqual(['0002']);

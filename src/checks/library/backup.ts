@@ -96,7 +96,7 @@ export const backupFresh: CheckDefinition<{
         value = readJsonFile(file, 'backup manifest');
       } catch (error) {
         if (!(error instanceof JsonFileError)) throw error;
-        if (error.code === 'unreadable' && file === s.manifest)
+        if (error.kind === 'unreadable' && file === s.manifest)
           return {
             status: 'fail',
             value: 'no backup',

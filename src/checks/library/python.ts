@@ -1,5 +1,6 @@
 // The Python environment is consistent: `pip check` finds no broken requirement, and the
 // installed set is exactly what the lock (or freeze) file pins.
+import { CodedError } from '../../util/coded-error.js';
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { CheckCannotRun, type CheckDefinition } from '../types.js';
@@ -11,15 +12,14 @@ export interface LockEntry {
   line: number;
 }
 
-export class LockFileError extends Error {
-  override name = 'LockFileError';
+export class LockFileError extends CodedError {
   constructor(
     readonly file: string,
     readonly line: number,
     readonly column: number,
     reason: string,
   ) {
-    super(`${file}:${line}:${column}: ${reason}`);
+    super('E_LOCK_FILE', `${file}:${line}:${column}: ${reason}`);
   }
 }
 
