@@ -5,7 +5,6 @@
 // the last results of every phase are kept for monitoring.
 import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { ExecDocError, EXIT } from '../errors/exec-doc-error.js';
 import type { Section } from '../model/types.js';
 import type { CliOptions } from './parse.js';
@@ -58,7 +57,9 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
     planned = planned.filter((p) => options.only.includes(p.name));
   }
   const stateDir = path.resolve(options.stateDir);
-  const runId = `checks-${phase}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
+  // The same form as a run's id: sorted by time, then what it is.
+  const { newRunId } = await import('../runner/state.js');
+  const runId = newRunId(`checks-${phase}`);
   const mask = createMasker();
   const notice = (line: string) => io.stderr.write(`exec-doc: ${line}\n`);
 

@@ -41,7 +41,7 @@ describe('exec-doc check <phase>', () => {
       'exec_doc_check_status{scope="pre-upgrade",check="postgres.reachable",type="postgres.reachable",status="pass"} 1',
     );
     // The embedded server is gone afterwards.
-    const dataDir = /\((\/tmp\/exec-doc-pg-checks-pre-upgrade-[^)]+)\)/.exec(r.stdout)![1]!;
+    const dataDir = /\((\/tmp\/exec-doc-pg-[0-9TZ]+-checks-pre-upgrade-[^)]+)\)/.exec(r.stdout)![1]!;
     expect(existsSync(dataDir)).toBe(false);
   }, 120_000);
 

@@ -143,7 +143,7 @@ describe('every exit path stops the servers it started and removes its temporary
     const run = start(['run', 'guide/slow', '--docs', '.'], dir, tmp);
     await until(() => run.events().some((e) => e.type === 'step.start' && e.stepId === 'wait'));
     // The check's server and data are gone; only the run's remain.
-    expect(leftovers(tmp).entries.filter((e) => e.startsWith('exec-doc-pg-checks'))).toEqual([]);
+    expect(leftovers(tmp).entries.filter((e) => e.includes('-checks-pre-upgrade-'))).toEqual([]);
     run.child.kill('SIGKILL');
     await run.exited;
     const runId = run.events()[0]!.runId;
