@@ -4,7 +4,7 @@
 // is all `list` reads, so listing a large guide stays fast.
 import { walkFiles } from '../util/walk-files.js';
 import { projectRoot } from '../util/project-root.js';
-import { readFileSync, statSync, readdirSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DocumentRunbooks } from '../model/types.js';

@@ -5,18 +5,7 @@
 // ~100x cheaper than replacing a file (ext4 flushes a file renamed over another), and a runner
 // killed mid-write leaves at worst a torn last line, which load() ignores. (No fsync: resume is
 // about a killed runner, not a lost machine, and the page cache survives the former.)
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { StepKind, StepLanguage } from '../model/types.js';

@@ -1,4 +1,3 @@
-import { relationName } from '../ast.js';
 import type { LintRule, Node } from '../types.js';
 
 export const dropTable: LintRule = {

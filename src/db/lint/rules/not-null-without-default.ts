@@ -1,5 +1,5 @@
-import { alterCommands, columnConstraints, relationName } from '../ast.js';
-import type { LintRule, Node } from '../types.js';
+import { newColumns, columnConstraints, relationName } from '../ast.js';
+import type { LintRule } from '../types.js';
 
 export const notNullWithoutDefault: LintRule = {
   id: 'not-null-without-default',
@@ -16,10 +16,8 @@ export const notNullWithoutDefault: LintRule = {
   ],
   statement({ type, body }, ctx) {
     if (type !== 'AlterTableStmt' || ctx.facts.createdBefore.has(relationName(body.relation))) return;
-    for (const cmd of alterCommands(body)) {
-      const column =
-        cmd.subtype === 'AT_AddColumn' ? ((cmd.def as Node | undefined)?.ColumnDef as Node | undefined) : undefined;
-      if (!column) continue;
+    // The columns ALTER TABLE … ADD COLUMN adds.
+    for (const column of newColumns(type, body)) {
       const constraints = columnConstraints(column);
       if (
         constraints.some((c) => c.contype === 'CONSTR_NOTNULL') &&

@@ -1,5 +1,5 @@
-import { alterCommands, columnConstraints, functionCalls, relationName, typeNameOf } from '../ast.js';
-import type { LintRule, Node } from '../types.js';
+import { newColumns, columnConstraints, functionCalls, relationName, typeNameOf } from '../ast.js';
+import type { LintRule } from '../types.js';
 
 // Defaults that call these make ADD COLUMN rewrite every row (a non-volatile default is free since PostgreSQL 11).
 const VOLATILE = new Set([
@@ -32,10 +32,8 @@ export const volatileDefault: LintRule = {
   ],
   statement({ type, body }, ctx) {
     if (type !== 'AlterTableStmt' || ctx.facts.createdBefore.has(relationName(body.relation))) return;
-    for (const cmd of alterCommands(body)) {
-      const column =
-        cmd.subtype === 'AT_AddColumn' ? ((cmd.def as Node | undefined)?.ColumnDef as Node | undefined) : undefined;
-      if (!column) continue;
+    // The columns ALTER TABLE … ADD COLUMN adds.
+    for (const column of newColumns(type, body)) {
       const dflt = columnConstraints(column).find((c) => c.contype === 'CONSTR_DEFAULT');
       const type = typeNameOf(column.typeName);
       const volatile = dflt ? functionCalls(dflt.raw_expr).find((f) => VOLATILE.has(f)) : undefined;
