@@ -10,6 +10,7 @@ import { discoverDocuments } from '../documents/discover.js';
 import { parseDocument } from '../documents/load.js';
 import { outline, type OutlineEntry } from '../extract/extract.js';
 import { readDiscoveryComments, type TagValue } from './comments.js';
+import { GUIDE_RULES, type GuideContext, type LinkAt } from './rules/index.js';
 
 export interface GuideCheckOptions {
   docsRoot: string;
@@ -33,12 +34,6 @@ export interface GuideCheckResult {
   diagnostics: Diagnostic[];
   errors: number;
   warnings: number;
-}
-
-interface LinkAt {
-  url: string;
-  line: number;
-  column: number;
 }
 
 export async function checkGuide(options: GuideCheckOptions): Promise<GuideCheckResult> {
@@ -73,117 +68,32 @@ export async function checkGuide(options: GuideCheckOptions): Promise<GuideCheck
   }
 
   const byPath = new Map(documents.map((d) => [d.absolutePath, d]));
-  const report = (
-    doc: { file: string },
-    severity: Severity,
-    ruleId: string,
-    message: string,
-    line: number,
-    column: number,
-  ) => diagnostics.push({ file: doc.file, line, column, severity, ruleId, message });
-
-  /** Why `target` (relative to `from`'s folder) does not resolve, or undefined when it does. */
-  const unresolved = (from: CheckedDocument, target: string, base: string): string | undefined => {
-    const [filePart, anchor] = splitAnchor(target);
-    const targetDoc = filePart === '' ? from : byPath.get(path.resolve(base, decodeURIComponent(filePart)));
-    if (!targetDoc) {
-      const shown = path.relative(displayRoot, path.resolve(base, filePart));
-      return existsSync(path.resolve(base, filePart))
-        ? undefined
-        : `\`${filePart}\` does not exist (looked for ${shown})`;
-    }
-    if (anchor && !targetDoc.outline.some((h) => h.slug === anchor)) {
-      const near = targetDoc.outline
-        .map((h) => h.slug)
-        .filter((s) => s.includes(anchor) || anchor.includes(s))
-        .slice(0, 3);
-      return `\`${targetDoc.file}\` has no heading with anchor \`#${anchor}\`${near.length ? ` (did you mean ${near.map((n) => `#${n}`).join(', ')}?)` : ''}`;
-    }
-    return undefined;
+  const context: GuideContext = {
+    docsRoot,
+    displayRoot,
+    staticDir: path.resolve(options.staticDir ?? 'static'),
+    report: (doc, ruleId, message, line, column, severity: Severity = 'error') =>
+      diagnostics.push({ file: doc.file, line, column, severity, ruleId, message }),
+    unresolved(from, target, base) {
+      const [filePart, anchor] = splitAnchor(target);
+      const targetDoc = filePart === '' ? from : byPath.get(path.resolve(base, decodeURIComponent(filePart)));
+      if (!targetDoc) {
+        const shown = path.relative(displayRoot, path.resolve(base, filePart));
+        return existsSync(path.resolve(base, filePart))
+          ? undefined
+          : `\`${filePart}\` does not exist (looked for ${shown})`;
+      }
+      if (anchor && !targetDoc.outline.some((h) => h.slug === anchor)) {
+        const near = targetDoc.outline
+          .map((h) => h.slug)
+          .filter((s) => s.includes(anchor) || anchor.includes(s))
+          .slice(0, 3);
+        return `\`${targetDoc.file}\` has no heading with anchor \`#${anchor}\`${near.length ? ` (did you mean ${near.map((n) => `#${n}`).join(', ')}?)` : ''}`;
+      }
+      return undefined;
+    },
   };
-
-  const anchorKeys = new Map<string, CheckedDocument>();
-  for (const doc of documents) {
-    for (const tag of doc.tags) {
-      if (tag.tag === 'CONTEXT_REFERENCE' || tag.tag === 'MODULE_REFERENCE') {
-        // References name documents relative to the docs folder.
-        const problem = unresolved(doc, String(tag.value), docsRoot);
-        if (problem)
-          report(
-            doc,
-            'error',
-            'comment-dangling-reference',
-            `Unexpected ${tag.tag} \`${tag.raw}\`: ${problem}; create it or fix the reference`,
-            tag.line,
-            tag.column,
-          );
-      }
-      if (tag.tag === 'ANCHOR_KEY') {
-        const other = anchorKeys.get(String(tag.value));
-        if (other)
-          report(
-            doc,
-            'error',
-            'comment-duplicate-anchor-key',
-            `Unexpected ANCHOR_KEY \`${tag.raw}\`, already used by ${other.file}; expected keys unique in the guide`,
-            tag.line,
-            tag.column,
-          );
-        else anchorKeys.set(String(tag.value), doc);
-      }
-    }
-    for (const link of doc.links) {
-      if (/^[a-z][a-z0-9+.-]*:/i.test(link.url) && !link.url.startsWith('pathname://')) continue;
-      if (link.url.startsWith('/')) continue;
-      if (link.url.startsWith('pathname://')) {
-        const target = path.join(path.resolve(options.staticDir ?? 'static'), link.url.replace(/^pathname:\/\//, ''));
-        if (!existsSync(target))
-          report(
-            doc,
-            'error',
-            'broken-link',
-            `Unexpected link to \`${link.url}\`: no such file in the static folder (${path.relative(displayRoot, target)})`,
-            link.line,
-            link.column,
-          );
-        continue;
-      }
-      const problem = unresolved(doc, link.url, path.dirname(doc.absolutePath));
-      if (problem)
-        report(
-          doc,
-          'error',
-          link.url.includes('#') && !problem.includes('does not exist') ? 'broken-anchor' : 'broken-link',
-          `Unexpected link \`${link.url}\`: ${problem}`,
-          link.line,
-          link.column,
-        );
-    }
-    let previous = 0;
-    for (const heading of doc.outline) {
-      if (previous > 0 && heading.depth > previous + 1) {
-        report(
-          doc,
-          'error',
-          'heading-skip',
-          `Unexpected h${heading.depth} after h${previous}, expected at most h${previous + 1} (heading levels must not skip)`,
-          heading.line,
-          heading.column,
-        );
-      }
-      previous = heading.depth;
-    }
-    if (!doc.outline.some((h) => h.slug === 'tldr')) {
-      report(
-        doc,
-        'error',
-        'missing-tldr',
-        'Unexpected guide without a TL;DR section, expected a heading `## TL;DR` (anchor #tldr) near the top',
-        1,
-        1,
-      );
-    }
-  }
+  for (const rule of GUIDE_RULES) rule.check(documents, context);
 
   diagnostics.sort((a, b) =>
     a.file < b.file

@@ -49,3 +49,14 @@ describe('guide check fixtures', () => {
     }
   });
 });
+
+describe('the rules page', () => {
+  it('lists every rule of the checker, in order', async () => {
+    const { GUIDE_RULES } = await import('../../src/guide-check/rules/index.js');
+    const page = readFileSync(path.join(ROOT, 'docs', '400_migration-upgrade-guide_ai-discovery.mdx'), 'utf8');
+    const rows = page.split('\n').filter((l) => /^\| `[a-z-]+`/.test(l));
+    expect(rows).toEqual(
+      GUIDE_RULES.map((r) => `| ${r.ids.map((i) => `\`${i}\``).join(', ')} | ${r.summary} | ${r.fix} |`),
+    );
+  });
+});
