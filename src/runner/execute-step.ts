@@ -173,7 +173,7 @@ async function attemptOnce(
   }
   const rendered = renderPlaceholders(step.lang, step.code, context.paramDecls, context.params);
   // Checked before the run started; a value that cannot be placed never reaches a program.
-  if (rendered.problems.length > 0) return fail('failed', rendered.problems.join('; '), 0, '', null, null, false);
+  if (rendered.problems.length > 0) return fail('failed', rendered.problems.join('; '), { durationMs: 0, output: '' });
   const code = rendered.code;
 
   if (step.lang === 'checks') {
@@ -195,19 +195,16 @@ async function attemptOnce(
     streams.stdout.flush();
     streams.stderr.flush();
     const output = r.output + (r.error ? `${r.error}\n` : '');
-    if (r.interrupted) return fail('interrupted', reasons.interrupted(), r.durationMs, output, null, null, false);
-    if (r.timedOut) return fail('timed-out', reasons.timedOut(step.timeoutMs), r.durationMs, output, null, null, true);
+    if (r.interrupted) return fail('interrupted', reasons.interrupted(), { durationMs: r.durationMs, output });
+    if (r.timedOut)
+      return fail('timed-out', reasons.timedOut(step.timeoutMs), { durationMs: r.durationMs, output, timedOut: true });
     const expectError = step.expectExitCode !== 0;
     if (r.ok === expectError) {
-      return fail(
-        'failed',
-        r.ok ? reasons.sqlExpectedError() : reasons.sqlFailed(r.error ?? 'error'),
-        r.durationMs,
+      return fail('failed', r.ok ? reasons.sqlExpectedError() : reasons.sqlFailed(r.error ?? 'error'), {
+        durationMs: r.durationMs,
         output,
-        r.ok ? 0 : 1,
-        null,
-        false,
-      );
+        exitCode: r.ok ? 0 : 1,
+      });
     }
     return verifyOutput(step, r.output, output, r.durationMs, r.ok ? 0 : 1, null);
   }
@@ -230,28 +227,41 @@ async function attemptOnce(
   streams.stderr.flush();
   const output = r.stdout + r.stderr;
   if (r.spawnError)
-    return fail('failed', reasons.couldNotStart(command.file, r.spawnError), r.durationMs, output, null, null, false);
+    return fail('failed', reasons.couldNotStart(command.file, r.spawnError), { durationMs: r.durationMs, output });
   if (r.interrupted)
-    return fail('interrupted', reasons.interrupted(), r.durationMs, output, r.exitCode, r.signal, false);
-  if (r.timedOut)
-    return fail('timed-out', reasons.timedOut(step.timeoutMs), r.durationMs, output, r.exitCode, r.signal, true);
-  if (r.signal) return fail('failed', reasons.killed(r.signal), r.durationMs, output, r.exitCode, r.signal, false);
-  if (r.exitCode !== step.expectExitCode)
-    return fail(
-      'failed',
-      reasons.exitCode(r.exitCode, step.expectExitCode),
-      r.durationMs,
+    return fail('interrupted', reasons.interrupted(), {
+      durationMs: r.durationMs,
       output,
-      r.exitCode,
-      null,
-      false,
-    );
+      exitCode: r.exitCode,
+      signal: r.signal,
+    });
+  if (r.timedOut)
+    return fail('timed-out', reasons.timedOut(step.timeoutMs), {
+      durationMs: r.durationMs,
+      output,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      timedOut: true,
+    });
+  if (r.signal)
+    return fail('failed', reasons.killed(r.signal), {
+      durationMs: r.durationMs,
+      output,
+      exitCode: r.exitCode,
+      signal: r.signal,
+    });
+  if (r.exitCode !== step.expectExitCode)
+    return fail('failed', reasons.exitCode(r.exitCode, step.expectExitCode), {
+      durationMs: r.durationMs,
+      output,
+      exitCode: r.exitCode,
+    });
   const verified = verifyOutput(step, r.stdout, output, r.durationMs, r.exitCode, null);
   const handed = readHandoff(handoffFile);
   if (handed.existed) rmSync(handoffFile, { force: true });
   if (verified.passed) {
     if (handed.problems.length > 0)
-      return fail('failed', handed.problems.join('; '), r.durationMs, output, r.exitCode, null, false);
+      return fail('failed', handed.problems.join('; '), { durationMs: r.durationMs, output, exitCode: r.exitCode });
     Object.assign(context.handoff, handed.values);
   }
   return verified;
@@ -368,20 +378,18 @@ function verifyOutput(
   signal: string | null,
 ): AttemptOutcome {
   if (step.expectOutput && !outputMatches(step.expectOutput, stdout)) {
-    return fail('failed', describeMismatch(step.expectOutput, stdout), durationMs, output, exitCode, signal, false);
+    return fail('failed', describeMismatch(step.expectOutput, stdout), { durationMs, output, exitCode, signal });
   }
   return { passed: true, status: 'passed', exitCode, signal, timedOut: false, reason: null, output, durationMs };
 }
 
+/** A failed attempt; what it did not reach (an exit code, a signal) is null. */
 function fail(
   status: StepStatus,
   reason: string,
-  durationMs: number,
-  output: string,
-  exitCode: number | null,
-  signal: string | null,
-  timedOut: boolean,
+  at: { durationMs: number; output: string; exitCode?: number | null; signal?: string | null; timedOut?: boolean },
 ): AttemptOutcome {
+  const { durationMs, output, exitCode = null, signal = null, timedOut = false } = at;
   return { passed: false, status, exitCode, signal, timedOut, reason, output, durationMs };
 }
 
