@@ -38,7 +38,7 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
   const { findConfigFile, loadChecksConfig, phaseChecks } = await import('../checks/config.js');
   const { runChecks, totals, checksExitCode } = await import('../checks/run.js');
   const { formatChecksTable, formatPrometheus, recordLastResults } = await import('../checks/report.js');
-  const { configuredUrl, describeUrl, openPostgres } = await import('../targets/postgres.js');
+  const { openPostgres } = await import('../targets/postgres.js');
   const { DEFAULT_TARGET } = await import('../extract/settings.js');
   const { createMasker, connectionStringSecrets, maskDeep } = await import('../secrets/masker.js');
   const { EventBus, ndjsonFileSink } = await import('../events/emitter.js');
@@ -77,22 +77,18 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
     // The target: the user's server as configured (not probed here: postgres.reachable answers
     // that), or an embedded one for the duration of the checks.
     if (planned.some((p) => p.definition.usesPostgres)) {
-      const url = configuredUrl(DEFAULT_TARGET, io.env);
-      if (url) postgres = { url, description: describeUrl(url) };
-      else {
-        try {
-          const handle = await openPostgres(DEFAULT_TARGET, { runId, env: io.env, log: notice });
-          release = () => handle.release({ keep: options.keepDb });
-          postgres = {
-            url: handle.url,
-            description: handle.description,
-            ...(handle.embedded ? { dataDir: handle.embedded.dataDir } : {}),
-          };
-        } catch (error) {
-          notice(
-            `could not start the embedded PostgreSQL: ${(error as Error).message}; the database checks report error`,
-          );
-        }
+      try {
+        const handle = await openPostgres(DEFAULT_TARGET, { runId, env: io.env, log: notice, probe: false });
+        release = () => handle.release({ keep: options.keepDb });
+        postgres = {
+          url: handle.url,
+          description: handle.description,
+          ...(handle.embedded ? { dataDir: handle.embedded.dataDir } : {}),
+        };
+      } catch (error) {
+        notice(
+          `could not start the embedded PostgreSQL: ${(error as Error).message}; the database checks report error`,
+        );
       }
       if (postgres) mask.add(...connectionStringSecrets(postgres.url));
     }

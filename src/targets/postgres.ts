@@ -127,13 +127,15 @@ export interface OpenOptions {
   reuse?: EmbeddedInfo;
   /** The run's state file: a server of an unfinished run keeps its data for resume when swept. */
   stateFile?: string;
+  /** Connect to the user's server to learn its version (default). Off, it is not touched: a check says whether it answers. */
+  probe?: boolean;
   log?: (line: string) => void;
 }
 
 export async function openPostgres(target: PostgresTarget, options: OpenOptions): Promise<PostgresHandle> {
   const url = configuredUrl(target, options.env);
   if (url) {
-    const version = await serverVersion(url);
+    const version = options.probe === false ? 'unknown' : await serverVersion(url);
     return {
       kind: 'external',
       url,
