@@ -12,6 +12,7 @@ const UNIT = [
   'test/extract/**/*.test.ts',
   'test/guide-check/**/*.test.ts',
   'test/markdown.test.ts',
+  'test/placeholders/render.test.ts',
   'test/public-surface.test.ts',
   'test/report/**/*.test.ts',
   'test/runner/state.test.ts',

@@ -83,3 +83,21 @@ describe('stream masking', () => {
     expect(streamed(['hunter2'], ['hunter2 hunter2\nhunter2']).joined).toBe('*** ***\n***');
   });
 });
+
+describe('what is searched for', () => {
+  it('ignores empty values, and leaves text without secrets alone', () => {
+    const mask = createMasker(['', 'abc']);
+    expect(mask.size).toBe(1);
+    expect(mask.needles).toEqual(['abc']);
+    expect(mask('xyz')).toBe('xyz');
+    expect(createMasker().needles).toEqual([]);
+  });
+
+  it('lines of a multi-line secret: CR and indentation dropped, 8 characters or more', () => {
+    const mask = createMasker(['  key-line-one\r\n  key-line-two\r\nshort12\n12345678']);
+    expect(mask.needles).toContain('key-line-one');
+    expect(mask.needles).toContain('12345678');
+    expect(mask.needles).not.toContain('short12');
+    expect(mask('got key-line-one and key-line-two; 12345678 but short12')).toBe('got *** and ***; *** but short12');
+  });
+});

@@ -1,0 +1,18 @@
+// Mutation testing of the modules where a silent breakage costs data or trust (issue 20).
+// `npm run test:mutation`; incremental (reports/stryker-incremental.json), so a re-run only tests
+// what changed. Not part of `npm test`: a full run takes longer than CI's budget allows.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutation.config.mts' },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  mutate: ['src/secrets/masker.ts', 'src/runner/verify.ts', 'src/placeholders/render.ts'],
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: { fileName: 'reports/mutation.json' },
+  thresholds: { high: 90, low: 80, break: null },
+  concurrency: 2,
+  timeoutMS: 20000,
+};

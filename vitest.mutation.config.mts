@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// The tests that guard the mutated modules (fast ones: Stryker runs them once per mutant).
+export default defineConfig({
+  test: {
+    include: [
+      'test/secrets/**/*.test.ts',
+      'test/runner/verify.test.ts',
+      'test/report/formats.test.ts',
+      'test/placeholders/render.test.ts',
+    ],
+    testTimeout: 60_000,
+  },
+});
