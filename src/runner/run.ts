@@ -252,7 +252,7 @@ async function lockSectionFor(
   env: NodeJS.ProcessEnv,
 ): Promise<() => Promise<void>> {
   const { lockSection } = await import('./section-lock.js');
-  const { configuredUrl } = await import('../targets/postgres.js');
+  const { configuredUrl } = await import('../targets/url.js');
   const sharedUrl = plan.needsPostgres ? configuredUrl(plan.section.target, env) : undefined;
   return lockSection({
     stateDir: options.stateDir,

@@ -4,10 +4,10 @@
 // wait too (PostgreSQL frees it when the connection goes, whatever happens to the runner).
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { ExecDocError } from '../errors/exec-doc-error.js';
 import { releaseLockFile, tryLockFile, type LockHolder } from '../util/lock-file.js';
-import { describeUrl } from '../targets/postgres.js';
+import { describeUrl } from '../targets/url.js';
 
 // The first key of exec-doc's advisory locks (the second is the section's hash): 'EXDC'.
 const ADVISORY_NAMESPACE = 0x45584443;
@@ -52,7 +52,9 @@ export async function lockSection(options: SectionLockOptions): Promise<() => Pr
 }
 
 async function advisoryLock(options: SectionLockOptions, deadline: number): Promise<pg.Client | undefined> {
-  const client = new pg.Client({
+  // Loaded only for a shared server: a run on the embedded default (or none) does not load pg here.
+  const { default: pgModule } = await import('pg');
+  const client = new pgModule.Client({
     connectionString: options.sharedUrl,
     connectionTimeoutMillis: 10_000,
     application_name: `exec-doc ${options.runId}`,

@@ -10,6 +10,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import type { PostgresTarget } from '../model/types.js';
+import { configuredUrl, describeUrl } from './url.js';
+
+export { configuredUrl, describeUrl } from './url.js';
 
 export interface EmbeddedInfo {
   dataDir: string;
@@ -47,31 +50,6 @@ export async function embeddedBinaries(): Promise<Binaries> {
       `the embedded PostgreSQL for ${os.platform()}-${os.arch()} (${name}) is not installed; run \`npm install\`, or set DATABASE_URL to use your own server`,
       { cause: error },
     );
-  }
-}
-
-/** The connection string the user configured, or undefined when the embedded server should be used. */
-export function configuredUrl(target: PostgresTarget, env: NodeJS.ProcessEnv): string | undefined {
-  const url = env[target.urlEnv];
-  if (url) return url;
-  if (!env.PGHOST && !env.PGDATABASE) return undefined;
-  const user = encodeURIComponent(env.PGUSER ?? os.userInfo().username);
-  const password = env.PGPASSWORD ? `:${encodeURIComponent(env.PGPASSWORD)}` : '';
-  const host = env.PGHOST ?? 'localhost';
-  const hostPart = host.startsWith('/') ? `localhost` : host;
-  const socket = host.startsWith('/') ? `?host=${encodeURIComponent(host)}` : '';
-  return `postgresql://${user}${password}@${hostPart}:${env.PGPORT ?? '5432'}/${encodeURIComponent(env.PGDATABASE ?? user)}${socket}`;
-}
-
-/** `postgresql://user:***@host:5432/db`: the connection string without its password. */
-export function describeUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    parsed.searchParams.delete('password');
-    return parsed.toString();
-  } catch {
-    return '(unparseable connection string)';
   }
 }
 
