@@ -51,6 +51,7 @@ const VARIABLE_AT = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
 const TOKEN_START = '\uE000';
 const TOKEN_FILL = '\uE001';
 const TOKEN = /\uE000([0-9]+)\uE001*/g;
+const TOKEN_ALONE = new RegExp(`^${TOKEN.source}$`);
 
 /**
  * Parses a block. `variables` gives the values of `${NAME}` references when the block runs; when
@@ -191,7 +192,7 @@ function substituteScalars(doc: Document, values: string[]): void {
     Scalar(_key, node) {
       if (typeof node.value !== 'string' || !node.value.includes(TOKEN_START)) return;
       const text = node.value.replace(TOKEN, (_whole, id: string) => values[Number(id)] ?? '');
-      const alone = new RegExp(`^${TOKEN.source}$`).test(node.value);
+      const alone = TOKEN_ALONE.test(node.value);
       node.value = alone && node.type === 'PLAIN' ? plainValue(text) : text;
     },
   });

@@ -15,6 +15,7 @@ import {
 } from './ledger.js';
 import { compareVersions, mustRunOutsideTransaction, type Migration } from './migration-files.js';
 import { splitSql } from './sql-split.js';
+import { firstNonSpace } from './lint/ast.js';
 import { connect } from './connect.js';
 
 export interface MigrateOptions {
@@ -344,7 +345,5 @@ export type { LedgerRow, LedgerState };
 
 /** Whether a statement is CREATE INDEX CONCURRENTLY (which leaves an INVALID index when it fails). */
 function failedIndexBuild(statement: string): boolean {
-  return /^create\s+(?:unique\s+)?index\s+concurrently\b/i.test(
-    statement.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, ''),
-  );
+  return /^create\s+(?:unique\s+)?index\s+concurrently\b/i.test(statement.slice(firstNonSpace(statement, 0)));
 }
