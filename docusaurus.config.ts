@@ -22,7 +22,7 @@ const config: Config = {
         docs: {
           routeBasePath: '/',
           sidebarPath: './sidebars.ts',
-          // Keep file names (400_migration-upgrade-guide_…) as doc ids, as exec-doc addresses them.
+          // Sub-guides carry a short `id:` (database-migrations); other files keep their names as ids.
           numberPrefixParser: false,
           remarkPlugins: [[remarkExecDoc, { docsRoot: 'docs', annotate: true }]],
         },

@@ -162,7 +162,7 @@ export async function databaseBench(say: (line: string) => void, root: string): 
   // 3. Rollback time of the schema+data procedure: fail its last step, time the rollback.
   const docsRoot = path.join(root, 'docs');
   const { section, path: documentPath } = await resolveSection(
-    '400_migration-upgrade-guide_database-migrations/data-migration',
+    'database-migrations/data-migration',
     { docsRoot, displayRoot: root },
   );
   let rollbackMs = -1;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { DocumentRunbooks, Section } from '../model/types.js';
 import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
 import { closest } from '../util/edit-distance.js';
-import { stripNumberPrefixes } from '../model/doc-id.js';
+import { docIdFromPath, stripNumberPrefixes } from '../model/doc-id.js';
 import type { LoadOptions } from './load.js';
 import { loadCorpusEntries, type CorpusOptions } from './corpus.js';
 
@@ -25,8 +25,16 @@ export async function resolveSection(address: string, options: CorpusOptions): P
   const all = entries.flatMap((entry) =>
     entry.doc.sections.map((section) => ({ section, document: entry.doc, path: entry.path })),
   );
-  const matches = all.filter(({ section }) => {
-    const aliases = [section.address, `${stripNumberPrefixes(section.docId)}/${section.slug}`];
+  const matches = all.filter(({ section, path: file }) => {
+    // The short id is the address; the file's own id (and without number prefixes) stays an alias,
+    // so addresses written before a document got an `id:` keep working.
+    const fileId = fileDocId(file, options.docsRoot);
+    const aliases = [
+      section.address,
+      `${stripNumberPrefixes(section.docId)}/${section.slug}`,
+      `${fileId}/${section.slug}`,
+      `${stripNumberPrefixes(fileId)}/${section.slug}`,
+    ];
     return aliases.includes(address) || (!address.includes('/') && section.slug === address);
   });
   if (matches.length === 1) return checked(matches[0]!);
@@ -40,7 +48,11 @@ export async function resolveSection(address: string, options: CorpusOptions): P
   const named =
     docId === undefined
       ? undefined
-      : entries.find((e) => e.doc.docId === docId || stripNumberPrefixes(e.doc.docId) === docId);
+      : entries.find((e) =>
+          [e.doc.docId, fileDocId(e.path, options.docsRoot)].some(
+            (id) => id === docId || stripNumberPrefixes(id) === docId,
+          ),
+        );
   if (named) checked({ section: undefined as never, document: named.doc, path: named.path });
   const addresses = all.map((m) => m.section.address);
   const near = closest(address, addresses, Math.max(3, Math.floor(address.length / 3)), 5);
@@ -102,4 +114,9 @@ function checked(resolved: Resolved): Resolved {
     );
   }
   return resolved;
+}
+
+/** The id a document (absolute path) has from its path alone, before its front matter's `id:` replaces it. */
+function fileDocId(file: string, docsRoot: string): string {
+  return docIdFromPath(file, docsRoot);
 }

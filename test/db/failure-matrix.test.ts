@@ -10,7 +10,7 @@ import { loadCorpus } from '../../src/documents/corpus.js';
 import { ROOT, tempDir } from '../helpers.js';
 
 const docsRoot = path.join(ROOT, 'docs');
-const DOC = '400_migration-upgrade-guide_database-migrations';
+const DOC = 'database-migrations';
 const docs = await loadCorpus({ docsRoot, displayRoot: ROOT });
 const sections = docs.find((d) => d.docId === DOC)!.sections;
 const cases = sections.flatMap((section) => buildPlan(section).forward.map((step) => [section.slug, step.id] as const));

@@ -30,6 +30,8 @@ describe('resolveSection', () => {
     expect((await resolveSection('400_guide/upgrade', { docsRoot })).section.address).toBe('400_guide/upgrade');
     expect((await resolveSection('guide/upgrade', { docsRoot })).section.address).toBe('400_guide/upgrade');
     expect((await resolveSection('db/schema/only-here', { docsRoot })).section.address).toBe('db/schema/only-here');
+    // The file's own id stays an alias after the front matter gave the document a short one.
+    expect((await resolveSection('db/migrations/only-here', { docsRoot })).section.address).toBe('db/schema/only-here');
   });
 
   it('accepts a unique bare slug and refuses an ambiguous one, listing both', async () => {

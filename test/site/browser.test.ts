@@ -49,7 +49,7 @@ beforeAll(async () => {
   // A procedure with a checks block: each check's answer shows under its step.
   const checked = await execa(
     process.execPath,
-    [BIN, 'run', '400_migration-upgrade-guide_validation/example-config', '--state-dir', stateDir],
+    [BIN, 'run', 'validation/example-config', '--state-dir', stateDir],
     { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } },
   );
   expect(checked.exitCode, String(checked.stdout)).toBe(0);
@@ -97,7 +97,7 @@ describe('the published guide', () => {
     const { page, problems } = await open('/');
     await expect(page.locator('h1').textContent()).resolves.toBe('Migration & Upgrade Guide');
     await page.locator('.theme-doc-sidebar-container a', { hasText: 'Rollback procedures' }).click();
-    await page.waitForURL(/\/400_migration-upgrade-guide_rollback$/);
+    await page.waitForURL(/\/rollback$/);
     // Client-side navigation: the URL changes before the new page is rendered.
     await page.locator('h1', { hasText: 'Rollback procedures' }).waitFor();
     await expect(page.locator('h1').textContent()).resolves.toBe('Rollback procedures');
@@ -139,9 +139,9 @@ describe('the published guide', () => {
       page.locator('[data-address="quick-start/demo-migration-failing"]').getByTestId('last-verified').textContent(),
     ).resolves.toBe('Not verified yet: no run of this procedure is recorded.');
 
-    const validation = await open('/400_migration-upgrade-guide_validation');
+    const validation = await open('/validation');
     const checked = validation.page
-      .locator('[data-address="400_migration-upgrade-guide_validation/example-config"]')
+      .locator('[data-address="validation/example-config"]')
       .getByTestId('last-verified');
     await checked.locator('summary').click();
     await expect(checked.locator('tr[data-check="config.schema"]').textContent()).resolves.toMatch(
