@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 const UNIT = [
   'test/annotations/**/*.test.ts',
   'test/cli/parse.test.ts',
+  'test/cli/db-options.test.ts',
   'test/checks/config.test.ts',
   'test/db/lint.test.ts',
   'test/errors/**/*.test.ts',

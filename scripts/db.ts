@@ -1,5 +1,5 @@
 // Entry point of `npm run db` (bin/db.js loads the compiled form of this file).
-import { dbMain } from '../src/cli/db.js';
+import { dbMain } from '../src/cli/db/index.js';
 import { dropWritesToClosedPipes } from '../src/cli/signals.js';
 
 // `db compare a.json | head`: the rest of the output is dropped, not a crash.

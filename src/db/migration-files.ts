@@ -45,8 +45,8 @@ export function checksumOf(sql: string): string {
   return `sha256:${createHash('sha256').update(sql.replace(/\r\n?/g, '\n')).digest('hex')}`;
 }
 
-export type MigrationFormat = 'auto' | Layout['name'];
-export const MIGRATION_FORMATS: readonly MigrationFormat[] = ['auto', 'golang-migrate', 'flyway', 'sqitch'];
+export { MIGRATION_FORMATS, type MigrationFormat } from './formats.js';
+import type { MigrationFormat } from './formats.js';
 const LAYOUTS: readonly Layout[] = [sqitch, flyway, golangMigrate];
 
 /**

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useEmbeddedServer } from './pg-helpers.js';
 import { backup, restore, findPgDumps, BackupError, withDatabase } from '../../src/db/backup.js';
-import { dbMain } from '../../src/cli/db.js';
+import { dbMain } from '../../src/cli/db/index.js';
 import { captureIo, tempDir } from '../helpers.js';
 
 const server = useEmbeddedServer('backup', 'shop');

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dbMain } from '../../src/cli/db.js';
+import { dbMain } from '../../src/cli/db/index.js';
 import { captureIo, ROOT, runDoc, tempDir } from '../helpers.js';
 
 function migrationsDir(): string {

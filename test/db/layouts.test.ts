@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { useEmbeddedServer } from './pg-helpers.js';
 import { loadMigrations, MigrationFilesError } from '../../src/db/migration-files.js';
 import { up, down, status, verify } from '../../src/db/migrate.js';
-import { dbMain } from '../../src/cli/db.js';
+import { dbMain } from '../../src/cli/db/index.js';
 import { captureIo, ROOT, tempDir } from '../helpers.js';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'migrations');

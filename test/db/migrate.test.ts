@@ -309,7 +309,7 @@ describe('which migrations leave the transaction', () => {
 
 describe('db verify', () => {
   it('with no .verify.sql says that nothing was verified (a warning), and fails under --strict', async () => {
-    const { dbMain } = await import('../../src/cli/db.js');
+    const { dbMain } = await import('../../src/cli/db/index.js');
     const { captureIo } = await import('../helpers.js');
     const { url, dir } = await fixture({ '0001_t.up.sql': 'create table t (id int);' });
     await up({ connectionString: url, migrations: loadMigrations(dir) });

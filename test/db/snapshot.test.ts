@@ -14,7 +14,7 @@ import {
 } from '../../src/db/snapshot.js';
 import { loadMigrations } from '../../src/db/migration-files.js';
 import { up, down } from '../../src/db/migrate.js';
-import { dbMain } from '../../src/cli/db.js';
+import { dbMain } from '../../src/cli/db/index.js';
 import { captureIo, tempDir } from '../helpers.js';
 
 const server = useEmbeddedServer('snapshot');
