@@ -4,7 +4,6 @@
 // check blocks of one phase through the runner. Results as a table, JSON or Prometheus text;
 // the last results of every phase are kept for monitoring.
 import path from 'node:path';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { ExecDocError, EXIT } from '../errors/exec-doc-error.js';
 import type { Section } from '../model/types.js';
 import type { CliOptions } from './parse.js';
@@ -35,126 +34,54 @@ function progress(io: Io, options: CliOptions, total: number): { tick(): void; s
 }
 
 async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): Promise<number> {
-  const { findConfigFile, loadChecksConfig, phaseChecks } = await import('../checks/config.js');
-  const { runChecks, totals, checksExitCode } = await import('../checks/run.js');
-  const { formatChecksTable, formatPrometheus, recordLastResults } = await import('../checks/report.js');
-  const { openPostgres } = await import('../targets/postgres.js');
-  const { DEFAULT_TARGET } = await import('../extract/settings.js');
-  const { createMasker, connectionStringSecrets, maskDeep } = await import('../secrets/masker.js');
-  const { EventBus, ndjsonFileSink } = await import('../events/emitter.js');
-
-  const configFile = options.config ?? findConfigFile(process.cwd());
-  const config = loadChecksConfig(configFile);
-  let planned = phaseChecks(config, phase);
-  if (options.only.length > 0) {
-    const unknown = options.only.filter((name) => !planned.some((p) => p.name === name));
-    if (unknown.length > 0)
-      throw new ExecDocError(
-        'E_USAGE',
-        `--only names ${unknown.map((n) => `\`${n}\``).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not in phase ${phase}`,
-        { details: [`Checks of ${phase}: ${planned.map((p) => p.name).join(', ')}`] },
-      );
-    planned = planned.filter((p) => options.only.includes(p.name));
-  }
-  const stateDir = path.resolve(options.stateDir);
-  // The same form as a run's id: sorted by time, then what it is.
-  const { newRunId } = await import('../runner/state.js');
-  const runId = newRunId(`checks-${phase}`);
-  const mask = createMasker();
-  const notice = (line: string) => io.stderr.write(`exec-doc: ${line}\n`);
-
+  const { runPhase } = await import('../checks/phase.js');
+  const { totals } = await import('../checks/run.js');
+  const { formatChecksTable, formatPrometheus } = await import('../checks/report.js');
   // Signals are watched before a server starts: whatever stops the command, the server stops too.
   const { watchStopSignals } = await import('./signals.js');
   const stop = watchStopSignals(io, { first: (signal) => `${signal}: stopping the checks` });
-  let release: (() => Promise<void>) | undefined;
-  let postgres: { url: string; description: string; dataDir?: string } | undefined;
-  let results: CheckResult[];
-  let sink: ReturnType<typeof ndjsonFileSink> | undefined;
-  let bus: InstanceType<typeof EventBus>;
-  const started = performance.now();
-  const bar = progress(io, options, planned.length);
+  let bar: ReturnType<typeof progress> | undefined;
+  let outcome;
   try {
-    // The target: the user's server as configured (not probed here: postgres.reachable answers
-    // that), or an embedded one for the duration of the checks.
-    if (planned.some((p) => p.definition.usesPostgres)) {
-      try {
-        const handle = await openPostgres(DEFAULT_TARGET, { runId, env: io.env, log: notice, probe: false });
-        release = () => handle.release({ keep: options.keepDb });
-        postgres = {
-          url: handle.url,
-          description: handle.description,
-          ...(handle.embedded ? { dataDir: handle.embedded.dataDir } : {}),
-        };
-      } catch (error) {
-        notice(
-          `could not start the embedded PostgreSQL: ${(error as Error).message}; the database checks report error`,
-        );
-      }
-      if (postgres) mask.add(...connectionStringSecrets(postgres.url));
-    }
-
-    // The events of the phase's last check only: the file starts empty each time.
-    const eventsFile = path.join(stateDir, 'checks', `${phase}.events.ndjson`);
-    mkdirSync(path.dirname(eventsFile), { recursive: true });
-    writeFileSync(eventsFile, '');
-    sink = ndjsonFileSink(eventsFile);
-    bus = new EventBus(runId, mask);
-    bus.on(sink.listener);
-    if (options.json) bus.on((event) => io.stdout.write(`${JSON.stringify(event)}\n`));
-
-    bus.emit({
-      type: 'checks.start',
-      scope: phase,
-      checks: planned.map((p) => p.name),
-      target: postgres?.description ?? null,
-    });
-    results = await runChecks(
-      planned,
-      { env: io.env, ...(postgres ? { postgres } : {}), workDir: path.join(stateDir, 'checks'), keepBaseline: false },
-      {
-        signal: stop.interrupt,
-        onResult: (result) => {
-          bar.tick();
-          bus.emit({ type: 'check.result', scope: phase, stepId: null, result });
-        },
+    outcome = await runPhase({
+      phase,
+      configFile: options.config ?? null,
+      only: options.only,
+      stateDir: options.stateDir,
+      env: io.env,
+      keepDb: options.keepDb,
+      strict: options.strict,
+      ...(options.prometheusFile !== undefined ? { prometheusFile: options.prometheusFile } : {}),
+      signal: stop.interrupt,
+      notice: (line) => io.stderr.write(`exec-doc: ${line}\n`),
+      onEvent: (event) => {
+        if (event.type === 'checks.start') bar = progress(io, options, event.checks.length);
+        if (event.type === 'check.result') bar?.tick();
+        if (options.json) io.stdout.write(`${JSON.stringify(event)}\n`);
       },
-    );
+    });
   } finally {
-    bar.stop();
+    bar?.stop();
     stop.dispose();
-    await release?.().catch((error: unknown) =>
-      notice(`could not stop the embedded PostgreSQL: ${(error as Error).message}`),
-    );
   }
-  results = maskDeep(results, mask);
-  const durationMs = Math.round(performance.now() - started);
-  // Interrupted (Ctrl-C): 130, as shells report SIGINT.
-  const exitCode = stop.interrupt.aborted ? 130 : checksExitCode(results, options.strict);
-  const t = totals(results);
-  bus.emit({ type: 'checks.end', scope: phase, durationMs, ...t, exitCode });
-  sink?.close();
-
-  const entry = { scope: phase, finishedAt: new Date().toISOString(), results };
-  const written = recordLastResults(stateDir, entry, options.prometheusFile ?? config.prometheusFile);
-  if (!options.json) {
-    if (options.format === 'json')
-      io.stdout.write(
-        `${JSON.stringify({ phase, target: postgres?.description ?? null, config: config.file, durationMs, totals: t, exitCode, results }, null, 2)}\n`,
-      );
-    else if (options.format === 'prometheus') io.stdout.write(formatPrometheus([entry]));
-    else {
-      const color = options.color && Boolean(io.stdout.isTTY);
-      io.stdout.write(
-        formatChecksTable(results, {
-          color,
-          totalMs: durationMs,
-          title: `${phase}: ${planned.length} checks${postgres ? ` on ${postgres.description}` : ''} (${config.file ? path.relative(process.cwd(), config.file) || config.file : 'built-in defaults'})`,
-        }),
-      );
-      io.stdout.write(
-        `Prometheus: ${path.relative(process.cwd(), written.prometheusFile) || written.prometheusFile}\n`,
-      );
-    }
+  if (options.json) return outcome.exitCode;
+  const { results, config, durationMs, target, exitCode } = outcome;
+  if (options.format === 'json')
+    io.stdout.write(
+      `${JSON.stringify({ phase, target, config: config.file, durationMs, totals: totals(results), exitCode, results }, null, 2)}\n`,
+    );
+  else if (options.format === 'prometheus')
+    io.stdout.write(formatPrometheus([{ scope: phase, finishedAt: outcome.finishedAt, results }]));
+  else {
+    const shownConfig = config.file ? path.relative(process.cwd(), config.file) || config.file : 'built-in defaults';
+    io.stdout.write(
+      formatChecksTable(results, {
+        color: options.color && Boolean(io.stdout.isTTY),
+        totalMs: durationMs,
+        title: `${phase}: ${outcome.planned.length} checks${target ? ` on ${target}` : ''} (${shownConfig})`,
+      }),
+    );
+    io.stdout.write(`Prometheus: ${path.relative(process.cwd(), outcome.prometheusFile) || outcome.prometheusFile}\n`);
   }
   return exitCode;
 }

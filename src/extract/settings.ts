@@ -71,7 +71,8 @@ export interface DocumentSettings {
   problems: SettingsProblem[];
 }
 
-export const DEFAULT_TARGET: PostgresTarget = { kind: 'postgres', urlEnv: 'DATABASE_URL', database: 'postgres' };
+export { DEFAULT_TARGET } from '../targets/url.js';
+import { DEFAULT_TARGET } from '../targets/url.js';
 
 /**
  * Reads settings from the raw YAML of the front matter (`yamlStartLine` is the line of its first

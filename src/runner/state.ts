@@ -7,7 +7,6 @@
 // about a killed runner, not a lost machine, and the page cache survives the former.)
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { StepKind, StepLanguage } from '../model/types.js';
 import type { RunStatus, StepPhase, StepStatus } from '../events/types.js';
 import { tryLockFile } from '../util/lock-file.js';
@@ -77,13 +76,7 @@ export interface RunState {
   final: { status: RunStatus; exitCode: number; finishedAt: string } | null;
 }
 
-export function newRunId(sectionSlug: string, now = new Date()): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${sectionSlug.slice(0, 40)}-${randomBytes(3).toString('hex')}`;
-}
+export { newRunId } from '../model/run-id.js';
 
 export class RunStore {
   readonly dir: string;

@@ -3,6 +3,9 @@
 import os from 'node:os';
 import type { PostgresTarget } from '../model/types.js';
 
+/** A section's PostgreSQL unless its front matter says otherwise: $DATABASE_URL, else the embedded server. */
+export const DEFAULT_TARGET: PostgresTarget = { kind: 'postgres', urlEnv: 'DATABASE_URL', database: 'postgres' };
+
 /** The connection string the user configured, or undefined when the embedded server should be used. */
 export function configuredUrl(target: PostgresTarget, env: NodeJS.ProcessEnv): string | undefined {
   const url = env[target.urlEnv];

@@ -38,8 +38,8 @@ export async function dbMain(
     return parsed.exitCode;
   }
   const { command, files, options } = parsed;
-  const { configuredUrl } = await import('../../targets/url.js');
-  const url = configuredUrl({ kind: 'postgres', urlEnv: 'DATABASE_URL', database: 'postgres' }, io.env);
+  const { configuredUrl, DEFAULT_TARGET } = await import('../../targets/url.js');
+  const url = configuredUrl(DEFAULT_TARGET, io.env);
   let mask = (text: string) => text;
   try {
     await checkFiles(command, files, options);
