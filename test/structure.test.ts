@@ -9,8 +9,17 @@ import { ROOT } from './helpers.js';
 // Lowest first. Folders in one layer do not import each other.
 const LAYERS: string[][] = [
   ['src/util'],
-  ['src/model', 'src/errors', 'src/secrets'],
-  ['src/process', 'src/targets', 'src/markdown', 'src/languages', 'src/placeholders', 'src/events', 'src/annotations'],
+  ['src/model', 'src/secrets'],
+  [
+    'src/errors',
+    'src/process',
+    'src/targets',
+    'src/markdown',
+    'src/languages',
+    'src/placeholders',
+    'src/events',
+    'src/annotations',
+  ],
   ['src/db'],
   ['src/checks'],
   ['src/plan', 'src/extract'],

@@ -4,6 +4,7 @@ import { CHECK_PHASES, STEP_KINDS, type CheckPhase, type Requirement, type StepK
 import { parseDurationMs } from './duration.js';
 import type { MetaAttribute, MetaValue } from './parse-meta.js';
 import { closest } from '../util/edit-distance.js';
+import type { OffsetProblem } from '../model/diagnostic.js';
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -277,15 +278,9 @@ export const IGNORED_FIELDS = new Set([
 const BY_KEY = new Map<string, FieldSpec>();
 for (const field of FIELDS) for (const key of [field.name as string, ...field.aliases]) BY_KEY.set(key, field);
 
-export interface FieldProblem {
-  offset: number;
-  ruleId: string;
-  message: string;
-}
-
 export interface InterpretedAnnotation {
   annotation: StepAnnotation;
-  problems: FieldProblem[];
+  problems: OffsetProblem[];
 }
 
 /** The field names a user may write, for "did you mean" hints. */
@@ -302,7 +297,7 @@ export function interpretAttributes(all: MetaAttribute[]): InterpretedAnnotation
     ? all.filter((a) => !(a.key === 'id' && typeof a.value === 'string' && ULID.test(a.value)))
     : all;
   const annotation: StepAnnotation = {};
-  const problems: FieldProblem[] = [];
+  const problems: OffsetProblem[] = [];
   const seen = new Map<string, string>();
   for (const attribute of attributes) {
     if (IGNORED_FIELDS.has(attribute.key)) continue;

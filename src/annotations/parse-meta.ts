@@ -3,6 +3,7 @@
 // back with the offset (0-based, in the meta string) where it was found.
 
 import { jsonErrorOffset } from '../util/json-error-offset.js';
+import type { OffsetProblem } from '../model/diagnostic.js';
 
 export type MetaValue = string | number | boolean | null | MetaValue[] | { [key: string]: MetaValue };
 
@@ -15,15 +16,13 @@ export interface MetaAttribute {
   valueOffset: number;
 }
 
-export interface MetaProblem {
-  offset: number;
-  message: string;
-}
-
 export interface ParsedMeta {
   attributes: MetaAttribute[];
-  problems: MetaProblem[];
+  problems: OffsetProblem[];
 }
+
+/** Every problem of an annotation's syntax has this rule id. */
+const SYNTAX = 'annotation-syntax';
 
 const KEY_START = /[A-Za-z_]/;
 const KEY_CHAR = /[A-Za-z0-9_.-]/;
@@ -48,6 +47,7 @@ function parseJsonMeta(body: string, base: number): ParsedMeta {
       attributes: [],
       problems: [
         {
+          ruleId: SYNTAX,
           offset: base + offset,
           message: `Unexpected ${found} in the JSON annotation at character ${offset + 1}, expected a JSON object such as {"id":"my-step"}`,
         },
@@ -59,6 +59,7 @@ function parseJsonMeta(body: string, base: number): ParsedMeta {
       attributes: [],
       problems: [
         {
+          ruleId: SYNTAX,
           offset: base,
           message: 'Unexpected JSON value in the annotation, expected a JSON object such as {"id":"my-step"}',
         },
@@ -76,7 +77,7 @@ function parseJsonMeta(body: string, base: number): ParsedMeta {
 
 function parseAttributeMeta(meta: string): ParsedMeta {
   const attributes: MetaAttribute[] = [];
-  const problems: MetaProblem[] = [];
+  const problems: OffsetProblem[] = [];
   let i = 0;
   let end = meta.length;
   const skipSpace = (): void => {
@@ -88,11 +89,12 @@ function parseAttributeMeta(meta: string): ParsedMeta {
     braced = true;
     const close = meta.lastIndexOf('}');
     if (close < i) {
-      problems.push({ offset: i, message: 'Unexpected end of annotation, expected a closing `}`' });
+      problems.push({ ruleId: SYNTAX, offset: i, message: 'Unexpected end of annotation, expected a closing `}`' });
     } else {
       const after = meta.slice(close + 1).trim();
       if (after !== '')
         problems.push({
+          ruleId: SYNTAX,
           offset: close + 1 + meta.slice(close + 1).indexOf(after),
           message: `Unexpected \`${after}\` after the closing \`}\`, expected nothing`,
         });
@@ -107,6 +109,7 @@ function parseAttributeMeta(meta: string): ParsedMeta {
     if (!KEY_START.test(meta[i]!)) {
       const bad = meta.slice(i).split(/\s/)[0]!.slice(0, 20);
       problems.push({
+        ruleId: SYNTAX,
         offset: i,
         message: `Unexpected \`${bad}\` in the annotation, expected an attribute such as \`id=my-step\``,
       });
@@ -118,6 +121,7 @@ function parseAttributeMeta(meta: string): ParsedMeta {
     if (meta[i] !== '=') {
       if (i < end && !/[\s,]/.test(meta[i]!)) {
         problems.push({
+          ruleId: SYNTAX,
           offset: i,
           message: `Unexpected \`${meta[i]}\` after \`${key}\`, expected \`=\` and a value, or a space`,
         });
@@ -152,6 +156,7 @@ function parseAttributeMeta(meta: string): ParsedMeta {
       }
       if (!closed) {
         problems.push({
+          ruleId: SYNTAX,
           offset: valueOffset,
           message: `Unexpected end of annotation, expected a closing ${quote} for the value of \`${key}\``,
         });
@@ -169,6 +174,7 @@ function parseAttributeMeta(meta: string): ParsedMeta {
     const value = meta.slice(valueOffset, i).replace(/,$/, '');
     if (value === '') {
       problems.push({
+        ruleId: SYNTAX,
         offset: valueOffset,
         message: `Unexpected empty value for \`${key}\`, expected a value after \`=\``,
       });

@@ -18,13 +18,16 @@ import { ExecDocError } from '../errors/exec-doc-error.js';
 import { checkDefinition } from './registry.js';
 import { CHECK_NAME, phaseChecks, reportIssues, resolveCheck, wellFormedChecks, type ChecksConfig } from './config.js';
 import { VALIDATION_PHASES, type PlannedCheck, type ValidationPhase } from './types.js';
+import type { Problem } from '../model/diagnostic.js';
 
-export interface BlockProblem {
-  /** 1-based line within the block's code, and column. */
-  line: number;
-  column: number;
-  message: string;
-}
+/** Every problem of a checks block has this rule id. */
+const CHECKS_BLOCK = 'checks-block';
+const problem = (line: number, column: number, message: string): Problem => ({
+  ruleId: CHECKS_BLOCK,
+  line,
+  column,
+  message,
+});
 
 const blockSchema = z.strictObject({
   phase: z.enum(VALIDATION_PHASES).optional(),
@@ -40,7 +43,7 @@ export interface ParsedChecksBlock {
   phase?: ValidationPhase;
   entries: Array<{ name: string; raw: Record<string, unknown> | null }>;
   /** Plans the block's checks over `config`, or reports problems (paths resolve against `baseDir`). */
-  plan(config: ChecksConfig | null, baseDir: string, report: (p: BlockProblem) => void): PlannedCheck[];
+  plan(config: ChecksConfig | null, baseDir: string, report: (p: Problem) => void): PlannedCheck[];
 }
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -61,8 +64,8 @@ const TOKEN_ALONE = new RegExp(`^${TOKEN.source}$`);
 export function parseChecksBlock(
   source: string,
   variables?: Record<string, string>,
-): { block?: ParsedChecksBlock; problems: BlockProblem[] } {
-  const problems: BlockProblem[] = [];
+): { block?: ParsedChecksBlock; problems: Problem[] } {
+  const problems: Problem[] = [];
   const starts = source.split('\n');
   const values: string[] = [];
   const code = starts
@@ -71,6 +74,7 @@ export function parseChecksBlock(
         const value = variables ? variables[name] : '0';
         if (value === undefined)
           problems.push({
+            ruleId: CHECKS_BLOCK,
             line: index + 1,
             column: column + 1,
             message: `Unexpected \`${whole}\`: no variable ${name} is set for this step, expected one of the step's environment variables (e.g. \${EXEC_DOC_RUN_DIR}) or a value handed on by an earlier step`,
@@ -86,6 +90,7 @@ export function parseChecksBlock(
   for (const error of doc.errors) {
     const { line, col } = error.linePos?.[0] ?? { line: 1, col: 1 };
     problems.push({
+      ruleId: CHECKS_BLOCK,
       line,
       column: col,
       message: `Unexpected YAML in the checks block: ${error.message.split('\n')[0]}`,
@@ -103,7 +108,7 @@ export function parseChecksBlock(
       locate,
       'the checks block',
       () => ['phase', 'checks'],
-      (line, column, message) => problems.push({ line, column, message }),
+      (line, column, message) => problems.push(problem(line, column, message)),
     );
   // The well-formed entries are still checked, so that every problem shows at once.
   const { phase, checks = {} } = parsed.success
@@ -113,6 +118,7 @@ export function parseChecksBlock(
     return {
       problems: [
         {
+          ruleId: CHECKS_BLOCK,
           line: 1,
           column: 1,
           message: `Unexpected empty checks block, expected \`phase: <${VALIDATION_PHASES.join('|')}>\` and/or \`checks:\` naming checks`,
@@ -136,7 +142,7 @@ export function parseChecksBlock(
           defaultTimeoutMs: config?.timeoutMs ?? 10_000,
           locate,
           prefix: ['checks', name],
-          report: (line, column, message) => report({ line, column, message }),
+          report: (line, column, message) => report(problem(line, column, message)),
         });
         if (!resolved) continue;
         const at = planned.findIndex((p) => p.name === name);
@@ -148,7 +154,7 @@ export function parseChecksBlock(
   };
   // Validated on its own (without a configuration) so every problem shows when the document is read.
   // A value holding `${NAME}` is judged when the block runs, with the variable's value.
-  const judgedLater = (p: BlockProblem) => !variables && VARIABLE_AT.test(starts[p.line - 1] ?? '');
+  const judgedLater = (p: Problem) => !variables && VARIABLE_AT.test(starts[p.line - 1] ?? '');
   block.plan(null, '/', (p) => (judgedLater(p) ? undefined : problems.push(p)));
   return problems.length > 0 ? { problems } : { block, problems };
 }

@@ -20,9 +20,7 @@ export class ExecDocError extends CodedError {
   }
 }
 
-export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message} [${d.ruleId}]`;
-}
+export { formatDiagnostic } from '../model/diagnostic.js';
 
 /** A system error's reason without its code or path: "no such file or directory". */
 export function systemReason(error: unknown): string {

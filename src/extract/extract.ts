@@ -21,6 +21,7 @@ import { readSettings, resolveSectionSettings } from './settings.js';
 import { validateDocument } from './validate.js';
 import { locateMeta, selectAnnotation } from './meta-location.js';
 import { parseChecksBlock } from '../checks/block.js';
+import { placed } from '../model/diagnostic.js';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_BACKOFF_MS = 500;
@@ -92,7 +93,7 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
   const settings = yamlNode
     ? readSettings({ yaml: yamlNode.value, yamlStartLine: (yamlNode.position?.start.line ?? 1) + 1 })
     : readSettings({ data: input.frontMatter ?? {} });
-  for (const p of settings.problems) report('error', p.ruleId, p.message, p.line, p.column);
+  diagnostics.push(...settings.problems.map((p) => placed(p, { file: input.file })));
   // Front matter `id` renames the document, as in Docusaurus (the folder part stays).
   const docId = settings.id ? input.docId.replace(/[^/]*$/, settings.id) : input.docId;
 
@@ -136,10 +137,9 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
     const metaColumn = locateMeta(lines[start.line - 1] ?? '', node.meta ?? '', start.column) + selected.offset;
     const at = (offset: number) => ({ line: start.line, column: metaColumn + offset });
     const parsed = parseMeta(selected.text);
-    for (const p of parsed.problems)
-      report('error', 'annotation-syntax', p.message, at(p.offset).line, at(p.offset).column);
     const { annotation, problems } = interpretAttributes(parsed.attributes);
-    for (const p of problems) report('error', p.ruleId, p.message, at(p.offset).line, at(p.offset).column);
+    for (const p of [...parsed.problems, ...problems])
+      report('error', p.ruleId, p.message, at(p.offset).line, at(p.offset).column);
     if (annotation.excluded) return;
     if (annotation.id === undefined) {
       if (parsed.attributes.length > 0 && parsed.problems.length === 0 && problems.length === 0) {
@@ -208,8 +208,9 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
         );
       const codeLine = start.line + 1;
       const indent = start.column - 1;
-      for (const p of parseChecksBlock(node.value).problems)
-        report('error', 'checks-block', p.message, codeLine + p.line - 1, p.column + indent);
+      diagnostics.push(
+        ...parseChecksBlock(node.value).problems.map((p) => placed(p, { file: input.file, line: codeLine, indent })),
+      );
     }
     const block: Block = {
       step,

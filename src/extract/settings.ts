@@ -55,22 +55,16 @@ const settingsSchema = levelSchema.extend({ sections: z.record(z.string(), level
 
 type Level = z.infer<typeof levelSchema>;
 
-export interface SettingsProblem {
-  line: number;
-  column: number;
-  ruleId: string;
-  message: string;
-}
-
 export interface DocumentSettings {
   /** Front matter `id`, if any. */
   id?: string;
   title?: string;
   document: Level;
   sections: Record<string, Level>;
-  problems: SettingsProblem[];
+  problems: Problem[];
 }
 
+import type { Problem } from '../model/diagnostic.js';
 export { DEFAULT_TARGET } from '../targets/url.js';
 import { DEFAULT_TARGET } from '../targets/url.js';
 
@@ -83,7 +77,7 @@ export function readSettings(input: {
   yamlStartLine?: number;
   data?: Record<string, unknown>;
 }): DocumentSettings {
-  const problems: SettingsProblem[] = [];
+  const problems: Problem[] = [];
   let data: unknown = input.data ?? {};
   let locate = (_path: readonly PropertyKey[]): { line: number; column: number } => ({ line: 1, column: 1 });
   if (input.yaml !== undefined) {
@@ -195,7 +189,7 @@ function checkParam(
   param: z.infer<typeof paramSchema>,
   path: string[],
   locate: (path: readonly PropertyKey[]) => { line: number; column: number },
-  problems: SettingsProblem[],
+  problems: Problem[],
 ): void {
   const fail = (message: string) =>
     problems.push({

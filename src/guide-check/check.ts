@@ -11,6 +11,7 @@ import { parseDocument } from '../documents/load.js';
 import { outline, type OutlineEntry } from '../extract/extract.js';
 import { readDiscoveryComments, type TagValue } from './comments.js';
 import { GUIDE_RULES, type GuideContext, type LinkAt } from './rules/index.js';
+import { placed } from '../model/diagnostic.js';
 
 export interface GuideCheckOptions {
   docsRoot: string;
@@ -47,15 +48,7 @@ export async function checkGuide(options: GuideCheckOptions): Promise<GuideCheck
     const file = path.relative(displayRoot, absolutePath) || absolutePath;
     diagnostics.push(...runbooks.diagnostics);
     const { tags, problems } = readDiscoveryComments(source);
-    for (const p of problems)
-      diagnostics.push({
-        file,
-        line: p.line,
-        column: p.column,
-        severity: 'error',
-        ruleId: p.ruleId,
-        message: p.message,
-      });
+    diagnostics.push(...problems.map((p) => placed(p, { file })));
     documents.push({
       file,
       absolutePath,

@@ -7,6 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { findHtmlComments } from '../markdown/html-comments.js';
 import { projectRoot } from '../util/project-root.js';
 import { closest } from '../util/edit-distance.js';
+import type { Problem } from '../model/diagnostic.js';
 
 export const commentSchemaPath = (): string =>
   path.join(projectRoot(), 'static', 'schemas', 'ai-discovery-comments.schema.json');
@@ -28,13 +29,6 @@ export interface TagValue {
   value: unknown;
   line: number;
   column: number;
-}
-
-export interface CommentProblem {
-  line: number;
-  column: number;
-  ruleId: string;
-  message: string;
 }
 
 let compiled: { schema: CommentSchema; validateTag: Map<string, (value: unknown) => string | undefined> } | undefined;
@@ -62,11 +56,11 @@ const firstSentence = (text: string): string => {
 const TAG_LINE = /^([A-Z][A-Z0-9_]*)\s*:\s*([\s\S]*)$/;
 
 /** Reads and validates the tags of one document; references are checked by the caller. */
-export function readDiscoveryComments(source: string): { tags: TagValue[]; problems: CommentProblem[] } {
+export function readDiscoveryComments(source: string): { tags: TagValue[]; problems: Problem[] } {
   const { schema, validateTag } = loadSchema();
   const { comments, unterminated } = findHtmlComments(source);
   const tags: TagValue[] = [];
-  const problems: CommentProblem[] = [];
+  const problems: Problem[] = [];
   if (unterminated)
     problems.push({
       ...unterminated,

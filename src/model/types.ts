@@ -111,17 +111,8 @@ export interface Section {
   contentHash: string;
 }
 
-export type Severity = 'error' | 'warning';
-
-/** A problem in a user's document. */
-export interface Diagnostic {
-  file: string;
-  line: number;
-  column: number;
-  severity: Severity;
-  ruleId: string;
-  message: string;
-}
+export type { Diagnostic, Severity } from './diagnostic.js';
+import type { Diagnostic } from './diagnostic.js';
 
 export interface DocumentRunbooks {
   file: string;

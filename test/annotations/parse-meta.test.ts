@@ -52,15 +52,18 @@ describe('parseMeta', () => {
 
   it('reports an unterminated quote, a missing brace and stray characters with offsets', () => {
     expect(parseMeta('{id="abc}').problems[0]).toEqual({
+      ruleId: 'annotation-syntax',
       offset: 4,
       message: 'Unexpected end of annotation, expected a closing " for the value of `id`',
     });
     expect(parseMeta('{id=abc').problems[0]).toEqual({
+      ruleId: 'annotation-syntax',
       offset: 0,
       message: 'Unexpected end of annotation, expected a closing `}`',
     });
     expect(parseMeta('{id=abc !x}').problems[0]).toMatchObject({ offset: 8 });
     expect(parseMeta('{id=}').problems[0]).toEqual({
+      ruleId: 'annotation-syntax',
       offset: 4,
       message: 'Unexpected empty value for `id`, expected a value after `=`',
     });

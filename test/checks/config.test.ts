@@ -169,6 +169,7 @@ describe('checks blocks', () => {
   it('report problems with positions inside the block', () => {
     expect(parseChecksBlock('phase: during\n').problems).toEqual([
       {
+        ruleId: 'checks-block',
         line: 1,
         column: 8,
         message:
@@ -176,6 +177,7 @@ describe('checks blocks', () => {
       },
     ]);
     expect(parseChecksBlock('checks:\n  http.health: { urll: x }\n').problems[0]).toEqual({
+      ruleId: 'checks-block',
       line: 2,
       column: 18,
       message: expect.stringMatching(

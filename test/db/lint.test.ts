@@ -27,7 +27,7 @@ describe('lint rules', () => {
       expect([finding!.line, finding!.column]).toEqual(at);
       expect(finding!.severity).toBe(LINT_RULES[rule]!.severity);
       expect(finding!.message).toMatch(/^Unexpected /);
-      expect(finding!.hint.length).toBeGreaterThan(10);
+      expect(finding!.fix.length).toBeGreaterThan(10);
     },
   );
 
@@ -70,7 +70,7 @@ describe('lint rules', () => {
     const unknown = (await lintMigrations(migrations('alter table other alter column c type text;'))).find(
       (f) => f.ruleId === 'column-type-change',
     );
-    expect(unknown?.hint).toContain('lint-ignore: column-type-change');
+    expect(unknown?.fix).toContain('lint-ignore: column-type-change');
   });
 
   it('knows which files run outside a transaction: from the statements, not from words in comments', () => {
@@ -102,7 +102,7 @@ describe('lint rules', () => {
         line: 2,
         column: 13,
         message: 'Unexpected SQL: syntax error at or near "where"',
-        hint: "Fix the statement; the linter uses PostgreSQL's own parser.",
+        fix: "Fix the statement; the linter uses PostgreSQL's own parser.",
       },
     ]);
   });

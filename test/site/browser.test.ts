@@ -47,11 +47,11 @@ beforeAll(async () => {
   );
   expect(older.exitCode, String(older.stdout)).toBe(0);
   // A procedure with a checks block: each check's answer shows under its step.
-  const checked = await execa(
-    process.execPath,
-    [BIN, 'run', 'validation/example-config', '--state-dir', stateDir],
-    { cwd: ROOT, reject: false, env: { NO_COLOR: '1' } },
-  );
+  const checked = await execa(process.execPath, [BIN, 'run', 'validation/example-config', '--state-dir', stateDir], {
+    cwd: ROOT,
+    reject: false,
+    env: { NO_COLOR: '1' },
+  });
   expect(checked.exitCode, String(checked.stdout)).toBe(0);
   const build = await execa('npx', ['docusaurus', 'build', '--out-dir', buildDir], {
     cwd: ROOT,
@@ -140,9 +140,7 @@ describe('the published guide', () => {
     ).resolves.toBe('Not verified yet: no run of this procedure is recorded.');
 
     const validation = await open('/validation');
-    const checked = validation.page
-      .locator('[data-address="validation/example-config"]')
-      .getByTestId('last-verified');
+    const checked = validation.page.locator('[data-address="validation/example-config"]').getByTestId('last-verified');
     await checked.locator('summary').click();
     await expect(checked.locator('tr[data-check="config.schema"]').textContent()).resolves.toMatch(
       /^↳ config\.schema\s*check\s*pass\s*0 violations$/,

@@ -4,7 +4,6 @@
 // out what is known around each statement, and hands each statement to every rule.
 // A migration can accept a finding deliberately with a comment `-- lint-ignore: <rule>[, <rule>]`
 // (the contract step of an expand/contract change drops a column on purpose).
-import path from 'node:path';
 import { parse, parsePlPgSQL } from 'libpg-query';
 import { lineStarts, positionAt } from '../../util/text-position.js';
 import type { Severity } from '../../model/types.js';
@@ -19,6 +18,7 @@ import {
 } from './ast.js';
 import { RULES } from './rules/index.js';
 import type { ColumnType, FileFacts, LintFinding, Node, RuleContext, SchemaModel, Statement } from './types.js';
+import { diagnosticFormatter } from '../../model/diagnostic.js';
 
 export type { LintFinding, LintRule, SchemaModel } from './types.js';
 export { RULES } from './rules/index.js';
@@ -45,10 +45,10 @@ export async function lintSql(sql: string, file: string, options: LintOptions = 
     [...sql.matchAll(/--\s*lint-ignore:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)/g)].flatMap((m) => m[1]!.split(/\s*,\s*/)),
   );
   const findings: LintFinding[] = [];
-  const push = (ruleId: string, offset: number, message: string, hint: string) => {
+  const push = (ruleId: string, offset: number, message: string, fix: string) => {
     const rule = RULES.find((r) => r.id === ruleId)!;
     if (ignored.has(ruleId) || (options.rollback && rule.destructive)) return;
-    findings.push({ ruleId, severity: rule.severity, file, ...positionAt(lines, offset), message, hint });
+    findings.push({ ruleId, severity: rule.severity, file, ...positionAt(lines, offset), message, fix });
   };
   // A file of nothing but comments and blanks is an empty migration, not a syntax error.
   if (firstNonSpace(sql, 0) >= sql.length) return [];
@@ -105,7 +105,7 @@ function checkStatements(
   statements: Statement[],
   base: number,
   state: LintState,
-  push: (ruleId: string, offset: number, message: string, hint: string) => void,
+  push: (ruleId: string, offset: number, message: string, fix: string) => void,
   topLevel: boolean,
   inner = new Map<number, Array<{ text: string; offset: number; statements: Statement[] }>>(),
 ): void {
@@ -114,7 +114,7 @@ function checkStatements(
   const contextFor = (rule: (typeof RULES)[number], stmt: Statement | undefined, facts: FileFacts): RuleContext => ({
     sql: text,
     facts,
-    report: (offset, message, hint) => push(rule.id, base + offset, message, hint ?? rule.safe),
+    report: (offset, message, fix) => push(rule.id, base + offset, message, fix ?? rule.safe),
     at: (node) => {
       const l = (node as { location?: number } | undefined)?.location;
       return typeof l === 'number' && l >= 0 ? l : (stmt?.offset ?? 0);
@@ -295,7 +295,5 @@ export async function lintMigrations(
 }
 
 export function formatFinding(f: LintFinding, relativeTo = process.cwd()): string {
-  const relative = path.relative(relativeTo, f.file);
-  const file = relative.startsWith('..') || f.file.startsWith('<') ? f.file : relative;
-  return `${file}:${f.line}:${f.column}: ${f.severity}: ${f.message} [${f.ruleId}]\n    safe pattern: ${f.hint}`;
+  return diagnosticFormatter({ relativeTo, fixLabel: 'safe pattern' })(f);
 }

@@ -1,17 +1,10 @@
 // The shapes shared by the SQL linter and its rules.
-import type { Severity } from '../../model/types.js';
+import type { Diagnostic, Severity } from '../../model/diagnostic.js';
 
 export type Node = Record<string, unknown>;
 
-export interface LintFinding {
-  ruleId: string;
-  severity: Severity;
-  file: string;
-  line: number;
-  column: number;
-  message: string;
-  hint: string;
-}
+/** A linter finding is a diagnostic whose fix is always given: the safe pattern. */
+export type LintFinding = Diagnostic & { fix: string };
 
 /** One statement of a file, as PostgreSQL's parser sees it. */
 export interface Statement {
@@ -51,7 +44,7 @@ export interface RuleContext {
   readonly sql: string;
   readonly facts: FileFacts;
   /** Reports at an offset of the file (a node's `location`, or the statement's start). */
-  report(offset: number, message: string, hint?: string): void;
+  report(offset: number, message: string, fix?: string): void;
   /** The offset of a node, or of the statement when the node has none. */
   at(node: unknown): number;
 }
@@ -63,7 +56,7 @@ export interface LintRule {
   summary: string;
   /** Why it matters (a paragraph for the rules page). */
   why: string;
-  /** The safe pattern, also the default hint of a finding. */
+  /** The safe pattern, also the default fix of a finding. */
   safe: string;
   /** Loses data on purpose in a rollback script: not checked there. */
   destructive?: boolean;
