@@ -143,10 +143,18 @@ export async function up(options: MigrateOptions & { to?: string }): Promise<App
         `applying ${migration.version}_${migration.name}${migration.transactional ? '' : ' (outside a transaction)'}`,
       );
       const again = migration.repeatable && state.applied.some((r) => r.version === migration.version);
-      const result = await applyScript(client, migration, migration.up, 'up', options, async (c, durationMs) => {
-        if (again) await c.query(ledgerDelete(migration.version, options.ledger));
-        return c.query(ledgerInsert(migration, durationMs, false, options.ledger));
-      });
+      const result = await applyScript(
+        client,
+        {
+          migration,
+          direction: 'up',
+          record: async (c, durationMs) => {
+            if (again) await c.query(ledgerDelete(migration.version, options.ledger));
+            return c.query(ledgerInsert(migration, durationMs, false, options.ledger));
+          },
+        },
+        options,
+      );
       results.push(result);
       options.log?.(
         `applied ${migration.version}_${migration.name} in ${result.durationMs} ms${result.attempts > 1 ? ` after ${result.attempts} attempts` : ''}`,
@@ -181,8 +189,10 @@ export async function down(options: MigrateOptions & { steps?: number; to?: stri
       const migration = byVersion.get(row.version)!;
       options.log?.(`rolling back ${migration.version}_${migration.name}`);
       results.push(
-        await applyScript(client, migration, migration.down!, 'down', options, (c) =>
-          c.query(ledgerDelete(migration.version, options.ledger)),
+        await applyScript(
+          client,
+          { migration, direction: 'down', record: (c) => c.query(ledgerDelete(migration.version, options.ledger)) },
+          options,
         ),
       );
     }
@@ -250,12 +260,16 @@ export async function baseline(options: MigrateOptions & { version: string }): P
  */
 async function applyScript(
   client: pg.Client,
-  migration: Migration,
-  sql: string,
-  direction: 'up' | 'down',
+  script: {
+    migration: Migration;
+    direction: 'up' | 'down';
+    /** The ledger change, made in the same transaction as the script (or right after it, outside one). */
+    record: (c: pg.Client, durationMs: number) => Promise<unknown>;
+  },
   options: MigrateOptions,
-  record: (c: pg.Client, durationMs: number) => Promise<unknown>,
 ): Promise<AppliedResult> {
+  const { migration, direction, record } = script;
+  const sql = direction === 'up' ? migration.up : migration.down!;
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs;
   const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs;
   const retries = options.retries ?? DEFAULTS.retries;

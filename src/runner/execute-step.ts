@@ -20,36 +20,61 @@ import type { CheckResult } from '../checks/types.js';
 export const MAX_BACKOFF_MS = 30_000;
 const EXCERPT_LINES = 20;
 
-export interface StepContext {
+/** Where a step runs: the run's folders and the document it comes from. */
+export interface StepPlace {
   runId: string;
   runDir: string;
   docDir: string;
+  /** The document's path as shown in messages. */
+  documentFile: string;
+  /** A private folder outside the state directory for $EXEC_DOC_ENV files (they may hold secrets). */
+  handoffDir: string;
+}
+
+/** What a step's code is given: parameters, values handed on by earlier steps, the environment. */
+export interface StepValues {
   params: Record<string, string>;
   /** The section's parameter declarations: how each value is written where it is used. */
   paramDecls: readonly Param[];
   handoff: Record<string, string>;
   /** Environment every step starts from (process env, target variables). */
   baseEnv: Record<string, string>;
+}
+
+/** Where a step's output and processes are reported. */
+export interface StepOutput {
   mask: Masker;
   bus: EventBus;
-  sql: () => Promise<SqlSession>;
   /** Appends to the run's output log (masked text only). */
   log(text: string): void;
-  /** A private folder outside the state directory for $EXEC_DOC_ENV files (they may hold secrets). */
-  handoffDir: string;
+  /** Records the process of the running attempt, so a resumed run can clean it up. */
+  onSpawn(pid: number): void;
+}
+
+/** What the operator decided: confirmations, and steps to fail on purpose. */
+export interface StepOperator {
   /** Asks the operator; undefined when nobody can be asked (then --yes was required up front). */
   confirm?: (question: string, step: Step) => Promise<boolean>;
   yes: boolean;
   /** Steps to fail before they run (EXEC_DOC_FAIL_BEFORE): rollback drills and the failure matrix. */
   failBefore: ReadonlySet<string>;
-  /** Records the process of the running attempt, so a resumed run can clean it up. */
-  onSpawn(pid: number): void;
-  /** The validation framework's configuration, loaded when the run started (for `checks` blocks). */
-  checksConfig?: ChecksConfig;
+}
+
+/** The run's targets, opened lazily. */
+export interface StepTargets {
+  sql: () => Promise<SqlSession>;
   /** The run's PostgreSQL target, once opened (for `checks` blocks). */
   postgres(): { url: string; description: string; dataDir?: string } | undefined;
-  /** The document's path as shown in messages. */
-  documentFile: string;
+  /** The validation framework's configuration, loaded when the run started (for `checks` blocks). */
+  checksConfig?: ChecksConfig;
+}
+
+export interface StepContext {
+  where: StepPlace;
+  values: StepValues;
+  output: StepOutput;
+  operator: StepOperator;
+  targets: StepTargets;
 }
 
 interface AttemptOutcome {
@@ -85,7 +110,7 @@ export async function executeStep(
       reason,
       outputExcerpt: '',
     };
-    context.bus.emit({
+    context.output.bus.emit({
       type: 'step.end',
       stepId: step.id,
       phase,
@@ -97,9 +122,9 @@ export async function executeStep(
     });
     return result;
   };
-  if (phase === 'forward' && context.failBefore.has(step.id)) return notRun(reasons.injected());
-  if (phase === 'forward' && step.confirm !== undefined && !context.yes) {
-    const accepted = context.confirm ? await context.confirm(step.confirm, step) : false;
+  if (phase === 'forward' && context.operator.failBefore.has(step.id)) return notRun(reasons.injected());
+  if (phase === 'forward' && step.confirm !== undefined && !context.operator.yes) {
+    const accepted = context.operator.confirm ? await context.operator.confirm(step.confirm, step) : false;
     if (!accepted) return notRun(reasons.declined());
   }
   const maxAttempts = step.retries + 1;
@@ -108,12 +133,12 @@ export async function executeStep(
   let attempt = 0;
   while (attempt < maxAttempts) {
     attempt += 1;
-    context.bus.emit({ type: 'step.start', stepId: step.id, kind: step.kind, lang: step.lang, phase, attempt });
+    context.output.bus.emit({ type: 'step.start', stepId: step.id, kind: step.kind, lang: step.lang, phase, attempt });
     outcome = await attemptOnce(step, phase, context, signal, attempt);
     totalMs += outcome.durationMs;
     if (outcome.passed || outcome.status === 'interrupted' || attempt >= maxAttempts) break;
     const delayMs = Math.min(step.backoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
-    context.bus.emit({
+    context.output.bus.emit({
       type: 'step.retry',
       stepId: step.id,
       attempt: attempt + 1,
@@ -140,9 +165,9 @@ export async function executeStep(
       outputExcerpt: excerpt(final.output),
       ...(final.checks ? { checks: final.checks } : {}),
     },
-    context.mask,
+    context.output.mask,
   );
-  context.bus.emit({
+  context.output.bus.emit({
     type: 'step.end',
     stepId: step.id,
     phase,
@@ -162,16 +187,16 @@ async function attemptOnce(
   signal: AbortSignal | undefined,
   attempt: number,
 ): Promise<AttemptOutcome> {
-  context.log(`==> ${phase} ${step.id} (${step.kind}, ${step.lang}, attempt ${attempt})\n`);
+  context.output.log(`==> ${phase} ${step.id} (${step.kind}, ${step.lang}, attempt ${attempt})\n`);
   const streams = {
-    stdout: createLineMasker(context.mask, (text) => emitOutput('stdout', text)),
-    stderr: createLineMasker(context.mask, (text) => emitOutput('stderr', text)),
+    stdout: createLineMasker(context.output.mask, (text) => emitOutput('stdout', text)),
+    stderr: createLineMasker(context.output.mask, (text) => emitOutput('stderr', text)),
   };
   function emitOutput(stream: 'stdout' | 'stderr', text: string): void {
-    context.log(text);
-    context.bus.emit({ type: 'step.output', stepId: step.id, stream, text });
+    context.output.log(text);
+    context.output.bus.emit({ type: 'step.output', stepId: step.id, stream, text });
   }
-  const rendered = renderPlaceholders(step.lang, step.code, context.paramDecls, context.params);
+  const rendered = renderPlaceholders(step.lang, step.code, context.values.paramDecls, context.values.params);
   // Checked before the run started; a value that cannot be placed never reaches a program.
   if (rendered.problems.length > 0) return fail('failed', rendered.problems.join('; '), { durationMs: 0, output: '' });
   const code = rendered.code;
@@ -184,10 +209,10 @@ async function attemptOnce(
   }
 
   if (step.lang === 'sql') {
-    const session = await context.sql();
+    const session = await context.targets.sql();
     const r = await session.run(code, {
       timeoutMs: step.timeoutMs,
-      settings: sqlSettings(context.params),
+      settings: sqlSettings(context.values.params),
       ...(signal ? { signal } : {}),
     });
     streams.stdout.write(r.output);
@@ -210,18 +235,18 @@ async function attemptOnce(
   }
 
   // Created by the step itself when it has something to hand on (the folder is private, 0700).
-  const handoffFile = path.join(context.handoffDir, `${step.id}.env`);
+  const handoffFile = path.join(context.where.handoffDir, `${step.id}.env`);
   const env = stepEnvironment(step, context, { [HANDOFF_ENV]: handoffFile });
   const command = commandFor(step.lang, code);
   const r = await runProcess({
     file: command.file,
     args: command.args,
-    cwd: path.resolve(context.docDir, step.cwd ?? '.'),
+    cwd: path.resolve(context.where.docDir, step.cwd ?? '.'),
     env,
     timeoutMs: step.timeoutMs,
     ...(signal ? { signal } : {}),
     onOutput: (stream, text) => streams[stream].write(text),
-    onSpawn: context.onSpawn,
+    onSpawn: context.output.onSpawn,
   });
   streams.stdout.flush();
   streams.stderr.flush();
@@ -262,7 +287,7 @@ async function attemptOnce(
   if (verified.passed) {
     if (handed.problems.length > 0)
       return fail('failed', handed.problems.join('; '), { durationMs: r.durationMs, output, exitCode: r.exitCode });
-    Object.assign(context.handoff, handed.values);
+    Object.assign(context.values.handoff, handed.values);
   }
   return verified;
 }
@@ -273,15 +298,15 @@ async function attemptOnce(
  */
 function stepEnvironment(step: Step, context: StepContext, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    ...context.baseEnv,
-    ...context.params,
-    ...context.handoff,
-    EXEC_DOC_RUN_ID: context.runId,
-    EXEC_DOC_RUN_DIR: context.runDir,
+    ...context.values.baseEnv,
+    ...context.values.params,
+    ...context.values.handoff,
+    EXEC_DOC_RUN_ID: context.where.runId,
+    EXEC_DOC_RUN_DIR: context.where.runDir,
     EXEC_DOC_STEP_ID: step.id,
     ...extra,
     ...step.env,
-    ...paramEnvironment(context.params),
+    ...paramEnvironment(context.values.params),
   };
 }
 
@@ -302,9 +327,9 @@ async function runChecksStep(
   try {
     planned = planChecksBlock(
       code,
-      context.checksConfig ?? loadChecksConfig(null),
-      context.docDir,
-      { file: context.documentFile, line: step.position.start.line },
+      context.targets.checksConfig ?? loadChecksConfig(null),
+      context.where.docDir,
+      { file: context.where.documentFile, line: step.position.start.line },
       variables,
     );
   } catch (error) {
@@ -326,22 +351,23 @@ async function runChecksStep(
   const timer = setTimeout(() => bounded.abort(), step.timeoutMs);
   const onAbort = () => bounded.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
-  const postgres = context.postgres();
+  const postgres = context.targets.postgres();
   let results: CheckResult[];
   try {
     results = await runChecks(
       planned,
-      { env: variables, ...(postgres ? { postgres } : {}), workDir: context.runDir, keepBaseline: true },
+      { env: variables, ...(postgres ? { postgres } : {}), workDir: context.where.runDir, keepBaseline: true },
       {
         signal: bounded.signal,
-        onResult: (result) => context.bus.emit({ type: 'check.result', scope: step.id, stepId: step.id, result }),
+        onResult: (result) =>
+          context.output.bus.emit({ type: 'check.result', scope: step.id, stepId: step.id, result }),
       },
     );
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
-  results = maskDeep(results, context.mask);
+  results = maskDeep(results, context.output.mask);
   const durationMs = Math.round(performance.now() - started);
   const output = formatChecksTable(results, { totalMs: durationMs });
   const base = { signal: null, output, durationMs, checks: results };

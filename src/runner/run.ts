@@ -135,7 +135,15 @@ async function startRun(
     final: null,
   };
   const mask = createMasker(params.secrets);
-  const run = new Run(plan, state, store, mask, params.values, options, checksConfig);
+  const run = new Run({
+    plan,
+    state,
+    store,
+    mask,
+    params: params.values,
+    options,
+    ...(checksConfig ? { checksConfig } : {}),
+  });
   run.bus.emit({
     type: 'run.start',
     section: section.address,
@@ -231,7 +239,15 @@ async function continueRun(
     throw interruptedError(state.runId, interrupted, plan);
   }
   const mask = createMasker(params.secrets);
-  const run = new Run(plan, state, store, mask, params.values, options, checksConfig);
+  const run = new Run({
+    plan,
+    state,
+    store,
+    mask,
+    params: params.values,
+    options,
+    ...(checksConfig ? { checksConfig } : {}),
+  });
   run.cleanUpLeftover();
   if (options.rollback && state.phase === 'forward') rollBackInstead(state, plan, interrupted);
   const rollingBack = state.phase === 'rollback';
@@ -410,15 +426,28 @@ class Run {
   private sqlSession: SqlSession | undefined;
   private readonly context: StepContext;
 
-  constructor(
-    private readonly plan: Plan,
-    private readonly state: RunState,
-    private readonly store: RunStore,
-    private readonly mask: Masker,
-    params: Record<string, string>,
-    private readonly options: CommonRunOptions,
-    checksConfig?: ChecksConfig,
-  ) {
+  private readonly plan: Plan;
+  private readonly state: RunState;
+  private readonly store: RunStore;
+  private readonly mask: Masker;
+  private readonly options: CommonRunOptions;
+
+  constructor(parts: {
+    plan: Plan;
+    state: RunState;
+    store: RunStore;
+    mask: Masker;
+    /** The parameters' values, defaults filled in. */
+    params: Record<string, string>;
+    options: CommonRunOptions;
+    checksConfig?: ChecksConfig;
+  }) {
+    const { plan, state, store, mask, params, options, checksConfig } = parts;
+    this.plan = plan;
+    this.state = state;
+    this.store = store;
+    this.mask = mask;
+    this.options = options;
     this.bus = new EventBus(state.runId, mask, state.lastSeq);
     this.fileSink = ndjsonFileSink(store.eventsPath);
     this.logFd = openSync(store.logPath, 'a');
@@ -429,48 +458,58 @@ class Run {
     for (const listener of options.listeners ?? []) this.bus.on(listener);
     const env = options.env ?? process.env;
     this.context = {
-      runId: state.runId,
-      runDir: store.dir,
-      docDir: path.dirname(state.section.file),
-      params,
-      paramDecls: plan.section.params,
-      handoff: { ...state.handoff },
-      baseEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
-      mask,
-      bus: this.bus,
-      sql: async () => {
-        if (!this.postgres) throw new Error('no PostgreSQL target was opened for this run');
-        if (!this.sqlSession) {
-          const { SqlSession } = await import('../languages/sql.js');
-          this.sqlSession = new SqlSession(this.postgres.url);
-        }
-        return this.sqlSession;
+      where: {
+        runId: state.runId,
+        runDir: store.dir,
+        docDir: path.dirname(state.section.file),
+        documentFile: plan.section.file,
+        handoffDir: makeHandoffDir(),
       },
-      log: (text) => writeSync(this.logFd, text),
-      handoffDir: makeHandoffDir(),
-      ...(options.confirm ? { confirm: options.confirm } : {}),
-      yes: options.yes ?? false,
-      failBefore: new Set(
-        (env.EXEC_DOC_FAIL_BEFORE ?? '')
-          .split(',')
-          .map((id) => id.trim())
-          .filter(Boolean),
-      ),
-      ...(checksConfig ? { checksConfig } : {}),
-      postgres: () =>
-        this.postgres
-          ? {
-              url: this.postgres.url,
-              description: this.postgres.description,
-              ...(this.postgres.embedded ? { dataDir: this.postgres.embedded.dataDir } : {}),
-            }
-          : undefined,
-      documentFile: plan.section.file,
-      onSpawn: (pid) => {
-        if (state.current) {
-          state.current.pid = pid;
-          this.save();
-        }
+      values: {
+        params,
+        paramDecls: plan.section.params,
+        handoff: { ...state.handoff },
+        baseEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
+      },
+      output: {
+        mask,
+        bus: this.bus,
+        log: (text) => writeSync(this.logFd, text),
+        onSpawn: (pid) => {
+          if (state.current) {
+            state.current.pid = pid;
+            this.save();
+          }
+        },
+      },
+      operator: {
+        ...(options.confirm ? { confirm: options.confirm } : {}),
+        yes: options.yes ?? false,
+        failBefore: new Set(
+          (env.EXEC_DOC_FAIL_BEFORE ?? '')
+            .split(',')
+            .map((id) => id.trim())
+            .filter(Boolean),
+        ),
+      },
+      targets: {
+        sql: async () => {
+          if (!this.postgres) throw new Error('no PostgreSQL target was opened for this run');
+          if (!this.sqlSession) {
+            const { SqlSession } = await import('../languages/sql.js');
+            this.sqlSession = new SqlSession(this.postgres.url);
+          }
+          return this.sqlSession;
+        },
+        postgres: () =>
+          this.postgres
+            ? {
+                url: this.postgres.url,
+                description: this.postgres.description,
+                ...(this.postgres.embedded ? { dataDir: this.postgres.embedded.dataDir } : {}),
+              }
+            : undefined,
+        ...(checksConfig ? { checksConfig } : {}),
       },
     };
   }
@@ -482,7 +521,7 @@ class Run {
   }
 
   private save(): void {
-    this.state.handoff = maskDeep(this.context.handoff, this.mask);
+    this.state.handoff = maskDeep(this.context.values.handoff, this.mask);
     this.store.save(this.state);
   }
 
@@ -537,8 +576,8 @@ class Run {
       return this.conclude();
     } finally {
       await this.sqlSession?.close();
-      rmSync(this.context.handoffDir, { recursive: true, force: true });
-      removeOwner(this.context.handoffDir);
+      rmSync(this.context.where.handoffDir, { recursive: true, force: true });
+      removeOwner(this.context.where.handoffDir);
       this.store.close();
       closeSync(this.logFd);
       await this.release().catch((error: unknown) =>
@@ -566,10 +605,10 @@ class Run {
       ...(this.postgres.embedded ? { embedded: this.postgres.embedded } : {}),
     };
     const target = this.plan.section.target;
-    this.context.baseEnv[target.urlEnv] = this.postgres.url;
+    this.context.values.baseEnv[target.urlEnv] = this.postgres.url;
     if (this.postgres.embedded) {
       // So that psql and friends in shell steps reach the embedded server with no arguments.
-      Object.assign(this.context.baseEnv, {
+      Object.assign(this.context.values.baseEnv, {
         PGHOST: '127.0.0.1',
         PGPORT: String(this.postgres.embedded.port),
         PGUSER: 'postgres',
