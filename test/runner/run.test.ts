@@ -4,6 +4,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDoc, tempDir } from '../helpers.js';
+
+/** A runbook of test/runner/fixtures/. */
+const fixture = (name: string): string => readFileSync(path.join(import.meta.dirname, 'fixtures', name), 'utf8');
 import { isSameProcessAlive } from '../../src/process/kill-tree.js';
 import { ExecDocError } from '../../src/errors/exec-doc-error.js';
 
@@ -13,7 +16,7 @@ const marks = (file: string): string[] =>
 describe('runSection', () => {
   it('runs setup, checks and steps in order, then teardown, and exits 0', async () => {
     const log = path.join(tempDir(), 'log');
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=late-teardown kind=teardown}\necho teardown >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=pre kind=check}\necho pre >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=one rollback=none}\necho one >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=late-setup kind=setup rollback=none}\necho setup >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=post kind=check}\necho post >> "$LOG"\n\`\`\`\n`;
+    const doc = fixture('runs-setup-checks-and-steps-in.md');
     const run = await runDoc(doc, 'proc', { env: { ...process.env, LOG: log } });
     expect(run.exitCode).toBe(0);
     expect(run.status).toBe('succeeded');
@@ -30,8 +33,7 @@ describe('runSection', () => {
 
   it('on failure rolls back completed steps in reverse order, then runs the pre checks, and exits 1', async () => {
     const log = path.join(tempDir(), 'log');
-    const step = (id: string, extra = '') => `\`\`\`bash {id=${id} ${extra}}\necho ${id} >> "$LOG"\n\`\`\`\n`;
-    const doc = `# T\n\n## Proc\n\n${step('before', 'kind=check')}${step('a', 'rollback=undo-a')}${step('b', 'rollback=none')}${step('c', 'rollback=undo-c')}\`\`\`bash {id=d rollback=undo-d}\necho d >> "$LOG"; exit 7\n\`\`\`\n${step('e', 'rollback=none')}${step('undo-a', 'kind=rollback')}${step('undo-c', 'kind=rollback')}${step('undo-d', 'kind=rollback')}${step('after-rollback', 'kind=check phase=rollback')}${step('after', 'kind=check')}`;
+    const doc = fixture('rolls-back-in-reverse-order.md');
     const run = await runDoc(doc, 'proc', { env: { ...process.env, LOG: log } });
     expect(marks(log)).toEqual(['before', 'a', 'b', 'c', 'd', 'undo-c', 'undo-a', 'before', 'after-rollback']);
     expect(run.exitCode).toBe(1);
@@ -45,7 +47,7 @@ describe('runSection', () => {
 
   it('exits 2 when a rollback fails, and stops undoing earlier steps', async () => {
     const log = path.join(tempDir(), 'log');
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=undo-a}\necho a >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=b rollback=undo-b}\necho b >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=c rollback=none}\nexit 1\n\`\`\`\n\n\`\`\`bash {id=undo-a kind=rollback}\necho undo-a >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=undo-b kind=rollback}\necho undo-b >> "$LOG"; exit 3\n\`\`\`\n`;
+    const doc = fixture('exits-2-when-a-rollback-fails.md');
     const run = await runDoc(doc, 'proc', { env: { ...process.env, LOG: log } });
     expect(run.exitCode).toBe(2);
     expect(run.status).toBe('rollback-incomplete');
@@ -54,7 +56,7 @@ describe('runSection', () => {
   });
 
   it('exits 2 when a completed step declares no rollback at all', async () => {
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a}\ntrue\n\`\`\`\n\n\`\`\`bash {id=b rollback=none}\nfalse\n\`\`\`\n`;
+    const doc = fixture('exits-2-when-a-completed-step.md');
     const notices: string[] = [];
     const run = await runDoc(doc, 'proc', { notice: (l) => notices.push(l) });
     expect(run.exitCode).toBe(2);
@@ -63,7 +65,7 @@ describe('runSection', () => {
   });
 
   it('exits 2 when the checks after a rollback fail', async () => {
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=state kind=check}\ntest ! -e "$EXEC_DOC_RUN_DIR/flag"\n\`\`\`\n\n\`\`\`bash {id=a rollback=undo-a}\ntouch "$EXEC_DOC_RUN_DIR/flag"\n\`\`\`\n\n\`\`\`bash {id=b rollback=none}\nfalse\n\`\`\`\n\n\`\`\`bash {id=undo-a kind=rollback}\necho "pretends to undo"\n\`\`\`\n`;
+    const doc = fixture('exits-2-when-the-checks-after.md');
     const run = await runDoc(doc, 'proc');
     expect(run.exitCode).toBe(2);
     expect(run.record.steps.filter((s) => s.phase === 'verify').map((s) => [s.stepId, s.status])).toEqual([
@@ -74,7 +76,7 @@ describe('runSection', () => {
   it('retries with exponential backoff and reports every attempt', async () => {
     const counter = path.join(tempDir(), 'count');
     writeFileSync(counter, '0');
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=flaky retries=3 backoff=100ms rollback=none}\nn=$(( $(cat "$COUNTER") + 1 )); echo $n > "$COUNTER"\necho "attempt $n"\n[ $n -ge 3 ]\n\`\`\`\n`;
+    const doc = fixture('retries-with-exponential-backoff-and-reports.md');
     const started = Date.now();
     const run = await runDoc(doc, 'proc', { env: { ...process.env, COUNTER: counter } });
     expect(run.exitCode).toBe(0);
@@ -93,7 +95,7 @@ describe('runSection', () => {
   });
 
   it('gives up after the last retry with the last failure', async () => {
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=never retries=2 backoff=10ms rollback=none}\nexit 4\n\`\`\`\n`;
+    const doc = fixture('gives-up-after-the-last-retry.md');
     const run = await runDoc(doc, 'proc');
     expect(run.exitCode).toBe(1);
     expect(run.record.steps[0]).toMatchObject({
@@ -106,7 +108,7 @@ describe('runSection', () => {
 
   it('a timeout kills the whole process tree, grandchildren included', async () => {
     const pids = path.join(tempDir(), 'pids');
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=tree timeout=700ms rollback=none}\n(sleep 60 & echo $! >> "$PIDS"; setsid sleep 61 & echo $! >> "$PIDS"; wait) &\necho $! >> "$PIDS"\nsleep 60\n\`\`\`\n`;
+    const doc = fixture('a-timeout-kills-the-whole-process.md');
     const started = Date.now();
     // Fails on its own within seconds when the tree survives (the step's output would stay open).
     const run = await Promise.race([
@@ -129,32 +131,7 @@ describe('runSection', () => {
   });
 
   it('verifies exact output with an ellipsis, a regex, and fails on a mismatch', async () => {
-    const doc = [
-      '# T',
-      '',
-      '## Good',
-      '',
-      '```bash {id=exact rollback=none}',
-      'printf "line 1\\nnoise 123   \\nend\\n\\n"',
-      '```',
-      '',
-      '```output',
-      'line 1',
-      'noise ...',
-      'end',
-      '```',
-      '',
-      '```bash {id=rx match="^ver(sion)? \\d+$" rollback=none}',
-      'echo "header"; echo "version 42"',
-      '```',
-      '',
-      '## Bad',
-      '',
-      '```bash {id=wrong output="expected text" rollback=none}',
-      'echo "actual text"',
-      '```',
-      '',
-    ].join('\n');
+    const doc = fixture('verifies-exact-output.md');
     const good = await runDoc(doc, 'good');
     expect(good.exitCode).toBe(0);
     const bad = await runDoc(doc, 'bad');
@@ -165,20 +142,20 @@ describe('runSection', () => {
   });
 
   it('hands values to later steps through $EXEC_DOC_ENV and keeps them across languages', async () => {
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=produce rollback=none}\necho "BACKUP_NAME=backup-$((6 * 7))" >> "$EXEC_DOC_ENV"\n\`\`\`\n\n\`\`\`python {id=consume rollback=none output="backup-42"}\nimport os\nprint(os.environ["BACKUP_NAME"])\n\`\`\`\n\n\`\`\`js {id=consume-js rollback=none output="backup-42 js"}\nconsole.log(process.env.BACKUP_NAME + ' js')\n\`\`\`\n`;
+    const doc = fixture('hands-values-to-later-steps-through.md');
     const run = await runDoc(doc, 'proc');
     expect(run.exitCode).toBe(0);
   });
 
   it('rejects a malformed hand-off line as a failure of the step', async () => {
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=produce rollback=none}\necho "not a pair" >> "$EXEC_DOC_ENV"\n\`\`\`\n`;
+    const doc = fixture('rejects-a-malformed-hand-off-line.md');
     const run = await runDoc(doc, 'proc');
     expect(run.exitCode).toBe(1);
     expect(run.record.failureReason).toBe('$EXEC_DOC_ENV line 1: expected KEY=VALUE, got `not a pair`');
   });
 
   it('runs sh, ts and js blocks and honours cwd and env', async () => {
-    const doc = `# T\n\n## Proc\n\n\`\`\`sh {id=where cwd=.. env="GREETING=hi" rollback=none}\necho "$GREETING from $(basename "$(dirname "$PWD")")" > /dev/null; test "$GREETING" = hi\n\`\`\`\n\n\`\`\`ts {id=typed rollback=none output="5"}\nconst add = (a: number, b: number): number => a + b;\nconsole.log(add(2, 3));\n\`\`\`\n`;
+    const doc = fixture('runs-sh-ts-and-js-blocks.md');
     const run = await runDoc(doc, 'proc');
     expect(run.record.steps.map((s) => [s.stepId, s.status, s.reason])).toEqual([
       ['where', 'passed', null],
@@ -188,7 +165,7 @@ describe('runSection', () => {
 
   it('a missing requirement stops the run before anything executes (exit 3)', async () => {
     const log = path.join(tempDir(), 'log');
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=none}\necho ran >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=b requires=cmd:no-such-program-xyz rollback=none}\necho ran >> "$LOG"\n\`\`\`\n`;
+    const doc = fixture('a-missing-requirement-stops-the-run.md');
     const run = await runDoc(doc, 'proc', { env: { ...process.env, LOG: log } });
     expect(run.exitCode).toBe(3);
     expect(run.status).toBe('requirements-missing');
@@ -206,7 +183,7 @@ describe('runSection', () => {
   });
 
   it('refuses confirm steps when nobody can be asked, and runs them with yes', async () => {
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=drop confirm="Drop everything?" rollback=none}\necho dropped\n\`\`\`\n`;
+    const doc = fixture('refuses-confirm-steps-when-nobody-can.md');
     await expect(runDoc(doc, 'proc')).rejects.toThrow(ExecDocError);
     await expect(runDoc(doc, 'proc')).rejects.toMatchObject({
       code: 'E_CONFIRM',
@@ -220,7 +197,7 @@ describe('runSection', () => {
   });
 
   it('validates parameters before running and reports all problems at once', async () => {
-    const doc = `---\nexec-doc:\n  params:\n    count: { type: integer, min: 1, max: 10 }\n    mode: { type: enum, values: [fast, safe], default: safe }\n---\n# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=none output="3 fast"}\necho "\${{ params.count }} $mode"\n\`\`\`\n`;
+    const doc = fixture('validates-parameters-before-running-and-reports.md');
     await expect(runDoc(doc, 'proc', { sets: { count: '11', mode: 'yolo', cuont: '1' } })).rejects.toMatchObject({
       code: 'E_PARAM',
       details: [
@@ -239,7 +216,7 @@ describe('runSection', () => {
   it('an aborted run (Ctrl-C) stops the running step and rolls back', async () => {
     const log = path.join(tempDir(), 'log');
     const controller = new AbortController();
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=undo-a}\necho a >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=slow rollback=none}\nsleep 30\n\`\`\`\n\n\`\`\`bash {id=undo-a kind=rollback}\necho undo-a >> "$LOG"\n\`\`\`\n`;
+    const doc = fixture('an-aborted-run-ctrl-c-stops.md');
     const promise = runDoc(doc, 'proc', {
       env: { ...process.env, LOG: log },
       signal: controller.signal,
@@ -252,7 +229,7 @@ describe('runSection', () => {
   });
 
   it('writes the result record where the site reads "last verified"', async () => {
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=none}\ntrue\n\`\`\`\n`;
+    const doc = fixture('writes-the-result-record-where-the.md');
     const run = await runDoc(doc, 'proc');
     const latest = JSON.parse(readFileSync(path.join(run.stateDir, 'results', 'doc', 'proc.json'), 'utf8'));
     expect(latest).toEqual(run.record);
@@ -268,7 +245,7 @@ describe('runSection', () => {
     const log = path.join(tempDir(), 'log');
     const interrupt = new AbortController();
     const force = new AbortController();
-    const doc = `# T\n\n## Proc\n\n\`\`\`bash {id=a rollback=undo-a}\necho a >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=b rollback=undo-b}\necho b >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=c rollback=none}\nsleep 30\n\`\`\`\n\n\`\`\`bash {id=undo-a kind=rollback}\necho undo-a >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=undo-b kind=rollback}\nif [ ! -e "$LOG.slow" ]; then touch "$LOG.slow"; sleep 30; fi\necho undo-b >> "$LOG"\n\`\`\`\n`;
+    const doc = fixture('a-second-interrupt-abandons-the-rollback.md');
     const env = { ...process.env, LOG: log };
     const first = await runDoc(doc, 'proc', {
       env,
