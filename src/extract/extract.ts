@@ -82,10 +82,12 @@ interface HeadingInfo {
   parents: number[];
 }
 
+type Report = (severity: Severity, ruleId: string, message: string, line: number, column: number) => void;
+
 export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
   const diagnostics: Diagnostic[] = [];
   const lines = input.source.split(/\r?\n/);
-  const report = (severity: Severity, ruleId: string, message: string, line: number, column: number): void => {
+  const report: Report = (severity, ruleId, message, line, column) => {
     diagnostics.push({ file: input.file, line, column, severity, ruleId, message });
   };
 
@@ -97,163 +99,9 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
   // Front matter `id` renames the document, as in Docusaurus (the folder part stays).
   const docId = settings.id ? input.docId.replace(/[^/]*$/, settings.id) : input.docId;
 
-  const slugger = new GithubSlugger();
-  const headings: HeadingInfo[] = [];
-  const blocks: Block[] = [];
-  const stack: number[] = [];
-  let previous: RootContent | undefined;
-
-  const visit = (nodes: RootContent[]): void => {
-    for (const node of nodes) {
-      if (node.type === 'heading') {
-        closeHeadings(node.depth);
-        const info = headingInfo(node, slugger, stack.slice());
-        info.firstBlock = blocks.length;
-        headings.push(info);
-        stack.push(headings.length - 1);
-      } else if (node.type === 'code') {
-        handleCode(node);
-      } else if ('children' in node && node.type !== 'paragraph') {
-        visit(node.children as RootContent[]);
-      }
-      previous = node;
-    }
-  };
-
-  const closeHeadings = (depth: number): void => {
-    while (stack.length > 0 && headings[stack[stack.length - 1]!]!.depth >= depth) {
-      headings[stack.pop()!]!.endBlock = blocks.length;
-    }
-  };
-
-  const handleCode = (node: Code): void => {
-    const start = node.position?.start ?? { line: 1, column: 1 };
-    if (node.lang === 'output') {
-      attachOutput(node);
-      return;
-    }
-    const selected = selectAnnotation(node.meta ?? '');
-    if (!selected) return;
-    const metaColumn = locateMeta(lines[start.line - 1] ?? '', node.meta ?? '', start.column) + selected.offset;
-    const at = (offset: number) => ({ line: start.line, column: metaColumn + offset });
-    const parsed = parseMeta(selected.text);
-    const { annotation, problems } = interpretAttributes(parsed.attributes);
-    for (const p of [...parsed.problems, ...problems])
-      report('error', p.ruleId, p.message, at(p.offset).line, at(p.offset).column);
-    if (annotation.excluded) return;
-    if (annotation.id === undefined) {
-      if (parsed.attributes.length > 0 && parsed.problems.length === 0 && problems.length === 0) {
-        report(
-          'warning',
-          'missing-id',
-          'Unexpected annotated block without an id: it is an example and never runs; add `id=<name>` to make it a step',
-          start.line,
-          metaColumn,
-        );
-      }
-      return;
-    }
-    const lang = LANGUAGE_ALIASES[(node.lang ?? '').toLowerCase()];
-    if (!lang) {
-      report(
-        'error',
-        'unknown-language',
-        `Unexpected language \`${node.lang ?? '(none)'}\` for executable block \`${annotation.id}\`, expected one of sh, bash, sql, js, ts, python, checks`,
-        start.line,
-        start.column,
-      );
-      return;
-    }
-    const rollbackAttr = parsed.attributes.find((a) => a.key === 'rollback');
-    const step: Step = {
-      id: annotation.id,
-      kind: annotation.kind ?? (lang === 'checks' ? 'check' : 'step'),
-      lang,
-      code: node.value,
-      timeoutMs: annotation.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      retries: annotation.retries ?? 0,
-      backoffMs: annotation.backoffMs ?? DEFAULT_BACKOFF_MS,
-      expectExitCode: annotation.expectExitCode ?? 0,
-      requires: annotation.requires ?? [],
-      env: annotation.env ?? {},
-      meta: selected.text,
-      position: toPosition(node.position),
-    };
-    if (annotation.phase !== undefined) step.phase = annotation.phase;
-    if (annotation.rollback !== undefined) step.rollback = annotation.rollback;
-    if (annotation.confirm !== undefined) step.confirm = annotation.confirm;
-    if (annotation.idempotent) step.idempotent = true;
-    if (annotation.cwd !== undefined) step.cwd = annotation.cwd;
-    if (annotation.output !== undefined)
-      step.expectOutput = { mode: 'exact', text: annotation.output, position: step.position };
-    if (annotation.match !== undefined) {
-      if (step.expectOutput)
-        report(
-          'error',
-          'duplicate-output',
-          `Unexpected \`match\` together with \`output\` on \`${step.id}\`, expected one of them`,
-          start.line,
-          metaColumn,
-        );
-      else step.expectOutput = { mode: 'regex', text: annotation.match, position: step.position };
-    }
-    if (lang === 'checks') {
-      if (step.kind !== 'check')
-        report(
-          'error',
-          'checks-kind',
-          `Unexpected kind=${step.kind} on the checks block \`${step.id}\`, expected kind=check (a checks block only looks; leave kind out or write kind=check)`,
-          start.line,
-          metaColumn,
-        );
-      const codeLine = start.line + 1;
-      const indent = start.column - 1;
-      diagnostics.push(
-        ...parseChecksBlock(node.value).problems.map((p) => placed(p, { file: input.file, line: codeLine, indent })),
-      );
-    }
-    const block: Block = {
-      step,
-      annotation,
-      headingIndex: stack.length ? stack[stack.length - 1]! : -1,
-      order: blocks.length,
-    };
-    if (rollbackAttr) block.rollbackAt = at(rollbackAttr.valueOffset);
-    blocks.push(block);
-  };
-
-  const attachOutput = (node: Code): void => {
-    const start = node.position?.start ?? { line: 1, column: 1 };
-    const last = blocks[blocks.length - 1];
-    const adjacent =
-      previous?.type === 'code' &&
-      last !== undefined &&
-      previous.position?.start.line === last.step.position.start.line;
-    if (!adjacent || !last) {
-      report(
-        'warning',
-        'orphan-output',
-        'Unexpected ```output block that does not directly follow an executable block, expected it right after the block whose output it shows',
-        start.line,
-        start.column,
-      );
-      return;
-    }
-    if (last.step.expectOutput) {
-      report(
-        'error',
-        'duplicate-output',
-        `Unexpected \`\`\`output block for \`${last.step.id}\`, which already declares \`output\` or \`match\`, expected one of them`,
-        start.line,
-        start.column,
-      );
-      return;
-    }
-    last.step.expectOutput = { mode: 'exact', text: node.value, position: toPosition(node.position) };
-  };
-
-  visit(input.tree.children);
-  closeHeadings(0);
+  const walk = new DocumentWalk(input.file, lines, report, diagnostics);
+  walk.collect(input.tree.children);
+  const { blocks, headings } = walk;
 
   for (const block of blocks) {
     if (block.headingIndex === -1) {
@@ -266,12 +114,10 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
       );
     }
   }
-
   for (const block of blocks) {
     if (block.step.kind === 'check' && block.step.phase === undefined)
       block.step.phase = defaultPhase(block, blocks, headings);
   }
-
   const paramsFor = (block: Block): Param[] => {
     const heading = headings[block.headingIndex];
     const slugs = heading ? [...heading.parents.map((i) => headings[i]!.slug), heading.slug] : [];
@@ -279,8 +125,193 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
   };
   validateDocument({ blocks, paramsFor, report, lines });
 
-  const byId = new Map(blocks.map((b) => [b.step.id, b]));
+  const sections = assembleSections({ blocks, headings, settings, docId, file: input.file });
   const docTitle = settings.title ?? headings.find((h) => h.depth === 1)?.title ?? docId;
+  diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId));
+  return { file: input.file, docId, title: docTitle, sections, diagnostics };
+}
+
+/** One pass over the tree: headings with the block ranges they hold, and each annotated code block. */
+class DocumentWalk {
+  readonly headings: HeadingInfo[] = [];
+  readonly blocks: Block[] = [];
+  /** The headings enclosing the current node, innermost last. */
+  private readonly stack: number[] = [];
+  private readonly slugger = new GithubSlugger();
+  private previous: RootContent | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly lines: string[],
+    private readonly report: Report,
+    private readonly diagnostics: Diagnostic[],
+  ) {}
+
+  collect(nodes: RootContent[]): void {
+    this.visit(nodes);
+    this.closeHeadings(0);
+  }
+
+  private visit(nodes: RootContent[]): void {
+    for (const node of nodes) {
+      if (node.type === 'heading') {
+        this.closeHeadings(node.depth);
+        const info = headingInfo(node, this.slugger, this.stack.slice());
+        info.firstBlock = this.blocks.length;
+        this.headings.push(info);
+        this.stack.push(this.headings.length - 1);
+      } else if (node.type === 'code') {
+        if (node.lang === 'output') this.attachOutput(node);
+        else this.addBlock(node);
+      } else if ('children' in node && node.type !== 'paragraph') {
+        this.visit(node.children as RootContent[]);
+      }
+      this.previous = node;
+    }
+  }
+
+  private closeHeadings(depth: number): void {
+    while (this.stack.length > 0 && this.headings[this.stack[this.stack.length - 1]!]!.depth >= depth) {
+      this.headings[this.stack.pop()!]!.endBlock = this.blocks.length;
+    }
+  }
+
+  private addBlock(node: Code): void {
+    const start = node.position?.start ?? { line: 1, column: 1 };
+    const selected = selectAnnotation(node.meta ?? '');
+    if (!selected) return;
+    const metaColumn = locateMeta(this.lines[start.line - 1] ?? '', node.meta ?? '', start.column) + selected.offset;
+    const at = (offset: number) => ({ line: start.line, column: metaColumn + offset });
+    const parsed = parseMeta(selected.text);
+    const { annotation, problems } = interpretAttributes(parsed.attributes);
+    for (const p of [...parsed.problems, ...problems])
+      this.report('error', p.ruleId, p.message, at(p.offset).line, at(p.offset).column);
+    if (annotation.excluded) return;
+    if (annotation.id === undefined) {
+      if (parsed.attributes.length > 0 && parsed.problems.length === 0 && problems.length === 0)
+        this.report(
+          'warning',
+          'missing-id',
+          'Unexpected annotated block without an id: it is an example and never runs; add `id=<name>` to make it a step',
+          start.line,
+          metaColumn,
+        );
+      return;
+    }
+    const lang = LANGUAGE_ALIASES[(node.lang ?? '').toLowerCase()];
+    if (!lang) {
+      this.report(
+        'error',
+        'unknown-language',
+        `Unexpected language \`${node.lang ?? '(none)'}\` for executable block \`${annotation.id}\`, expected one of sh, bash, sql, js, ts, python, checks`,
+        start.line,
+        start.column,
+      );
+      return;
+    }
+    const step = buildStep(node, { ...annotation, id: annotation.id }, lang, selected.text);
+    const problemAt = (ruleId: string, message: string) =>
+      this.report('error', ruleId, message, start.line, metaColumn);
+    if (annotation.match !== undefined) {
+      if (step.expectOutput)
+        problemAt(
+          'duplicate-output',
+          `Unexpected \`match\` together with \`output\` on \`${step.id}\`, expected one of them`,
+        );
+      else step.expectOutput = { mode: 'regex', text: annotation.match, position: step.position };
+    }
+    if (lang === 'checks') {
+      if (step.kind !== 'check')
+        problemAt(
+          'checks-kind',
+          `Unexpected kind=${step.kind} on the checks block \`${step.id}\`, expected kind=check (a checks block only looks; leave kind out or write kind=check)`,
+        );
+      const where = { file: this.file, line: start.line + 1, indent: start.column - 1 };
+      this.diagnostics.push(...parseChecksBlock(node.value).problems.map((p) => placed(p, where)));
+    }
+    const block: Block = {
+      step,
+      annotation,
+      headingIndex: this.stack.length ? this.stack[this.stack.length - 1]! : -1,
+      order: this.blocks.length,
+    };
+    const rollbackAttr = parsed.attributes.find((a) => a.key === 'rollback');
+    if (rollbackAttr) block.rollbackAt = at(rollbackAttr.valueOffset);
+    this.blocks.push(block);
+  }
+
+  /** An ```output block is the expected output of the executable block right before it. */
+  private attachOutput(node: Code): void {
+    const start = node.position?.start ?? { line: 1, column: 1 };
+    const last = this.blocks[this.blocks.length - 1];
+    const previous = this.previous;
+    const adjacent =
+      previous?.type === 'code' &&
+      last !== undefined &&
+      previous.position?.start.line === last.step.position.start.line;
+    if (!adjacent || !last) {
+      this.report(
+        'warning',
+        'orphan-output',
+        'Unexpected ```output block that does not directly follow an executable block, expected it right after the block whose output it shows',
+        start.line,
+        start.column,
+      );
+      return;
+    }
+    if (last.step.expectOutput) {
+      this.report(
+        'error',
+        'duplicate-output',
+        `Unexpected \`\`\`output block for \`${last.step.id}\`, which already declares \`output\` or \`match\`, expected one of them`,
+        start.line,
+        start.column,
+      );
+      return;
+    }
+    last.step.expectOutput = { mode: 'exact', text: node.value, position: toPosition(node.position) };
+  }
+}
+
+/** A step from its block and annotation, defaults filled in. */
+function buildStep(node: Code, annotation: StepAnnotation & { id: string }, lang: StepLanguage, meta: string): Step {
+  const step: Step = {
+    id: annotation.id,
+    kind: annotation.kind ?? (lang === 'checks' ? 'check' : 'step'),
+    lang,
+    code: node.value,
+    timeoutMs: annotation.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    retries: annotation.retries ?? 0,
+    backoffMs: annotation.backoffMs ?? DEFAULT_BACKOFF_MS,
+    expectExitCode: annotation.expectExitCode ?? 0,
+    requires: annotation.requires ?? [],
+    env: annotation.env ?? {},
+    meta,
+    position: toPosition(node.position),
+  };
+  if (annotation.phase !== undefined) step.phase = annotation.phase;
+  if (annotation.rollback !== undefined) step.rollback = annotation.rollback;
+  if (annotation.confirm !== undefined) step.confirm = annotation.confirm;
+  if (annotation.idempotent) step.idempotent = true;
+  if (annotation.cwd !== undefined) step.cwd = annotation.cwd;
+  if (annotation.output !== undefined)
+    step.expectOutput = { mode: 'exact', text: annotation.output, position: step.position };
+  return step;
+}
+
+/**
+ * Every heading that holds steps is a section: its blocks, plus the rollback partners they name
+ * from elsewhere in the document, in document order.
+ */
+function assembleSections(input: {
+  blocks: Block[];
+  headings: HeadingInfo[];
+  settings: ReturnType<typeof readSettings>;
+  docId: string;
+  file: string;
+}): Section[] {
+  const { blocks, headings, settings, docId, file } = input;
+  const byId = new Map(blocks.map((b) => [b.step.id, b]));
   const sections: Section[] = [];
   for (const [headingIndex, heading] of headings.entries()) {
     const own = blocks.slice(heading.firstBlock, heading.endBlock);
@@ -298,7 +329,7 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
     const section: Omit<Section, 'contentHash'> = {
       address: `${docId}/${heading.slug}`,
       docId,
-      file: input.file,
+      file,
       slug: heading.slug,
       title: heading.title,
       depth: heading.depth,
@@ -310,9 +341,7 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
     };
     sections.push({ ...section, contentHash: sectionContentHash(section) });
   }
-
-  diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId));
-  return { file: input.file, docId, title: docTitle, sections, diagnostics };
+  return sections;
 }
 
 function headingInfo(node: Heading, slugger: GithubSlugger, parents: number[]): HeadingInfo {
