@@ -105,9 +105,7 @@ export function parseChecksBlock(
   if (!parsed.success)
     reportIssues(
       parsed.error.issues,
-      locate,
-      'the checks block',
-      () => ['phase', 'checks'],
+      { locate, where: 'the checks block', keys: () => ['phase', 'checks'] },
       (line, column, message) => problems.push(problem(line, column, message)),
     );
   // The well-formed entries are still checked, so that every problem shows at once.

@@ -68,12 +68,18 @@ export function issueMessage(issue: z.core.$ZodIssue, where: string, keys: strin
 /** Reports each zod issue at the position of the value (or, for an unexpected key, of the key). */
 export function reportIssues(
   issues: readonly z.core.$ZodIssue[],
-  locate: Locate,
-  where: string,
-  keys: (issue: z.core.$ZodIssue) => string[],
+  source: {
+    locate: Locate;
+    /** What was validated, for messages: `the checks block`, `` `http.health` ``. */
+    where: string;
+    /** The keys allowed where the issue is (for "expected one of"). */
+    keys: (issue: z.core.$ZodIssue) => string[];
+    /** The path of the validated value in the file. */
+    prefix?: ReadonlyArray<string | number>;
+  },
   report: (line: number, column: number, message: string) => void,
-  prefix: ReadonlyArray<string | number> = [],
 ): void {
+  const { locate, where, keys, prefix = [] } = source;
   for (const issue of issues) {
     const extra = issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [];
     const at = locate(
@@ -150,7 +156,7 @@ export function resolveCheck(input: {
   const parsed = definition.settings.safeParse(written);
   if (!parsed.success) {
     const keys = ['type', 'timeoutMs', ...knownKeys(definition.settings)];
-    reportIssues(parsed.error.issues, locate, `\`${name}\``, () => keys, report, prefix);
+    reportIssues(parsed.error.issues, { locate, where: `\`${name}\``, keys: () => keys, prefix }, report);
     return undefined;
   }
   return { name, definition, settings: parsed.data as Record<string, unknown>, raw: written, timeoutMs };
@@ -235,20 +241,15 @@ export function loadChecksConfig(file: string | null): ChecksConfig {
   const locate: Locate = (p, key) => (key ? locator.keyAt(p) : locator.at(p));
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
-    reportIssues(
-      parsed.error.issues,
-      locate,
-      CONFIG_FILE,
-      (issue) => [
-        'version',
-        'timeoutMs',
-        'checks',
-        'phases',
-        'prometheus',
-        ...(issue.path[0] === 'phases' ? VALIDATION_PHASES : []),
-      ],
-      report,
-    );
+    const keys = (issue: z.core.$ZodIssue) => [
+      'version',
+      'timeoutMs',
+      'checks',
+      'phases',
+      'prometheus',
+      ...(issue.path[0] === 'phases' ? VALIDATION_PHASES : []),
+    ];
+    reportIssues(parsed.error.issues, { locate, where: CONFIG_FILE, keys }, report);
   }
   // Whatever parts are well-formed are still checked, so that every problem shows at once.
   const body = parsed.success ? parsed.data : wellFormedParts(data);

@@ -231,7 +231,13 @@ async function attemptOnce(
         exitCode: r.ok ? 0 : 1,
       });
     }
-    return verifyOutput(step, r.output, output, r.durationMs, r.ok ? 0 : 1, null);
+    return verifyOutput(step, {
+      stdout: r.output,
+      output,
+      durationMs: r.durationMs,
+      exitCode: r.ok ? 0 : 1,
+      signal: null,
+    });
   }
 
   // Created by the step itself when it has something to hand on (the folder is private, 0700).
@@ -281,7 +287,13 @@ async function attemptOnce(
       output,
       exitCode: r.exitCode,
     });
-  const verified = verifyOutput(step, r.stdout, output, r.durationMs, r.exitCode, null);
+  const verified = verifyOutput(step, {
+    stdout: r.stdout,
+    output,
+    durationMs: r.durationMs,
+    exitCode: r.exitCode,
+    signal: null,
+  });
   const handed = readHandoff(handoffFile);
   if (handed.existed) rmSync(handoffFile, { force: true });
   if (verified.passed) {
@@ -395,14 +407,12 @@ async function runChecksStep(
   return { ...base, passed: false, status: 'failed', exitCode: 1, timedOut: false, reason };
 }
 
+/** An attempt that exited as expected passes when its standard output is what the step declares. */
 function verifyOutput(
   step: Step,
-  stdout: string,
-  output: string,
-  durationMs: number,
-  exitCode: number | null,
-  signal: string | null,
+  reached: { stdout: string; output: string; durationMs: number; exitCode: number | null; signal: string | null },
 ): AttemptOutcome {
+  const { stdout, output, durationMs, exitCode, signal } = reached;
   if (step.expectOutput && !outputMatches(step.expectOutput, stdout)) {
     return fail('failed', describeMismatch(step.expectOutput, stdout), { durationMs, output, exitCode, signal });
   }

@@ -207,20 +207,18 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
   const checksConfig = await loadChecksConfigFor(plan, state.section.file);
   const unlockSection = await lockSectionFor(plan, state.runId, options, env);
   try {
-    return await continueRun(plan, state, store, params, checksConfig, options);
+    return await continueRun({ plan, state, store, params, ...(checksConfig ? { checksConfig } : {}) }, options);
   } finally {
     await unlockSection();
   }
 }
 
+/** Goes on with a stored run whose parameters, configuration and section lock are ready. */
 async function continueRun(
-  plan: Plan,
-  state: RunState,
-  store: RunStore,
-  params: ResolvedParams,
-  checksConfig: ChecksConfig | undefined,
+  prepared: { plan: Plan; state: RunState; store: RunStore; params: ResolvedParams; checksConfig?: ChecksConfig },
   options: ResumeOptions,
 ): Promise<RunOutcome> {
+  const { plan, state, store, params, checksConfig } = prepared;
   const section = plan.section;
   store.lock();
   const interrupted =

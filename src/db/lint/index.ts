@@ -89,7 +89,7 @@ export async function lintSql(sql: string, file: string, options: LintOptions = 
     }
     inner.set(stmt.index, found);
   }
-  checkStatements(sql, statements, 0, state, push, true, inner);
+  checkStatements({ text: sql, statements, base: 0, topLevel: true, inner }, state, push);
   return findings.sort((a, b) => a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId));
 }
 
@@ -99,16 +99,25 @@ interface LintState {
   outsideTransaction: boolean;
 }
 
-/** Runs every rule over `statements` of `text`, which starts at offset `base` of the file. */
+/** A run of statements: the file itself (top level), or the SQL of a DO block inside it. */
+interface StatementChunk {
+  text: string;
+  statements: Statement[];
+  /** Offset of `text` in the file. */
+  base: number;
+  /** The file itself: end-of-file rules run after it. */
+  topLevel: boolean;
+  /** The DO blocks' SQL, by the index of the statement holding them. */
+  inner?: Map<number, Array<{ text: string; offset: number; statements: Statement[] }>>;
+}
+
+/** Runs every rule over the chunk's statements, DO blocks' SQL in place. */
 function checkStatements(
-  text: string,
-  statements: Statement[],
-  base: number,
+  chunk: StatementChunk,
   state: LintState,
   push: (ruleId: string, offset: number, message: string, fix: string) => void,
-  topLevel: boolean,
-  inner = new Map<number, Array<{ text: string; offset: number; statements: Statement[] }>>(),
 ): void {
+  const { text, statements, base, topLevel, inner = new Map() } = chunk;
   const dropped = droppedTables(statements);
   let inExplicitTransaction = false;
   const contextFor = (rule: (typeof RULES)[number], stmt: Statement | undefined, facts: FileFacts): RuleContext => ({
@@ -143,7 +152,11 @@ function checkStatements(
     if (stmt.type === 'CreateStmt') state.created.add(relationName(stmt.body.relation));
     learnSchema(stmt, state.schema);
     for (const block of inner.get(stmt.index) ?? [])
-      checkStatements(block.text, block.statements, base + block.offset, state, push, false);
+      checkStatements(
+        { text: block.text, statements: block.statements, base: base + block.offset, topLevel: false },
+        state,
+        push,
+      );
   }
   if (!topLevel) return;
   const facts = factsAt(statements.length);
