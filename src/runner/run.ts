@@ -134,16 +134,7 @@ async function startRun(
     lastSeq: 0,
     final: null,
   };
-  const mask = createMasker(params.secrets);
-  const run = new Run({
-    plan,
-    state,
-    store,
-    mask,
-    params: params.values,
-    options,
-    ...(checksConfig ? { checksConfig } : {}),
-  });
+  const run = new Run({ plan, state, store, params, options, ...(checksConfig ? { checksConfig } : {}) });
   run.bus.emit({
     type: 'run.start',
     section: section.address,
@@ -236,16 +227,7 @@ async function continueRun(
     store.unlock();
     throw interruptedError(state.runId, interrupted, plan);
   }
-  const mask = createMasker(params.secrets);
-  const run = new Run({
-    plan,
-    state,
-    store,
-    mask,
-    params: params.values,
-    options,
-    ...(checksConfig ? { checksConfig } : {}),
-  });
+  const run = new Run({ plan, state, store, params, options, ...(checksConfig ? { checksConfig } : {}) });
   run.cleanUpLeftover();
   if (options.rollback && state.phase === 'forward') rollBackInstead(state, plan, interrupted);
   const rollingBack = state.phase === 'rollback';
@@ -434,13 +416,14 @@ class Run {
     plan: Plan;
     state: RunState;
     store: RunStore;
-    mask: Masker;
-    /** The parameters' values, defaults filled in. */
-    params: Record<string, string>;
+    /** The parameters' values (defaults filled in) and which of them are secret. */
+    params: ResolvedParams;
     options: CommonRunOptions;
     checksConfig?: ChecksConfig;
   }) {
-    const { plan, state, store, mask, params, options, checksConfig } = parts;
+    const { plan, state, store, options, checksConfig } = parts;
+    const params = parts.params.values;
+    const mask = createMasker(parts.params.secrets);
     this.plan = plan;
     this.state = state;
     this.store = store;
