@@ -161,10 +161,10 @@ export async function databaseBench(say: (line: string) => void, root: string): 
 
   // 3. Rollback time of the schema+data procedure: fail its last step, time the rollback.
   const docsRoot = path.join(root, 'docs');
-  const { section, path: documentPath } = await resolveSection(
-    'database-migrations/data-migration',
-    { docsRoot, displayRoot: root },
-  );
+  const { section, path: documentPath } = await resolveSection('database-migrations/data-migration', {
+    docsRoot,
+    displayRoot: root,
+  });
   let rollbackMs = -1;
   const outcome = await runSection({
     section,
