@@ -51,6 +51,8 @@ export type RunEventBody =
       attempts: number;
       exitCode: number | null;
       reason: string | null;
+      /** What the step measured ($EXEC_DOC_METRICS), when it measured anything. */
+      metrics?: Array<{ name: string; value: number; unit: string }>;
     }
   | { type: 'rollback.start'; reason: string; steps: string[] }
   | {

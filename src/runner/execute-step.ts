@@ -1,6 +1,6 @@
 // Executes one block: confirmation, attempts with exponential backoff, verification of exit
 // code and output, hand-off values, a masked log, and one StepResult whatever happened.
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Param, Step } from '../model/types.js';
 import type { StepPhase, StepStatus } from '../events/types.js';
@@ -11,6 +11,7 @@ import type { SqlSession } from '../languages/sql.js';
 import { runProcess } from '../process/process.js';
 import { describeMismatch, outputMatches } from './verify.js';
 import { HANDOFF_ENV, readHandoff } from './handoff.js';
+import { METRICS_ENV, readMetrics, type StepMetric } from './metrics.js';
 import { paramEnvironment, renderPlaceholders, sqlSettings } from '../placeholders/index.js';
 import type { StepResult } from './state.js';
 import { reasons } from './reasons.js';
@@ -87,6 +88,7 @@ interface AttemptOutcome {
   output: string;
   durationMs: number;
   checks?: CheckResult[];
+  metrics?: StepMetric[];
 }
 
 export async function executeStep(
@@ -164,6 +166,7 @@ export async function executeStep(
       reason: final.reason,
       outputExcerpt: excerpt(final.output),
       ...(final.checks ? { checks: final.checks } : {}),
+      ...(final.metrics && final.metrics.length > 0 ? { metrics: final.metrics } : {}),
     },
     context.output.mask,
   );
@@ -176,6 +179,7 @@ export async function executeStep(
     attempts: result.attempts,
     exitCode: result.exitCode,
     reason: result.reason,
+    ...(result.metrics ? { metrics: result.metrics } : {}),
   });
   return result;
 }
@@ -242,7 +246,11 @@ async function attemptOnce(
 
   // Created by the step itself when it has something to hand on (the folder is private, 0700).
   const handoffFile = path.join(context.where.handoffDir, `${step.id}.env`);
-  const env = stepEnvironment(step, context, { [HANDOFF_ENV]: handoffFile });
+  // Measurements are not secret: they are kept in the run's folder.
+  const metricsFile = path.join(context.where.runDir, 'metrics', `${step.id}.${phase}.ndjson`);
+  mkdirSync(path.dirname(metricsFile), { recursive: true });
+  rmSync(metricsFile, { force: true });
+  const env = stepEnvironment(step, context, { [HANDOFF_ENV]: handoffFile, [METRICS_ENV]: metricsFile });
   const command = commandFor(step.lang, code);
   const r = await runProcess({
     file: command.file,
@@ -296,12 +304,14 @@ async function attemptOnce(
   });
   const handed = readHandoff(handoffFile);
   if (handed.existed) rmSync(handoffFile, { force: true });
+  const measured = readMetrics(metricsFile);
   if (verified.passed) {
-    if (handed.problems.length > 0)
-      return fail('failed', handed.problems.join('; '), { durationMs: r.durationMs, output, exitCode: r.exitCode });
+    const problems = [...handed.problems, ...measured.problems];
+    if (problems.length > 0)
+      return fail('failed', problems.join('; '), { durationMs: r.durationMs, output, exitCode: r.exitCode });
     Object.assign(context.values.handoff, handed.values);
   }
-  return verified;
+  return { ...verified, metrics: measured.metrics };
 }
 
 /**

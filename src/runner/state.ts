@@ -13,6 +13,7 @@ import { tryLockFile } from '../util/lock-file.js';
 import { ExecDocError } from '../errors/exec-doc-error.js';
 import type { EmbeddedInfo } from '../targets/postgres.js';
 import type { CheckResult } from '../checks/types.js';
+import type { StepMetric } from './metrics.js';
 
 /** One execution of one block; success and failure have the same shape. */
 export interface StepResult {
@@ -33,6 +34,8 @@ export interface StepResult {
   outputExcerpt: string;
   /** For a `checks` block: each check's answer. */
   checks?: CheckResult[];
+  /** What the step measured ($EXEC_DOC_METRICS). */
+  metrics?: StepMetric[];
 }
 
 /** A failed run: rollback (steps) → verify (against the state after setup) → rollback-setup → teardown. */

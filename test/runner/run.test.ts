@@ -147,6 +147,23 @@ describe('runSection', () => {
     expect(run.exitCode).toBe(0);
   });
 
+  it('records what a step measured ($EXEC_DOC_METRICS) in its result and event, and fails on a malformed line', async () => {
+    const doc = fixture('reports-metrics.md');
+    const run = await runDoc(doc, 'proc');
+    expect(run.exitCode).toBe(0);
+    const expected = [
+      { name: 'failedRequests', value: 0, unit: 'requests' },
+      { name: 'p99Ms', value: 12.5, unit: 'ms' },
+    ];
+    expect(run.record.steps[0]!.metrics).toEqual(expected);
+    expect(run.events.find((e) => e.type === 'step.end')).toMatchObject({ metrics: expected });
+    const bad = await runDoc(doc, 'bad');
+    expect(bad.exitCode).toBe(1);
+    expect(bad.record.failureReason).toBe(
+      '$EXEC_DOC_METRICS line 1: expected "name" in lowerCamelCase (e.g. "p99Ms"), got "Failed Requests"',
+    );
+  });
+
   it('rejects a malformed hand-off line as a failure of the step', async () => {
     const doc = fixture('rejects-a-malformed-hand-off-line.md');
     const run = await runDoc(doc, 'proc');
