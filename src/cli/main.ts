@@ -153,10 +153,14 @@ async function plan(address: string, options: CliOptions, io: Io): Promise<numbe
   const { resolveSection } = await import('../documents/address.js');
   const { buildPlan } = await import('../plan/plan.js');
   const { formatPlan, planJson } = await import('../report/plan.js');
-  const { section } = await resolveSection(address, loadOptions(options));
-  const p = buildPlan(section);
-  io.stdout.write(options.json ? `${JSON.stringify(planJson(p), null, 2)}\n` : formatPlan(p));
-  return 0;
+  const resolved = await resolveSection(address, loadOptions(options));
+  const p = buildPlan(resolved.section);
+  if (!options.preview) {
+    io.stdout.write(options.json ? `${JSON.stringify(planJson(p), null, 2)}\n` : formatPlan(p));
+    return 0;
+  }
+  const { runPreviews } = await import('./preview.js');
+  return runPreviews(resolved, p, options, io);
 }
 
 async function execute(command: 'run' | 'resume', target: string, options: CliOptions, io: Io): Promise<number> {

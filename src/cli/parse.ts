@@ -26,6 +26,8 @@ export interface CliOptions {
   phase: 'pre' | 'post' | 'rollback';
   /** resume: run again the step the dead runner was in. */
   rerunInterrupted: boolean;
+  /** plan: run the section's read-only preview blocks and show what they print. */
+  preview: boolean;
   /** resume: roll back instead of going on. */
   rollback: boolean;
   /** run/resume: how long to wait for another run of the same section and target. */
@@ -70,6 +72,11 @@ const OPTIONS: OptionSpec[] = [
     multiple: true,
     description: 'set a section parameter (repeatable); for secrets prefer EXEC_DOC_PARAM_<name>',
     commands: ['plan', 'run', 'resume', 'check'],
+  },
+  {
+    name: 'preview',
+    description: 'also run the read-only kind=preview blocks and show what the procedure would change',
+    commands: ['plan'],
   },
   {
     name: 'yes',
@@ -262,6 +269,7 @@ function defaults(env: NodeJS.ProcessEnv): CliOptions {
     strict: false,
     phase: 'pre',
     rerunInterrupted: false,
+    preview: false,
     rollback: false,
     lockWaitMs: 0,
   };
@@ -337,6 +345,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
   options.only = (values.only as string[] | undefined) ?? [];
   options.strict = values.strict === true;
   options.rerunInterrupted = values['rerun-interrupted'] === true;
+  options.preview = values.preview === true;
   options.rollback = values.rollback === true;
   if (typeof values['lock-wait'] === 'string') {
     const ms = parseDurationMs(values['lock-wait']);

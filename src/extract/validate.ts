@@ -48,7 +48,7 @@ export function validateDocument({ blocks, paramsFor, report, lines }: ValidateI
     if (typeof step.rollback === 'string') {
       referenced.add(step.rollback);
       const partner = byId.get(step.rollback);
-      if (step.kind === 'check' || step.kind === 'rollback' || step.kind === 'teardown') {
+      if (step.kind === 'check' || step.kind === 'rollback' || step.kind === 'teardown' || step.kind === 'preview') {
         report(
           'error',
           'rollback-on-' + step.kind,

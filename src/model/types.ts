@@ -13,8 +13,12 @@ export interface Position {
   end: Point;
 }
 
-export type StepKind = 'step' | 'check' | 'rollback' | 'setup' | 'teardown';
-export const STEP_KINDS: readonly StepKind[] = ['step', 'check', 'rollback', 'setup', 'teardown'];
+/**
+ * `preview`: a read-only block that shows what the procedure would change (a diff, a dry run);
+ * `exec-doc plan --preview` runs only these, and a run shows them first.
+ */
+export type StepKind = 'step' | 'check' | 'rollback' | 'setup' | 'teardown' | 'preview';
+export const STEP_KINDS: readonly StepKind[] = ['step', 'check', 'rollback', 'setup', 'teardown', 'preview'];
 
 /** When a check runs: before the steps, after them, or only after a rollback. */
 export type CheckPhase = 'pre' | 'post' | 'rollback';

@@ -34,12 +34,17 @@ export interface Plan {
   confirmations: Step[];
   /** Whether any step talks to the section's PostgreSQL target. */
   needsPostgres: boolean;
+  /** Read-only blocks that show what would change (`exec-doc plan --preview` runs them). */
+  previews: Step[];
 }
 
 export function buildPlan(section: Section): Plan {
   const byId = new Map(section.steps.map((s) => [s.id, s]));
   const setup = section.steps.filter((s) => s.kind === 'setup');
-  const main = section.steps.filter((s) => s.kind === 'step' || (s.kind === 'check' && s.phase !== 'rollback'));
+  // Previews only read: they run first among the forward steps, with nothing to undo.
+  const main = section.steps.filter(
+    (s) => s.kind === 'step' || s.kind === 'preview' || (s.kind === 'check' && s.phase !== 'rollback'),
+  );
   const forward = [...setup, ...main];
   const rollbackOf = new Map<string, Step | null>();
   for (const step of forward) {
@@ -65,5 +70,6 @@ export function buildPlan(section: Section): Plan {
     requirements,
     confirmations: forward.filter((s) => s.confirm !== undefined),
     needsPostgres: requirements.includes('postgres'),
+    previews: section.steps.filter((s) => s.kind === 'preview'),
   };
 }

@@ -114,6 +114,10 @@ export function formatPlan(plan: Plan): string {
   }
   if (plan.confirmations.length)
     out.push(`Needs confirmation (or --yes): ${plan.confirmations.map((s) => s.id).join(', ')}`);
+  if (plan.previews.length)
+    out.push(
+      `What it would change: npm run exec-doc -- plan ${runnableAddress(section)} --preview (runs ${plan.previews.map((s) => s.id).join(', ')}, which only read)`,
+    );
   out.push('', `Run it: npm run exec-doc -- run ${runnableAddress(section)}`);
   return out.join('\n') + '\n';
 }

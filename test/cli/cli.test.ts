@@ -279,6 +279,42 @@ describe('exec-doc CLI', () => {
     expect(plan.stdout).not.toContain('marks');
   });
 
+  it('plan --preview runs only the read-only preview blocks and shows what they print; a run shows them first', async () => {
+    const dir = tempDir();
+    const state = path.join(dir, 'version');
+    writeFileSync(state, '1.0\n');
+    const doc = path.join(ROOT, 'test', 'cli', 'fixtures', 'preview.md');
+    const env = { STATE_FILE: state };
+    const plain = await cli(['plan', `${doc}#bump-the-version`], { env });
+    expect(plain.stdout).toContain('--preview (runs show-change, which only read)');
+    expect(plain.stdout).not.toContain('version: 1.0');
+    const preview = await cli(
+      ['plan', `${doc}#bump-the-version`, '--preview', '--set', 'target=3.1', '--state-dir', dir],
+      {
+        env,
+      },
+    );
+    expect(preview.exitCode, preview.stderr).toBe(0);
+    expect(preview.stdout).toContain('What it would change (preview blocks; nothing was changed):');
+    expect(preview.stdout).toContain('    version: 1.0 → 3.1');
+    expect(readFileSync(state, 'utf8')).toBe('1.0\n');
+    const run = await cli(['run', `${doc}#bump-the-version`, '--json', '--state-dir', dir], { env });
+    expect(run.exitCode).toBe(0);
+    expect(
+      parseEvents(run.stdout)
+        .filter((e) => e.type === 'step.end')
+        .map((e) => e.stepId),
+    ).toEqual(['show-change', 'bump']);
+    expect(readFileSync(state, 'utf8')).toBe('2.0\n');
+    const none = await cli([
+      'plan',
+      path.join(ROOT, 'test', 'runner', 'fixtures', 'reports-metrics.md#proc'),
+      '--preview',
+    ]);
+    expect(none.exitCode).toBe(64);
+    expect(none.stderr).toContain('has no preview blocks');
+  });
+
   it('list reflects an edited document although its results are cached', async () => {
     const { dir, file } = writeDoc('# G\n\n## First\n\n```bash {id=a rollback=none}\ntrue\n```\n', 'guide.md');
     const first = await cli(['list', '--docs', '.'], { cwd: dir });
