@@ -18,6 +18,7 @@ import { httpHealth } from './library/http.js';
 import { packageVersions } from './library/packages.js';
 import { containerImage } from './library/container.js';
 import { configSchema } from './library/config-schema.js';
+import { appCompatibility } from './library/compatibility.js';
 
 export const CHECKS: ReadonlyArray<CheckDefinition<any>> = [
   postgresReachable,
@@ -37,6 +38,7 @@ export const CHECKS: ReadonlyArray<CheckDefinition<any>> = [
   packageVersions,
   containerImage,
   configSchema,
+  appCompatibility,
 ];
 
 export const CHECK_TYPES: readonly string[] = CHECKS.map((c) => c.type);

@@ -103,15 +103,17 @@ const TOOLING = new Set(['pip', 'setuptools', 'wheel', 'distribute']);
 
 export const pythonEnvironment: CheckDefinition<{
   python: string;
+  pip?: string | undefined;
   lockFile?: string | undefined;
   allowExtra: boolean;
 }> = {
   type: 'python.environment',
   title: 'Python environment consistent',
   description:
-    "`pip check` on the interpreter (e.g. a venv's bin/python) finds no broken requirement, and the installed packages are exactly those pinned in `lockFile` (pip freeze format), if one is set.",
+    "`pip check` on the interpreter (e.g. a venv's bin/python) finds no broken requirement, and the installed packages are exactly those pinned in `lockFile` (pip freeze format), if one is set. `pip`: another Python whose pip inspects the interpreter's environment (one made without pip).",
   settings: z.strictObject({
     python: z.string().min(1).default('python3'),
+    pip: z.string().min(1).optional(),
     lockFile: z.string().min(1).optional(),
     allowExtra: z.boolean().default(false),
   }),
@@ -136,18 +138,14 @@ export const pythonEnvironment: CheckDefinition<{
         throw error;
       }
     }
-    // Both questions at once: each pip start-up costs the better part of a second.
-    const [check, list] = await Promise.all([
-      runProgram(context, s.python, ['-m', 'pip', 'check', '--disable-pip-version-check', '--no-color']),
-      runProgram(context, s.python, [
-        '-m',
-        'pip',
-        'list',
-        '--format=json',
-        '--disable-pip-version-check',
-        '--no-color',
-      ]),
-    ]);
+    // An environment made without pip (venv --without-pip) is inspected by another Python's pip
+    // (pip 22.3 or later) pointed at it with --python.
+    const [pipFile, ...pipArgs] = s.pip ? [s.pip, '-m', 'pip', '--python', s.python] : [s.python, '-m', 'pip'];
+    const pip = (args: string[]) =>
+      runProgram(context, pipFile!, [...pipArgs, ...args, '--disable-pip-version-check', '--no-color']);
+    // Both questions at once: each pip start-up costs the better part of a second. --local: a venv
+    // that sees the system's packages is judged by what it installed itself.
+    const [check, list] = await Promise.all([pip(['check']), pip(['list', '--local', '--format=json'])]);
     if (/No module named pip/.test(check.stderr))
       throw new CheckCannotRun(`${s.python} has no pip (\`${s.python} -m ensurepip\` installs it)`);
     const broken =
