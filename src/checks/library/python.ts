@@ -169,7 +169,10 @@ export const pythonEnvironment: CheckDefinition<{
     } catch {
       throw new CheckCannotRun(`\`${s.python} -m pip list --format=json\` printed something that is not JSON`);
     }
-    const problems = [...broken];
+    // A venv that sees the system's packages: what is broken among those is the system's to fix.
+    const local = new Set(installed.map((p) => normalizeName(p.name)));
+    const ours = broken.filter((line) => local.has(normalizeName(line.split(/\s/)[0] ?? '')));
+    const problems = [...ours];
     if (lock) {
       const have = new Map(installed.map((p) => [normalizeName(p.name), p.version]));
       const pinned = new Map(lock.map((e) => [e.name, e]));
@@ -185,7 +188,7 @@ export const pythonEnvironment: CheckDefinition<{
             problems.push(`${name} ${version} is installed but not in the lock`);
       }
     }
-    const value = `${installed.length} packages, ${broken.length} broken${lock ? `, ${problems.length - broken.length} differ from the lock` : ''}`;
+    const value = `${installed.length} packages, ${ours.length} broken${lock ? `, ${problems.length - ours.length} differ from the lock` : ''}`;
     const status = problems.length > 0 ? 'fail' : 'pass';
     const detail =
       status === 'pass'
