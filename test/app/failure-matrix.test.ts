@@ -1,0 +1,85 @@
+// The application guide's failure matrix: every forward step of every procedure that changes
+// something fails once (EXEC_DOC_FAIL_BEFORE), and each time the rollback returns shopapp to where
+// it started: the checks that ran before the change pass again (same packages, same release, same
+// configuration, healthy at the old version) and so do the rollback-phase checks. Real processes:
+// the service, its supervisor and workers, pip, PostgreSQL.
+import path from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { resolveSection } from '../../src/documents/address.js';
+import { runSection } from '../../src/runner/run.js';
+import { buildPlan } from '../../src/plan/plan.js';
+import { loadCorpus } from '../../src/documents/corpus.js';
+import { ROOT, tempDir } from '../helpers.js';
+
+const docsRoot = path.join(ROOT, 'docs');
+const DOC = 'application-upgrades';
+const docs = await loadCorpus({ docsRoot, displayRoot: ROOT });
+const sections = docs.find((d) => d.docId === DOC)!.sections;
+const changing = sections.filter((s) => !s.slug.endsWith('-failing'));
+// Every forward block after the setup: the steps that change something, and the checks between them.
+const cases = changing.flatMap((section) =>
+  buildPlan(section)
+    .forward.filter((step) => step.kind === 'step' || (step.kind === 'check' && step.phase === 'post'))
+    .map((step) => [section.slug, step.id] as const),
+);
+
+const run = async (slug: string, env: Record<string, string>, sets: Record<string, string> = {}) => {
+  const { section, path: documentPath } = await resolveSection(`${DOC}/${slug}`, { docsRoot, displayRoot: ROOT });
+  const stateDir = tempDir('exec-doc-app-');
+  const outcome = await runSection({
+    section,
+    documentPath,
+    docsRoot,
+    stateDir,
+    sets,
+    env: { ...process.env, ...env },
+  });
+  return { outcome, stateDir };
+};
+
+describe.concurrent('application procedures under injected failures', () => {
+  it('covers every procedure that changes something', () => {
+    expect(changing.map((s) => s.slug)).toEqual([
+      'upgrade-python-packages',
+      'deploy-a-new-release',
+      'update-the-configuration',
+    ]);
+    expect(cases.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it.each(cases)(
+    '%s: failing before %s returns the application to where it started',
+    async (slug, stepId) => {
+      const { outcome } = await run(slug, { EXEC_DOC_FAIL_BEFORE: stepId });
+      const failed = outcome.record.steps.filter((s) => s.status !== 'passed' && s.stepId !== stepId);
+      expect(outcome.exitCode, `${outcome.record.failureReason}\n${JSON.stringify(failed, null, 1)}`).toBe(1);
+      expect(outcome.record.failedStep).toBe(stepId);
+      const verify = outcome.record.steps.filter((s) => s.phase === 'verify');
+      // The pre checks that passed ran again, and every one passed.
+      expect(verify.length).toBeGreaterThanOrEqual(2);
+      expect(verify.filter((s) => s.status !== 'passed')).toEqual([]);
+      expect(outcome.record.rollback.complete).toBe(true);
+    },
+    180_000,
+  );
+
+  it('never shows the secret of the new configuration: not in output, events, logs, state or results', async () => {
+    const secret = 'sk_live_0f1e2d3c4b5a69788796a5b4';
+    const { outcome, stateDir } = await run('update-the-configuration', {}, { payment_api_key: secret });
+    expect(outcome.exitCode, outcome.record.failureReason ?? '').toBe(0);
+    const files: string[] = [];
+    const walk = (dir: string): void => {
+      for (const name of readdirSync(dir)) {
+        const file = path.join(dir, name);
+        if (statSync(file).isDirectory()) walk(file);
+        else files.push(file);
+      }
+    };
+    walk(stateDir);
+    expect(files.length).toBeGreaterThan(3);
+    for (const file of files) expect(readFileSync(file, 'utf8'), file).not.toContain(secret);
+    const render = outcome.record.steps.find((s) => s.stepId === 'config-render')!;
+    expect(render.outputExcerpt).toContain('"apiKey": "***"');
+  }, 120_000);
+});
