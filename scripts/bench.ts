@@ -364,9 +364,9 @@ async function validation(rounds: number): Promise<void> {
   );
 }
 
-// BENCH_ONLY=overhead,extraction,site,validation,db runs a subset.
+// BENCH_ONLY=overhead,extraction,site,validation,db,app runs a subset.
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'overhead,extraction,site,validation,db').split(',').map((s) => s.trim()),
+  (process.env.BENCH_ONLY ?? 'overhead,extraction,site,validation,db,app').split(',').map((s) => s.trim()),
 );
 say(`exec-doc bench — node ${process.version}, ${os.cpus().length} cpus, ${new Date().toISOString().slice(0, 10)}`);
 if (only.has('overhead')) await runnerOverhead(Number(process.env.BENCH_ROUNDS ?? 15));
@@ -376,6 +376,10 @@ if (only.has('validation')) await validation(Number(process.env.BENCH_VALIDATION
 if (only.has('db') && !process.env.BENCH_SKIP_DB) {
   const { databaseBench } = await import('./bench-db.js');
   await databaseBench(say, ROOT);
+}
+if (only.has('app')) {
+  const { applicationBench } = await import('./bench-app.js');
+  await applicationBench(say, ROOT, Number(process.env.BENCH_APP_ROUNDS ?? 3));
 }
 mkdirSync(WORK, { recursive: true });
 writeFileSync(path.join(WORK, 'last-bench.txt'), `${lines.join('\n')}\n`);
