@@ -546,10 +546,7 @@ class Run {
           'verify',
           'verifyCursor',
           'rollback-setup',
-          // A pre check that never passed proves nothing after a rollback; nor does any check when
-          // the setup itself failed (there is no starting state to return to).
-          (step) =>
-            this.state.baselineAfterSetup === true && (step.phase !== 'pre' || this.state.completed.includes(step.id)),
+          (step) => step.phase !== 'pre' || this.state.completed.includes(step.id),
         );
       if (this.state.phase === 'rollback-setup') await this.undoSetup();
       if (this.state.phase === 'teardown') await this.runAll(this.plan.teardown, 'teardown', 'teardownCursor', 'done');

@@ -113,7 +113,7 @@ describe('interpretAttributes', () => {
     [
       '{id=a kind=stepp}',
       'invalid-field',
-      'Unexpected value for `kind`: unknown kind `stepp`, expected one of step, check, rollback, setup, teardown (e.g. `kind=check`)',
+      'Unexpected value for `kind`: unknown kind `stepp`, expected one of step, check, rollback, setup, teardown, preview (e.g. `kind=check`)',
     ],
     [
       '{id=a timeout=5x}',

@@ -48,6 +48,7 @@ describe('parseCli', () => {
         strict: false,
         phase: 'pre',
         rerunInterrupted: false,
+        preview: false,
         rollback: false,
         lockWaitMs: 0,
       },
