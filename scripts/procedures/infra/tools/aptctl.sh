@@ -10,6 +10,7 @@
 #   aptctl.sh plan PKG=VERSION ...                   what apt would do if it were allowed to remove
 #                                                    packages: its Inst/Remv lines (changes nothing)
 #   aptctl.sh purge PKG ...                          remove packages and their files
+#   aptctl.sh hold|unhold PKG ...                    apt-mark, waiting for the dpkg lock like the rest
 #
 # Waits up to 120 s for the dpkg lock another apt holds. Needs root for install and purge.
 set -euo pipefail
@@ -35,8 +36,18 @@ case "$command" in
     ;;
   plan) apt-get "${apt_opts[@]}" -q -y --simulate --no-install-recommends install "$@" | grep -E '^(Inst|Remv) ' || true ;;
   purge) apt-get "${apt_opts[@]}" -q -y purge "$@" ;;
+  hold | unhold)
+    # apt-mark does not wait for the dpkg lock: try again for up to 120 s while another apt holds it.
+    for _ in $(seq 1 240); do
+      if out=$(apt-mark "$command" "$@" 2>&1); then echo "$out"; exit 0; fi
+      grep -q 'lock' <<<"$out" || { echo "$out" >&2; exit 1; }
+      sleep 0.5
+    done
+    echo "$out" >&2
+    exit 1
+    ;;
   *)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 64
     ;;
 esac

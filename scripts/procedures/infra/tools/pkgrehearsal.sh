@@ -23,9 +23,9 @@ case "${1:-}" in
     installed=$(dpkg-query -W -f '${Package} ${Status}\n' "$prefix" "$prefix-*" 2>/dev/null | awk '$NF != "not-installed" { print $1 }' || true)
     if [ -n "$installed" ]; then
       # shellcheck disable=SC2086
-      apt-mark unhold $installed >/dev/null
+      "$here/aptctl.sh" unhold $installed >/dev/null
       # shellcheck disable=SC2086
-      dpkg --purge $installed >&2
+      "$here/aptctl.sh" purge $installed >&2
     fi
     rm -rf "$REPO" "$STATE"
     echo "removed the rehearsal packages ${installed:-(none were installed)}" | tr '\n' ' '
