@@ -7,6 +7,7 @@ const UNIT = [
   'test/cli/parse.test.ts',
   'test/cli/db-options.test.ts',
   'test/checks/pep440.test.ts',
+  'test/checks/kubernetes.test.ts',
   'test/checks/config.test.ts',
   'test/db/lint.test.ts',
   'test/errors/**/*.test.ts',

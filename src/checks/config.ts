@@ -150,6 +150,8 @@ export function resolveCheck(input: {
   for (const key of definition.pathSettings ?? []) {
     const value = raw[key];
     if (typeof value === 'string' && (key !== 'python' || isPathLike(value))) raw[key] = path.resolve(baseDir, value);
+    else if (Array.isArray(value))
+      raw[key] = value.map((v: unknown) => (typeof v === 'string' ? path.resolve(baseDir, v) : v));
   }
   // What was written, over what the base (the configuration's entry) wrote; defaults apply on parse.
   const written = { ...(input.base?.raw ?? {}), ...raw };

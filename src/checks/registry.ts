@@ -19,6 +19,7 @@ import { packageVersions } from './library/packages.js';
 import { containerImage } from './library/container.js';
 import { configSchema } from './library/config-schema.js';
 import { appCompatibility } from './library/compatibility.js';
+import { kubernetesManifests, kubernetesRollout } from './library/kubernetes.js';
 
 export const CHECKS: ReadonlyArray<CheckDefinition<any>> = [
   postgresReachable,
@@ -39,6 +40,8 @@ export const CHECKS: ReadonlyArray<CheckDefinition<any>> = [
   containerImage,
   configSchema,
   appCompatibility,
+  kubernetesManifests,
+  kubernetesRollout,
 ];
 
 export const CHECK_TYPES: readonly string[] = CHECKS.map((c) => c.type);
