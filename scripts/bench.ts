@@ -364,9 +364,9 @@ async function validation(rounds: number): Promise<void> {
   );
 }
 
-// BENCH_ONLY=overhead,extraction,site,validation,db,app runs a subset.
+// BENCH_ONLY=overhead,extraction,site,validation,db,app,infra runs a subset.
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'overhead,extraction,site,validation,db,app').split(',').map((s) => s.trim()),
+  (process.env.BENCH_ONLY ?? 'overhead,extraction,site,validation,db,app,infra').split(',').map((s) => s.trim()),
 );
 say(`exec-doc bench — node ${process.version}, ${os.cpus().length} cpus, ${new Date().toISOString().slice(0, 10)}`);
 if (only.has('overhead')) await runnerOverhead(Number(process.env.BENCH_ROUNDS ?? 15));
@@ -377,9 +377,22 @@ if (only.has('db') && !process.env.BENCH_SKIP_DB) {
   const { databaseBench } = await import('./bench-db.js');
   await databaseBench(say, ROOT);
 }
-if (only.has('app')) {
-  const { applicationBench } = await import('./bench-app.js');
-  await applicationBench(say, ROOT, Number(process.env.BENCH_APP_ROUNDS ?? 3));
+if (only.has('app') || only.has('infra')) {
+  const { procedureBench } = await import('./bench-procedures.js');
+  const rounds = Number(process.env.BENCH_PROCEDURE_ROUNDS ?? 3);
+  if (only.has('app'))
+    await procedureBench(say, ROOT, {
+      docId: 'application-upgrades',
+      slugs: ['upgrade-python-packages', 'deploy-a-new-release', 'update-the-configuration'],
+      rounds,
+    });
+  // The package procedure needs root (the machine's dpkg); the container one Podman and HAProxy.
+  if (only.has('infra') && process.getuid?.() === 0)
+    await procedureBench(say, ROOT, {
+      docId: 'infrastructure-upgrades',
+      slugs: ['upgrade-a-system-package', 'upgrade-a-container-image'],
+      rounds,
+    });
 }
 mkdirSync(WORK, { recursive: true });
 writeFileSync(path.join(WORK, 'last-bench.txt'), `${lines.join('\n')}\n`);

@@ -1,6 +1,6 @@
-// Application figures for `npm run bench` (the application guide): how long each procedure's
-// change takes and how long its rollback takes (the same procedure made to fail at its last check),
-// and what the release switch cost the load running against it (failed requests, p99 change).
+// Procedure figures for `npm run bench` (the application and infrastructure guides): how long each
+// procedure's change takes and how long its rollback takes (the same procedure made to fail at its
+// last check), and what a switch cost the load running against it (failed requests, p99 change).
 import path from 'node:path';
 import os from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +8,6 @@ import { resolveSection } from '../src/documents/address.js';
 import { runSection } from '../src/runner/run.js';
 import type { RunEvent } from '../src/events/types.js';
 
-const PROCEDURES = ['upgrade-python-packages', 'deploy-a-new-release', 'update-the-configuration'];
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -16,18 +15,22 @@ const median = (values: number[]): number => {
 };
 const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
-export async function applicationBench(say: (line: string) => void, root: string, rounds = 3): Promise<void> {
+export async function procedureBench(
+  say: (line: string) => void,
+  root: string,
+  options: { docId: string; slugs: string[]; rounds: number },
+): Promise<void> {
   const docsRoot = path.join(root, 'docs');
-  for (const slug of PROCEDURES) {
-    const { section, path: documentPath } = await resolveSection(`application-upgrades/${slug}`, { docsRoot });
+  for (const slug of options.slugs) {
+    const { section, path: documentPath } = await resolveSection(`${options.docId}/${slug}`, { docsRoot });
     const lastCheck = [...section.steps].reverse().find((st) => st.kind === 'check' && st.phase !== 'rollback')!;
     const change: number[] = [];
     const rollback: number[] = [];
     const failed: number[] = [];
     const p99: number[] = [];
-    for (let round = 0; round < rounds; round++) {
+    for (let round = 0; round < options.rounds; round++) {
       for (const failing of [false, true]) {
-        const stateDir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-bench-app-'));
+        const stateDir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-bench-'));
         const events: RunEvent[] = [];
         const outcome = await runSection({
           section,
@@ -61,7 +64,7 @@ export async function applicationBench(say: (line: string) => void, root: string
       }
     }
     say(
-      `application-upgrades/${slug}, median of ${rounds}: change ${s(median(change))} (gate, steps and checks; setup excluded), rollback ${s(median(rollback))} (undo and verification, after a failure at ${lastCheck.id}); rollback/change ${(median(rollback) / median(change)).toFixed(2)}x${failed.length ? `; under load: ${failed.join('/')} failed requests during the switch, p99 change ${p99.map((v) => `${v} %`).join(' / ')}` : ''}`,
+      `${options.docId}/${slug}, median of ${options.rounds}: change ${s(median(change))} (gate, steps and checks; setup excluded), rollback ${s(median(rollback))} (undo and verification, after a failure at ${lastCheck.id}); rollback/change ${(median(rollback) / median(change)).toFixed(2)}x${failed.length ? `; under load: ${failed.join('/')} failed requests during the switch, p99 change ${p99.map((v) => `${v} %`).join(' / ')}` : ''}`,
     );
   }
 }
