@@ -25,7 +25,9 @@ type ModelClass = new (data: unknown) => Validatable;
 async function modelFor(apiVersion: string, kind: string): Promise<ModelClass | undefined> {
   if (!/^([a-z0-9.-]+\/)?v[0-9a-z]+$/.test(apiVersion) || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) return undefined;
   try {
-    const module = (await import(`kubernetes-models/${apiVersion}`)) as Record<string, unknown>;
+    // A specifier built at run time: one module per API group and version, loaded when used.
+    const specifier = `kubernetes-models/${apiVersion}`;
+    const module = (await import(/* @vite-ignore */ specifier)) as Record<string, unknown>;
     const model = module[kind];
     return typeof model === 'function' ? (model as ModelClass) : undefined;
   } catch {
