@@ -9,7 +9,8 @@
         Appends `NAME <time>` to FILE (the moments a procedure switches, reloads, …).
     loadgen.py summary --samples FILE --marks FILE [--metrics FILE]
         Requests, failures, p50/p99 latency before the first mark, between the first and the
-        last, and after; with --metrics, the same as exec-doc metrics (one JSON object a line).
+        last, and after, and the longest time in which no request succeeded; with --metrics, the
+        same as exec-doc metrics (one JSON object a line).
 """
 
 import argparse
@@ -87,6 +88,9 @@ def summary(args) -> int:
             "p50Ms": percentile(latencies, 50),
             "p99Ms": percentile(latencies, 99),
         }
+    # Downtime as a client sees it: the longest time in which no request completed successfully.
+    done = sorted(s[0] + s[1] / 1000 for s in samples if s[2])
+    result["longestGapMs"] = round(max((b - a for a, b in zip(done, done[1:])), default=0) * 1000, 1)
     before, during = result["before"]["p99Ms"], result["during"]["p99Ms"]
     result["p99ChangePercent"] = round((during - before) / before * 100, 1) if before and during else None
     print(json.dumps(result, indent=2, sort_keys=True))
@@ -103,6 +107,7 @@ def summary(args) -> int:
             metric("p99DuringSwitchMs", result["during"]["p99Ms"], "ms")
             metric("p99AfterMs", result["after"]["p99Ms"], "ms")
             metric("p99ChangePercent", result["p99ChangePercent"], "%")
+            metric("longestGapMs", result["longestGapMs"], "ms")
     return 0
 
 
