@@ -5,7 +5,6 @@
 // the last results of every phase are kept for monitoring.
 import path from 'node:path';
 import { ExecDocError, EXIT } from '../errors/exec-doc-error.js';
-import type { Section } from '../model/types.js';
 import type { CliOptions } from './parse.js';
 import type { Io } from './main.js';
 import { VALIDATION_PHASES, type CheckResult, type ValidationPhase } from '../checks/types.js';
@@ -120,8 +119,6 @@ export function resultsOfRun(
 
 async function checkSection(address: string, options: CliOptions, io: Io): Promise<number> {
   const { resolveSection } = await import('../documents/address.js');
-  const { runSection } = await import('../runner/run.js');
-  const { parseSets } = await import('../runner/params.js');
   const { formatChecksTable, formatPrometheus, recordLastResults } = await import('../checks/report.js');
   const { checksExitCode, totals } = await import('../checks/run.js');
   const resolved = await resolveSection(address, {
@@ -140,35 +137,20 @@ async function checkSection(address: string, options: CliOptions, io: Io): Promi
       ],
     });
   }
-  const { sets, problems } = parseSets(options.set);
-  if (problems.length > 0) throw new ExecDocError('E_USAGE', 'Malformed --set', { details: problems });
   // Only the checks, as forward steps of their own section: nothing to undo, nothing to re-verify.
-  // Its own address keeps the section's "last verified" record untouched.
-  const section: Section = {
-    ...resolved.section,
-    address: `${resolved.section.address}.checks-${phase}`,
-    steps: checks.map((s) => ({ ...s, phase: 'post' as const })),
-  };
   const listeners = options.json ? [(event: unknown) => io.stdout.write(`${JSON.stringify(event)}\n`)] : [];
   const missing: string[] = [];
   const bar = progress(io, options, checks.length);
   const started = performance.now();
-  const { watchStopSignals } = await import('./signals.js');
-  const stop = watchStopSignals(io, { first: (signal) => `${signal}: stopping the checks` });
+  const { runPart } = await import('./part-run.js');
   let outcome;
   try {
-    outcome = await runSection({
-      section,
-      documentPath: resolved.path,
-      docsRoot: path.resolve(options.docs),
-      stateDir: options.stateDir,
-      sets,
-      env: io.env,
-      yes: true,
-      keepDb: options.keepDb,
-      signal: stop.interrupt,
-      forceSignal: stop.force,
-      listeners: [
+    outcome = await runPart(
+      resolved,
+      { suffix: `checks-${phase}`, steps: checks.map((s) => ({ ...s, phase: 'post' as const })), what: 'checks' },
+      options,
+      io,
+      [
         ...listeners,
         (e) => {
           if (e.type === 'step.end') bar.tick();
@@ -176,11 +158,9 @@ async function checkSection(address: string, options: CliOptions, io: Io): Promi
             missing.push(...e.results.filter((r) => !r.ok).map((r) => `${r.requirement}: ${r.detail}`));
         },
       ],
-      notice: (line) => io.stderr.write(`exec-doc: ${line}\n`),
-    });
+    );
   } finally {
     bar.stop();
-    stop.dispose();
   }
   const durationMs = Math.round(performance.now() - started);
   const results = resultsOfRun(outcome.record.steps);

@@ -1,56 +1,26 @@
 // `exec-doc plan <section> --preview`: the plan, then what the procedure would change, from its
 // read-only kind=preview blocks (a lock diff, a configuration diff, a dry run). Nothing else runs:
-// no setup, no step, no rollback. The blocks run through the runner, under their own address,
-// so their output is masked and recorded like any step's.
-import path from 'node:path';
+// no setup, no step, no rollback. The blocks run through the runner (part-run.ts), so their
+// output is masked and recorded like any step's.
 import type { Resolved } from '../documents/address.js';
 import { ExecDocError } from '../errors/exec-doc-error.js';
 import type { Plan } from '../plan/plan.js';
-import type { Section } from '../model/types.js';
 import type { CliOptions } from './parse.js';
 import type { Io } from './main.js';
 
 export async function runPreviews(resolved: Resolved, plan: Plan, options: CliOptions, io: Io): Promise<number> {
-  const { runSection } = await import('../runner/run.js');
-  const { parseSets } = await import('../runner/params.js');
   const { formatPlan, planJson } = await import('../report/plan.js');
   if (plan.previews.length === 0)
     throw new ExecDocError('E_USAGE', `${resolved.section.address} has no preview blocks`, {
       details: ['A ```bash {id=… kind=preview} block that only reads shows what the procedure would change.'],
     });
-  const { sets, problems } = parseSets(options.set);
-  if (problems.length > 0) throw new ExecDocError('E_USAGE', 'Malformed --set', { details: problems });
-  const section: Section = {
-    ...resolved.section,
-    address: `${resolved.section.address}.preview`,
-    steps: plan.previews,
-  };
   const output = new Map<string, string>();
-  const { watchStopSignals } = await import('./signals.js');
-  const stop = watchStopSignals(io, { first: (signal) => `${signal}: stopping the preview` });
-  let outcome;
-  try {
-    outcome = await runSection({
-      section,
-      documentPath: resolved.path,
-      docsRoot: path.resolve(options.docs),
-      stateDir: options.stateDir,
-      sets,
-      env: io.env,
-      yes: true,
-      keepDb: options.keepDb,
-      signal: stop.interrupt,
-      forceSignal: stop.force,
-      listeners: [
-        (e) => {
-          if (e.type === 'step.output') output.set(e.stepId, (output.get(e.stepId) ?? '') + e.text);
-        },
-      ],
-      notice: (line) => io.stderr.write(`exec-doc: ${line}\n`),
-    });
-  } finally {
-    stop.dispose();
-  }
+  const { runPart } = await import('./part-run.js');
+  const outcome = await runPart(resolved, { suffix: 'preview', steps: plan.previews, what: 'preview' }, options, io, [
+    (e) => {
+      if (e.type === 'step.output') output.set(e.stepId, (output.get(e.stepId) ?? '') + e.text);
+    },
+  ]);
   const previews = outcome.record.steps.map((s) => ({
     stepId: s.stepId,
     status: s.status,
