@@ -8,6 +8,8 @@ const UNIT = [
   'test/cli/db-options.test.ts',
   'test/checks/pep440.test.ts',
   'test/checks/kubernetes.test.ts',
+  'test/plan/plan.test.ts',
+  'test/runner/metrics.test.ts',
   'test/checks/config.test.ts',
   'test/db/lint.test.ts',
   'test/errors/**/*.test.ts',
