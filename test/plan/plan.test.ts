@@ -21,7 +21,17 @@ describe('buildPlan', () => {
 
   it('runs the setup first, then previews, steps and checks in document order', () => {
     const plan = buildPlan(section('everything'));
-    expect(ids(plan.forward)).toEqual(['prepare', 'show', 'before', 'change', 'compute', 'typed', 'gate', 'db-gate']);
+    expect(ids(plan.forward)).toEqual([
+      'prepare',
+      'show',
+      'before',
+      'change',
+      'compute',
+      'typed',
+      'gate',
+      'db-gate',
+      'db-gate-declared',
+    ]);
   });
 
   it('knows what undoes each forward step, and that some declared nothing to undo', () => {
@@ -44,7 +54,7 @@ describe('buildPlan', () => {
 
   it('collects what every block needs, its language included, sorted and once', () => {
     const plan = buildPlan(section('everything'));
-    expect(plan.requirements).toEqual(['cmd:bash', 'cmd:jq', 'node', 'postgres', 'python']);
+    expect(plan.requirements).toEqual(['cmd:bash', 'cmd:jq', 'cmd:psql', 'node', 'postgres', 'python']);
     expect(plan.needsPostgres).toBe(true);
     const shell = buildPlan(section('shell-only'));
     expect(shell.requirements).toEqual(['cmd:sh']);
@@ -61,5 +71,9 @@ describe('buildPlan', () => {
     expect(requirementsOf(steps.find((s) => s.id === 'db-gate')!)).toEqual(['postgres']);
     expect(requirementsOf(steps.find((s) => s.id === 'change')!)).toEqual(['cmd:bash', 'cmd:jq']);
     expect(requirementsOf(steps.find((s) => s.id === 'typed')!)).toEqual(['node']);
+    expect(requirementsOf(steps.find((s) => s.id === 'before')!)).toEqual(['postgres']);
+    expect(requirementsOf(steps.find((s) => s.id === 'compute')!)).toEqual(['python']);
+    // A requirement a block declares and one its checks imply are listed once, sorted.
+    expect(requirementsOf(steps.find((s) => s.id === 'db-gate-declared')!)).toEqual(['cmd:psql', 'postgres']);
   });
 });
