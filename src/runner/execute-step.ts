@@ -1,6 +1,6 @@
 // Executes one block: confirmation, attempts with exponential backoff, verification of exit
 // code and output, hand-off values, a masked log, and one StepResult whatever happened.
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Param, Step } from '../model/types.js';
 import type { StepPhase, StepStatus } from '../events/types.js';
@@ -244,12 +244,12 @@ async function attemptOnce(
     });
   }
 
-  // Created by the step itself when it has something to hand on (the folder is private, 0700).
-  const handoffFile = path.join(context.where.handoffDir, `${step.id}.env`);
-  // Measurements are not secret: they are kept in the run's folder.
-  const metricsFile = path.join(context.where.runDir, 'metrics', `${step.id}.${phase}.ndjson`);
-  mkdirSync(path.dirname(metricsFile), { recursive: true });
-  rmSync(metricsFile, { force: true });
+  // Created by the step itself when it has something to hand on or measured (the folder is
+  // private, 0700, and new for every runner). One name per phase and attempt: what an attempt that
+  // failed half-way wrote never reaches the next one, and nothing has to be deleted first.
+  const attemptFiles = path.join(context.where.handoffDir, `${step.id}.${phase}.${attempt}`);
+  const handoffFile = `${attemptFiles}.env`;
+  const metricsFile = `${attemptFiles}.metrics.ndjson`;
   const env = stepEnvironment(step, context, { [HANDOFF_ENV]: handoffFile, [METRICS_ENV]: metricsFile });
   const command = commandFor(step.lang, code);
   const r = await runProcess({

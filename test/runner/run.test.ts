@@ -164,6 +164,15 @@ describe('runSection', () => {
     );
   });
 
+  it('hands on and records only what the attempt that passed wrote, not a failed attempt before it', async () => {
+    const counter = path.join(tempDir(), 'counter');
+    const run = await runDoc(fixture('failed-attempt-hands-nothing.md'), 'proc', {
+      env: { ...process.env, COUNTER: counter },
+    });
+    expect(run.exitCode, run.record.failureReason ?? '').toBe(0);
+    expect(run.record.steps[0]).toMatchObject({ attempts: 2, metrics: [{ name: 'attempts', value: 2, unit: '' }] });
+  });
+
   it('rejects a malformed hand-off line as a failure of the step', async () => {
     const doc = fixture('rejects-a-malformed-hand-off-line.md');
     const run = await runDoc(doc, 'proc');
