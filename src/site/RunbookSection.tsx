@@ -3,22 +3,8 @@
 // and the flow of steps with their rollbacks.
 import React from 'react';
 import { usePluginData } from '@docusaurus/useGlobalData';
-
-interface LastRun {
-  runId: string;
-  status: string;
-  exitCode: number;
-  finishedAt: string;
-  durationMs: number;
-  contentHash: string;
-  steps: Array<{
-    stepId: string;
-    phase: string;
-    status: string;
-    durationMs: number;
-    checks?: Array<{ name: string; status: string; value: string | null }>;
-  }>;
-}
+// The shape the site plugin publishes (a type only: nothing of the plugin reaches the browser).
+import type { LastRun } from '../../plugins/docusaurus-exec-doc/last-runs';
 
 interface Flow {
   forward: Array<{ id: string; kind: string; rollback?: string | null }>;
