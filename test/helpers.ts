@@ -134,3 +134,23 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Runs a section of the guide in this process (`database-migrations/rollback`), in a fresh state folder. */
+export async function runGuideSection(
+  address: string,
+  options: { env?: Record<string, string>; sets?: Record<string, string> } = {},
+): Promise<RunOutcome & { stateDir: string }> {
+  const { resolveSection } = await import('../src/documents/address.js');
+  const docsRoot = path.join(ROOT, 'docs');
+  const { section, path: documentPath } = await resolveSection(address, { docsRoot, displayRoot: ROOT });
+  const stateDir = tempDir('exec-doc-guide-');
+  const outcome = await runSection({
+    section,
+    documentPath,
+    docsRoot,
+    stateDir,
+    ...(options.sets ? { sets: options.sets } : {}),
+    env: { ...process.env, ...options.env },
+  });
+  return { ...outcome, stateDir };
+}

@@ -6,11 +6,9 @@
 import path from 'node:path';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { resolveSection } from '../../src/documents/address.js';
-import { runSection } from '../../src/runner/run.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { loadCorpus } from '../../src/documents/corpus.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { ROOT, runGuideSection } from '../helpers.js';
 
 const docsRoot = path.join(ROOT, 'docs');
 const DOC = 'application-upgrades';
@@ -27,19 +25,8 @@ const cases = changing.flatMap((section) =>
     .map((step) => [section.slug, step.id] as const),
 );
 
-const run = async (slug: string, env: Record<string, string>, sets: Record<string, string> = {}) => {
-  const { section, path: documentPath } = await resolveSection(`${DOC}/${slug}`, { docsRoot, displayRoot: ROOT });
-  const stateDir = tempDir('exec-doc-app-');
-  const outcome = await runSection({
-    section,
-    documentPath,
-    docsRoot,
-    stateDir,
-    sets,
-    env: { ...process.env, ...env },
-  });
-  return { outcome, stateDir };
-};
+const run = (slug: string, env: Record<string, string>, sets: Record<string, string> = {}) =>
+  runGuideSection(`${DOC}/${slug}`, { env, sets });
 
 describe.concurrent('application procedures under injected failures', () => {
   it('covers every procedure that changes something', () => {
@@ -54,13 +41,13 @@ describe.concurrent('application procedures under injected failures', () => {
   it.each(cases)(
     '%s: failing before %s returns the application to where it started',
     async (slug, stepId) => {
-      const { outcome } = await run(slug, { EXEC_DOC_FAIL_BEFORE: stepId });
+      const outcome = await run(slug, { EXEC_DOC_FAIL_BEFORE: stepId });
       const failed = outcome.record.steps.filter((s) => s.status !== 'passed' && s.stepId !== stepId);
       expect(outcome.exitCode, `${outcome.record.failureReason}\n${JSON.stringify(failed, null, 1)}`).toBe(1);
       expect(outcome.record.failedStep).toBe(stepId);
       const verify = outcome.record.steps.filter((s) => s.phase === 'verify');
       // The pre checks that passed ran again (none did when the setup failed), and every one passed.
-      const setup = buildPlan((await resolveSection(`${DOC}/${slug}`, { docsRoot })).section).forward[0]!.id === stepId;
+      const setup = buildPlan(sections.find((s) => s.slug === slug)!).forward[0]!.id === stepId;
       expect(verify.length).toBeGreaterThanOrEqual(setup ? 1 : 2);
       expect(verify.filter((s) => s.status !== 'passed')).toEqual([]);
       expect(outcome.record.rollback.complete).toBe(true);
@@ -70,7 +57,8 @@ describe.concurrent('application procedures under injected failures', () => {
 
   it('never shows the secret of the new configuration: not in output, events, logs, state or results', async () => {
     const secret = 'sk_live_0f1e2d3c4b5a69788796a5b4';
-    const { outcome, stateDir } = await run('update-the-configuration', {}, { payment_api_key: secret });
+    const outcome = await run('update-the-configuration', {}, { payment_api_key: secret });
+    const { stateDir } = outcome;
     expect(outcome.exitCode, outcome.record.failureReason ?? '').toBe(0);
     const files: string[] = [];
     const walk = (dir: string): void => {

@@ -3,11 +3,9 @@
 // snapshot taken before the first step (the runbook's own `…-identical` check after the rollback).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveSection } from '../../src/documents/address.js';
-import { runSection } from '../../src/runner/run.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { loadCorpus } from '../../src/documents/corpus.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { ROOT, runGuideSection } from '../helpers.js';
 
 const docsRoot = path.join(ROOT, 'docs');
 const DOC = 'database-migrations';
@@ -32,14 +30,7 @@ describe.concurrent('database runbooks under injected failures', () => {
   it.each(cases)(
     '%s: failing before %s rolls back to an identical database',
     async (slug, stepId) => {
-      const { section, path: documentPath } = await resolveSection(`${DOC}/${slug}`, { docsRoot, displayRoot: ROOT });
-      const outcome = await runSection({
-        section,
-        documentPath,
-        docsRoot,
-        stateDir: tempDir('exec-doc-matrix-'),
-        env: { ...process.env, EXEC_DOC_FAIL_BEFORE: stepId },
-      });
+      const outcome = await runGuideSection(`${DOC}/${slug}`, { env: { EXEC_DOC_FAIL_BEFORE: stepId } });
       const identical = outcome.record.steps.find((s) => s.phase === 'verify' && s.stepId.endsWith('-identical'));
       expect(
         outcome.exitCode,

@@ -7,11 +7,9 @@
 import path from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveSection } from '../../src/documents/address.js';
-import { runSection } from '../../src/runner/run.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { loadCorpus } from '../../src/documents/corpus.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { ROOT, runGuideSection, tempDir } from '../helpers.js';
 
 const docsRoot = path.join(ROOT, 'docs');
 const DOC = 'infrastructure-upgrades';
@@ -28,17 +26,8 @@ const casesOf = (slug: string) =>
     )
     .map((step) => [slug, step.id] as const);
 
-const run = async (slug: string, env: Record<string, string>, sets: Record<string, string> = {}) => {
-  const { section, path: documentPath } = await resolveSection(`${DOC}/${slug}`, { docsRoot, displayRoot: ROOT });
-  return runSection({
-    section,
-    documentPath,
-    docsRoot,
-    stateDir: tempDir('exec-doc-infra-'),
-    sets,
-    env: { ...process.env, ...env },
-  });
-};
+const run = (slug: string, env: Record<string, string>, sets: Record<string, string> = {}) =>
+  runGuideSection(`${DOC}/${slug}`, { env, sets });
 
 const leftovers = (): string[] => {
   const packages = spawnSync('dpkg-query', ['-W', '-f', '${Package} ${Status}\\n', 'xd-*'], { encoding: 'utf8' })
