@@ -10,12 +10,35 @@
 #   APP_ROOT=DIR rehearsal.sh remove               stop it, drop its tables and delete DIR, only if
 #                                                  this script made them
 #
-# On a real system none of this runs: the procedures take APP_ROOT as a parameter instead.
+# As a procedure's setup and teardown ($EXEC_DOC_RUN_DIR set):
+#   rehearsal.sh use APP_ROOT VERSION LOCK         prints APP_SRC=, APP_ROOT=, APP_PORT= for
+#                                                  $EXEC_DOC_ENV: the application at APP_ROOT as it
+#                                                  is, or (APP_ROOT empty) a rehearsal built in the
+#                                                  run's folder
+#   rehearsal.sh done APP_ROOT                     remove that rehearsal; an APP_ROOT given is left
+#                                                  alone
+#
+# On a real system none of the building runs: the procedures take APP_ROOT as a parameter instead.
 set -euo pipefail
-: "${APP_ROOT:?set APP_ROOT}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 case "${1:-}" in
+  use)
+    given="${2-}" version="${3:?use needs a release version}" lock="${4:?use needs a lock file}"
+    echo "APP_SRC=$here"
+    if [ -n "$given" ]; then
+      printf 'APP_ROOT=%s\nAPP_PORT=%s\n' "$given" "$(cat "$given/run/port")"
+    else
+      export APP_ROOT="${EXEC_DOC_RUN_DIR:?use runs as a step of a procedure}/shopapp"
+      echo "APP_ROOT=$APP_ROOT"
+      "$0" setup "$version" "$lock"
+    fi
+    ;;
+  done)
+    [ -n "${2-}" ] && exit 0
+    APP_ROOT="${EXEC_DOC_RUN_DIR:?done runs as a step of a procedure}/shopapp" "$0" remove
+    ;;
   setup)
+    : "${APP_ROOT:?set APP_ROOT}"
     version="${2:?setup needs a release version}" lock="${3:?setup needs a lock file}"
     [ -e "$APP_ROOT" ] && { echo "rehearsal: $APP_ROOT exists; a rehearsal starts from nothing" >&2; exit 1; }
     mkdir -p "$APP_ROOT"/{releases,venvs,config,run,log}
@@ -43,6 +66,7 @@ PY
     echo "APP_PORT=$port"
     ;;
   remove)
+    : "${APP_ROOT:?set APP_ROOT}"
     [ -e "$APP_ROOT" ] || exit 0
     [ -e "$APP_ROOT/.rehearsal" ] || { echo "rehearsal: $APP_ROOT was not made by a rehearsal; left alone"; exit 0; }
     "$here/tools/appctl.sh" stop
@@ -55,7 +79,7 @@ with psycopg2.connect(os.environ["DATABASE_URL"]) as conn, conn.cursor() as cur:
     echo "removed the rehearsal in $APP_ROOT"
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
     exit 64
     ;;
 esac
