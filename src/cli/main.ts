@@ -13,7 +13,7 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-export const INTERNAL_ERROR_EXIT = 70;
+export const INTERNAL_ERROR_EXIT = EXIT.internalError;
 
 export async function main(
   argv: string[],

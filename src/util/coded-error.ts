@@ -49,6 +49,8 @@ export const EXIT = {
   usage: 64,
   /** The section is being run against the same target by another run; nothing ran (sysexits' EX_TEMPFAIL). */
   locked: 75,
+  /** A bug in exec-doc, never a user's mistake (sysexits' EX_SOFTWARE). */
+  internalError: 70,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -10,7 +10,6 @@ import { parseDbCli, type DbCommand, type DbOptions } from './options.js';
 
 export { dbHelp } from './options.js';
 
-const INTERNAL_ERROR_EXIT = 70;
 
 const HANDLERS: Record<DbCommand, () => Promise<DbHandler>> = {
   status: async () => (await import('./migrations.js')).statusCommand,
@@ -127,5 +126,5 @@ function exitFor(error: unknown, io: Io, mask: (text: string) => string): number
     return EXIT.requirementMissing;
   }
   io.stderr.write(mask(`db: internal error (please report it): ${(error as Error).stack ?? String(error)}\n`));
-  return INTERNAL_ERROR_EXIT;
+  return EXIT.internalError;
 }
