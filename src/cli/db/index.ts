@@ -10,7 +10,6 @@ import { parseDbCli, type DbCommand, type DbOptions } from './options.js';
 
 export { dbHelp } from './options.js';
 
-
 const HANDLERS: Record<DbCommand, () => Promise<DbHandler>> = {
   status: async () => (await import('./migrations.js')).statusCommand,
   plan: async () => (await import('./migrations.js')).planCommand,
