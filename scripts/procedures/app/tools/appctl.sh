@@ -5,8 +5,9 @@
 #   appctl.sh stop                                stop it (workers finish what they serve)
 #   appctl.sh reload                              replace the workers from what the links point at now;
 #                                                 exit 1 (old workers still serving) if the new ones fail
-#   appctl.sh health [VERSION [PKG==VER ...]]     print /health; exit 1 unless it reports that version
-#                                                 and those packages
+#   appctl.sh health [VERSION [PKG==VER|config=SHA256 ...]]
+#                                                 print /health; exit 1 unless it reports that version
+#                                                 (empty: any), those packages and that configuration
 #   appctl.sh switch LINK TARGET                  point APP_ROOT/LINK at TARGET in one rename(2)
 #
 # APP_ROOT holds: releases/<version>/, venvs/<name>/, current → releases/…, venv → venvs/…,
@@ -109,6 +110,10 @@ if health.get("status") != "ok":
 if expected and expected[0] and health.get("version") != expected[0]:
     problems.append(f"version {health.get('version')}, expected {expected[0]}")
 for pin in expected[1:]:
+    if pin.startswith("config="):
+        if health.get("config", {}).get("sha256") != pin[len("config="):]:
+            problems.append(f"configuration {health.get('config', {}).get('sha256', '?')[:12]}, expected {pin[len('config='):][:12]}")
+        continue
     name, version = pin.split("==")
     if health.get("packages", {}).get(name) != version:
         problems.append(f"{name} {health.get('packages', {}).get(name)}, expected {version}")
