@@ -44,6 +44,22 @@ export async function main(
       case 'run':
       case 'resume':
         return await execute(command, args[0]!, options, io);
+      case 'approve': {
+        const { approveCommand } = await import('./security.js');
+        return await approveCommand(args[0]!, options, io);
+      }
+      case 'audit': {
+        const { auditCommand } = await import('./security.js');
+        return await auditCommand(args[0]!, options, io);
+      }
+      case 'keygen': {
+        const { keygenCommand } = await import('./security.js');
+        return keygenCommand(args[0]!, options, io);
+      }
+      case 'token': {
+        const { tokenCommand } = await import('./security.js');
+        return tokenCommand(args[0]!, options, io);
+      }
     }
   } catch (error) {
     // Errors a user can act on carry a code (one table gives the exit code); anything else is a bug.
@@ -98,7 +114,7 @@ async function list(options: CliOptions, io: Io): Promise<number> {
   const index = await loadIndex(corpus);
   const text = formatList(index.sections, index);
   const { writeAtomic } = await import('../util/fs.js');
-  writeAtomic(textCache, `${header}${text}`);
+  writeAtomic(textCache, `${header}${text}`, 0o600);
   io.stdout.write(text);
   return 0;
 }
@@ -155,8 +171,14 @@ async function plan(address: string, options: CliOptions, io: Io): Promise<numbe
   const { formatPlan, planJson } = await import('../report/plan.js');
   const resolved = await resolveSection(address, loadOptions(options));
   const p = buildPlan(resolved.section);
+  const { accessSummary } = await import('./plan-access.js');
+  const access = accessSummary(p, resolved.path, options, io.env);
   if (!options.preview) {
-    io.stdout.write(options.json ? `${JSON.stringify(planJson(p), null, 2)}\n` : formatPlan(p));
+    io.stdout.write(
+      options.json
+        ? `${JSON.stringify({ ...planJson(p), access: access.json }, null, 2)}\n`
+        : formatPlan(p) + access.text,
+    );
     return 0;
   }
   const { runPreviews } = await import('./preview.js');
@@ -172,6 +194,8 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
 
   const { sets, problems } = parseSets(options.set);
   if (problems.length > 0) throw new ExecDocError('E_USAGE', 'Malformed --set', { details: problems });
+  const { parseSecretFiles } = await import('../security/secret-sources.js');
+  const secretFiles = parseSecretFiles(options.secretFile);
 
   const tty = Boolean(io.stdout.isTTY) && !options.json && io.env.CI !== 'true';
   const interactive = tty && Boolean(io.stdin.isTTY);
@@ -219,33 +243,58 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
     listeners,
     notice: (line: string) => (reporter ? reporter.notice(line) : io.stderr.write(`exec-doc: ${line}\n`)),
   };
+  const { prepareAccess } = await import('./plan-access.js');
   let outcome: RunOutcome;
+  let closeAudit = async () => {};
   try {
     if (command === 'run') {
       const resolved = await resolveSection(target, loadOptions(options));
+      const prepared = prepareAccess(resolved.section, path.dirname(resolved.path), {
+        options,
+        io,
+        sets,
+        secretFiles,
+        notice: common.notice,
+      });
+      closeAudit = () => prepared.access.audit.close();
       outcome = await runSection({
         ...common,
+        sets: prepared.sets,
+        access: prepared.access,
         section: resolved.section,
         documentPath: resolved.path,
         docsRoot: path.resolve(options.docs),
       });
     } else {
+      let prepared: ReturnType<typeof prepareAccess> | undefined;
       outcome = await resumeRun({
         ...common,
         runId: target,
         rerunInterrupted: options.rerunInterrupted,
         rollback: options.rollback,
-        loadSection: async (state) =>
-          (
+        loadSection: async (state) => {
+          const section = (
             await resolveSection(`${state.section.file}#${state.section.address.split('/').pop()}`, {
               docsRoot: state.section.docsRoot,
             })
-          ).section,
+          ).section;
+          prepared = prepareAccess(section, path.dirname(state.section.file), {
+            options,
+            io,
+            sets,
+            secretFiles,
+            notice: common.notice,
+          });
+          closeAudit = () => prepared!.access.audit.close();
+          return section;
+        },
+        prepare: () => prepared,
       });
     }
   } finally {
     reporter?.stop();
     stop.dispose();
+    await closeAudit();
   }
   if (!options.json)
     io.stdout.write(formatSummary(outcome.record, path.relative('.', outcome.runDir) || outcome.runDir));

@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../annotations/duration.js';
 
-export type CommandName = 'list' | 'plan' | 'run' | 'resume' | 'validate' | 'check-docs' | 'check';
+export type CommandName =
+  'list' | 'plan' | 'run' | 'resume' | 'validate' | 'check-docs' | 'check' | 'approve' | 'audit' | 'keygen' | 'token';
 
 export interface CliOptions {
   docs: string;
@@ -32,6 +33,34 @@ export interface CliOptions {
   rollback: boolean;
   /** run/resume: how long to wait for another run of the same section and target. */
   lockWaitMs: number;
+  /** The access policy (default: /etc/exec-doc/policy.yaml, $EXEC_DOC_POLICY, the nearest exec-doc.policy.yaml). */
+  policy?: string;
+  /** A signed identity token (default: $EXEC_DOC_IDENTITY_TOKEN); else the OS user. */
+  identityToken?: string;
+  /** Files holding approvals for `confirm` steps on protected targets. */
+  approval: string[];
+  /** `name=file`: secret parameters read from files only their owner can read. */
+  secretFile: string[];
+  /** approve, token, audit sign: the private key to sign with; audit verify: the public key. */
+  key?: string;
+  /** approve: the approver's name (the policy trusts their key under it). */
+  as?: string;
+  /** approve: only this identity may use the approval. */
+  for?: string;
+  /** approve, token: how long it stays valid. */
+  ttlMs?: number;
+  /** approve, token: where to write it; keygen: the folder for the keys. */
+  out?: string;
+  /** approve: the database host the change goes to (default: from the section's connection variable). */
+  targetHost?: string;
+  /** audit: the log (default: the policy's audit.file, else <state-dir>/audit/audit.jsonl). */
+  auditFile?: string;
+  /** audit show: filters. */
+  section?: string;
+  identity?: string;
+  action?: string;
+  since?: string;
+  until?: string;
 }
 
 export type ParsedCli =
@@ -146,6 +175,106 @@ const OPTIONS: OptionSpec[] = [
     description: 'also write a report: `--report junit <file>`',
     commands: ['run', 'resume'],
   },
+  {
+    name: 'policy',
+    value: '<file>',
+    description:
+      'the access policy (default: $EXEC_DOC_POLICY, else the nearest exec-doc.policy.yaml; /etc/exec-doc/policy.yaml, when present, always applies)',
+    commands: ['plan', 'run', 'resume', 'approve', 'audit', 'token'],
+  },
+  {
+    name: 'identity-token',
+    value: '<file>',
+    description:
+      'act as the identity a signed token proves (default: $EXEC_DOC_IDENTITY_TOKEN, else the OS user); see `exec-doc token`',
+    commands: ['plan', 'run', 'resume'],
+  },
+  {
+    name: 'approval',
+    value: '<file>',
+    multiple: true,
+    description:
+      'an approval from another identity for `confirm` steps on a protected target (repeatable); see `exec-doc approve`',
+    commands: ['run', 'resume'],
+  },
+  {
+    name: 'secret-file',
+    value: '<name=file>',
+    multiple: true,
+    description: 'read secret parameter <name> from a file only you can read (mode 0600), instead of the environment',
+    commands: ['run', 'resume', 'check'],
+  },
+  {
+    name: 'key',
+    value: '<file>',
+    description:
+      'approve, token, audit sign: your Ed25519 private key; audit verify: the public key of the checkpoints',
+    commands: ['approve', 'token', 'audit'],
+  },
+  {
+    name: 'as',
+    value: '<name>',
+    description: 'approve: your name, under which the policy trusts your key',
+    commands: ['approve'],
+  },
+  {
+    name: 'for',
+    value: '<name>',
+    description: 'approve: only this identity may use the approval',
+    commands: ['approve'],
+  },
+  {
+    name: 'ttl',
+    value: '<duration>',
+    description:
+      "approve, token: how long it stays valid (default 1h; approvals at most the policy's approvals.maxTtl, tokens 24h)",
+    commands: ['approve', 'token'],
+  },
+  {
+    name: 'out',
+    value: '<path>',
+    description:
+      'approve, token: the file to write (default: standard output); keygen: the folder for <name>.key and <name>.pub',
+    commands: ['approve', 'token', 'keygen'],
+  },
+  {
+    name: 'target-host',
+    value: '<host>',
+    description:
+      "approve: the database host the change will run against (default: the host of the section's $DATABASE_URL; none: this machine)",
+    commands: ['approve'],
+  },
+  {
+    name: 'audit-file',
+    value: '<file>',
+    description: "the audit log (default: the policy's audit.file, else <state-dir>/audit/audit.jsonl)",
+    commands: ['audit'],
+  },
+  {
+    name: 'section',
+    value: '<glob>',
+    description: 'audit show: only entries of matching sections',
+    commands: ['audit'],
+  },
+  { name: 'identity', value: '<name>', description: 'audit show: only entries of this identity', commands: ['audit'] },
+  {
+    name: 'action',
+    value: '<action>',
+    description: 'audit show: only run, resume, step, rollback, approve, refuse or sign',
+    commands: ['audit'],
+  },
+  {
+    name: 'since',
+    value: '<time>',
+    description: 'audit show: entries at or after this ISO-8601 time (or a duration ago: 2h)',
+    commands: ['audit'],
+  },
+  {
+    name: 'until',
+    value: '<time>',
+    description: 'audit show: entries at or before this ISO-8601 time',
+    commands: ['audit'],
+  },
   { name: 'help', short: 'h', description: 'show this help', commands: 'all' },
 ];
 
@@ -195,6 +324,30 @@ const COMMANDS: CommandSpec[] = [
     help: 'A phase runs the checks exec-doc.checks.yaml assigns to it, concurrently and each under its own timeout, against DATABASE_URL (or PG*) or an embedded PostgreSQL started for the purpose. Each check reports pass, warn, fail or error (it could not answer), the measured value, the threshold and its duration. A section runs its check blocks of --phase. The last results are also written in Prometheus text format. Exit: 0 nothing failed (warnings allowed unless --strict), 1 a check failed, 3 a check could not answer, 64 bad configuration, 130 interrupted (Ctrl-C).',
   },
   {
+    name: 'approve',
+    args: '<section>',
+    summary: 'sign an approval for another identity to run the confirm steps of a section on a protected target',
+    help: "Signs, with your key, an approval bound to the section's content hash, the parameter values (--set), the target and an expiry. The policy must trust your key under --as and let you approve the section. The approval is used once, by someone else: the two-person rule. Exit 77 when the policy does not let you approve.",
+  },
+  {
+    name: 'audit',
+    args: '<verify|show|sign>',
+    summary: 'verify, show or sign the tamper-evident audit trail',
+    help: 'verify: checks every entry of the hash-chained log, its head and (with --key <public key>) its signed checkpoints; names the first changed, deleted, inserted, reordered or truncated entry. Exit 0 intact, 1 tampered. show: the entries, filtered by --section, --identity, --action, --since, --until (--json: one JSON object per line). sign: appends a checkpoint of the log as it is now, signed with --key <private key>.',
+  },
+  {
+    name: 'keygen',
+    args: '<name>',
+    summary: 'make an Ed25519 key pair for signing identity tokens, approvals or audit checkpoints',
+    help: 'Writes <name>.key (private, mode 0600) and <name>.pub into --out (default: the current folder); never overwrites. Give the .pub file to the policy (identities.<name>.publicKey); keep the .key file.',
+  },
+  {
+    name: 'token',
+    args: '<name>',
+    summary: 'issue a signed identity token, for CI and agents (the OS user is the identity otherwise)',
+    help: 'Signs a short-lived statement that the holder is <name>, with the private key the policy trusts for <name>. Pass it to run/plan/resume with --identity-token <file> or $EXEC_DOC_IDENTITY_TOKEN. Tokens live at most 24h (default 1h).',
+  },
+  {
     name: 'check-docs',
     args: '',
     summary: 'check the whole guide: AI-discovery comments, links, anchors, headings, TL;DR, annotations',
@@ -216,6 +369,8 @@ Exit codes:
   64  usage or document error (nothing ran)
   70  internal error (a bug in exec-doc)
   75  the section is being run against the same target by another run (nothing ran)
+  77  refused: the access policy, a missing or invalid approval, an untrusted identity token,
+      or an audit trail that was tampered with (nothing ran)
 `;
 
 const optionsOf = (command: CommandName): OptionSpec[] =>
@@ -259,6 +414,8 @@ function defaults(env: NodeJS.ProcessEnv): CliOptions {
   return {
     docs: 'docs',
     stateDir: env.EXEC_DOC_STATE_DIR ?? '.exec-doc',
+    approval: [],
+    secretFile: [],
     color: !env.NO_COLOR,
     json: false,
     set: [],
@@ -353,6 +510,32 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
       return usage(`--lock-wait takes a duration such as 30s or 5m, not '${values['lock-wait']}'`, spec.name);
     options.lockWaitMs = ms;
   }
+  for (const [flag, key] of [
+    ['policy', 'policy'],
+    ['identity-token', 'identityToken'],
+    ['key', 'key'],
+    ['as', 'as'],
+    ['for', 'for'],
+    ['out', 'out'],
+    ['target-host', 'targetHost'],
+    ['audit-file', 'auditFile'],
+    ['section', 'section'],
+    ['identity', 'identity'],
+    ['action', 'action'],
+    ['since', 'since'],
+    ['until', 'until'],
+  ] as const)
+    if (typeof values[flag] === 'string') options[key] = values[flag];
+  options.approval = (values.approval as string[] | undefined) ?? [];
+  options.secretFile = (values['secret-file'] as string[] | undefined) ?? [];
+  if (typeof values.ttl === 'string') {
+    const ms = parseDurationMs(values.ttl);
+    if (ms === undefined || ms <= 0)
+      return usage(`--ttl takes a duration such as 30m or 2h, not '${values.ttl}'`, spec.name);
+    options.ttlMs = ms;
+  }
+  if (spec.name === 'audit' && !['verify', 'show', 'sign'].includes(positionals[0]!))
+    return usage(`audit takes verify, show or sign, not '${positionals[0]}'`, spec.name);
   if (options.rerunInterrupted && options.rollback)
     return usage('--rerun-interrupted and --rollback ask for opposite things; give one', spec.name);
   if (typeof values.format === 'string') {

@@ -14,8 +14,12 @@ export function preflight(command: CommandName, args: string[], options: CliOpti
   if (command === 'validate') for (const file of args) requireFile(file, 'a document to validate');
   if (command === 'check' && options.config !== undefined)
     requireFile(options.config, '--config: the checks configuration');
-  if (command === 'run' || command === 'resume' || command === 'check')
+  if (command === 'run' || command === 'resume' || command === 'check' || command === 'approve' || command === 'plan')
     requireWritableDirectory(options.stateDir, '--state-dir');
+  if (options.policy !== undefined) requireFile(options.policy, '--policy: the access policy');
+  if (options.identityToken !== undefined) requireFile(options.identityToken, '--identity-token');
+  for (const file of options.approval) requireFile(file, '--approval');
+  if (options.key !== undefined) requireFile(options.key, '--key');
   if (options.report) requireWritableFile(options.report.file, '--report junit');
   if (options.prometheusFile !== undefined) requireWritableFile(options.prometheusFile, '--prometheus-file');
 }
@@ -30,6 +34,7 @@ function needsDocsFolder(command: CommandName, args: string[]): boolean {
       return args.length === 0;
     case 'plan':
     case 'run':
+    case 'approve':
       return !isFileAddress(args[0] ?? '');
     case 'check':
       return !(VALIDATION_PHASES as readonly string[]).includes(args[0] ?? '') && !isFileAddress(args[0] ?? '');
@@ -98,5 +103,5 @@ function makeFolders(dir: string): void {
     at = parent;
   }
   if (!statSync(at).isDirectory()) throw Object.assign(new Error(`${at} is a file`), { code: 'ENOTDIR' });
-  for (const folder of missing) mkdirSync(folder);
+  for (const folder of missing) mkdirSync(folder, { mode: 0o700 });
 }

@@ -61,11 +61,11 @@ export async function loadCorpusEntries(
   };
   await Promise.all(Array.from({ length: 8 }, worker));
   if (options.cacheFile && changed) {
-    writeAtomic(options.cacheFile, JSON.stringify(next));
+    writeAtomic(options.cacheFile, JSON.stringify(next), 0o600);
     const index: CacheFile<DocumentSummary> = { format: CACHE_FORMAT, fingerprint, entries: {} };
     for (const [file, entry] of Object.entries(next.entries))
       index.entries[file] = { mtimeMs: entry.mtimeMs, size: entry.size, doc: summarize(entry.doc) };
-    writeAtomic(indexFileOf(options.cacheFile), JSON.stringify(index));
+    writeAtomic(indexFileOf(options.cacheFile), JSON.stringify(index), 0o600);
   }
   return files.map((file, i) => ({ path: file, doc: results[i]! }));
 }

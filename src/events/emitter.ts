@@ -37,7 +37,7 @@ export class EventBus {
 
 /** Appends each event as one JSON line to a file kept open for the run. */
 export function ndjsonFileSink(file: string): { listener: EventListener; close(): void } {
-  const fd = openSync(file, 'a');
+  const fd = openSync(file, 'a', 0o600);
   let open = true;
   return {
     listener: (event) => {

@@ -338,6 +338,7 @@ function assembleSections(input: {
       params,
       target,
       position: heading.position,
+      ...(settings.tags?.length ? { tags: settings.tags } : {}),
     };
     sections.push({ ...section, contentHash: sectionContentHash(section) });
   }

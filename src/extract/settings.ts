@@ -59,6 +59,8 @@ export interface DocumentSettings {
   /** Front matter `id`, if any. */
   id?: string;
   title?: string;
+  /** Front matter `tags`. */
+  tags?: string[];
   document: Level;
   sections: Record<string, Level>;
   problems: Problem[];
@@ -125,6 +127,11 @@ export function readSettings(input: {
   const settings: DocumentSettings = { document: {}, sections: {}, problems };
   if (typeof record.id === 'string') settings.id = record.id;
   if (typeof record.title === 'string') settings.title = record.title;
+  // Docusaurus tags: names, or objects with a label; the access policy matches rules on them.
+  if (Array.isArray(record.tags))
+    settings.tags = record.tags
+      .map((t: unknown) => (typeof t === 'string' ? t : (t as { label?: unknown } | null)?.label))
+      .filter((t): t is string => typeof t === 'string' && t.length > 0);
   const raw = record['exec-doc'];
   if (raw === undefined) return settings;
   const parsed = settingsSchema.safeParse(raw);

@@ -113,6 +113,8 @@ export interface Section {
   position: Position;
   /** sha256 over the section's executable content (no timestamps, no positions). */
   contentHash: string;
+  /** The document's front matter `tags` (access rules match on them). */
+  tags?: string[];
 }
 
 export type { Diagnostic, Severity } from './diagnostic.js';

@@ -105,5 +105,5 @@ export function latestRecordPath(stateDir: string, address: string): string {
 
 export function writeRecord(record: RunRecord, files: string[]): void {
   const text = `${JSON.stringify(record, null, 2)}\n`;
-  for (const file of files) writeAtomic(file, text);
+  for (const file of files) writeAtomic(file, text, 0o600);
 }

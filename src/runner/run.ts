@@ -21,6 +21,8 @@ import { isProcessOfRun, killTree } from '../process/kill-tree.js';
 import { reasons } from './reasons.js';
 import { abandoned, removeOwner, writeOwner } from '../util/owned-temp.js';
 import type { ChecksConfig } from '../checks/config.js';
+import { auditListener, authorizeRun, type AccessContext, type Grant } from '../security/access.js';
+import { configuredUrl } from '../targets/url.js';
 
 export interface CommonRunOptions {
   /** Where runs/ and results/ live (default `.exec-doc`). */
@@ -43,6 +45,8 @@ export interface CommonRunOptions {
   listeners?: EventListener[];
   /** Notices for the operator (not events). */
   notice?: (line: string) => void;
+  /** Who is running, the access policy, approvals and the audit trail (the CLI always gives one). */
+  access?: AccessContext;
 }
 
 export interface RunSectionOptions extends CommonRunOptions {
@@ -61,6 +65,8 @@ export interface ResumeOptions extends CommonRunOptions {
   rollback?: boolean;
   /** Loads the section of the run from its document (the CLI's loader). */
   loadSection(state: RunState): Promise<Section>;
+  /** Once the section is loaded: the access context and the values of its secrets (the CLI's). */
+  prepare?: () => { sets: Record<string, string>; access: AccessContext } | undefined;
 }
 
 export interface RunOutcome {
@@ -84,9 +90,10 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
   const checksConfig = await loadChecksConfigFor(plan, options.documentPath);
 
   const runId = options.runId ?? newRunId(section.slug);
+  const grant = authorize(plan, runId, params, options, env, false);
   const unlockSection = await lockSectionFor(plan, runId, options, env);
   try {
-    return await startRun(plan, runId, params, checksConfig, options);
+    return await startRun(plan, runId, params, checksConfig, options, grant);
   } finally {
     await unlockSection();
   }
@@ -98,6 +105,7 @@ async function startRun(
   params: ResolvedParams,
   checksConfig: ChecksConfig | undefined,
   options: RunSectionOptions,
+  grant: Grant | undefined,
 ): Promise<RunOutcome> {
   const { section } = plan;
   const store = new RunStore(options.stateDir, runId);
@@ -135,6 +143,7 @@ async function startRun(
     final: null,
   };
   const run = new Run({ plan, state, store, params, options, ...(checksConfig ? { checksConfig } : {}) });
+  listenForAudit(run, plan, state.runId, options, grant);
   run.bus.emit({
     type: 'run.start',
     section: section.address,
@@ -162,7 +171,8 @@ async function startRun(
   return run.execute({ checkRequirements: true });
 }
 
-export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
+export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
+  let options = given;
   const store = new RunStore(options.stateDir, options.runId);
   const state = store.load();
   if (state.final || state.phase === 'done') {
@@ -178,6 +188,8 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
     );
   }
   const section = await options.loadSection(state);
+  const prepared = options.prepare?.();
+  if (prepared) options = { ...options, sets: prepared.sets, access: prepared.access };
   if (section.contentHash !== state.section.contentHash) {
     throw new ExecDocError(
       'E_RUN_CHANGED',
@@ -196,9 +208,10 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
   );
   if (state.phase === 'forward') assertConfirmable(plan, options);
   const checksConfig = await loadChecksConfigFor(plan, state.section.file);
+  const grant = authorize(plan, state.runId, params, options, env, true);
   const unlockSection = await lockSectionFor(plan, state.runId, options, env);
   try {
-    return await continueRun({ plan, state, store, params, ...(checksConfig ? { checksConfig } : {}) }, options);
+    return await continueRun({ plan, state, store, params, ...(checksConfig ? { checksConfig } : {}) }, options, grant);
   } finally {
     await unlockSection();
   }
@@ -208,6 +221,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunOutcome> {
 async function continueRun(
   prepared: { plan: Plan; state: RunState; store: RunStore; params: ResolvedParams; checksConfig?: ChecksConfig },
   options: ResumeOptions,
+  grant: Grant | undefined,
 ): Promise<RunOutcome> {
   const { plan, state, store, params, checksConfig } = prepared;
   const section = plan.section;
@@ -228,6 +242,7 @@ async function continueRun(
     throw interruptedError(state.runId, interrupted, plan);
   }
   const run = new Run({ plan, state, store, params, options, ...(checksConfig ? { checksConfig } : {}) });
+  listenForAudit(run, plan, state.runId, options, grant);
   run.cleanUpLeftover();
   if (options.rollback && state.phase === 'forward') rollBackInstead(state, plan, interrupted);
   const rollingBack = state.phase === 'rollback';
@@ -238,6 +253,46 @@ async function continueRun(
     rollingBack,
   });
   return run.execute({ checkRequirements: false });
+}
+
+/** The access gate (policy, approvals), before anything runs; undefined when no access context was given. */
+function authorize(
+  plan: Plan,
+  runId: string,
+  params: ResolvedParams,
+  options: CommonRunOptions,
+  env: NodeJS.ProcessEnv,
+  resume: boolean,
+): Grant | undefined {
+  if (!options.access) return undefined;
+  const secret = new Set(plan.section.params.filter((p) => p.secret).map((p) => p.name));
+  return authorizeRun({
+    access: options.access,
+    section: plan.section,
+    confirmSteps: plan.confirmations.map((s) => s.id),
+    url: plan.needsPostgres ? configuredUrl(plan.section.target, env) : undefined,
+    values: params.values,
+    shownParams: Object.fromEntries(Object.entries(params.values).map(([k, v]) => [k, secret.has(k) ? '***' : v])),
+    runId,
+    resume,
+  });
+}
+
+function listenForAudit(
+  run: Run,
+  plan: Plan,
+  runId: string,
+  options: CommonRunOptions,
+  grant: Grant | undefined,
+): void {
+  if (!options.access || !grant) return;
+  run.bus.on(
+    auditListener(
+      options.access,
+      { runId, section: plan.section.address, contentHash: plan.section.contentHash, target: grant.target },
+      options.notice,
+    ),
+  );
 }
 
 /** The section's lock, against its shared PostgreSQL target when it has one. */
@@ -431,7 +486,7 @@ class Run {
     this.options = options;
     this.bus = new EventBus(state.runId, mask, state.lastSeq);
     this.fileSink = ndjsonFileSink(store.eventsPath);
-    this.logFd = openSync(store.logPath, 'a');
+    this.logFd = openSync(store.logPath, 'a', 0o600);
     this.bus.on(this.fileSink.listener);
     this.bus.on((event) => {
       state.lastSeq = event.seq;

@@ -5,7 +5,17 @@
 // ~100x cheaper than replacing a file (ext4 flushes a file renamed over another), and a runner
 // killed mid-write leaves at worst a torn last line, which load() ignores. (No fsync: resume is
 // about a killed runner, not a lost machine, and the page cache survives the former.)
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { StepKind, StepLanguage } from '../model/types.js';
 import type { RunStatus, StepPhase, StepStatus } from '../events/types.js';
@@ -81,6 +91,16 @@ export interface RunState {
 
 export { newRunId } from '../model/run-id.js';
 
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+function isSymlink(file: string): boolean {
+  try {
+    return lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 export class RunStore {
   readonly dir: string;
 
@@ -88,8 +108,19 @@ export class RunStore {
     readonly stateDir: string,
     readonly runId: string,
   ) {
+    // A run id names a folder under runs/: nothing that could lead out of it.
+    if (!RUN_ID.test(runId))
+      throw new ExecDocError(
+        'E_RUN_NOT_FOUND',
+        `\`${runId}\` is not a run id (letters, digits, - _ and ., as \`exec-doc run\` prints them)`,
+      );
     // Absolute: steps run in their document's folder and receive it as $EXEC_DOC_RUN_DIR.
     this.dir = path.resolve(stateDir, 'runs', runId);
+    if (isSymlink(this.dir))
+      throw new ExecDocError(
+        'E_RUN_NOT_FOUND',
+        `${this.dir} is a symbolic link; a run's folder must be a real folder inside the state folder`,
+      );
   }
 
   get statePath(): string {
@@ -105,8 +136,10 @@ export class RunStore {
   get logPath(): string {
     return path.join(this.dir, 'output.log');
   }
+  /** The run's folder, private to its owner (0700): state, events, logs and records are 0600 inside it. */
   create(): void {
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(path.dirname(this.dir), { recursive: true, mode: 0o700 });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   exists(): boolean {
@@ -120,7 +153,7 @@ export class RunStore {
   save(state: RunState): void {
     if (this.journal === undefined) {
       const size = existsSync(this.statePath) ? statSync(this.statePath).size : 0;
-      this.journal = openSync(this.statePath, 'a');
+      this.journal = openSync(this.statePath, 'a', 0o600);
       // After a torn last line, start on a fresh line so the next checkpoint stays readable.
       if (size > 0 && !readFileSync(this.statePath, 'utf8').endsWith('\n')) writeSync(this.journal, '\n');
     }

@@ -34,7 +34,15 @@ export type ErrorCode =
   | 'E_BACKUP'
   | 'E_BACKFILL'
   // a check that could not answer
-  | 'E_CHECK_CANNOT_RUN';
+  | 'E_CHECK_CANNOT_RUN'
+  // security: policy, identities, approvals, the audit trail, secrets
+  | 'E_POLICY'
+  | 'E_KEY'
+  | 'E_SECRET'
+  | 'E_DENIED'
+  | 'E_TOKEN'
+  | 'E_APPROVAL'
+  | 'E_AUDIT';
 
 /** Exit codes; the READMEs document them. */
 export const EXIT = {
@@ -51,6 +59,8 @@ export const EXIT = {
   locked: 75,
   /** A bug in exec-doc, never a user's mistake (sysexits' EX_SOFTWARE). */
   internalError: 70,
+  /** Refused by the access policy, a missing approval or an untrusted identity; nothing ran (sysexits' EX_NOPERM). */
+  denied: 77,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -85,6 +95,13 @@ export const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   E_BACKUP: EXIT.rolledBack,
   E_BACKFILL: EXIT.rolledBack,
   E_CHECK_CANNOT_RUN: EXIT.requirementMissing,
+  E_POLICY: EXIT.usage,
+  E_KEY: EXIT.usage,
+  E_SECRET: EXIT.usage,
+  E_DENIED: EXIT.denied,
+  E_TOKEN: EXIT.denied,
+  E_APPROVAL: EXIT.denied,
+  E_AUDIT: EXIT.denied,
 };
 
 export class CodedError extends Error {

@@ -1,10 +1,11 @@
 // Writing files so that a reader never sees half of one: write beside it, then rename over it.
+// Folders it creates are private (0700); the file gets `mode` (default: 0666 less the umask).
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-export function writeAtomic(file: string, content: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
+export function writeAtomic(file: string, content: string, mode?: number): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, content);
+  writeFileSync(temporary, content, mode === undefined ? {} : { mode });
   renameSync(temporary, file);
 }

@@ -15,11 +15,11 @@ export function tryLockFile(
   file: string,
   info: Record<string, unknown> = {},
 ): { acquired: true } | { acquired: false; holder: LockHolder } {
-  mkdirSync(path.dirname(file), { recursive: true });
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const mine = JSON.stringify({ ...info, pid: process.pid, startTime: processStartTime(process.pid) ?? null });
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fd = openSync(file, 'wx');
+      const fd = openSync(file, 'wx', 0o600);
       writeSync(fd, mine);
       closeSync(fd);
       return { acquired: true };
