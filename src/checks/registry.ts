@@ -20,6 +20,7 @@ import { containerImage } from './library/container.js';
 import { configSchema } from './library/config-schema.js';
 import { appCompatibility } from './library/compatibility.js';
 import { kubernetesManifests, kubernetesRollout } from './library/kubernetes.js';
+import { postgresLeastPrivilege, postgresTls, securityPermissions, securityScripts } from './library/security.js';
 
 export const CHECKS: ReadonlyArray<CheckDefinition<any>> = [
   postgresReachable,
@@ -42,6 +43,10 @@ export const CHECKS: ReadonlyArray<CheckDefinition<any>> = [
   appCompatibility,
   kubernetesManifests,
   kubernetesRollout,
+  securityPermissions,
+  securityScripts,
+  postgresTls,
+  postgresLeastPrivilege,
 ];
 
 export const CHECK_TYPES: readonly string[] = CHECKS.map((c) => c.type);

@@ -167,11 +167,12 @@ function checkPlaceholders(block: Block, params: Param[], report: ValidateInput[
         line,
         column,
       );
-    } else if (param.secret && INLINE_LANGUAGES.has(step.lang)) {
+    } else if (param.secret && INLINE_LANGUAGES.has(step.lang) && use.context !== 'code') {
+      // As an expression it is read from the environment (../placeholders/index.ts); in a string it would be in argv.
       report(
         'error',
         'secret-placeholder',
-        `Unexpected secret parameter \`${use.name}\` substituted into a ${step.lang} block: it would appear in the process's command line; read it from the environment variable \`EXEC_DOC_PARAM_${use.name}\` instead`,
+        `Unexpected secret parameter \`${use.name}\` inside a ${use.context === 'comment' ? 'comment' : 'string'} of a ${step.lang} block: its value would appear in the process's command line; use it as an expression (\`x = \${{ params.${use.name} }}\`), which reads the environment variable \`EXEC_DOC_PARAM_${use.name}\`, or read that variable yourself`,
         line,
         column,
       );

@@ -46,6 +46,27 @@ export function findPlaceholders(lang: StepLanguage, code: string): PlaceholderU
   }));
 }
 
+const PROGRAM_LANGUAGES: readonly StepLanguage[] = ['python', 'js', 'ts'];
+
+/**
+ * A secret in Python, JavaScript or TypeScript is never written into the code, which is the
+ * process's command line (`ps` shows it): it is read from the environment where it stands. That
+ * is an expression, so it can stand only where code does, not inside a string literal.
+ */
+function secretUse(lang: StepLanguage, param: Param, context: string): { text: string } | { problem: string } | null {
+  if (!param.secret || !PROGRAM_LANGUAGES.includes(lang)) return null;
+  if (context !== 'code')
+    return {
+      problem: `secret parameter \`${param.name}\` stands inside a ${context === 'comment' ? 'comment' : 'string literal'}, where its value would be written into the program's command line (other users see it in \`ps\`); use it as an expression instead (\`password = \${{ params.${param.name} }}\`), which reads it from the environment`,
+    };
+  return {
+    text:
+      lang === 'python'
+        ? `__import__("os").environ["${envName(param.name)}"]`
+        : `process.env["${envName(param.name)}"]`,
+  };
+}
+
 export interface UnsafeUse {
   use: PlaceholderUse;
   message: string;
@@ -58,6 +79,8 @@ export function unsafeUses(lang: StepLanguage, code: string, params: readonly Pa
   for (const use of findPlaceholders(lang, code)) {
     const unsafe = rules.unsafe[use.context];
     const param = params.find((p) => p.name === use.name);
+    // A secret where it cannot be read from the environment is the validator's error (secret-placeholder).
+    if (param?.secret && PROGRAM_LANGUAGES.includes(lang)) continue;
     if (!unsafe || !param || isNarrowType(param)) continue;
     out.push({
       use,
@@ -92,6 +115,14 @@ export function renderPlaceholders(
     if (!param || value === undefined) {
       // Undeclared or unset: the validator reports it; the text stays as written.
       out += use.raw;
+      continue;
+    }
+    const secret = secretUse(lang, param, use.context);
+    if (secret) {
+      if ('problem' in secret) {
+        problems.push(secret.problem);
+        out += use.raw;
+      } else out += secret.text;
       continue;
     }
     const unsafe = rules.unsafe[use.context];

@@ -31,11 +31,11 @@ describe('exec-doc check <phase>', () => {
     );
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^pre-upgrade: 17 checks on embedded PostgreSQL 18\.\d+ on 127\.0\.0\.1:\d+ .*\(exec-doc\.checks\.yaml\)\n  STATUS  CHECK +VALUE +THRESHOLD +TIME\n/,
+      /^pre-upgrade: 21 checks on embedded PostgreSQL 18\.\d+ on 127\.0\.0\.1:\d+ .*\(exec-doc\.checks\.yaml\)\n  STATUS  CHECK +VALUE +THRESHOLD +TIME\n/,
     );
     for (const name of DEFAULT_PHASES['pre-upgrade'])
       expect(r.stdout).toMatch(new RegExp(`\\n  (PASS|WARN)    ${name.replace('.', '\\.')} `));
-    expect(r.stdout).toMatch(/\n17 checks: \d+ pass, \d+ warn, 0 fail, 0 error in \d/);
+    expect(r.stdout).toMatch(/\n21 checks: \d+ pass, \d+ warn, 0 fail, 0 error in \d/);
     const prom = readFileSync(path.join(stateDir, 'm.prom'), 'utf8');
     expect(prom).toContain(
       'exec_doc_check_status{scope="pre-upgrade",check="postgres.reachable",type="postgres.reachable",status="pass"} 1',
