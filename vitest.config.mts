@@ -23,6 +23,7 @@ const UNIT = [
   'test/runner/state.test.ts',
   'test/runner/verify.test.ts',
   'test/secrets/**/*.test.ts',
+  'test/security/policy.test.ts',
   'test/structure.test.ts',
   'test/targets/**/*.test.ts',
 ];

@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
     'src/events',
     'src/annotations',
   ],
-  ['src/db'],
+  ['src/db', 'src/security'],
   ['src/checks'],
   ['src/plan', 'src/extract'],
   ['src/results', 'plugins/remark-exec-doc'],

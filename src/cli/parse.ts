@@ -99,8 +99,8 @@ const OPTIONS: OptionSpec[] = [
     name: 'set',
     value: '<name=value>',
     multiple: true,
-    description: 'set a section parameter (repeatable); for secrets prefer EXEC_DOC_PARAM_<name>',
-    commands: ['plan', 'run', 'resume', 'check'],
+    description: 'set a section parameter (repeatable); for secrets prefer EXEC_DOC_PARAM_<name> or --secret-file',
+    commands: ['plan', 'run', 'resume', 'check', 'approve'],
   },
   {
     name: 'preview',

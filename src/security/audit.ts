@@ -14,6 +14,7 @@ import {
   openSync,
   readFileSync,
   readSync,
+  rmSync,
   statSync,
   writeSync,
   constants,
@@ -23,7 +24,8 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { CodedError } from '../util/coded-error.js';
 import { writeAtomic } from '../util/fs.js';
-import { releaseLockFile, tryLockFile } from '../util/lock-file.js';
+import { releaseLockFile } from '../util/lock-file.js';
+import { isSameProcessAlive, processStartTime } from '../util/process-identity.js';
 import { stableStringify } from '../model/hash.js';
 import { keyId, signStatement, verifyStatement } from './signing.js';
 
@@ -94,6 +96,47 @@ function assertNoSymlink(file: string): void {
   }
 }
 
+/**
+ * The append lock: a file created exclusively, naming its holder. A holder that is gone (its
+ * process died) is removed only if the file still says the same thing when removed; a lock that
+ * disappears while being read was released, and is simply tried again.
+ */
+function takeAppendLock(lock: string, file: string): void {
+  const mine = JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) ?? null });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const fd = openSync(lock, 'wx', 0o600);
+      writeSync(fd, mine);
+      closeSync(fd);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let text = '';
+    try {
+      text = readFileSync(lock, 'utf8');
+    } catch {
+      continue; // released in between
+    }
+    try {
+      const holder = JSON.parse(text) as { pid: number; startTime: string | null };
+      if (!isSameProcessAlive(holder.pid, holder.startTime ?? undefined) && readFileSync(lock, 'utf8') === text) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+    } catch {
+      // Being written this instant, or released: judged on the next round.
+    }
+    if (Date.now() > deadline)
+      throw new CodedError(
+        'E_AUDIT',
+        `the audit log ${file} has been locked by another process for more than 10 s (${lock})`,
+      );
+    sleepSync(2);
+  }
+}
+
 export class AuditLog {
   private socket: dgram.Socket | undefined;
   private readonly pending: Promise<void>[] = [];
@@ -108,17 +151,7 @@ export class AuditLog {
     mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     assertNoSymlink(this.file);
     const lock = `${this.file}.lock`;
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const taken = tryLockFile(lock, { purpose: 'audit append' });
-      if (taken.acquired) break;
-      if (Date.now() > deadline)
-        throw new CodedError(
-          'E_AUDIT',
-          `the audit log ${this.file} is locked by process ${taken.holder.pid} for more than 10 s`,
-        );
-      sleepSync(5);
-    }
+    takeAppendLock(lock, this.file);
     try {
       const head = this.headForAppend();
       const masked = this.options.mask ? (JSON.parse(this.options.mask(JSON.stringify(body))) as AuditBody) : body;
@@ -165,7 +198,12 @@ export class AuditLog {
         `it holds ${size} bytes but its head file ${headPath(this.file)} is missing or unreadable`,
       );
     }
-    if (size === head.size) return head;
+    if (size === head.size) {
+      // The last entry must be the one the head records (a full check is `audit verify`'s job).
+      if (size > 0 && lastLineHash(this.file, size) !== head.hash)
+        throw broken(this.file, 'its last entry is not the one its head records: it was changed');
+      return head;
+    }
     if (size > head.size) {
       const fd = openSync(this.file, 'r');
       const tail = Buffer.alloc(size - head.size);
@@ -206,6 +244,21 @@ export class AuditLog {
     this.socket?.close();
     this.socket = undefined;
   }
+}
+
+/** The hash of the last entry (read from the end of the file, at most 1 MiB back). */
+function lastLineHash(file: string, size: number): string | null {
+  const length = Math.min(size, 1 << 20);
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(file, 'r');
+  try {
+    readSyncFully(fd, buffer, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  const text = buffer.toString('utf8');
+  const line = text.slice(text.lastIndexOf('\n', text.length - 2) + 1).replace(/\n$/, '');
+  return parseEntry(line)?.hash ?? null;
 }
 
 function readSyncFully(fd: number, buffer: Buffer, position: number): void {

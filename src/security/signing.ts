@@ -103,7 +103,10 @@ export function readStatement(token: string): Record<string, unknown> {
   }
   if (!payload || typeof payload !== 'object' || Array.isArray(payload))
     throw new CodedError('E_TOKEN', "the statement's payload is not an object");
-  // Only the canonical form is accepted: one payload has one encoding.
+  // Only the canonical form is accepted: one payload has one encoding, and so has a signature
+  // (base64 leaves spare bits in its last character; a changed spare bit is another token).
+  if (b64(Buffer.from(parts[2]!, 'base64url')) !== parts[2])
+    throw new CodedError('E_TOKEN', 'the signature is not in canonical form');
   if (b64(stableStringify(payload)) !== parts[1])
     throw new CodedError('E_TOKEN', 'the statement is not in canonical form');
   return payload as Record<string, unknown>;
