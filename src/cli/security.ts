@@ -156,7 +156,7 @@ export async function auditCommand(sub: string, options: CliOptions, io: Io): Pr
     else
       io.stdout.write(
         `audit: ${file}: NOT INTACT at line ${report.firstBad!.line} (byte ${report.firstBad!.offset}): ${report.firstBad!.reason}\n` +
-          `audit: the ${report.entries} entr${report.entries === 1 ? 'y' : 'ies'} before it are intact\n`,
+          `audit: ${report.entries === 1 ? 'the entry before it is' : `the ${report.entries} entries before it are`} intact\n`,
       );
     return report.ok ? 0 : EXIT.rolledBack;
   }
