@@ -24,6 +24,7 @@ const UNIT = [
   'test/runner/verify.test.ts',
   'test/secrets/**/*.test.ts',
   'test/security/policy.test.ts',
+  'test/security/fuzz.test.ts',
   'test/structure.test.ts',
   'test/targets/**/*.test.ts',
 ];
