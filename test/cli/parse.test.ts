@@ -51,6 +51,8 @@ describe('parseCli', () => {
         preview: false,
         rollback: false,
         lockWaitMs: 0,
+        approval: [],
+        secretFile: [],
       },
     });
   });

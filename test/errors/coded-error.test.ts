@@ -46,7 +46,7 @@ describe('coded errors', () => {
 
   it('has an exit code for every code, and only documented ones', () => {
     expect(new Set(Object.values(EXIT_BY_CODE))).toEqual(
-      new Set([EXIT.rolledBack, EXIT.requirementMissing, EXIT.usage, EXIT.locked]),
+      new Set([EXIT.rolledBack, EXIT.requirementMissing, EXIT.usage, EXIT.locked, EXIT.denied]),
     );
   });
 });
