@@ -256,7 +256,7 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
         secretFiles,
         notice: common.notice,
       });
-      closeAudit = () => prepared.access.audit.close();
+      closeAudit = () => finishAudit(prepared.access, common.notice);
       outcome = await runSection({
         ...common,
         sets: prepared.sets,
@@ -285,7 +285,7 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
             secretFiles,
             notice: common.notice,
           });
-          closeAudit = () => prepared!.access.audit.close();
+          closeAudit = () => finishAudit(prepared!.access, common.notice);
           return section;
         },
         prepare: () => prepared,
@@ -303,6 +303,24 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
     writeFileSync(options.report.file, formatJunit(outcome.record));
   }
   return outcome.exitCode;
+}
+
+/** At the end of a run: a signed checkpoint when the policy names a signing key, then the syslog flush. */
+async function finishAudit(
+  access: import('../security/access.js').AccessContext,
+  notice: (line: string) => void,
+): Promise<void> {
+  const key = access.policy?.audit.signingKey;
+  if (key) {
+    try {
+      const { loadPrivateKey } = await import('../security/signing.js');
+      const { signAuditLog } = await import('../security/audit.js');
+      signAuditLog(access.audit.file, loadPrivateKey(key), access.identity.name);
+    } catch (error) {
+      notice(`audit trail: not signed: ${(error as Error).message}`);
+    }
+  }
+  await access.audit.close();
 }
 
 const SYSTEM_CODES = new Set([

@@ -304,3 +304,21 @@ describe('security from the command line', () => {
     writeFileSync(file, text);
   });
 });
+
+describe('a policy with an audit signing key', () => {
+  it('signs the audit trail at the end of every run; verify checks the checkpoint with the public key', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-sign-'));
+    writeFileSync(path.join(dir, 'doc.md'), '# D\n\n## Hello\n\n```bash {id=hello}\necho hello\n```\n');
+    const env = { EXEC_DOC_STATE_DIR: path.join(dir, 'state') };
+    expect((await cli(['keygen', 'audit', '--out', 'keys'], { cwd: dir, env })).exitCode).toBe(0);
+    writeFileSync(
+      path.join(dir, 'exec-doc.policy.yaml'),
+      `version: 1\nroles:\n  everyone:\n    - allow: [plan, run]\nmembers:\n  ${os.userInfo().username}: [everyone]\naudit:\n  signingKey: keys/audit.key\n  publicKey: keys/audit.pub\n`,
+    );
+    for (let i = 0; i < 2; i++) expect((await cli(['run', 'doc.md#hello'], { cwd: dir, env })).exitCode).toBe(0);
+    const verify = await cli(['audit', 'verify'], { cwd: dir, env });
+    expect(verify.stdout).toMatch(
+      /6 entries intact \(hash chain and head\); 2 signed checkpoint\(s\), signed through entry 6/,
+    );
+  });
+});
