@@ -124,7 +124,7 @@ describe('audit trail', () => {
     });
     const text = `${forged.join('\n')}\n`;
     writeFileSync(file, text);
-    writeFileSync(`${file}.head`, JSON.stringify({ seq: 6, hash: prev, size: Buffer.byteLength(text) }));
+    writeFileSync(`${file}.head`, `${JSON.stringify({ seq: 6, hash: prev, size: Buffer.byteLength(text) })}\n`);
     expect(verifyAuditLog(file).ok).toBe(true);
     const r = verifyAuditLog(file, { publicKey: createPublicKey(publicPem) });
     expect(r.ok).toBe(false);
