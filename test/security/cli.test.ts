@@ -6,7 +6,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync
 import os from 'node:os';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { cli } from '../helpers.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { cli, ROOT } from '../helpers.js';
 
 const SECRET = 'Tr0ub4dor&3-not-in-ps';
 
@@ -277,6 +278,13 @@ describe('security from the command line', () => {
     expect(kinds).toContain('alice:run:succeeded');
     expect(kinds.filter((k) => k.endsWith(':refuse:refused')).length).toBeGreaterThanOrEqual(6);
     expect(show.stdout).not.toContain(SECRET);
+    // Every entry is what the published schema says (SIEM ingestion relies on it).
+    const schema = JSON.parse(
+      readFileSync(path.join(ROOT, 'static', 'schemas', 'audit-entry.schema.json'), 'utf8'),
+    ) as object;
+    const validate = new Ajv2020({ strict: false }).compile(schema);
+    for (const line of show.stdout.trim().split('\n'))
+      expect(validate(JSON.parse(line)), JSON.stringify(validate.errors)).toBe(true);
     const filtered = await run(['audit', 'show', '--identity', 'bob', '--action', 'approve']);
     expect(filtered.stdout).toMatch(/^2 entries/m);
     const ok = await run(['audit', 'verify']);
