@@ -2,7 +2,16 @@
 // them: refusals before anything runs (exit 77), the two-person rule, replayed and self-made
 // approvals, secrets kept out of `ps`, state and files; the audit trail verified and tampered with.
 import { describe, expect, it, beforeAll } from 'vitest';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -328,5 +337,46 @@ describe('a policy with an audit signing key', () => {
     expect(verify.stdout).toMatch(
       /6 entries intact \(hash chain and head\); 2 signed checkpoint\(s\), signed through entry 6/,
     );
+  });
+});
+
+describe('secrets from the sources a policy names', () => {
+  it('a command (no shell), a file, another variable; a failing command stops the run before anything runs', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-sources-'));
+    const doc = `---
+exec-doc:
+  params:
+    a: { secret: true }
+    b: { secret: true }
+    c: { secret: true }
+---
+# D
+
+## Use them
+
+\`\`\`bash {id=use}
+test "$EXEC_DOC_PARAM_a" = "from-a-command-0001"
+test "$EXEC_DOC_PARAM_b" = "from-a-file-0002"
+test "$EXEC_DOC_PARAM_c" = "from-a-variable-0003"
+touch "$EXEC_DOC_RUN_DIR/../../../ran"
+echo "all three arrived: $EXEC_DOC_PARAM_a"
+\`\`\`
+`;
+    writeFileSync(path.join(dir, 'doc.md'), doc);
+    writeFileSync(path.join(dir, 'b.secret'), 'from-a-file-0002\n', { mode: 0o600 });
+    const policy = (command: string) =>
+      `version: 1\nroles:\n  all:\n    - allow: [plan, run]\nmembers:\n  ${os.userInfo().username}: [all]\nsecrets:\n  a: { command: ${command}, timeout: 5s }\n  b: { file: b.secret }\n  c: { env: MY_VAULT_VALUE }\n`;
+    writeFileSync(path.join(dir, 'exec-doc.policy.yaml'), policy('["printf", "%s", "from-a-command-0001"]'));
+    const env = { EXEC_DOC_STATE_DIR: path.join(dir, 'state'), MY_VAULT_VALUE: 'from-a-variable-0003' };
+    const ok = await cli(['run', 'doc.md#use-them'], { cwd: dir, env });
+    expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('all three arrived: ***');
+    expect(ok.stdout + ok.stderr).not.toContain('from-a-command-0001');
+    writeFileSync(path.join(dir, 'exec-doc.policy.yaml'), policy('["sh", "-c", "echo vault sealed >&2; exit 2"]'));
+    rmSync(path.join(dir, 'ran'));
+    const failed = await cli(['run', 'doc.md#use-them'], { cwd: dir, env });
+    expect(failed.exitCode).toBe(64);
+    expect(failed.stderr).toMatch(/secret `a`: sh exited 2\n {2}its stderr: vault sealed/);
+    expect(existsSync(path.join(dir, 'ran'))).toBe(false);
   });
 });
