@@ -202,7 +202,7 @@ const OPTIONS: OptionSpec[] = [
     value: '<name=file>',
     multiple: true,
     description: 'read secret parameter <name> from a file only you can read (mode 0600), instead of the environment',
-    commands: ['run', 'resume', 'check'],
+    commands: ['run', 'resume'],
   },
   {
     name: 'key',
