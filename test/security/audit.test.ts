@@ -202,3 +202,47 @@ for (let i = 0; i < 25; i++) log.append({ identity: { name: 'p' + process.pid, v
     rmSync(dir, { recursive: true });
   });
 });
+
+describe('audit trail edge cases', () => {
+  it('a deleted log with its head left, invalid UTF-8, a checkpoint past the end, junk after the head', () => {
+    const dir = tmp();
+    const file = sampleLog(dir, 3);
+    const original = readFileSync(file);
+    rmSync(file);
+    expect(verifyAuditLog(file).firstBad!.reason).toMatch(/the log is missing but its head file exists/);
+    const bad = Buffer.from(original);
+    bad[40] = 0xff;
+    writeFileSync(file, bad);
+    expect(verifyAuditLog(file).firstBad).toMatchObject({ line: 1, reason: 'the line is not valid UTF-8' });
+    writeFileSync(file, original);
+    const { privatePem, publicPem } = generateKeyPair();
+    signAuditLog(file, createPrivateKey(privatePem), 'auditor');
+    const lines = original.toString('utf8').trimEnd().split('\n');
+    writeFileSync(file, `${lines.slice(0, 2).join('\n')}\n`);
+    writeFileSync(`${file}.head`, readFileSync(`${file}.head`, 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
+    expect(verifyAuditLog(file).ok).toBe(true);
+    expect(verifyAuditLog(file, { publicKey: createPublicKey(publicPem) }).firstBad!.reason).toMatch(
+      /covers entry 3, but the log has 2: it was truncated/,
+    );
+    writeFileSync(file, `${lines.slice(0, 2).join('\n')}\nnot an entry\n`);
+    expect(() => new AuditLog(file).append({ identity, action: 'run', outcome: 'x' })).toThrow(
+      /bytes after its last recorded entry are not one valid entry/,
+    );
+    rmSync(dir, { recursive: true });
+  });
+
+  it('takes over the append lock of a process that died, and refuses a log without a head', () => {
+    const dir = tmp();
+    const file = sampleLog(dir, 1);
+    writeFileSync(`${file}.lock`, JSON.stringify({ pid: 2 ** 22 + 12345, startTime: '1' }));
+    expect(new AuditLog(file).append({ identity, action: 'run', outcome: 'after a dead writer' }).seq).toBe(2);
+    rmSync(`${file}.head`);
+    expect(() => new AuditLog(file).append({ identity, action: 'run', outcome: 'x' })).toThrow(
+      /its head file .* is missing or unreadable/,
+    );
+    expect(() =>
+      signAuditLog(path.join(dir, 'empty.jsonl'), createPrivateKey(generateKeyPair().privatePem), 'a'),
+    ).toThrow(/holds no entry to sign/);
+    rmSync(dir, { recursive: true });
+  });
+});
