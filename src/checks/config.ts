@@ -10,6 +10,7 @@ import type { Diagnostic } from '../model/types.js';
 import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
 import { closest } from '../util/edit-distance.js';
 import { pathLocator } from '../util/yaml-position.js';
+import { findUp } from '../util/fs.js';
 import { CHECK_TYPES, checkDefinition, DEFAULT_PHASES } from './registry.js';
 import { VALIDATION_PHASES, type PlannedCheck, type ValidationPhase } from './types.js';
 import { isPathLike } from './support.js';
@@ -166,14 +167,7 @@ export function resolveCheck(input: {
 
 /** The configuration file that applies from `startDir`: the nearest exec-doc.checks.yaml above it. */
 export function findConfigFile(startDir: string): string | null {
-  let dir = path.resolve(startDir);
-  for (;;) {
-    const candidate = path.join(dir, CONFIG_FILE);
-    if (existsSync(candidate)) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
-  }
+  return findUp(startDir, CONFIG_FILE);
 }
 
 function defaults(): ChecksConfig {

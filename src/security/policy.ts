@@ -8,6 +8,7 @@ import { parseDocument } from 'yaml';
 import * as z from 'zod';
 import { CodedError } from '../util/coded-error.js';
 import { pathLocator } from '../util/yaml-position.js';
+import { findUp } from '../util/fs.js';
 import { closest } from '../util/edit-distance.js';
 import { parseDurationMs } from '../annotations/duration.js';
 import { governingFileProblem } from './files.js';
@@ -127,14 +128,7 @@ export function choosePolicyFile(input: {
   }
   if (input.flag !== undefined) return path.resolve(input.flag);
   if (input.env) return path.resolve(input.env);
-  let dir = path.resolve(input.startDir);
-  for (;;) {
-    const candidate = path.join(dir, POLICY_FILE);
-    if (existsSync(candidate)) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
-  }
+  return findUp(input.startDir, POLICY_FILE);
 }
 
 /** Reads and validates a policy; throws E_POLICY naming every problem with its position. */

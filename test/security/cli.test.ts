@@ -70,6 +70,18 @@ members:
 describe('security from the command line', () => {
   let dir = '';
   const run = (args: string[]) => cli(args, { cwd: dir, env: { EXEC_DOC_STATE_DIR: path.join(dir, 'state') } });
+  /** The section run by a token's identity with the secret file and these extra options. */
+  const runAs = (token: string, ...extra: string[]) =>
+    run([
+      'run',
+      'doc.md#change-the-table',
+      '--yes',
+      '--identity-token',
+      token,
+      '--secret-file',
+      'password=password',
+      ...extra,
+    ]);
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-sec-'));
@@ -106,15 +118,7 @@ describe('security from the command line', () => {
     expect(carol.stderr).toMatch(
       /refused by the access policy: carol \(signed token\) may not confirm doc\/change-the-table on target local: no rule of the roles `operator` allows it/,
     );
-    const alone = await run([
-      'run',
-      'doc.md#change-the-table',
-      '--yes',
-      '--identity-token',
-      'alice.token',
-      '--secret-file',
-      'password=password',
-    ]);
+    const alone = await runAs('alice.token');
     expect(alone.exitCode).toBe(77);
     expect(alone.stderr).toMatch(/needs an approval from another identity/);
     // alice's token with carol's name signed by alice's key: refused.
@@ -156,46 +160,14 @@ describe('security from the command line', () => {
     expect(approve.stderr).toMatch(
       /bob approved doc\/change-the-table \(sha256:[0-9a-f]{12}…\) on target local for any other identity, valid 30m, once/,
     );
-    const other = await run([
-      'run',
-      'doc.md#change-the-table',
-      '--yes',
-      '--identity-token',
-      'alice.token',
-      '--secret-file',
-      'password=password',
-      '--set',
-      'table=invoices',
-      '--approval',
-      'approval.txt',
-    ]);
+    const other = await runAs('alice.token', '--set', 'table=invoices', '--approval', 'approval.txt');
     expect(other.exitCode).toBe(77);
     expect(other.stderr).toMatch(/approval 1: it approves other parameter values/);
-    const good = await run([
-      'run',
-      'doc.md#change-the-table',
-      '--yes',
-      '--identity-token',
-      'alice.token',
-      '--secret-file',
-      'password=password',
-      '--approval',
-      'approval.txt',
-    ]);
+    const good = await runAs('alice.token', '--approval', 'approval.txt');
     expect(good.stderr + good.stdout).toMatch(/secret length 21/);
     expect(good.exitCode).toBe(0);
     expect(existsSync(path.join(dir, 'changed-orders'))).toBe(true);
-    const replay = await run([
-      'run',
-      'doc.md#change-the-table',
-      '--yes',
-      '--identity-token',
-      'alice.token',
-      '--secret-file',
-      'password=password',
-      '--approval',
-      'approval.txt',
-    ]);
+    const replay = await runAs('alice.token', '--approval', 'approval.txt');
     expect(replay.exitCode).toBe(77);
     expect(replay.stderr).toMatch(/already used by run \d{8}T\d{6}Z-change-the-table-[0-9a-f]{6}/);
     // bob cannot approve his own run.
@@ -210,17 +182,7 @@ describe('security from the command line', () => {
       'self.txt',
     ]);
     expect(self.exitCode).toBe(0);
-    const mine = await run([
-      'run',
-      'doc.md#change-the-table',
-      '--yes',
-      '--identity-token',
-      'bob.token',
-      '--secret-file',
-      'password=password',
-      '--approval',
-      'self.txt',
-    ]);
+    const mine = await runAs('bob.token', '--approval', 'self.txt');
     expect(mine.exitCode).toBe(77);
     expect(mine.stderr).toMatch(/`bob` approved their own change/);
     // carol may not approve at all (and alice's key is not carol's).
@@ -254,15 +216,7 @@ describe('security from the command line', () => {
 
   it('refuses a secret file others can read, and a run id that leads out of the state folder', async () => {
     chmodSync(path.join(dir, 'password'), 0o644);
-    const r = await run([
-      'run',
-      'doc.md#change-the-table',
-      '--yes',
-      '--identity-token',
-      'alice.token',
-      '--secret-file',
-      'password=password',
-    ]);
+    const r = await runAs('alice.token');
     expect(r.exitCode).toBe(64);
     expect(r.stderr).toMatch(
       /secret `password` from password refused: its permissions are 0644: group or others can read or change it; `chmod 600 password`/,
@@ -307,15 +261,7 @@ describe('security from the command line', () => {
     expect(bad.stdout).toMatch(/NOT INTACT at line 1 \(byte 0\): its hash does not match its content/);
     // Nothing more is appended to a log whose end was cut off or changed: runs are refused.
     writeFileSync(file, text.slice(0, text.lastIndexOf('\n', text.length - 2) + 1));
-    const refused = await run([
-      'run',
-      'doc.md#change-the-table',
-      '--yes',
-      '--identity-token',
-      'alice.token',
-      '--secret-file',
-      'password=password',
-    ]);
+    const refused = await runAs('alice.token');
     expect(refused.exitCode).toBe(77);
     expect(refused.stderr).toMatch(/audit log .* cannot be continued/);
     writeFileSync(file, text);
