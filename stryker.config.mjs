@@ -14,6 +14,12 @@ export default {
     'src/plan/plan.ts',
     'src/runner/metrics.ts',
     'src/checks/library/pep440.ts',
+    // The security controls (issue 13): a surviving mutant here is a refusal that does not happen.
+    'src/security/approvals.ts',
+    'src/security/signing.ts',
+    'src/security/identity.ts',
+    'src/security/audit.ts',
+    'src/security/policy.ts',
   ],
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
