@@ -90,6 +90,10 @@ secrets:
       actions: { run: { allowed: true }, approve: { allowed: false } },
     });
 
+    // The OS user holds no role here: even plan is refused, before anything is shown.
+    const osUser = await exec(['plan', doc, ...state]);
+    expect(osUser.code).toBe(77);
+    expect(osUser.err).toMatch(/\(OS user\) may not plan \S*doc\/change on target local: no rule of any role/);
     const alone = await exec(['run', doc, '--yes', ...state], tokenEnv);
     expect(alone.code).toBe(77);
     expect((await exec(['approve', doc, '--as', 'bob', ...state])).err).toMatch(/approve needs --key/);
