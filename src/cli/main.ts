@@ -240,6 +240,7 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
     forceSignal: stop.force,
     keepDb: options.keepDb,
     lockWaitMs: options.lockWaitMs,
+    failBefore: options.failBefore,
     listeners,
     notice: (line: string) => (reporter ? reporter.notice(line) : io.stderr.write(`exec-doc: ${line}\n`)),
   };

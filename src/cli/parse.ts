@@ -33,6 +33,8 @@ export interface CliOptions {
   rollback: boolean;
   /** run/resume: how long to wait for another run of the same section and target. */
   lockWaitMs: number;
+  /** run: steps to fail on purpose before they run (a rollback drill). */
+  failBefore: string[];
   /** The access policy (default: /etc/exec-doc/policy.yaml, $EXEC_DOC_POLICY, the nearest exec-doc.policy.yaml). */
   policy?: string;
   /** A signed identity token (default: $EXEC_DOC_IDENTITY_TOKEN); else the OS user. */
@@ -157,6 +159,14 @@ const OPTIONS: OptionSpec[] = [
     description:
       'wait this long (e.g. 30s, 5m) for another run of the same section and target to finish, instead of refusing at once (exit 75)',
     commands: ['run', 'resume'],
+  },
+  {
+    name: 'fail-before',
+    value: '<step>',
+    multiple: true,
+    description:
+      'rehearse a failure: fail this step on purpose before it runs, so the rollback of the steps before it runs and is verified (repeatable; also $EXEC_DOC_FAIL_BEFORE=a,b)',
+    commands: ['run'],
   },
   {
     name: 'rerun-interrupted',
@@ -416,6 +426,7 @@ function defaults(env: NodeJS.ProcessEnv): CliOptions {
     stateDir: env.EXEC_DOC_STATE_DIR ?? '.exec-doc',
     approval: [],
     secretFile: [],
+    failBefore: [],
     color: !env.NO_COLOR,
     json: false,
     set: [],
@@ -528,6 +539,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
     if (typeof values[flag] === 'string') options[key] = values[flag];
   options.approval = (values.approval as string[] | undefined) ?? [];
   options.secretFile = (values['secret-file'] as string[] | undefined) ?? [];
+  options.failBefore = (values['fail-before'] as string[] | undefined) ?? [];
   if (typeof values.ttl === 'string') {
     const ms = parseDurationMs(values.ttl);
     if (ms === undefined || ms <= 0)

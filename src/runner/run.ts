@@ -47,6 +47,8 @@ export interface CommonRunOptions {
   notice?: (line: string) => void;
   /** Who is running, the access policy, approvals and the audit trail (the CLI always gives one). */
   access?: AccessContext;
+  /** Steps to fail on purpose before they run (--fail-before, or $EXEC_DOC_FAIL_BEFORE): a rollback drill. */
+  failBefore?: string[];
 }
 
 export interface RunSectionOptions extends CommonRunOptions {
@@ -87,6 +89,7 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
     `Cannot run ${section.address}`,
   );
   assertConfirmable(plan, options);
+  assertFailBeforeSteps(plan, options.failBefore ?? []);
   const checksConfig = await loadChecksConfigFor(plan, options.documentPath);
 
   const runId = options.runId ?? newRunId(section.slug);
@@ -438,6 +441,16 @@ function makeHandoffDir(): string {
   return dir;
 }
 
+/** --fail-before names steps of this section (a typo would make the drill a real run). */
+function assertFailBeforeSteps(plan: Plan, ids: readonly string[]): void {
+  const known = plannedSteps(plan).map((s) => s.id);
+  const unknown = ids.filter((id) => !known.includes(id));
+  if (unknown.length === 0) return;
+  throw new ExecDocError('E_USAGE', `--fail-before ${unknown.join(', ')}: no such step in ${plan.section.address}`, {
+    details: [`Its steps: ${plan.forward.map((s) => s.id).join(', ')}`],
+  });
+}
+
 function assertConfirmable(plan: Plan, options: CommonRunOptions): void {
   if (plan.confirmations.length > 0 && !options.yes && !options.confirm) {
     throw new ExecDocError(
@@ -521,12 +534,13 @@ class Run {
       operator: {
         ...(options.confirm ? { confirm: options.confirm } : {}),
         yes: options.yes ?? false,
-        failBefore: new Set(
-          (env.EXEC_DOC_FAIL_BEFORE ?? '')
+        failBefore: new Set([
+          ...(options.failBefore ?? []),
+          ...(env.EXEC_DOC_FAIL_BEFORE ?? '')
             .split(',')
             .map((id) => id.trim())
             .filter(Boolean),
-        ),
+        ]),
       },
       targets: {
         sql: async () => {

@@ -53,6 +53,7 @@ describe('parseCli', () => {
         lockWaitMs: 0,
         approval: [],
         secretFile: [],
+        failBefore: [],
       },
     });
   });
