@@ -100,6 +100,36 @@ export function totals(results: CheckResult[]): CheckTotals {
   return t;
 }
 
+export interface Verdict {
+  /** Whether it is safe to go on: nothing failed, nothing could not answer (and, with --strict, nothing warned). */
+  passed: boolean;
+  /** One sentence: what decided it, naming the checks. */
+  reason: string;
+  /** Checks that looked at nothing because nothing is configured for them (a warning, never a pass). */
+  notConfigured: string[];
+}
+
+const names = (rs: CheckResult[]) => rs.map((r) => r.name).join(', ');
+
+/** The verdict an agent or a pipeline acts on, with the reason. */
+export function checksVerdict(results: CheckResult[], strict = false): Verdict {
+  const notConfigured = results.filter((r) => r.status === 'warn' && r.value === 'not configured').map((r) => r.name);
+  const failed = results.filter((r) => r.status === 'fail');
+  const errors = results.filter((r) => r.status === 'error');
+  const warned = results.filter((r) => r.status === 'warn');
+  if (failed.length > 0)
+    return { passed: false, reason: `${failed.length} check(s) failed: ${names(failed)}`, notConfigured };
+  if (strict && warned.length > 0)
+    return { passed: false, reason: `${warned.length} warning(s) under --strict: ${names(warned)}`, notConfigured };
+  if (errors.length > 0)
+    return { passed: false, reason: `${errors.length} check(s) could not answer: ${names(errors)}`, notConfigured };
+  return {
+    passed: true,
+    reason: `${results.length} check(s): none failed${warned.length ? `; ${warned.length} warning(s): ${names(warned)}` : ''}`,
+    notConfigured,
+  };
+}
+
 /** 0: nothing failed (warnings allowed unless strict); 1: a check failed; 3: a check could not answer. */
 export function checksExitCode(results: CheckResult[], strict = false): number {
   const t = totals(results);

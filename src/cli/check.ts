@@ -34,7 +34,7 @@ function progress(io: Io, options: CliOptions, total: number): { tick(): void; s
 
 async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): Promise<number> {
   const { runPhase } = await import('../checks/phase.js');
-  const { totals } = await import('../checks/run.js');
+  const { totals, checksVerdict } = await import('../checks/run.js');
   const { formatChecksTable, formatPrometheus } = await import('../checks/report.js');
   // Signals are watched before a server starts: whatever stops the command, the server stops too.
   const { watchStopSignals } = await import('./signals.js');
@@ -67,7 +67,7 @@ async function checkPhase(phase: ValidationPhase, options: CliOptions, io: Io): 
   const { results, config, durationMs, target, exitCode } = outcome;
   if (options.format === 'json')
     io.stdout.write(
-      `${JSON.stringify({ phase, target, config: config.file, durationMs, totals: totals(results), exitCode, results }, null, 2)}\n`,
+      `${JSON.stringify({ phase, ...checksVerdict(results, options.strict), target, config: config.file, durationMs, totals: totals(results), exitCode, results }, null, 2)}\n`,
     );
   else if (options.format === 'prometheus')
     io.stdout.write(formatPrometheus([{ scope: phase, finishedAt: outcome.finishedAt, results }]));
@@ -120,7 +120,7 @@ export function resultsOfRun(
 async function checkSection(address: string, options: CliOptions, io: Io): Promise<number> {
   const { resolveSection } = await import('../documents/address.js');
   const { formatChecksTable, formatPrometheus, recordLastResults } = await import('../checks/report.js');
-  const { checksExitCode, totals } = await import('../checks/run.js');
+  const { checksExitCode, checksVerdict, totals } = await import('../checks/run.js');
   const resolved = await resolveSection(address, {
     docsRoot: path.resolve(options.docs),
     cacheFile: path.join(options.stateDir, 'cache', 'documents.json'),
@@ -172,7 +172,7 @@ async function checkSection(address: string, options: CliOptions, io: Io): Promi
   if (!options.json) {
     if (options.format === 'json')
       io.stdout.write(
-        `${JSON.stringify({ section: resolved.section.address, phase, runId: outcome.runId, durationMs, totals: totals(results), exitCode, results }, null, 2)}\n`,
+        `${JSON.stringify({ section: resolved.section.address, phase, ...(outcome.status === 'requirements-missing' ? { passed: false, reason: `nothing ran: missing ${missing.join('; ')}`, notConfigured: [] } : checksVerdict(results, options.strict)), runId: outcome.runId, durationMs, totals: totals(results), exitCode, results }, null, 2)}\n`,
       );
     else if (options.format === 'prometheus') io.stdout.write(formatPrometheus([entry]));
     else {

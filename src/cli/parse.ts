@@ -365,12 +365,14 @@ const COMMANDS: CommandSpec[] = [
   },
 ];
 
-export const EXIT_CODES_HELP = `
+const SECTIONS_HELP = `
 Sections:
   <doc-id>/<heading-slug>     a section of a document under --docs (e.g. quick-start/demo-migration)
   <heading-slug>              the same, when the slug is unique in the guide
   <file.md|mdx>#<slug>        a section of any markdown file on disk
+`;
 
+const RUN_EXIT_CODES = `
 Exit codes:
   0   success
   1   a step failed and the rollback completed
@@ -382,6 +384,55 @@ Exit codes:
   77  refused: the access policy, a missing or invalid approval, an untrusted identity token,
       or an audit trail that was tampered with (nothing ran)
 `;
+
+/** The sections an address names, and the exit codes of run (the program's help and run-like commands). */
+export const EXIT_CODES_HELP = `${SECTIONS_HELP}${RUN_EXIT_CODES}`;
+
+/** Commands whose exit codes are their own, not a run's. */
+const OWN_EXIT_CODES: Partial<Record<CommandName, string>> = {
+  check: `
+Exit codes:
+  0   nothing failed (warnings allowed unless --strict)
+  1   a check failed (or, with --strict, warned)
+  3   a check could not answer, or a requirement of the section is missing
+  64  usage or configuration error (nothing ran)
+  130 interrupted (Ctrl-C)
+`,
+  audit: `
+Exit codes:
+  0   verify: every entry intact; show, sign: done
+  1   verify: an entry was changed, deleted, inserted, reordered or cut off (the first is named)
+  64  usage error
+  77  sign: the log is not intact, so it is not signed
+`,
+  approve: `
+Exit codes:
+  0   the approval was written
+  64  usage or document error, or a parameter is not right
+  77  the policy does not trust your key under --as, or does not let you approve this section
+`,
+  keygen: `
+Exit codes:
+  0   the key pair was written
+  64  usage error, or a key of that name exists
+`,
+  token: `
+Exit codes:
+  0   the token was written
+  64  usage error, or the private key cannot be read (it must be yours alone: 0600)
+`,
+  list: '',
+  validate: `
+Exit codes:
+  0   no error (warnings allowed)
+  64  an error in a document
+`,
+  'check-docs': `
+Exit codes:
+  0   no error (warnings allowed)
+  64  an error in the guide
+`,
+};
 
 const optionsOf = (command: CommandName): OptionSpec[] =>
   OPTIONS.filter((o) => o.commands === 'all' || o.commands.includes(command));
@@ -416,7 +467,8 @@ export function commandHelp(name: CommandName): string {
     '',
     'Options:',
     columns(optionsOf(name).map((o) => [flag(o), o.description])),
-    EXIT_CODES_HELP,
+    ...(['plan', 'run', 'resume', 'check', 'approve'].includes(name) ? [SECTIONS_HELP] : []),
+    OWN_EXIT_CODES[name] ?? RUN_EXIT_CODES,
   ].join('\n');
 }
 

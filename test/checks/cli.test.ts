@@ -52,6 +52,11 @@ describe('exec-doc check <phase>', () => {
     expect(json.exitCode).toBe(0);
     const doc = JSON.parse(json.stdout);
     expect(doc).toMatchObject({ phase: 'pre-upgrade', config: file, exitCode: 0, totals: { fail: 0, error: 0 } });
+    expect(doc).toMatchObject({ passed: true, reason: '2 check(s): none failed', notConfigured: [] });
+    const reportSchema = new Ajv2020({ strict: false }).compile(
+      JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'check-report.schema.json'), 'utf8')),
+    );
+    expect(reportSchema(doc), JSON.stringify(reportSchema.errors)).toBe(true);
     expect(doc.results.map((r: { name: string }) => r.name)).toEqual(['host.memory', 'host.disk-space']);
     for (const result of doc.results)
       expect(Object.keys(result).sort()).toEqual([
@@ -190,6 +195,8 @@ describe('exec-doc check <section>', () => {
       'json',
     ]);
     expect(post.exitCode).toBe(1);
+    expect(reportSchema(JSON.parse(post.stdout)), JSON.stringify(reportSchema.errors)).toBe(true);
+    expect(JSON.parse(post.stdout)).toMatchObject({ passed: false, reason: '1 check(s) failed: smoke' });
     expect(JSON.parse(post.stdout).results[0]).toMatchObject({
       name: 'smoke',
       type: 'bash block',
