@@ -8,6 +8,9 @@ import { main } from '../../src/cli/main.js';
 import { DEFAULT_PHASES } from '../../src/checks/registry.js';
 import { captureIo, cli, freePort, parseEvents, ROOT, tempDir, writeDoc } from '../helpers.js';
 
+const reportSchema = new Ajv2020({ strict: false }).compile(
+  JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'check-report.schema.json'), 'utf8')),
+);
 const SCHEMA = JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'exec-doc-events.schema.json'), 'utf8'));
 
 async function check(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -53,9 +56,6 @@ describe('exec-doc check <phase>', () => {
     const doc = JSON.parse(json.stdout);
     expect(doc).toMatchObject({ phase: 'pre-upgrade', config: file, exitCode: 0, totals: { fail: 0, error: 0 } });
     expect(doc).toMatchObject({ passed: true, reason: '2 check(s): none failed', notConfigured: [] });
-    const reportSchema = new Ajv2020({ strict: false }).compile(
-      JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'check-report.schema.json'), 'utf8')),
-    );
     expect(reportSchema(doc), JSON.stringify(reportSchema.errors)).toBe(true);
     expect(doc.results.map((r: { name: string }) => r.name)).toEqual(['host.memory', 'host.disk-space']);
     for (const result of doc.results)
