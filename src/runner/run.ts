@@ -93,9 +93,10 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
   const checksConfig = await loadChecksConfigFor(plan, options.documentPath);
 
   const runId = options.runId ?? newRunId(section.slug);
-  const grant = authorize(plan, runId, params, options, env, false);
   const unlockSection = await lockSectionFor(plan, runId, options, env);
   try {
+    // Inside the section's lock: an approval is not used up by a run that another run kept waiting.
+    const grant = authorize(plan, runId, params, options, env, false);
     return await startRun(plan, runId, params, checksConfig, options, grant);
   } finally {
     await unlockSection();
@@ -211,9 +212,9 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
   );
   if (state.phase === 'forward') assertConfirmable(plan, options);
   const checksConfig = await loadChecksConfigFor(plan, state.section.file);
-  const grant = authorize(plan, state.runId, params, options, env, true);
   const unlockSection = await lockSectionFor(plan, state.runId, options, env);
   try {
+    const grant = authorize(plan, state.runId, params, options, env, true);
     return await continueRun({ plan, state, store, params, ...(checksConfig ? { checksConfig } : {}) }, options, grant);
   } finally {
     await unlockSection();
