@@ -214,7 +214,8 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
   const checksConfig = await loadChecksConfigFor(plan, state.section.file);
   const unlockSection = await lockSectionFor(plan, state.runId, options, env);
   try {
-    const grant = authorize(plan, state.runId, params, options, env, true);
+    // Finishing a rollback runs no `confirm` step: it needs `run`, not an approval.
+    const grant = authorize(plan, state.runId, params, options, env, true, state.phase === 'forward');
     return await continueRun({ plan, state, store, params, ...(checksConfig ? { checksConfig } : {}) }, options, grant);
   } finally {
     await unlockSection();
@@ -267,13 +268,14 @@ function authorize(
   options: CommonRunOptions,
   env: NodeJS.ProcessEnv,
   resume: boolean,
+  forward = true,
 ): Grant | undefined {
   if (!options.access) return undefined;
   const secret = new Set(plan.section.params.filter((p) => p.secret).map((p) => p.name));
   return authorizeRun({
     access: options.access,
     section: plan.section,
-    confirmSteps: plan.confirmations.map((s) => s.id),
+    confirmSteps: forward ? plan.confirmations.map((s) => s.id) : [],
     url: plan.needsPostgres ? configuredUrl(plan.section.target, env) : undefined,
     values: params.values,
     shownParams: Object.fromEntries(Object.entries(params.values).map(([k, v]) => [k, secret.has(k) ? '***' : v])),
