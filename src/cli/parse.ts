@@ -450,8 +450,10 @@ export function programHelp(): string {
     "Runs the procedures of an executable guide: each section's annotated code blocks are steps, checks and rollbacks.",
     '',
     'Commands:',
-    columns(COMMANDS.map((c) => [`${c.name}${c.args ? ` ${c.args}` : ''}`, c.summary])),
-    `  ${'<section>'.padEnd(18)}same as run <section>`,
+    columns([
+      ...COMMANDS.map((c): [string, string] => [`${c.name}${c.args ? ` ${c.args}` : ''}`, c.summary]),
+      ['<section>', 'same as run <section>'],
+    ]),
     '',
     'Run `exec-doc <command> --help` for its options.',
     EXIT_CODES_HELP,
