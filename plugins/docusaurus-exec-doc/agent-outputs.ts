@@ -131,7 +131,7 @@ export function writeAgentOutputs(input: {
 }): void {
   const base = input.siteUrl.replace(/\/$/, '');
   const pages = input.pages
-    .map((page) => ({ page, info: pageInfo(page) }))
+    .map((page) => ({ page, info: pageInfo(page), procedures: page.runbooks.sections.length }))
     .sort((a, b) => a.info.position - b.info.position || a.info.route.localeCompare(b.info.route));
   for (const { info } of pages) {
     const file = path.join(input.outDir, markdownCopyPath(info.route));
@@ -144,13 +144,13 @@ export function writeAgentOutputs(input: {
     '',
     `> ${input.tagline}`,
     '',
-    'Every procedure in this guide is executable: `npm run exec-doc -- <section>` plans, runs, verifies and rolls it back. The machine-readable index of all procedures is runbooks.json (JSON Schema: /schemas/runbooks.schema.json).',
+    'Every procedure in this guide is executable: `npm run exec-doc -- <section>` plans, runs, verifies and rolls it back. The machine-readable index of all procedures is runbooks.json (JSON Schema: /schemas/runbooks.schema.json). Pages marked "reference only" describe practice and hold no executable procedure yet.',
     '',
     '## Guides',
     '',
     ...pages.map(
-      ({ info }) =>
-        `- [${info.title}](${base}/${markdownCopyPath(info.route)})${info.description ? `: ${info.description}` : ''}`,
+      ({ info, procedures }) =>
+        `- [${info.title}](${base}/${markdownCopyPath(info.route)})${info.description ? `: ${info.description}` : ''}${info.route === '/' ? '' : procedures > 0 ? ` (${procedures} executable procedure${procedures === 1 ? '' : 's'})` : ' (reference only: no executable procedure on this page yet)'}`,
     ),
     '',
     '## Machine-readable',

@@ -5,6 +5,7 @@ import type { GuideRule } from './types.js';
 import { danglingReference, duplicateAnchorKey } from './references.js';
 import { brokenLinks } from './links.js';
 import { headingSkip, missingTldr } from './headings.js';
+import { referenceOnly } from './procedures.js';
 
 export type { GuideContext, GuideDocument, GuideRule, LinkAt } from './types.js';
 
@@ -14,4 +15,5 @@ export const GUIDE_RULES: readonly GuideRule[] = [
   brokenLinks,
   headingSkip,
   missingTldr,
+  referenceOnly,
 ];

@@ -16,6 +16,10 @@ export interface GuideDocument {
   outline: OutlineEntry[];
   tags: TagValue[];
   links: LinkAt[];
+  /** The document's text. */
+  source: string;
+  /** How many executable sections (procedures) it holds. */
+  runbooks: { sections: readonly unknown[] };
 }
 
 export interface GuideContext {
