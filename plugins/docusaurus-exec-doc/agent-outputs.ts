@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { DocumentRunbooks, Param, Section } from '../../src/model/types.js';
 import { buildPlan, requirementsOf } from '../../src/plan/plan.js';
+import type { LastRun } from './last-runs.js';
 
 export interface PageDoc {
   absolutePath: string;
@@ -58,6 +59,10 @@ export interface RunbooksIndex {
     address: string;
     docId: string;
     title: string;
+    /** The first paragraph of prose under the section's heading. */
+    summary: string;
+    /** From the page: its ANCHOR_KEY, ROLE_PINS and front matter tags. */
+    keywords: string[];
     page: string;
     file: string;
     line: number;
@@ -77,20 +82,75 @@ export interface RunbooksIndex {
       rollback: string | null;
       requires: string[];
       confirm: boolean;
+      /** The question a `confirm` step asks, or null. */
+      confirmQuestion: string | null;
+      /** A setup block makes the rehearsal's starting point (sample schema and data). */
+      fixture: boolean;
+      code: string;
     }>;
     rollbacks: Array<{ step: string; rollback: string | null }>;
+    /** The last run of this exact content, if any: when, how, how long (null: never verified, or changed since). */
+    lastVerified: { runId: string; status: string; exitCode: number; finishedAt: string; durationMs: number } | null;
   }>;
 }
 
-export function runbooksIndex(pages: PageDoc[]): RunbooksIndex {
+/** The first paragraph of prose after the heading at `line` (1-based) of `source`: no code, no lists, no comments. */
+export function sectionSummary(source: string, line: number): string {
+  const lines = source.split('\n').slice(line);
+  const paragraph: string[] = [];
+  let fence = false;
+  for (const raw of lines) {
+    const text = raw.trim();
+    if (/^(```|~~~)/.test(text)) {
+      if (paragraph.length) break;
+      fence = !fence;
+      continue;
+    }
+    if (fence) continue;
+    if (/^#{1,6}\s/.test(text)) break;
+    if (
+      text === '' ||
+      text.startsWith('<!--') ||
+      text.startsWith('|') ||
+      /^[-*]\s/.test(text) ||
+      /^\d+\.\s/.test(text)
+    ) {
+      if (paragraph.length) break;
+      continue;
+    }
+    paragraph.push(text);
+  }
+  return paragraph.join(' ').replace(/\s+/g, ' ').slice(0, 600);
+}
+
+function pageKeywords(page: PageDoc): string[] {
+  const out = new Set<string>();
+  const anchor = /<!--\s*ANCHOR_KEY:\s*([^\s]+)\s*-->/.exec(page.source);
+  if (anchor) out.add(anchor[1]!);
+  const pins = /<!--\s*ROLE_PINS:\s*(\[[^\]]*\])\s*-->/.exec(page.source);
+  if (pins) {
+    try {
+      for (const p of JSON.parse(pins[1]!) as string[]) out.add(p);
+    } catch {
+      // check-docs reports a malformed value; the index just leaves it out.
+    }
+  }
+  for (const section of page.runbooks.sections) for (const t of section.tags ?? []) out.add(t);
+  return [...out];
+}
+
+export function runbooksIndex(pages: PageDoc[], lastRuns: Record<string, LastRun> = {}): RunbooksIndex {
   const sections = pages.flatMap((page) => {
     const info = pageInfo(page);
+    const keywords = pageKeywords(page);
     return page.runbooks.sections.map((section) => {
       const plan = buildPlan(section);
       return {
         address: section.address,
         docId: section.docId,
         title: section.title,
+        summary: sectionSummary(page.source, section.position.start.line),
+        keywords,
         page: `${info.route === '/' ? '' : info.route}#${section.slug}`,
         file: section.file,
         line: section.position.start.line,
@@ -111,15 +171,33 @@ export function runbooksIndex(pages: PageDoc[]): RunbooksIndex {
           rollback: typeof s.rollback === 'string' ? s.rollback : null,
           requires: requirementsOf(s),
           confirm: s.confirm !== undefined,
+          confirmQuestion: s.confirm ?? null,
+          fixture: s.kind === 'setup',
+          code: s.code,
         })),
         rollbacks: plan.forward
           .filter((s) => s.kind === 'step' || s.kind === 'setup')
           .map((s) => ({ step: s.id, rollback: plan.rollbackOf.get(s.id)?.id ?? null })),
+        lastVerified: lastVerifiedOf(lastRuns[section.address], section.contentHash),
       };
     });
   });
   sections.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   return { schemaVersion: 1, sections };
+}
+
+function lastVerifiedOf(
+  run: LastRun | undefined,
+  contentHash: string,
+): RunbooksIndex['sections'][number]['lastVerified'] {
+  if (!run || run.contentHash !== contentHash) return null;
+  return {
+    runId: run.runId,
+    status: run.status,
+    exitCode: run.exitCode,
+    finishedAt: run.finishedAt,
+    durationMs: run.durationMs,
+  };
 }
 
 export function writeAgentOutputs(input: {
@@ -128,6 +206,8 @@ export function writeAgentOutputs(input: {
   siteUrl: string;
   title: string;
   tagline: string;
+  /** The last run of each section (from the result records), for `lastVerified`. */
+  lastRuns?: Record<string, LastRun>;
 }): void {
   const base = input.siteUrl.replace(/\/$/, '');
   const pages = input.pages
@@ -165,5 +245,8 @@ export function writeAgentOutputs(input: {
     .filter((p): p is (typeof pages)[number] => p !== undefined)
     .map(({ info }) => `<!-- source: ${base}/${markdownCopyPath(info.route)} -->\n${info.markdown}`);
   writeFileSync(path.join(input.outDir, 'llms-full.txt'), full.join('\n'));
-  writeFileSync(path.join(input.outDir, 'runbooks.json'), `${JSON.stringify(runbooksIndex(input.pages), null, 2)}\n`);
+  writeFileSync(
+    path.join(input.outDir, 'runbooks.json'),
+    `${JSON.stringify(runbooksIndex(input.pages, input.lastRuns ?? {}), null, 2)}\n`,
+  );
 }

@@ -61,6 +61,7 @@ export default function execDocSitePlugin(
         siteUrl: `${siteConfig.url}${siteConfig.baseUrl}`,
         title: siteConfig.title,
         tagline: siteConfig.tagline,
+        lastRuns: content.lastRuns,
       });
     },
     getPathsToWatch() {

@@ -89,6 +89,39 @@ describe('docusaurus-exec-doc', () => {
       command: 'npm run exec-doc -- quick-start/demo-migration',
       rollbacks: expect.arrayContaining([{ step: 'add-status-column', rollback: 'drop-status-column' }]),
     });
+    // What an agent needs to choose and trust a procedure without opening the page.
+    const rotation = index.sections.find(
+      (s: { address: string }) => s.address === 'security/rotate-a-database-password',
+    );
+    expect(rotation.summary).toMatch(/^The application keeps connecting while its credentials change/);
+    expect(rotation.keywords).toEqual(expect.arrayContaining(['security', 'operator', 'database']));
+    expect(rotation.steps.find((st: { id: string }) => st.id === 'rot-setup')).toMatchObject({
+      kind: 'setup',
+      fixture: true,
+    });
+    expect(rotation.steps.find((st: { id: string }) => st.id === 'rot-move-app').code).toContain('dbapp.sh switch');
+    expect(rotation.lastVerified).toBeNull();
+    // With a record of this exact content, the index says when it was last verified; a stale one is not shown.
+    const record = {
+      runId: 'r1',
+      status: 'succeeded' as const,
+      exitCode: 0,
+      finishedAt: '2026-11-24T09:00:00.000Z',
+      durationMs: 8900,
+      contentHash: rotation.contentHash,
+      steps: [],
+    };
+    const withRuns = runbooksIndex(content.pages, { [rotation.address]: record });
+    expect(withRuns.sections.find((s) => s.address === rotation.address)!.lastVerified).toEqual({
+      runId: 'r1',
+      status: 'succeeded',
+      exitCode: 0,
+      finishedAt: '2026-11-24T09:00:00.000Z',
+      durationMs: 8900,
+    });
+    expect(validate(withRuns), JSON.stringify(validate.errors)).toBe(true);
+    const stale = runbooksIndex(content.pages, { [rotation.address]: { ...record, contentHash: 'sha256:old' } });
+    expect(stale.sections.find((s) => s.address === rotation.address)!.lastVerified).toBeNull();
     // Deterministic: the same guide gives the same bytes.
     expect(JSON.stringify(runbooksIndex(content.pages))).toBe(JSON.stringify(index));
   });
