@@ -5,11 +5,15 @@ import type * as Preset from '@docusaurus/preset-classic';
 import remarkExecDoc from './dist/plugins/remark-exec-doc/index.js';
 import execDocSitePlugin from './dist/plugins/docusaurus-exec-doc/index.js';
 
+// Where the site is published (llms.txt, the .md copies and runbooks.json link to it):
+// SITE_URL=https://docs.example.com/upgrade-guide/ npm run build.
+const siteUrl = new URL(process.env.SITE_URL ?? 'http://localhost/');
+
 const config: Config = {
   title: 'Migration & Upgrade Guide',
   tagline: 'Executable procedures: every step runs, is verified, and can be rolled back.',
-  url: 'http://localhost',
-  baseUrl: '/',
+  url: siteUrl.origin,
+  baseUrl: siteUrl.pathname.endsWith('/') ? siteUrl.pathname : `${siteUrl.pathname}/`,
   favicon: 'img/favicon.svg',
   onBrokenLinks: 'throw',
   onBrokenAnchors: 'throw',

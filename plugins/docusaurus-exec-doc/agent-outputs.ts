@@ -186,6 +186,35 @@ export function runbooksIndex(pages: PageDoc[], lastRuns: Record<string, LastRun
   return { schemaVersion: 1, sections };
 }
 
+/**
+ * A page's markdown as published: links to other documents' sources (`./x.mdx#a`), `pathname:///`
+ * links to static files and the AI-discovery references become addresses on the published site
+ * (the .md copy of the document, the file), so that what an agent reads resolves where it reads it.
+ */
+export function publishedMarkdown(
+  markdown: string,
+  sourceFile: string,
+  routes: ReadonlyMap<string, string>,
+  base: string,
+): string {
+  const published = (target: string): string | undefined => {
+    const [file, anchor] = target.split('#') as [string, string | undefined];
+    if (!/\.mdx?$/.test(file)) return undefined;
+    const route = routes.get(path.resolve(path.dirname(sourceFile), file));
+    return route === undefined ? undefined : `${base}/${markdownCopyPath(route)}${anchor ? `#${anchor}` : ''}`;
+  };
+  return markdown
+    .replace(/\]\(pathname:\/\/\/([^)\s]+)\)/g, (_m, p: string) => `](${base}/${p})`)
+    .replace(/\]\((\.{1,2}\/[^)\s]+|[^)\s:#]+\.mdx?(?:#[^)\s]*)?)\)/g, (m, target: string) => {
+      const url = published(target);
+      return url ? `](${url})` : m;
+    })
+    .replace(/<!--\s*(CONTEXT_REFERENCE|MODULE_REFERENCE):\s*([^\s]+)\s*-->/g, (m, tag: string, target: string) => {
+      const url = published(target);
+      return url ? `<!-- ${tag}: ${url} -->` : m;
+    });
+}
+
 function lastVerifiedOf(
   run: LastRun | undefined,
   contentHash: string,
@@ -210,8 +239,16 @@ export function writeAgentOutputs(input: {
   lastRuns?: Record<string, LastRun>;
 }): void {
   const base = input.siteUrl.replace(/\/$/, '');
+  const routes = new Map(input.pages.map((page) => [path.resolve(page.absolutePath), pageInfo(page).route]));
   const pages = input.pages
-    .map((page) => ({ page, info: pageInfo(page), procedures: page.runbooks.sections.length }))
+    .map((page) => {
+      const info = pageInfo(page);
+      return {
+        page,
+        info: { ...info, markdown: publishedMarkdown(info.markdown, page.absolutePath, routes, base) },
+        procedures: page.runbooks.sections.length,
+      };
+    })
     .sort((a, b) => a.info.position - b.info.position || a.info.route.localeCompare(b.info.route));
   for (const { info } of pages) {
     const file = path.join(input.outDir, markdownCopyPath(info.route));

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import GithubSlugger from 'github-slugger';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { unified } from 'unified';
 import remarkParse from 'remark-parse';
@@ -70,6 +71,34 @@ describe('docusaurus-exec-doc', () => {
     const linked = [...llms.matchAll(/\]\(https:\/\/guide\.example\/([^)]+\.md)\)/g)].map((m) => m[1]!);
     expect(linked.length).toBe(content.pages.length);
     for (const file of linked) expect(existsSync(path.join(outDir, file)), file).toBe(true);
+    // Every link in what agents read resolves in the published site: the .md copies, llms.txt,
+    // llms-full.txt (to a copy and one of its headings, or a static file), none to a source .mdx.
+    const published = ['llms.txt', 'llms-full.txt', ...linked];
+    const headingsOf = (file: string) =>
+      new Set(
+        [...readFileSync(path.join(outDir, file), 'utf8').matchAll(/^#{1,6} (.*)$/gm)].map((m) => {
+          const id = /\{#([^}]+)\}\s*$/.exec(m[1]!);
+          return id ? id[1]! : new GithubSlugger().slug(m[1]!.replace(/`/g, ''));
+        }),
+      );
+    let checkedLinks = 0;
+    for (const file of published) {
+      const text = readFileSync(path.join(outDir, file), 'utf8');
+      expect(text, file).not.toMatch(
+        /\]\([^)]*\.mdx[)#]|\]\(pathname:\/\/|<!-- (CONTEXT|MODULE)_REFERENCE: [^ ]*\.mdx/,
+      );
+      for (const m of text.matchAll(
+        /\]\((https:\/\/guide\.example\/[^)\s]*)\)|REFERENCE: (https:\/\/guide\.example\/\S+)/g,
+      )) {
+        const [target, anchor] = (m[1] ?? m[2]!).replace('https://guide.example/', '').split('#') as [string, string?];
+        const where = path.join(outDir, target);
+        const exists = existsSync(where) || existsSync(path.join(ROOT, 'static', target));
+        expect(exists, `${file}: ${m[0]}`).toBe(true);
+        if (anchor && target.endsWith('.md')) expect(headingsOf(target).has(anchor), `${file}: ${m[0]}`).toBe(true);
+        checkedLinks += 1;
+      }
+    }
+    expect(checkedLinks).toBeGreaterThan(100);
     // A page says whether it holds procedures: an agent is not promised a rollback that does not exist.
     expect(llms).toMatch(/\[Security\]\([^)]+\): .* \(4 executable procedures\)\n/);
     expect(llms).toMatch(
