@@ -25,6 +25,7 @@ const UNIT = [
   'test/secrets/**/*.test.ts',
   'test/security/policy.test.ts',
   'test/security/fuzz.test.ts',
+  'test/security/signing.test.ts',
   'test/structure.test.ts',
   'test/targets/**/*.test.ts',
 ];

@@ -14,6 +14,7 @@ export default defineConfig({
       'test/security/policy.test.ts',
       'test/security/audit.test.ts',
       'test/security/fuzz.test.ts',
+      'test/security/signing.test.ts',
     ],
     testTimeout: 60_000,
   },
