@@ -14,7 +14,14 @@ import {
   signStatement,
   verifyStatement,
 } from '../../src/security/signing.js';
-import { currentIdentity, osIdentity, readTokenFile } from '../../src/security/identity.js';
+import {
+  currentIdentity,
+  issueIdentityToken,
+  osIdentity,
+  readTokenFile,
+  verifyIdentityToken,
+} from '../../src/security/identity.js';
+import { execFileSync } from 'node:child_process';
 import { checkApproval, issueApproval, paramsDigest, requireApproval } from '../../src/security/approvals.js';
 import { classifyTarget, type Policy } from '../../src/security/policy.js';
 
@@ -74,6 +81,21 @@ describe('statements', () => {
       /not in canonical form/,
     );
     expect(readStatement(`  ${good}\n`)).toEqual({ n: 1, typ: 't' });
+    for (const json of ['null', '1', '"x"'])
+      expect(() => readStatement(`${prefix}.${Buffer.from(json).toString('base64url')}.${sig}`), json).toThrow(
+        /not an object/,
+      );
+  });
+  it('refuses a signature whose spare bits differ (one signature has one encoding)', () => {
+    const [prefix, body, sig] = good.split('.') as [string, string, string];
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // 64 bytes in 86 characters: the last one carries 2 bits of the signature and 4 spare bits.
+    const last = alphabet.indexOf(sig[sig.length - 1]!);
+    const spare = `${sig.slice(0, -1)}${alphabet[last ^ 1]}`;
+    expect(Buffer.from(spare, 'base64url').equals(Buffer.from(sig, 'base64url'))).toBe(true);
+    expect(() => verifyStatement(`${prefix}.${body}.${spare}`, createPublicKey(key))).toThrow(
+      /signature is not in canonical form/,
+    );
   });
 });
 
@@ -83,6 +105,32 @@ describe('identities', () => {
     expect(me).toMatchObject({ name: os.userInfo().username, via: 'os' });
     expect(me.groups.length).toBeGreaterThan(0);
     expect(currentIdentity({ policy: null })).toEqual(me);
+  });
+  it('names groups from /etc/group', () => {
+    const primary = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
+    expect(osIdentity().groups).toContain(primary);
+  });
+  it('issues tokens for 1 ms to 24 h only, and holds them to the second and to the minute of skew', () => {
+    const key = createPrivateKey(generateKeyPair().privatePem);
+    expect(() => issueIdentityToken({ name: 'ci', key, ttlMs: 0 })).toThrow(/between 1 ms and 24 h/);
+    expect(() => issueIdentityToken({ name: 'ci', key, ttlMs: 24 * 3_600_000 + 1 })).toThrow(/between 1 ms and 24 h/);
+    const pubFile = file('ci.pub', createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString(), 0o644);
+    const policy = {
+      file: 'p',
+      identities: new Map([['ci', { publicKeyFile: pubFile, osUser: false }]]),
+    } as unknown as Policy;
+    const now = new Date('2026-11-24T10:00:00.000Z');
+    const day = issueIdentityToken({ name: 'ci', key, ttlMs: 24 * 3_600_000, now });
+    expect(verifyIdentityToken(day, policy, now)).toMatchObject({ name: 'ci', via: 'key', keyId: keyId(key) });
+    const short = issueIdentityToken({ name: 'ci', key, ttlMs: 1000, now });
+    expect(verifyIdentityToken(short, policy, new Date(now.getTime() + 999)).name).toBe('ci');
+    expect(() => verifyIdentityToken(short, policy, new Date(now.getTime() + 1000))).toThrow(/expired/);
+    expect(verifyIdentityToken(short, policy, new Date(now.getTime() - 60_000)).name).toBe('ci');
+    expect(() => verifyIdentityToken(short, policy, new Date(now.getTime() - 60_001))).toThrow(/issued in the future/);
+    const badTimes = signStatement({ typ: 'exec-doc/identity', sub: 'ci', iat: now.toISOString(), exp: 'soon' }, key);
+    expect(() => verifyIdentityToken(badTimes, policy, now)).toThrow(/times are not ISO-8601/);
+    const nobody = signStatement({ typ: 'exec-doc/identity', iat: now.toISOString(), exp: now.toISOString() }, key);
+    expect(() => verifyIdentityToken(nobody, policy, now)).toThrow(/identity token refused: it names nobody/);
   });
   it('a token file others can read is refused; its content is read trimmed', () => {
     expect(() => readTokenFile(file('t.token', 'x', 0o644))).toThrow(
@@ -150,6 +198,23 @@ describe('approvals at their boundaries', () => {
     // Clocks may differ by a minute: issued 60 s ahead is accepted, 61 s is not.
     expect(checkApproval(issue(120_000, new Date(now.getTime() + 60_000)), context)).toMatchObject({ approver: 'bob' });
     expect(checkApproval(issue(120_000, new Date(now.getTime() + 61_000)), context)).toMatch(/issued in the future/);
+  });
+
+  it('an approval for the runner by name holds; one for a target of another name does not', () => {
+    expect(
+      checkApproval(
+        issueApproval({ approver: 'bob', key: approverKey, subject, ttlMs: 1000, now, forIdentity: 'alice' }),
+        context,
+      ),
+    ).toMatchObject({ approver: 'bob' });
+    const other = issueApproval({
+      approver: 'bob',
+      key: approverKey,
+      subject: { ...subject, target: { name: 'production', host: null, protected: true } },
+      ttlMs: 1000,
+      now,
+    });
+    expect(checkApproval(other, context)).toBe('it approves target production, not local');
   });
 
   it('names an unknown approver, bad times and a malformed nonce', () => {
