@@ -6,7 +6,14 @@ import { chmodSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createPrivateKey } from 'node:crypto';
-import { choosePolicyFile, classifyTarget, decide, loadPolicy, type Policy } from '../../src/security/policy.js';
+import {
+  choosePolicyFile,
+  classifyTarget,
+  decide,
+  globMatch,
+  loadPolicy,
+  type Policy,
+} from '../../src/security/policy.js';
 import { generateKeyPair, signStatement } from '../../src/security/signing.js';
 import { issueIdentityToken, verifyIdentityToken, type Identity } from '../../src/security/identity.js';
 import {
@@ -119,6 +126,49 @@ describe('access policy', () => {
     expect(decide(policy, os_('ci-bot'), req).allowed).toBe(false);
     expect(decide(policy, key('ci-bot'), req).allowed).toBe(true);
     expect(decide(policy, os_('alice'), req).allowed).toBe(true);
+  });
+
+  it('each condition of a rule counts: action, section, every tag it names is enough, target; hosts any case, IPv6', () => {
+    const withReleaseManager = POLICY.replace(
+      'roles:\n',
+      'roles:\n  release-manager:\n    - allow: [run]\n      tags: [database, security]\n',
+    ).replace('members:\n', 'members:\n  rm: [release-manager]\n');
+    const { policy: p } = workspace(withReleaseManager);
+    const localT = classifyTarget(p, undefined);
+    const prodT = classifyTarget(p, 'postgresql://u@DB.Prod.Example.com:5432/app');
+    expect(prodT).toEqual({ name: 'production', host: 'DB.Prod.Example.com', protected: true });
+    expect(classifyTarget(p, 'postgresql://u@[::1]:5432/app')).toEqual({
+      name: 'unlisted',
+      host: '::1',
+      protected: true,
+    });
+    expect(localT).toEqual({ name: 'local', host: null, protected: false });
+    const req = (
+      action: 'plan' | 'run' | 'confirm' | 'approve',
+      section: string,
+      target = localT,
+      tags: string[] = [],
+    ) => ({ action, section, tags, target });
+    // carol (operator: plan and run on database/* and quick-start/*)
+    expect(decide(p, key('carol'), req('confirm', 'database/x')).allowed).toBe(false);
+    expect(decide(p, key('carol'), req('run', 'infrastructure-upgrades/x')).allowed).toBe(false);
+    expect(decide(p, key('carol'), req('run', 'database/x')).allowed).toBe(true);
+    // The deny rule is for production only: the same section on this machine is allowed.
+    expect(decide(p, key('carol'), req('run', 'database/rolling-back-a-release', localT)).allowed).toBe(true);
+    expect(decide(p, key('carol'), req('run', 'database/rolling-back-a-release', prodT)).allowed).toBe(false);
+    // A rule's tags: one of them is enough.
+    expect(decide(p, key('rm'), req('run', 'x/y', localT, ['database'])).allowed).toBe(true);
+    expect(decide(p, key('rm'), req('run', 'x/y', localT, ['other'])).allowed).toBe(false);
+    expect(decide(null, key('anyone'), req('run', 'x/y'))).toEqual({ allowed: true, rule: null, roles: [] });
+    const none = decide(p, key('rm'), req('plan', 'x/y'));
+    expect(!none.allowed && none.reason).toBe(
+      'rm (signed token) may not plan x/y on target local: no rule of the roles `release-manager` allows it (exec-doc.policy.yaml)',
+    );
+    expect(globMatch('db-?.prod', 'db-1.prod')).toBe(true);
+    expect(globMatch('db-?.prod', 'db-12.prod')).toBe(false);
+    expect(globMatch('DB.*', 'db.x')).toBe(false);
+    expect(globMatch('DB.*', 'db.x', true)).toBe(true);
+    expect(globMatch('a.b', 'axb')).toBe(false);
   });
 
   it('no policy: everything is allowed (and plan says so)', () => {
