@@ -421,7 +421,11 @@ Exit codes:
   0   the token was written
   64  usage error, or the private key cannot be read (it must be yours alone: 0600)
 `,
-  list: '',
+  list: `
+Exit codes:
+  0   listed
+  64  usage error, or the docs folder is missing
+`,
   validate: `
 Exit codes:
   0   no error (warnings allowed)

@@ -46,14 +46,19 @@ export function accessSummary(
     }),
   ) as AccessSummary['json']['actions'];
   if (!actions.plan.allowed) {
-    access.audit.append({
-      identity: { name: access.identity.name, via: access.identity.via },
-      action: 'refuse',
-      outcome: 'refused',
-      section: section.address,
-      target: { name: target.name, host: target.host },
-      detail: `plan: ${actions.plan.reason}`,
-    });
+    // plan writes nothing else: on a read-only checkout the refusal is still a refusal.
+    try {
+      access.audit.append({
+        identity: { name: access.identity.name, via: access.identity.via },
+        action: 'refuse',
+        outcome: 'refused',
+        section: section.address,
+        target: { name: target.name, host: target.host },
+        detail: `plan: ${actions.plan.reason}`,
+      });
+    } catch {
+      // the audit trail cannot be written here
+    }
     throw new CodedError('E_DENIED', `refused by the access policy: ${actions.plan.reason!}`);
   }
   const needsApproval = Boolean(access.policy) && target.protected && plan.confirmations.length > 0;

@@ -73,13 +73,30 @@ describe('exec-doc CLI', () => {
     expect((await cli(['run', 'x', '--no-such-flag'])).exitCode).toBe(64);
   });
 
-  it('prints help for every command, with the exit codes', async () => {
-    for (const command of ['list', 'plan', 'run', 'resume', 'validate']) {
+  it('prints help for every command, each with its own exit codes', async () => {
+    for (const command of [
+      'list',
+      'plan',
+      'run',
+      'resume',
+      'validate',
+      'check',
+      'approve',
+      'audit',
+      'keygen',
+      'token',
+    ]) {
       const r = await cli([command, '--help']);
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain(`Usage: exec-doc ${command}`);
-      expect(r.stdout).toContain('64  usage or document error (nothing ran)');
+      expect(r.stdout, command).toMatch(/\nExit codes:\n {2}0 {3}\S[\s\S]*\n {2}64 {2}/);
+      // A run's exit codes belong to the commands that run sections.
+      expect(r.stdout.includes('a step failed and the rollback completed'), command).toBe(
+        ['plan', 'run', 'resume'].includes(command),
+      );
     }
+    expect((await cli(['check', '--help'])).stdout).toContain('130 interrupted (Ctrl-C)');
+    expect((await cli(['audit', '--help'])).stdout).toContain('1   verify: an entry was changed');
   });
 
   it('resumes after the runner is killed with SIGKILL mid-step, without redoing completed steps', async () => {
