@@ -96,7 +96,7 @@ function readHead(file: string): Head | null {
         const head = JSON.parse(lines[i]!) as Head;
         if (typeof head.seq === 'number' && typeof head.hash === 'string' && typeof head.size === 'number') return head;
       } catch {
-        // a torn line: the one before it holds
+        // The last complete line is not a head: none can be trusted (a torn one is the last, incomplete line).
       }
       return null;
     }
@@ -209,9 +209,11 @@ export class AuditLog {
       } finally {
         closeSync(fd);
       }
+      // Each head line starts on a line of its own: after a writer killed mid-line, the torn
+      // fragment stays a line by itself (and is skipped), never glued to the next head.
       appendLine(
         headPath(this.file),
-        JSON.stringify({ seq: entry.seq, hash: entry.hash, size: head.size + Buffer.byteLength(line) }),
+        `\n${JSON.stringify({ seq: entry.seq, hash: entry.hash, size: head.size + Buffer.byteLength(line) })}`,
       );
       this.forward(entry);
       return entry;

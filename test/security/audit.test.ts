@@ -13,6 +13,7 @@ import {
   entryHash,
   GENESIS,
   signAuditLog,
+  syslogMessage,
   verifyAuditLog,
   type AuditEntry,
 } from '../../src/security/audit.js';
@@ -219,7 +220,10 @@ describe('audit trail edge cases', () => {
     signAuditLog(file, createPrivateKey(privatePem), 'auditor');
     const lines = original.toString('utf8').trimEnd().split('\n');
     writeFileSync(file, `${lines.slice(0, 2).join('\n')}\n`);
-    writeFileSync(`${file}.head`, readFileSync(`${file}.head`, 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
+    writeFileSync(
+      `${file}.head`,
+      readFileSync(`${file}.head`, 'utf8').split('\n').filter(Boolean).slice(0, 2).join('\n') + '\n',
+    );
     expect(verifyAuditLog(file).ok).toBe(true);
     expect(verifyAuditLog(file, { publicKey: createPublicKey(publicPem) }).firstBad!.reason).toMatch(
       /covers entry 3, but the log has 2: it was truncated/,
@@ -244,5 +248,63 @@ describe('audit trail edge cases', () => {
       signAuditLog(path.join(dir, 'empty.jsonl'), createPrivateKey(generateKeyPair().privatePem), 'a'),
     ).toThrow(/holds no entry to sign/);
     rmSync(dir, { recursive: true });
+  });
+});
+
+describe('audit trail appends against a changed end', () => {
+  it('refuses to continue when the last entry was edited in place, the head is a link, or two entries follow the head', () => {
+    const dir = tmp();
+    const file = sampleLog(dir, 3);
+    const text = readFileSync(file, 'utf8');
+    // Same length, other content: the size matches the head, the last entry does not.
+    writeFileSync(file, text.replace(/"outcome":"passed"(?![\s\S]*"outcome":"passed")/, '"outcome":"faileD"'));
+    expect(() => new AuditLog(file).append({ identity, action: 'run', outcome: 'x' })).toThrow(
+      /its last entry is not the one its head records: it was changed/,
+    );
+    writeFileSync(file, text);
+    expect(new AuditLog(file).append({ identity, action: 'run', outcome: 'fourth' }).seq).toBe(4);
+    // Two entries written after the head (a second writer bypassing the lock): not recovered.
+    const head = readFileSync(`${file}.head`, 'utf8');
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    writeFileSync(`${file}.head`, head.split('\n').filter(Boolean).slice(0, 2).join('\n') + '\n');
+    expect(lines).toHaveLength(4);
+    expect(() => new AuditLog(file).append({ identity, action: 'run', outcome: 'x' })).toThrow(
+      /bytes after its last recorded entry are not one valid entry/,
+    );
+    writeFileSync(`${file}.head`, head);
+    // A torn last head line (a writer killed mid-line): the line before it is the head.
+    writeFileSync(`${file}.head`, `${head}{"seq":5,"ha`);
+    expect(new AuditLog(file).append({ identity, action: 'run', outcome: 'fifth' }).seq).toBe(5);
+    expect(verifyAuditLog(file)).toMatchObject({ ok: true, entries: 5 });
+    // A head line of the wrong shape is no head.
+    writeFileSync(`${file}.head`, '{"seq":"5","hash":"x","size":1}\n');
+    expect(verifyAuditLog(file).firstBad!.reason).toMatch(/head file .* is missing/);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('refuses a head file that is a symbolic link', () => {
+    const dir = tmp();
+    const file = sampleLog(dir, 1);
+    const real = path.join(dir, 'elsewhere.head');
+    writeFileSync(real, readFileSync(`${file}.head`));
+    rmSync(`${file}.head`);
+    symlinkSync(real, `${file}.head`);
+    expect(() => new AuditLog(file).append({ identity, action: 'run', outcome: 'x' })).toThrow(
+      /\.head is a symbolic link/,
+    );
+    rmSync(dir, { recursive: true });
+  });
+
+  it('forwards only to a udp:// address it can parse, and formats RFC 5424 with the entry as its message', () => {
+    const entry = new AuditLog(path.join(tmp(), 'a.jsonl'), { syslog: 'tcp://127.0.0.1:514' }).append({
+      identity,
+      action: 'refuse',
+      outcome: 'refused',
+    });
+    expect(syslogMessage(entry)).toBe(
+      `<85>1 ${entry.time} ${entry.host} exec-doc ${entry.pid} refuse - ${stableStringify(entry)}`,
+    );
+    expect(syslogMessage({ ...entry, action: 'run', outcome: 'succeeded' })).toMatch(/^<86>1 /);
+    expect(syslogMessage({ ...entry, action: 'run', outcome: 'rollback-incomplete' })).toMatch(/^<85>1 /);
   });
 });
