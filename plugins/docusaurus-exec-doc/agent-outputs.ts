@@ -239,16 +239,14 @@ export function writeAgentOutputs(input: {
   lastRuns?: Record<string, LastRun>;
 }): void {
   const base = input.siteUrl.replace(/\/$/, '');
-  const routes = new Map(input.pages.map((page) => [path.resolve(page.absolutePath), pageInfo(page).route]));
-  const pages = input.pages
-    .map((page) => {
-      const info = pageInfo(page);
-      return {
-        page,
-        info: { ...info, markdown: publishedMarkdown(info.markdown, page.absolutePath, routes, base) },
-        procedures: page.runbooks.sections.length,
-      };
-    })
+  const infos = input.pages.map((page) => ({ page, info: pageInfo(page) }));
+  const routes = new Map(infos.map(({ page, info }) => [path.resolve(page.absolutePath), info.route]));
+  const pages = infos
+    .map(({ page, info }) => ({
+      page,
+      info: { ...info, markdown: publishedMarkdown(info.markdown, page.absolutePath, routes, base) },
+      procedures: page.runbooks.sections.length,
+    }))
     .sort((a, b) => a.info.position - b.info.position || a.info.route.localeCompare(b.info.route));
   for (const { info } of pages) {
     const file = path.join(input.outDir, markdownCopyPath(info.route));

@@ -19,8 +19,13 @@ export function auditFileFor(options: CliOptions, policy: Policy | null): string
   return path.resolve(options.auditFile ?? policy?.audit.file ?? path.join(options.stateDir, 'audit', 'audit.jsonl'));
 }
 
-export function accessFor(options: CliOptions, startDir: string, env: NodeJS.ProcessEnv): AccessContext {
-  const policy = policyFor(options, startDir, env);
+/** `policy`: the one the caller already loaded (else it is found from `startDir`). */
+export function accessFor(
+  options: CliOptions,
+  startDir: string,
+  env: NodeJS.ProcessEnv,
+  policy: Policy | null = policyFor(options, startDir, env),
+): AccessContext {
   const identity = currentIdentity({ tokenFile: options.identityToken ?? env[IDENTITY_TOKEN_ENV], policy });
   const approvals = options.approval.map((file) => {
     try {

@@ -12,7 +12,7 @@ import { describeIdentity } from '../security/identity.js';
 import { secretValues } from '../security/secret-sources.js';
 import { configuredUrl } from '../targets/url.js';
 import { PARAM_ENV_PREFIX } from '../placeholders/index.js';
-import type { AccessContext } from '../security/access.js';
+import { auditIdentity, type AccessContext } from '../security/access.js';
 
 export interface AccessSummary {
   text: string;
@@ -49,7 +49,7 @@ export function accessSummary(
     // plan writes nothing else: on a read-only checkout the refusal is still a refusal.
     try {
       access.audit.append({
-        identity: { name: access.identity.name, via: access.identity.via },
+        identity: auditIdentity(access.identity),
         action: 'refuse',
         outcome: 'refused',
         section: section.address,

@@ -7,7 +7,7 @@ import type { CliOptions } from './parse.js';
 import type { Io } from './main.js';
 import { accessFor, auditFileFor, policyFor } from './access.js';
 import { generateKeyPair, keyId, loadPrivateKey, loadPublicKey } from '../security/signing.js';
-import { classifyTarget, decide, globMatch } from '../security/policy.js';
+import { classifyTarget, decide } from '../security/policy.js';
 import { issueApproval, paramsDigest } from '../security/approvals.js';
 import { auditIdentity, denied } from '../security/access.js';
 import { issueIdentityToken, describeIdentity } from '../security/identity.js';
@@ -38,7 +38,7 @@ export async function approveCommand(address: string, options: CliOptions, io: I
     throw new ExecDocError('E_USAGE', 'approve needs --key <your-private-key> and --as <your-name>');
   const { resolveSection } = await import('../documents/address.js');
   const { buildPlan } = await import('../plan/plan.js');
-  const { resolveParams, parseSets } = await import('../runner/params.js');
+  const { resolveParams, parseSets, shownValues } = await import('../runner/params.js');
   const { configuredUrl } = await import('../targets/url.js');
   const resolved = await resolveSection(address, { docsRoot: path.resolve(options.docs) });
   const section = resolved.section;
@@ -86,13 +86,10 @@ export async function approveCommand(address: string, options: CliOptions, io: I
   const target = classifyTarget(policy, url);
   const tags = section.tags ?? [];
   const approver = { name: options.as, via: 'key' as const, groups: [], keyId: keyId(key) };
-  const shown = Object.fromEntries(
-    Object.entries(params.values).map(([k, v]) => [k, section.params.find((p) => p.name === k)?.secret ? '***' : v]),
-  );
   const about = {
     section: section.address,
     contentHash: section.contentHash,
-    params: shown,
+    params: shownValues(section.params, params.values),
     target: { name: target.name, host: target.host },
   };
   const may = decide(policy, approver, { action: 'approve', section: section.address, tags, target });
@@ -163,7 +160,7 @@ export async function auditCommand(sub: string, options: CliOptions, io: Io): Pr
   if (sub === 'sign') {
     if (!options.key) throw new ExecDocError('E_USAGE', 'audit sign needs --key <private-key>');
     const key = loadPrivateKey(options.key);
-    const access = accessFor(options, process.cwd(), io.env);
+    const access = accessFor(options, process.cwd(), io.env, policy);
     access.audit.append({
       identity: auditIdentity(access.identity),
       action: 'sign',
@@ -177,17 +174,13 @@ export async function auditCommand(sub: string, options: CliOptions, io: Io): Pr
   }
   const since = options.since === undefined ? undefined : timeOption(options.since, '--since');
   const until = options.until === undefined ? undefined : timeOption(options.until, '--until');
-  const entries = readAuditEntries(
-    file,
-    {
-      ...(options.section ? { section: options.section } : {}),
-      ...(options.identity ? { identity: options.identity } : {}),
-      ...(options.action ? { action: options.action } : {}),
-      ...(since ? { since } : {}),
-      ...(until ? { until } : {}),
-    },
-    (pattern, value) => globMatch(pattern, value),
-  );
+  const entries = readAuditEntries(file, {
+    ...(options.section ? { section: options.section } : {}),
+    ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.action ? { action: options.action } : {}),
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+  });
   if (options.json) for (const e of entries) io.stdout.write(`${JSON.stringify(e)}\n`);
   else {
     for (const e of entries) io.stdout.write(`${formatEntry(e)}\n`);

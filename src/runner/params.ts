@@ -3,6 +3,7 @@
 import type { Param, Step } from '../model/types.js';
 import { validateParamValue } from '../model/param-value.js';
 import { closest } from '../util/edit-distance.js';
+import { MASK } from '../secrets/masker.js';
 import { PARAM_ENV_PREFIX, renderPlaceholders } from '../placeholders/index.js';
 
 export interface ResolvedParams {
@@ -48,6 +49,15 @@ export function resolveParams(params: Param[], sets: Record<string, string>, env
     if (param.secret) secrets.push(value);
   }
   return { values, secrets, problems };
+}
+
+/** Parameter values as they may be shown (events, the audit trail): secret ones as `***`. */
+export function shownValues(
+  params: readonly Param[],
+  values: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const secret = new Set(params.filter((p) => p.secret).map((p) => p.name));
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, secret.has(k) ? MASK : v]));
 }
 
 /** Parses repeated `--set name=value` options. */

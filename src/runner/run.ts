@@ -13,7 +13,7 @@ import type { SqlSession } from '../languages/sql.js';
 import type { PostgresHandle } from '../targets/postgres.js';
 import { buildRecord, latestRecordPath, writeRecord, type RunRecord } from '../results/record.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
-import { placeholderProblems, resolveParams, type ResolvedParams } from './params.js';
+import { placeholderProblems, resolveParams, shownValues, type ResolvedParams } from './params.js';
 import { checkRequirements } from './requirements.js';
 import { executeStep, type StepContext } from './execute-step.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
@@ -170,7 +170,7 @@ async function startRun(
         rollback: null,
       })),
     ],
-    params: Object.fromEntries(Object.entries(params.values).map(([k, v]) => [k, secretNames.includes(k) ? '***' : v])),
+    params: shownValues(section.params, params.values),
   });
   return run.execute({ checkRequirements: true });
 }
@@ -271,14 +271,13 @@ function authorize(
   forward = true,
 ): Grant | undefined {
   if (!options.access) return undefined;
-  const secret = new Set(plan.section.params.filter((p) => p.secret).map((p) => p.name));
   return authorizeRun({
     access: options.access,
     section: plan.section,
     confirmSteps: forward ? plan.confirmations.map((s) => s.id) : [],
     url: plan.needsPostgres ? configuredUrl(plan.section.target, env) : undefined,
     values: params.values,
-    shownParams: Object.fromEntries(Object.entries(params.values).map(([k, v]) => [k, secret.has(k) ? '***' : v])),
+    shownParams: shownValues(plan.section.params, params.values),
     runId,
     resume,
   });

@@ -27,6 +27,7 @@ import { releaseLockFile } from '../util/lock-file.js';
 import { isSameProcessAlive, processStartTime } from '../util/process-identity.js';
 import { stableStringify } from '../model/hash.js';
 import { keyId, signStatement, verifyStatement } from './signing.js';
+import { globMatch } from './policy.js';
 
 export const GENESIS = '0'.repeat(64);
 export const AUDIT_ACTIONS = ['run', 'resume', 'step', 'rollback', 'approve', 'refuse', 'sign'] as const;
@@ -518,11 +519,7 @@ export interface AuditFilter {
 }
 
 /** The entries that match (unverified: `audit verify` says whether to trust them). */
-export function readAuditEntries(
-  file: string,
-  filter: AuditFilter = {},
-  match: (pattern: string, value: string) => boolean,
-): AuditEntry[] {
+export function readAuditEntries(file: string, filter: AuditFilter = {}): AuditEntry[] {
   if (!existsSync(file)) return [];
   const out: AuditEntry[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -533,7 +530,7 @@ export function readAuditEntries(
     } catch {
       continue;
     }
-    if (filter.section && !(entry.section && match(filter.section, entry.section))) continue;
+    if (filter.section && !(entry.section && globMatch(filter.section, entry.section))) continue;
     if (filter.identity && entry.identity?.name !== filter.identity) continue;
     if (filter.action && entry.action !== filter.action) continue;
     const t = Date.parse(entry.time);

@@ -5,7 +5,8 @@
 import { lstatSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 
-const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
+/** `0644`: a mode's permission bits as `ls` and `chmod` write them. */
+export const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
 
 function statOrProblem(file: string): Stats | string {
   try {

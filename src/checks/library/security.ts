@@ -6,9 +6,7 @@ import path from 'node:path';
 import * as z from 'zod';
 import { CheckCannotRun, type CheckDefinition } from '../types.js';
 import { withPostgres } from '../support.js';
-import { folderProblem, governingFileProblem } from '../../security/files.js';
-
-const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
+import { folderProblem, governingFileProblem, octal } from '../../security/files.js';
 
 function modeOf(file: string): number | string {
   try {
