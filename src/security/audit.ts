@@ -78,33 +78,26 @@ function sleepSync(ms: number): void {
  * entry measured, against ~0.1 ms), and a writer killed mid-line leaves the previous head.
  */
 function readHead(file: string): Head | null {
-  let fd: number;
-  try {
-    fd = openSync(headPath(file), 'r');
-  } catch {
-    return null;
-  }
+  let lines: string[];
   try {
     const size = statSync(headPath(file)).size;
     const length = Math.min(size, 4096);
-    const buffer = Buffer.alloc(length);
-    readSyncFully(fd, buffer, size - length);
-    const lines = buffer.toString('utf8').split('\n');
-    for (let i = lines.length - 1; i >= 0; i--) {
-      if (i === lines.length - 1 && lines[i] !== '') continue; // torn last line
-      if (!lines[i]) continue;
-      try {
-        const head = JSON.parse(lines[i]!) as Head;
-        if (typeof head.seq === 'number' && typeof head.hash === 'string' && typeof head.size === 'number') return head;
-      } catch {
-        // The last complete line is not a head: none can be trusted (a torn one is the last, incomplete line).
-      }
-      return null;
+    lines = readRange(headPath(file), size - length, length).split('\n');
+  } catch {
+    return null; // missing or unreadable: no head
+  }
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (i === lines.length - 1 && lines[i] !== '') continue; // torn last line
+    if (!lines[i]) continue;
+    try {
+      const head = JSON.parse(lines[i]!) as Head;
+      if (typeof head.seq === 'number' && typeof head.hash === 'string' && typeof head.size === 'number') return head;
+    } catch {
+      // The last complete line is not a head: none can be trusted (a torn one is the last, incomplete line).
     }
     return null;
-  } finally {
-    closeSync(fd);
   }
+  return null;
 }
 
 let cachedLockOwner: string | undefined;
@@ -246,15 +239,7 @@ export class AuditLog {
       return head;
     }
     if (size > head.size) {
-      const fd = openSync(this.file, 'r');
-      const tail = Buffer.alloc(size - head.size);
-      try {
-        readSyncFully(fd, tail, head.size);
-      } finally {
-        closeSync(fd);
-      }
-      const text = tail.toString('utf8');
-      const lines = text.split('\n');
+      const lines = readRange(this.file, head.size, size - head.size).split('\n');
       if (lines.length === 2 && lines[1] === '') {
         const entry = parseEntry(lines[0]!);
         if (entry && entry.seq === head.seq + 1 && entry.prev === head.hash)
@@ -289,19 +274,24 @@ export class AuditLog {
 
 /** The hash of the last entry, read from the end of the file. */
 function lastLineHash(file: string, size: number): string | null {
+  // Read back from the end in growing chunks until the line before the last one ends.
+  for (let length = Math.min(size, 8192); ; length = Math.min(size, length * 8)) {
+    const text = readRange(file, size - length, length);
+    const start = text.lastIndexOf('\n', text.length - 2);
+    if (start >= 0 || length === size) return parseEntry(text.slice(start + 1).replace(/\n$/, ''))?.hash ?? null;
+  }
+}
+
+/** `length` bytes of `file` from `position`, as text. */
+function readRange(file: string, position: number, length: number): string {
+  const buffer = Buffer.alloc(length);
   const fd = openSync(file, 'r');
   try {
-    // Read back from the end in growing chunks until the line before the last one ends.
-    for (let length = Math.min(size, 8192); ; length = Math.min(size, length * 8)) {
-      const buffer = Buffer.alloc(length);
-      readSyncFully(fd, buffer, size - length);
-      const text = buffer.toString('utf8');
-      const start = text.lastIndexOf('\n', text.length - 2);
-      if (start >= 0 || length === size) return parseEntry(text.slice(start + 1).replace(/\n$/, ''))?.hash ?? null;
-    }
+    readSyncFully(fd, buffer, position);
   } finally {
     closeSync(fd);
   }
+  return buffer.toString('utf8');
 }
 
 function readSyncFully(fd: number, buffer: Buffer, position: number): void {
