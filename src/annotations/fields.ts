@@ -30,6 +30,8 @@ export interface StepAnnotation {
   excluded?: boolean;
   /** Running it twice does no harm: `resume` may run it again when a runner died during it. */
   idempotent?: boolean;
+  /** A setup block that makes the rehearsal's sample schema and data: only on a disposable target. */
+  fixture?: boolean;
 }
 
 type FieldResult<T> = { value: T } | { error: string };
@@ -249,6 +251,13 @@ export const FIELDS: readonly FieldSpec[] = [
     aliases: [],
     doc: 'Running the step twice does no harm: `resume` runs it again when the runner died while it ran (otherwise resume stops and asks).',
     example: 'idempotent',
+    parse: boolean,
+  },
+  {
+    name: 'fixture',
+    aliases: [],
+    doc: 'On a setup block: it makes the rehearsal\'s sample schema and data, so it runs only on a disposable target (the embedded default, or `--disposable`) and is skipped, with a notice, on a real one.',
+    example: 'kind=setup fixture',
     parse: boolean,
   },
   {

@@ -167,17 +167,32 @@ async function checkDocs(options: CliOptions, io: Io): Promise<number> {
 
 async function plan(address: string, options: CliOptions, io: Io): Promise<number> {
   const { resolveSection } = await import('../documents/address.js');
-  const { buildPlan } = await import('../plan/plan.js');
   const { formatPlan, planJson } = await import('../report/plan.js');
+  const { planForTarget, resolveTouches } = await import('../plan/rehearsal.js');
+  const { parseSets, resolveParams, checkedParams, shownValues } = await import('../runner/params.js');
   const resolved = await resolveSection(address, loadOptions(options));
-  const p = buildPlan(resolved.section);
+  const { sets, problems } = parseSets(options.set);
+  if (problems.length > 0) throw new ExecDocError('E_USAGE', 'Malformed --set', { details: problems });
+  const { plan: p, use } = planForTarget(resolved.section, io.env, options.disposable);
+  // The values given are checked as `run` would check them; one not given yet is not a problem here.
+  const params = checkedParams(
+    p,
+    resolveParams(resolved.section.params, sets, io.env, { requireAll: false }),
+    `Cannot run ${resolved.section.address}`,
+  );
+  const tables = use.disposable ? undefined : resolveTouches(resolved.section, params.values);
+  const context = {
+    use,
+    values: shownValues(resolved.section.params, params.values),
+    provenOver: tables ?? ('database' as const),
+  };
   const { accessSummary } = await import('./plan-access.js');
   const access = accessSummary(p, resolved.path, options, io.env);
   if (!options.preview) {
     io.stdout.write(
       options.json
-        ? `${JSON.stringify({ ...planJson(p), access: access.json }, null, 2)}\n`
-        : formatPlan(p) + access.text,
+        ? `${JSON.stringify({ ...planJson(p, context), access: access.json }, null, 2)}\n`
+        : formatPlan(p, context) + access.text,
     );
     return 0;
   }
@@ -241,6 +256,7 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
     keepDb: options.keepDb,
     lockWaitMs: options.lockWaitMs,
     failBefore: options.failBefore,
+    disposable: options.disposable,
     listeners,
     notice: (line: string) => (reporter ? reporter.notice(line) : io.stderr.write(`exec-doc: ${line}\n`)),
   };

@@ -35,6 +35,8 @@ export interface CliOptions {
   lockWaitMs: number;
   /** run: steps to fail on purpose before they run (a rollback drill). */
   failBefore: string[];
+  /** run, plan: the user's server is disposable, so fixtures run there. */
+  disposable: boolean;
   /** The access policy (default: /etc/exec-doc/policy.yaml, $EXEC_DOC_POLICY, the nearest exec-doc.policy.yaml). */
   policy?: string;
   /** A signed identity token (default: $EXEC_DOC_IDENTITY_TOKEN); else the OS user. */
@@ -167,6 +169,12 @@ const OPTIONS: OptionSpec[] = [
     description:
       'rehearse a failure: fail this step on purpose before it runs, so the rollback of the steps before it runs and is verified (repeatable; also $EXEC_DOC_FAIL_BEFORE=a,b)',
     commands: ['run'],
+  },
+  {
+    name: 'disposable',
+    description:
+      "the server in DATABASE_URL is a scratch copy: run the section's fixtures there (sample schema and data), as on the embedded default; without it, fixtures are skipped on a real server and rehearsal-only sections are refused",
+    commands: ['plan', 'run'],
   },
   {
     name: 'rerun-interrupted',
@@ -485,6 +493,7 @@ function defaults(env: NodeJS.ProcessEnv): CliOptions {
     approval: [],
     secretFile: [],
     failBefore: [],
+    disposable: false,
     color: !env.NO_COLOR,
     json: false,
     set: [],
@@ -566,6 +575,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
   options.set = (values.set as string[] | undefined) ?? [];
   options.yes = values.yes === true;
   options.keepDb = values['keep-db'] === true;
+  options.disposable = values.disposable === true;
   if (typeof values.config === 'string') options.config = values.config;
   if (typeof values['prometheus-file'] === 'string') options.prometheusFile = values['prometheus-file'];
   options.only = (values.only as string[] | undefined) ?? [];

@@ -22,26 +22,56 @@ export interface Snapshot {
   schema: Record<string, string>;
   /** `schema.table` → row count and content checksum. */
   tables: Record<string, { rows: number; checksum: string }>;
+  /**
+   * Only these tables (`schema.table`, sorted) and what belongs to them (columns, constraints,
+   * indexes, triggers) were recorded; absent: the whole database.
+   */
+  scope?: string[];
 }
 
 export interface SnapshotOptions {
   /** Schemas left out besides the system ones (default: exec-doc's own ledger schema). */
   excludeSchemas?: string[];
+  /** Only these tables (`table` in the current schema, or `schema.table`) and their columns, constraints, indexes and triggers. */
+  tables?: readonly string[];
+}
+
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
+
+/** A problem with a table name given to scope a snapshot, or undefined. */
+export function tableNameProblem(name: string): string | undefined {
+  return TABLE_NAME.test(name)
+    ? undefined
+    : `\`${name}\` is not a table name: expected \`table\` or \`schema.table\` (letters, digits, _ and $)`;
+}
+
+/** Names as `schema.table`, an unqualified one in the session's current schema; sorted, no duplicates. */
+async function qualify(client: pg.Client, names: readonly string[]): Promise<string[]> {
+  const current = ((await client.query('select current_schema() as s')).rows[0] as { s: string | null }).s ?? 'public';
+  return [...new Set(names.map((n) => (n.includes('.') ? n : `${current}.${n}`).toLowerCase()))].sort();
 }
 
 const SYSTEM = `n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname not like 'pg_temp_%' and n.nspname not like 'pg_toast_temp_%'`;
 
 export async function takeSnapshot(client: pg.Client, options: SnapshotOptions = {}): Promise<Snapshot> {
   const exclude = options.excludeSchemas ?? [LEDGER_SCHEMA];
+  for (const name of options.tables ?? []) {
+    const problem = tableNameProblem(name);
+    if (problem) throw new CodedError('E_USAGE', problem);
+  }
+  const scope = options.tables ? await qualify(client, options.tables) : null;
+  // Scoped: objects of the named tables only (`c` is the table); schemas, views, functions and types are left out.
+  const inScope = () => `($2::text[] is null or n.nspname || '.' || c.relname = any($2::text[]))`;
+  const unscoped = '$2::text[] is null';
   const where = `${SYSTEM} and not (n.nspname = any($1))`;
-  const q = async <T>(sql: string): Promise<T[]> => (await client.query(sql, [exclude])).rows as T[];
+  const q = async <T>(sql: string): Promise<T[]> => (await client.query(sql, [exclude, scope])).rows as T[];
   const schema: Record<string, string> = {};
   const add = (rows: Array<{ key: string; def: string | null }>) => {
     for (const r of rows) schema[r.key] = r.def ?? '';
   };
   add(
     await q(
-      `select 'schema ' || n.nspname as key, coalesce(pg_get_userbyid(n.nspowner), '') as def from pg_namespace n where ${where}`,
+      `select 'schema ' || n.nspname as key, coalesce(pg_get_userbyid(n.nspowner), '') as def from pg_namespace n where ${where} and ${unscoped}`,
     ),
   );
   add(
@@ -49,40 +79,40 @@ export async function takeSnapshot(client: pg.Client, options: SnapshotOptions =
                       format_type(a.atttypid, a.atttypmod) || case when a.attnotnull then ' not null' else '' end || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') || ' #' || a.attnum as def
                  from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
                  left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
-                where ${where} and c.relkind in ('r', 'p', 'v', 'm', 'f') and a.attnum > 0 and not a.attisdropped`),
+                where ${where} and ${inScope()} and c.relkind in ('r', 'p', 'v', 'm', 'f') and a.attnum > 0 and not a.attisdropped`),
   );
   add(
     await q(`select 'relation ' || n.nspname || '.' || c.relname as key, c.relkind::text || coalesce(' persistence=' || c.relpersistence::text, '') as def
-                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')`),
+                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and ${inScope()} and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')`),
   );
   add(
     await q(`select 'constraint ' || n.nspname || '.' || c.relname || '.' || con.conname as key, pg_get_constraintdef(con.oid) || case when con.convalidated then '' else ' (not validated)' end as def
-                 from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace where ${where}`),
+                 from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace where ${where} and ${inScope()}`),
   );
   add(
     await q(`select 'index ' || n.nspname || '.' || i.relname as key, pg_get_indexdef(i.oid) || case when x.indisvalid then '' else ' (INVALID)' end as def
-                 from pg_index x join pg_class i on i.oid = x.indexrelid join pg_namespace n on n.oid = i.relnamespace where ${where}`),
+                 from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class c on c.oid = x.indrelid join pg_namespace n on n.oid = i.relnamespace where ${where} and ${inScope()}`),
   );
   add(
     await q(`select 'view ' || n.nspname || '.' || c.relname as key, pg_get_viewdef(c.oid, true) as def
-                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('v', 'm')`),
+                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and ${unscoped} and c.relkind in ('v', 'm')`),
   );
   add(
     await q(`select 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' as key, pg_get_functiondef(p.oid) as def
-                 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where ${where} and p.prokind in ('f', 'p')`),
+                 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where ${where} and ${unscoped} and p.prokind in ('f', 'p')`),
   );
   add(
     await q(`select 'trigger ' || n.nspname || '.' || c.relname || '.' || t.tgname as key, pg_get_triggerdef(t.oid) as def
-                 from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace where ${where} and not t.tgisinternal`),
+                 from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace where ${where} and ${inScope()} and not t.tgisinternal`),
   );
   add(
     await q(`select 'type ' || n.nspname || '.' || t.typname as key, string_agg(e.enumlabel, ',' order by e.enumsortorder) as def
-                 from pg_type t join pg_namespace n on n.oid = t.typnamespace join pg_enum e on e.enumtypid = t.oid where ${where} group by n.nspname, t.typname`),
+                 from pg_type t join pg_namespace n on n.oid = t.typnamespace join pg_enum e on e.enumtypid = t.oid where ${where} and ${unscoped} group by n.nspname, t.typname`),
   );
 
   const tables: Snapshot['tables'] = {};
   const relations = await q<{ schema: string; name: string }>(
-    `select n.nspname as schema, c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and c.relkind in ('r', 'p') order by 1, 2`,
+    `select n.nspname as schema, c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${where} and ${inScope()} and c.relkind in ('r', 'p') order by 1, 2`,
   );
   for (const { schema: s, name } of relations) {
     const ident = `${quoteIdent(s)}.${quoteIdent(name)}`;
@@ -105,7 +135,15 @@ export async function takeSnapshot(client: pg.Client, options: SnapshotOptions =
     schemaFingerprint: `sha256:${createHash('sha256').update(JSON.stringify(sortedSchema)).digest('hex')}`,
     schema: sortedSchema,
     tables,
+    ...(scope ? { scope } : {}),
   };
+}
+
+/** What a snapshot covers, for messages: `the whole database`, or the tables. */
+export function describeScope(snapshot: Pick<Snapshot, 'scope'>): string {
+  return snapshot.scope
+    ? `only ${snapshot.scope.join(', ')} (columns, constraints, indexes, triggers, rows)`
+    : 'the whole database';
 }
 
 export function quoteIdent(name: string): string {
@@ -130,6 +168,9 @@ export function compareSnapshots(
   options: { dataOnly?: boolean } = {},
 ): SnapshotDifference[] {
   const out: SnapshotDifference[] = [];
+  const scopeOf = (x: Snapshot) => (x.scope ? x.scope.join(', ') : 'the whole database');
+  if (scopeOf(before) !== scopeOf(after))
+    out.push({ kind: 'changed', object: 'scope', before: scopeOf(before), after: scopeOf(after) });
   const keys = options.dataOnly
     ? []
     : [...new Set([...Object.keys(before.schema), ...Object.keys(after.schema)])].sort();

@@ -36,6 +36,8 @@ export type RunEventBody =
       contentHash: string;
       steps: PlannedStepSummary[];
       params: Record<string, string>;
+      /** Fixture blocks left out: the target is a real server, not a disposable one. */
+      skippedFixtures?: string[];
     }
   | { type: 'run.resume'; section: string; fromStep: string | null; rollingBack: boolean }
   | { type: 'requirements'; results: Array<{ requirement: string; ok: boolean; detail: string }> }

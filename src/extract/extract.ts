@@ -293,6 +293,7 @@ function buildStep(node: Code, annotation: StepAnnotation & { id: string }, lang
   if (annotation.rollback !== undefined) step.rollback = annotation.rollback;
   if (annotation.confirm !== undefined) step.confirm = annotation.confirm;
   if (annotation.idempotent) step.idempotent = true;
+  if (annotation.fixture) step.fixture = true;
   if (annotation.cwd !== undefined) step.cwd = annotation.cwd;
   if (annotation.output !== undefined)
     step.expectOutput = { mode: 'exact', text: annotation.output, position: step.position };
@@ -325,7 +326,10 @@ function assembleSections(input: {
     }
     const steps = [...included.values()].sort((a, b) => a.order - b.order).map((b) => b.step);
     const parentSlugs = heading.parents.map((i) => headings[i]!.slug);
-    const { params, target } = resolveSectionSettings(settings, [...parentSlugs, heading.slug]);
+    const { params, target, rehearsalOnly, touches } = resolveSectionSettings(settings, [
+      ...parentSlugs,
+      heading.slug,
+    ]);
     const section: Omit<Section, 'contentHash'> = {
       address: `${docId}/${heading.slug}`,
       docId,
@@ -339,6 +343,8 @@ function assembleSections(input: {
       target,
       position: heading.position,
       ...(settings.tags?.length ? { tags: settings.tags } : {}),
+      ...(rehearsalOnly ? { rehearsalOnly: true as const } : {}),
+      ...(touches.length > 0 ? { touches } : {}),
     };
     sections.push({ ...section, contentHash: sectionContentHash(section) });
   }

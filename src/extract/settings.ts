@@ -48,12 +48,23 @@ const levelSchema = z
       )
       .optional(),
     target: targetSchema.optional(),
+    /** The section's steps need its fixtures: it runs only on a disposable target. */
+    rehearsalOnly: z.boolean().optional(),
+    /**
+     * The tables the procedure changes (`table`, `schema.table`, or a parameter `${{ params.table }}`):
+     * on a real server the rollback is proven over these, not the whole database.
+     */
+    touches: z.array(z.string().min(1)).optional(),
   })
   .strict();
 
 const settingsSchema = levelSchema.extend({ sections: z.record(z.string(), levelSchema).optional() }).strict();
 
 type Level = z.infer<typeof levelSchema>;
+
+/** A `touches` entry: a table name, or one parameter placeholder. */
+export const TOUCH_ENTRY =
+  /^(?:[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?|\$\{\{\s*params\.[A-Za-z_][A-Za-z0-9_]*\s*\}\})$/;
 
 export interface DocumentSettings {
   /** Front matter `id`, if any. */
@@ -169,6 +180,21 @@ export function readSettings(input: {
   }
   for (const [name, param] of Object.entries(document.params ?? {}))
     checkParam(name, param, ['exec-doc', 'params', name], locate, problems);
+  const touchLevels: Array<[string[], Level]> = [
+    [['exec-doc'], document],
+    ...Object.entries(settings.sections).map(([slug, level]): [string[], Level] => [
+      ['exec-doc', 'sections', slug],
+      level,
+    ]),
+  ];
+  for (const [where, level] of touchLevels)
+    for (const [i, entry] of (level.touches ?? []).entries())
+      if (!TOUCH_ENTRY.test(entry))
+        problems.push({
+          ...locate([...where, 'touches', i]),
+          ruleId: 'invalid-settings',
+          message: `Unexpected \`${entry}\` in \`touches\`, expected a table (\`orders\`, \`billing.orders\`) or one parameter (\`\${{ params.table }}\`)`,
+        });
   return settings;
 }
 
@@ -243,16 +269,25 @@ export function toParam(name: string, spec: z.infer<typeof paramSchema>): Param 
 export function resolveSectionSettings(
   settings: DocumentSettings,
   slugs: string[],
-): { params: Param[]; target: PostgresTarget } {
+): { params: Param[]; target: PostgresTarget; rehearsalOnly: boolean; touches: string[] } {
   const levels = [
     settings.document,
     ...slugs.map((slug) => settings.sections[slug]).filter((l): l is Level => l !== undefined),
   ];
   const params = new Map<string, Param>();
   let target: PostgresTarget = DEFAULT_TARGET;
+  let rehearsalOnly = false;
+  let touches: string[] = [];
   for (const level of levels) {
+    if (level.touches) touches = level.touches;
     for (const [name, spec] of Object.entries(level.params ?? {})) params.set(name, toParam(name, spec));
     if (level.target) target = { kind: 'postgres', ...level.target };
+    if (level.rehearsalOnly !== undefined) rehearsalOnly = level.rehearsalOnly;
   }
-  return { params: [...params.values()].sort((a, b) => a.name.localeCompare(b.name)), target };
+  return {
+    params: [...params.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    target,
+    rehearsalOnly,
+    touches,
+  };
 }

@@ -45,6 +45,15 @@ export function validateDocument({ blocks, paramsFor, report, lines }: ValidateI
         step.position.start.column,
       );
     }
+    if (step.fixture && step.kind !== 'setup') {
+      report(
+        'error',
+        'fixture-not-setup',
+        `Unexpected \`fixture\` on ${step.kind} \`${step.id}\`, expected it only on kind=setup blocks (a fixture makes the rehearsal's starting point before the first step); add \`kind=setup\` or remove \`fixture\``,
+        step.position.start.line,
+        step.position.start.column,
+      );
+    }
     if (typeof step.rollback === 'string') {
       referenced.add(step.rollback);
       const partner = byId.get(step.rollback);

@@ -13,6 +13,8 @@ export function sectionContentHash(section: Omit<Section, 'contentHash'>): strin
     })),
     params: section.params,
     target: section.target,
+    ...(section.rehearsalOnly ? { rehearsalOnly: true } : {}),
+    ...(section.touches ? { touches: section.touches } : {}),
   };
   return `sha256:${createHash('sha256').update(stableStringify(content)).digest('hex')}`;
 }

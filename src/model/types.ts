@@ -62,6 +62,11 @@ export interface Step {
   confirm?: string;
   /** Declared safe to run twice: resume re-runs it after a runner died during it. */
   idempotent?: true;
+  /**
+   * A setup block that makes the rehearsal's starting point (sample schema and data): it runs
+   * only on a disposable target and is skipped, with a notice, on a real one.
+   */
+  fixture?: true;
   cwd?: string;
   env: Record<string, string>;
   /** The annotation as written, for display. */
@@ -115,6 +120,10 @@ export interface Section {
   contentHash: string;
   /** The document's front matter `tags` (access rules match on them). */
   tags?: string[];
+  /** Runs only on a disposable target (its steps need its fixtures); refused on a real one. */
+  rehearsalOnly?: true;
+  /** Tables the procedure changes (names, or `${{ params.x }}`): on a real server the rollback is proven over these. */
+  touches?: string[];
 }
 
 export type { Diagnostic, Severity } from './diagnostic.js';

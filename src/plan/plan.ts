@@ -36,11 +36,19 @@ export interface Plan {
   needsPostgres: boolean;
   /** Read-only blocks that show what would change (`exec-doc plan --preview` runs them). */
   previews: Step[];
+  /** Fixtures left out: the target is not disposable (see ./rehearsal.ts). */
+  skippedFixtures: Step[];
 }
 
-export function buildPlan(section: Section): Plan {
+export interface PlanOptions {
+  /** Run the fixtures (default): false on a target that is not disposable. */
+  fixtures?: boolean;
+}
+
+export function buildPlan(section: Section, options: PlanOptions = {}): Plan {
   const byId = new Map(section.steps.map((s) => [s.id, s]));
-  const setup = section.steps.filter((s) => s.kind === 'setup');
+  const withFixtures = options.fixtures ?? true;
+  const setup = section.steps.filter((s) => s.kind === 'setup' && (withFixtures || !s.fixture));
   // Previews only read: they run first among the forward steps, with nothing to undo.
   const main = section.steps.filter(
     (s) => s.kind === 'step' || s.kind === 'preview' || (s.kind === 'check' && s.phase !== 'rollback'),
@@ -71,5 +79,16 @@ export function buildPlan(section: Section): Plan {
     confirmations: forward.filter((s) => s.confirm !== undefined),
     needsPostgres: requirements.includes('postgres'),
     previews: section.steps.filter((s) => s.kind === 'preview'),
+    skippedFixtures: withFixtures ? [] : section.steps.filter((s) => s.kind === 'setup' && s.fixture),
   };
+}
+
+/** Every block the plan may run. */
+export function plannedSteps(plan: Plan): Step[] {
+  return [
+    ...plan.forward,
+    ...plan.verify,
+    ...plan.teardown,
+    ...[...plan.rollbackOf.values()].filter((s): s is Step => s !== null),
+  ];
 }

@@ -3,6 +3,7 @@
 import { runnableAddress } from '../model/doc-id.js';
 import type { Param, Step } from '../model/types.js';
 import type { Plan } from '../plan/plan.js';
+import type { TargetUse } from '../plan/rehearsal.js';
 import { formatDurationMs } from '../annotations/duration.js';
 import { table } from './format.js';
 
@@ -19,6 +20,10 @@ export interface PlanJson {
   rollbacks: Array<{ step: string; rollback: string | null }>;
   verifyAfterRollback: StepJson[];
   teardown: StepJson[];
+  /** Where it would run, whether that target is disposable, and which fixtures are left out. */
+  targetUse?: { disposable: boolean; detail: string; skippedFixtures: string[]; provenOver: 'database' | string[] };
+  /** Values given with --set or EXEC_DOC_PARAM_* or by default, validated (secret ones as ***). */
+  values?: Record<string, string>;
 }
 
 interface StepJson {
@@ -45,7 +50,15 @@ const stepJson = (s: Step): StepJson => ({
   requires: s.requires,
 });
 
-export function planJson(plan: Plan): PlanJson {
+export interface PlanContext {
+  use: TargetUse;
+  /** Validated values (secret ones already masked). */
+  values: Record<string, string>;
+  /** What the rollback proof compares: the whole database, or the tables the section changes. */
+  provenOver: 'database' | string[];
+}
+
+export function planJson(plan: Plan, context?: PlanContext): PlanJson {
   const { section } = plan;
   return {
     section: section.address,
@@ -65,10 +78,20 @@ export function planJson(plan: Plan): PlanJson {
       })),
     verifyAfterRollback: plan.verify.map(stepJson),
     teardown: plan.teardown.map(stepJson),
+    ...(context
+      ? {
+          targetUse: {
+            ...context.use,
+            skippedFixtures: plan.skippedFixtures.map((s) => s.id),
+            provenOver: context.provenOver,
+          },
+          values: context.values,
+        }
+      : {}),
   };
 }
 
-export function formatPlan(plan: Plan): string {
+export function formatPlan(plan: Plan, context?: PlanContext): string {
   const { section } = plan;
   const out: string[] = [
     `${section.address} — ${section.title}`,
@@ -100,6 +123,19 @@ export function formatPlan(plan: Plan): string {
   out.push(
     `Target: PostgreSQL from $${section.target.urlEnv} or PG* variables, else an embedded server (database ${section.target.database})${plan.needsPostgres ? '' : ' — not used by this section'}`,
   );
+  if (context && plan.needsPostgres)
+    out.push(
+      `  here: ${context.use.detail}; a rollback is proven over ${context.provenOver === 'database' ? 'the whole database' : `${context.provenOver.join(', ')} (the tables it changes)`}`,
+    );
+  const fixtures = section.steps.filter((s) => s.kind === 'setup' && s.fixture).map((s) => s.id);
+  if (plan.skippedFixtures.length > 0)
+    out.push(
+      `  not a rehearsal: fixtures skipped (${plan.skippedFixtures.map((s) => s.id).join(', ')}); the steps work on the tables the parameters name`,
+    );
+  else if (fixtures.length > 0)
+    out.push(
+      `  a rehearsal: fixtures ${fixtures.join(', ')} create the sample schema and data (only on a disposable target; skipped on a real server)`,
+    );
   if (section.params.length) {
     out.push('Parameters (set with --set name=value or EXEC_DOC_PARAM_<name>):');
     for (const p of section.params) {
@@ -109,7 +145,10 @@ export function formatPlan(plan: Plan): string {
         p.default !== undefined ? `default ${String(p.default)}` : p.required ? 'required' : 'optional',
         p.pattern ? `/${p.pattern}/` : '',
       ].filter(Boolean);
-      out.push(`  ${p.name}  (${facts.join(', ')})${p.description ? `  ${p.description}` : ''}`);
+      const value = context?.values[p.name];
+      out.push(
+        `  ${p.name}${value !== undefined ? ` = ${value}` : ''}  (${facts.join(', ')})${p.description ? `  ${p.description}` : ''}`,
+      );
     }
   }
   if (plan.confirmations.length)

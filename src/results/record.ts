@@ -27,6 +27,13 @@ export interface RunRecord {
   steps: StepResult[];
   /** Parameter values used; secret ones appear as `***`. */
   params: Record<string, string>;
+  /** A rehearsal (fixtures ran, or there were none) or the real change on a server that is not disposable. */
+  target: {
+    disposable: boolean;
+    skippedFixtures: string[];
+    /** What the rollback proof (the baseline and snapshot.identical) compares: `database`, or these tables. */
+    provenOver: 'database' | string[];
+  };
   environment: {
     execDoc: string;
     node: string;
@@ -73,6 +80,13 @@ export function buildRecord(input: {
     },
     steps: state.results,
     params: Object.fromEntries(Object.entries(params).sort(([a], [b]) => a.localeCompare(b))),
+    target: {
+      disposable: state.disposable ?? !state.fixturesSkipped,
+      skippedFixtures: state.fixturesSkipped
+        ? section.steps.filter((s) => s.kind === 'setup' && s.fixture).map((s) => s.id)
+        : [],
+      provenOver: state.provenTables ?? 'database',
+    },
     environment: {
       execDoc: projectVersion(),
       node: process.version,

@@ -1,6 +1,8 @@
 // Parameter values for a run: `--set name=value`, then the environment variable
 // EXEC_DOC_PARAM_<name>, then the declared default. Secret values are never stored.
 import type { Param, Step } from '../model/types.js';
+import { ExecDocError } from '../errors/exec-doc-error.js';
+import { plannedSteps, type Plan } from '../plan/plan.js';
 import { validateParamValue } from '../model/param-value.js';
 import { closest } from '../util/edit-distance.js';
 import { MASK } from '../secrets/masker.js';
@@ -15,7 +17,13 @@ export interface ResolvedParams {
 
 export { PARAM_ENV_PREFIX };
 
-export function resolveParams(params: Param[], sets: Record<string, string>, env: NodeJS.ProcessEnv): ResolvedParams {
+/** `requireAll: false` (plan): a required parameter without a value is not a problem yet. */
+export function resolveParams(
+  params: Param[],
+  sets: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  options: { requireAll?: boolean } = {},
+): ResolvedParams {
   const values: Record<string, string> = {};
   const secrets: string[] = [];
   const problems: string[] = [];
@@ -34,7 +42,7 @@ export function resolveParams(params: Param[], sets: Record<string, string>, env
       env[PARAM_ENV_PREFIX + param.name] ??
       (param.default === undefined ? undefined : String(param.default));
     if (value === undefined) {
-      if (param.required)
+      if (param.required && options.requireAll !== false)
         problems.push(
           `parameter \`${param.name}\` needs a value: pass --set ${param.name}=<value>${param.secret ? ` (better for a secret: export ${PARAM_ENV_PREFIX}${param.name})` : ''}${param.description ? ` — ${param.description}` : ''}`,
         );
@@ -86,4 +94,20 @@ export function placeholderProblems(
     for (const problem of renderPlaceholders(step.lang, step.code, params, values).problems)
       problems.add(`${step.id}: ${problem}`);
   return [...problems];
+}
+
+/** The values, once each is valid and can be placed where every block uses it; else nothing runs. */
+export function checkedParams(plan: Plan, params: ResolvedParams, what: string): ResolvedParams {
+  const problems =
+    params.problems.length > 0
+      ? params.problems
+      : placeholderProblems(plannedSteps(plan), plan.section.params, params.values);
+  if (problems.length > 0) {
+    throw new ExecDocError(
+      'E_PARAM',
+      `${what}: ${problems.length === 1 ? 'a parameter is' : 'parameters are'} not right`,
+      { details: problems },
+    );
+  }
+  return params;
 }

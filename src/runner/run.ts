@@ -12,8 +12,9 @@ import { connectionStringSecrets, createMasker, maskDeep, type Masker } from '..
 import type { SqlSession } from '../languages/sql.js';
 import type { PostgresHandle } from '../targets/postgres.js';
 import { buildRecord, latestRecordPath, writeRecord, type RunRecord } from '../results/record.js';
-import { buildPlan, type Plan } from '../plan/plan.js';
-import { placeholderProblems, resolveParams, shownValues, type ResolvedParams } from './params.js';
+import { buildPlan, plannedSteps, type Plan } from '../plan/plan.js';
+import { planForTarget, resolveTouches } from '../plan/rehearsal.js';
+import { checkedParams, resolveParams, shownValues, type ResolvedParams } from './params.js';
 import { checkRequirements } from './requirements.js';
 import { executeStep, type StepContext } from './execute-step.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
@@ -49,6 +50,8 @@ export interface CommonRunOptions {
   access?: AccessContext;
   /** Steps to fail on purpose before they run (--fail-before, or $EXEC_DOC_FAIL_BEFORE): a rollback drill. */
   failBefore?: string[];
+  /** The user's server is a scratch copy: fixtures may create their sample schema and data there (--disposable). */
+  disposable?: boolean;
 }
 
 export interface RunSectionOptions extends CommonRunOptions {
@@ -82,7 +85,7 @@ export interface RunOutcome {
 export async function runSection(options: RunSectionOptions): Promise<RunOutcome> {
   const { section } = options;
   const env = options.env ?? process.env;
-  const plan = buildPlan(section);
+  const { plan, use } = planForTarget(section, env, options.disposable ?? false, options.notice);
   const params = checkedParams(
     plan,
     resolveParams(section.params, options.sets ?? {}, env),
@@ -97,7 +100,7 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
   try {
     // Inside the section's lock: an approval is not used up by a run that another run kept waiting.
     const grant = authorize(plan, runId, params, options, env, false);
-    return await startRun(plan, runId, params, checksConfig, options, grant);
+    return await startRun(plan, use.disposable, runId, params, checksConfig, options, grant);
   } finally {
     await unlockSection();
   }
@@ -105,6 +108,7 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
 
 async function startRun(
   plan: Plan,
+  disposable: boolean,
   runId: string,
   params: ResolvedParams,
   checksConfig: ChecksConfig | undefined,
@@ -143,6 +147,9 @@ async function startRun(
     results: [],
     postgres: null,
     keepDb: options.keepDb ?? false,
+    disposable,
+    ...(plan.skippedFixtures.length > 0 ? { fixturesSkipped: true } : {}),
+    ...provenOver(plan, disposable, params),
     lastSeq: 0,
     final: null,
   };
@@ -171,6 +178,7 @@ async function startRun(
       })),
     ],
     params: shownValues(section.params, params.values),
+    ...(plan.skippedFixtures.length > 0 ? { skippedFixtures: plan.skippedFixtures.map((s) => s.id) } : {}),
   });
   return run.execute({ checkRequirements: true });
 }
@@ -202,7 +210,8 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
     );
   }
   const env = options.env ?? process.env;
-  const plan = buildPlan(section);
+  // The same steps as the run it continues: fixtures left out then are left out now.
+  const plan = buildPlan(section, { fixtures: !state.fixturesSkipped });
   // Secrets were never stored: they must be given again.
   const sets = { ...state.params, ...(options.sets ?? {}) };
   const params = checkedParams(
@@ -258,6 +267,16 @@ async function continueRun(
     rollingBack,
   });
   return run.execute({ checkRequirements: false });
+}
+
+/**
+ * What the rollback is proven over: the whole database on a disposable target (cheap, and the
+ * strongest proof), the tables the section declares it changes on a real one.
+ */
+function provenOver(plan: Plan, disposable: boolean, params: ResolvedParams): { provenTables?: string[] } {
+  if (disposable) return {};
+  const tables = resolveTouches(plan.section, params.values);
+  return tables ? { provenTables: tables } : {};
 }
 
 /** The access gate (policy, approvals), before anything runs; undefined when no access context was given. */
@@ -320,35 +339,9 @@ async function lockSectionFor(
   });
 }
 
-/** Every block the plan may run. */
-function plannedSteps(plan: Plan): Step[] {
-  return [
-    ...plan.forward,
-    ...plan.verify,
-    ...plan.teardown,
-    ...[...plan.rollbackOf.values()].filter((s): s is Step => s !== null),
-  ];
-}
-
 /** Whether any block the plan may run is a `checks` block. */
 function hasChecksBlocks(plan: Plan): boolean {
   return plannedSteps(plan).some((s) => s.lang === 'checks');
-}
-
-/** The values, once each is valid and can be placed where every block uses it; else nothing runs. */
-function checkedParams(plan: Plan, params: ResolvedParams, what: string): ResolvedParams {
-  const problems =
-    params.problems.length > 0
-      ? params.problems
-      : placeholderProblems(plannedSteps(plan), plan.section.params, params.values);
-  if (problems.length > 0) {
-    throw new ExecDocError(
-      'E_PARAM',
-      `${what}: ${problems.length === 1 ? 'a parameter is' : 'parameters are'} not right`,
-      { details: problems },
-    );
-  }
-  return params;
 }
 
 /** The checks configuration a section's `checks` blocks use (the nearest exec-doc.checks.yaml), validated before anything runs. */
@@ -685,7 +678,7 @@ class Run {
     const file = path.join(this.store.dir, BASELINE_FILE);
     if (!again && existsSync(file)) return;
     try {
-      await takeBaselineFile(this.postgres!.url, file);
+      await takeBaselineFile(this.postgres!.url, file, this.state.provenTables);
     } catch (error) {
       this.options.notice?.(
         `could not take the baseline snapshot (post-rollback comparisons will report error): ${this.mask((error as Error).message)}`,

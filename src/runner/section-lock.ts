@@ -54,19 +54,29 @@ export async function lockSection(options: SectionLockOptions): Promise<() => Pr
 async function advisoryLock(options: SectionLockOptions, deadline: number): Promise<pg.Client | undefined> {
   // Loaded only for a shared server: a run on the embedded default (or none) does not load pg here.
   const { default: pgModule } = await import('pg');
-  const client = new pgModule.Client({
-    connectionString: options.sharedUrl,
-    connectionTimeoutMillis: 10_000,
-    application_name: `exec-doc ${options.runId}`,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch {
-    // Unreachable: the run's requirement check says so, with the reason.
-    return undefined;
-  }
-  const sectionKey = `exec-doc:${options.address}`;
+  // Held from the server's maintenance database, keyed by the target database: a session in the
+  // target itself would keep a restore (DROP DATABASE, CREATE … TEMPLATE) from ever running there.
+  const database = targetDatabase(options.sharedUrl!);
+  const open = async (url: string): Promise<pg.Client | undefined> => {
+    const c = new pgModule.Client({
+      connectionString: url,
+      connectionTimeoutMillis: 10_000,
+      application_name: `exec-doc ${options.runId}`,
+    });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      return c;
+    } catch {
+      return undefined;
+    }
+  };
+  // Not allowed into `postgres`: the target database itself. Unreachable: the run's requirement check says so.
+  const client =
+    (database !== 'postgres' ? await open(maintenanceUrl(options.sharedUrl!)) : undefined) ??
+    (await open(options.sharedUrl!));
+  if (!client) return undefined;
+  const sectionKey = `exec-doc:${options.address}@${database}`;
   for (;;) {
     const got = (
       await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as ok', [
@@ -95,6 +105,22 @@ async function advisoryLock(options: SectionLockOptions, deadline: number): Prom
     }
     await sleep(POLL_MS);
   }
+}
+
+/** The database a connection string names (as the server resolves it when absent: the user's name). */
+function targetDatabase(url: string): string {
+  try {
+    const u = new URL(url);
+    return decodeURIComponent(u.pathname.replace(/^\//, '')) || decodeURIComponent(u.username) || 'postgres';
+  } catch {
+    return '';
+  }
+}
+
+function maintenanceUrl(url: string): string {
+  const u = new URL(url);
+  u.pathname = '/postgres';
+  return u.toString();
 }
 
 function lockedError(options: SectionLockOptions, holder: string): ExecDocError {

@@ -73,6 +73,12 @@ export interface RunState {
    * starting point needs the setup's tables and data in place. (Absent in journals of older runs.)
    */
   setupPending?: string[];
+  /** Whether the target was disposable (the embedded default, or --disposable). (Absent in older journals.) */
+  disposable?: boolean;
+  /** The target was not disposable: the section's fixtures were left out of the plan. */
+  fixturesSkipped?: boolean;
+  /** The runner's baseline covers only these tables (a real target; the section's `touches`); absent: the whole database. */
+  provenTables?: string[];
   /** The baseline was taken again after the setup blocks (before that, it is the state before them). */
   baselineAfterSetup?: boolean;
   undone: string[];

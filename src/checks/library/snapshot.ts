@@ -13,12 +13,12 @@ function baselineFile(context: CheckContext, file: string | undefined): string {
 }
 
 /** The runner's baseline: taken after the setup blocks, before the first other step, of a run that has `checks` blocks. */
-export async function takeBaselineFile(url: string, file: string): Promise<void> {
+export async function takeBaselineFile(url: string, file: string, tables?: readonly string[]): Promise<void> {
   const { connect } = await import('../../db/connect.js');
   const { takeSnapshot, writeSnapshot } = await import('../../db/snapshot.js');
   const client = await connect(url, 'exec-doc baseline');
   try {
-    writeSnapshot(file, await takeSnapshot(client));
+    writeSnapshot(file, await takeSnapshot(client, tables ? { tables } : {}));
   } finally {
     await client.end();
   }
@@ -85,13 +85,16 @@ export const snapshotIdentical: CheckDefinition<{ file?: string | undefined; dat
   usesPostgres: true,
   async run(context, s) {
     const file = baselineFile(context, s.file);
-    const { readSnapshot, takeSnapshot, compareSnapshots, describeDifference } = await import('../../db/snapshot.js');
+    const { readSnapshot, takeSnapshot, compareSnapshots, describeDifference, describeScope } =
+      await import('../../db/snapshot.js');
     if (!existsSync(file))
       throw new CheckCannotRun(
         `no baseline snapshot at ${file}: run the pre-upgrade phase (snapshot.baseline) first, or set snapshot.identical.file`,
       );
     const baseline = readBaseline(file, readSnapshot);
-    const current = await withPostgres(context, (c) => takeSnapshot(c));
+    // Over what the baseline covers: on a real server, only the tables the procedure changes.
+    const scope = baseline.scope;
+    const current = await withPostgres(context, (c) => takeSnapshot(c, scope ? { tables: scope } : {}));
     const differences = compareSnapshots(baseline, current, { dataOnly: s.dataOnly });
     const threshold = s.dataOnly ? 'every table identical (data only)' : 'schema and every table identical';
     if (differences.length === 0)
@@ -101,7 +104,7 @@ export const snapshotIdentical: CheckDefinition<{ file?: string | undefined; dat
         metric: 0,
         unit: 'count',
         threshold,
-        detail: `identical to the baseline of ${baseline.takenAt} (${Object.keys(current.tables).length} tables)`,
+        detail: `identical to the baseline of ${baseline.takenAt} (${Object.keys(current.tables).length} tables; compared ${describeScope(baseline)})`,
       };
     const shown = differences.slice(0, 10).map(describeDifference);
     return {
