@@ -151,6 +151,8 @@ export async function runGuideSection(
     stateDir,
     ...(options.sets ? { sets: options.sets } : {}),
     env: { ...process.env, ...options.env },
+    // Steps marked `confirm` are confirmed up front (--yes).
+    yes: true,
   });
   return { ...outcome, stateDir };
 }

@@ -69,6 +69,10 @@ export interface RunbooksIndex {
     contentHash: string;
     command: string;
     target: Section['target'];
+    /** Runs only on a disposable target (its steps need its fixtures); refused on a real server. */
+    rehearsalOnly: boolean;
+    /** The tables it changes (names or `${{ params.x }}`): a rollback on a real server is proven over these. */
+    touches: string[];
     requirements: string[];
     params: Array<Omit<Param, 'default'> & { default?: string | number | boolean }>;
     steps: Array<{
@@ -84,7 +88,7 @@ export interface RunbooksIndex {
       confirm: boolean;
       /** The question a `confirm` step asks, or null. */
       confirmQuestion: string | null;
-      /** A setup block makes the rehearsal's starting point (sample schema and data). */
+      /** Part of the rehearsal (sample schema and data, or a check of them): skipped on a real server. */
       fixture: boolean;
       code: string;
     }>;
@@ -157,6 +161,8 @@ export function runbooksIndex(pages: PageDoc[], lastRuns: Record<string, LastRun
         contentHash: section.contentHash,
         command: `npm run exec-doc -- ${section.address}`,
         target: section.target,
+        rehearsalOnly: section.rehearsalOnly === true,
+        touches: section.touches ?? [],
         requirements: plan.requirements,
         // A secret's value is never published (secrets have no default by construction; be explicit).
         params: section.params.map((p) => (p.secret ? (({ default: _d, ...rest }) => rest)(p) : p)),
@@ -172,7 +178,7 @@ export function runbooksIndex(pages: PageDoc[], lastRuns: Record<string, LastRun
           requires: requirementsOf(s),
           confirm: s.confirm !== undefined,
           confirmQuestion: s.confirm ?? null,
-          fixture: s.kind === 'setup',
+          fixture: s.fixture === true,
           code: s.code,
         })),
         rollbacks: plan.forward

@@ -256,7 +256,7 @@ export const FIELDS: readonly FieldSpec[] = [
   {
     name: 'fixture',
     aliases: [],
-    doc: 'On a setup block: it makes the rehearsal\'s sample schema and data, so it runs only on a disposable target (the embedded default, or `--disposable`) and is skipped, with a notice, on a real one.',
+    doc: 'Part of the rehearsal: a setup block that makes the sample schema and data, or a check of what only the sample has. Runs only on a disposable target (the embedded default, or `--disposable`); skipped, with a notice, on a real one.',
     example: 'kind=setup fixture',
     parse: boolean,
   },

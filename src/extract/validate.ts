@@ -45,11 +45,11 @@ export function validateDocument({ blocks, paramsFor, report, lines }: ValidateI
         step.position.start.column,
       );
     }
-    if (step.fixture && step.kind !== 'setup') {
+    if (step.fixture && step.kind !== 'setup' && step.kind !== 'check') {
       report(
         'error',
         'fixture-not-setup',
-        `Unexpected \`fixture\` on ${step.kind} \`${step.id}\`, expected it only on kind=setup blocks (a fixture makes the rehearsal's starting point before the first step); add \`kind=setup\` or remove \`fixture\``,
+        `Unexpected \`fixture\` on ${step.kind} \`${step.id}\`, expected it only on setup blocks (they make the rehearsal's sample schema and data) and checks (they check results that only the sample has); add \`kind=setup\` or remove \`fixture\``,
         step.position.start.line,
         step.position.start.column,
       );

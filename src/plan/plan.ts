@@ -48,10 +48,11 @@ export interface PlanOptions {
 export function buildPlan(section: Section, options: PlanOptions = {}): Plan {
   const byId = new Map(section.steps.map((s) => [s.id, s]));
   const withFixtures = options.fixtures ?? true;
-  const setup = section.steps.filter((s) => s.kind === 'setup' && (withFixtures || !s.fixture));
+  const kept = (s: Step) => withFixtures || !s.fixture;
+  const setup = section.steps.filter((s) => s.kind === 'setup' && kept(s));
   // Previews only read: they run first among the forward steps, with nothing to undo.
   const main = section.steps.filter(
-    (s) => s.kind === 'step' || s.kind === 'preview' || (s.kind === 'check' && s.phase !== 'rollback'),
+    (s) => kept(s) && (s.kind === 'step' || s.kind === 'preview' || (s.kind === 'check' && s.phase !== 'rollback')),
   );
   const forward = [...setup, ...main];
   const rollbackOf = new Map<string, Step | null>();
@@ -60,7 +61,9 @@ export function buildPlan(section: Section, options: PlanOptions = {}): Plan {
     else if (typeof step.rollback === 'string' && byId.has(step.rollback))
       rollbackOf.set(step.id, byId.get(step.rollback)!);
   }
-  const verify = section.steps.filter((s) => s.kind === 'check' && (s.phase === 'pre' || s.phase === 'rollback'));
+  const verify = section.steps.filter(
+    (s) => kept(s) && s.kind === 'check' && (s.phase === 'pre' || s.phase === 'rollback'),
+  );
   const teardown = section.steps.filter((s) => s.kind === 'teardown');
   const everything = [
     ...forward,
@@ -79,7 +82,7 @@ export function buildPlan(section: Section, options: PlanOptions = {}): Plan {
     confirmations: forward.filter((s) => s.confirm !== undefined),
     needsPostgres: requirements.includes('postgres'),
     previews: section.steps.filter((s) => s.kind === 'preview'),
-    skippedFixtures: withFixtures ? [] : section.steps.filter((s) => s.kind === 'setup' && s.fixture),
+    skippedFixtures: withFixtures ? [] : section.steps.filter((s) => s.fixture),
   };
 }
 

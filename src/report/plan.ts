@@ -127,7 +127,7 @@ export function formatPlan(plan: Plan, context?: PlanContext): string {
     out.push(
       `  here: ${context.use.detail}; a rollback is proven over ${context.provenOver === 'database' ? 'the whole database' : `${context.provenOver.join(', ')} (the tables it changes)`}`,
     );
-  const fixtures = section.steps.filter((s) => s.kind === 'setup' && s.fixture).map((s) => s.id);
+  const fixtures = section.steps.filter((s) => s.fixture).map((s) => s.id);
   if (plan.skippedFixtures.length > 0)
     out.push(
       `  not a rehearsal: fixtures skipped (${plan.skippedFixtures.map((s) => s.id).join(', ')}); the steps work on the tables the parameters name`,

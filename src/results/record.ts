@@ -83,7 +83,7 @@ export function buildRecord(input: {
     target: {
       disposable: state.disposable ?? !state.fixturesSkipped,
       skippedFixtures: state.fixturesSkipped
-        ? section.steps.filter((s) => s.kind === 'setup' && s.fixture).map((s) => s.id)
+        ? section.steps.filter((s) => s.fixture).map((s) => s.id)
         : [],
       provenOver: state.provenTables ?? 'database',
     },

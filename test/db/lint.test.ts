@@ -5,7 +5,9 @@ import { lintMigrations, lintSql, LINT_RULES, RULES, runsOutsideTransaction } fr
 
 // The documented examples of each rule are its tests (as in remark-lint): `bad` is reported at
 // `at` with a message and a safe pattern, `good` is not reported by that rule.
-const EXAMPLES = RULES.flatMap((rule) => rule.examples.map((example, i) => ({ rule: rule.id, n: i + 1, ...example })));
+const EXAMPLES = RULES.flatMap((rule) =>
+  rule.examples.map((example, i) => ({ rule: rule.id, n: i + 1, rollback: rule.rollbackOnly === true, ...example })),
+);
 
 describe('lint rules', () => {
   it('every rule documents why, the safe pattern, and at least one example', () => {
@@ -20,8 +22,9 @@ describe('lint rules', () => {
 
   it.each(EXAMPLES)(
     '$rule (example $n): flags the dangerous form with a position and a hint',
-    async ({ rule, bad, at }) => {
-      const findings = await lintSql(bad, 'm.sql');
+    async ({ rule, bad, at, rollback }) => {
+      // A rule about down migrations is checked in a down migration.
+      const findings = await lintSql(bad, rollback ? 'm.down.sql' : 'm.sql', { rollback });
       const finding = findings.find((f) => f.ruleId === rule);
       expect(finding, JSON.stringify(findings)).toBeDefined();
       expect([finding!.line, finding!.column]).toEqual(at);
@@ -31,8 +34,25 @@ describe('lint rules', () => {
     },
   );
 
-  it.each(EXAMPLES)('$rule (example $n): accepts the safe pattern', async ({ rule, good }) => {
-    expect((await lintSql(good, 'm.sql')).filter((f) => f.ruleId === rule)).toEqual([]);
+  it.each(EXAMPLES)('$rule (example $n): accepts the safe pattern', async ({ rule, good, rollback }) => {
+    expect((await lintSql(good, 'm.sql', { rollback })).filter((f) => f.ruleId === rule)).toEqual([]);
+  });
+
+  it('destructive-down: warns in down migrations about every way they lose rows, and nowhere else', async () => {
+    const down = `drop table orders;\nalter table customers drop column email;\ntruncate audit;\ndelete from notes;\ndelete from notes where id > 3;\ndrop index orders_idx;`;
+    const found = (await lintSql(down, 'm.down.sql', { rollback: true })).filter(
+      (f) => f.ruleId === 'destructive-down',
+    );
+    expect(found.map((f) => [f.line, f.severity])).toEqual([
+      [1, 'warning'],
+      [2, 'warning'],
+      [3, 'warning'],
+      [4, 'warning'],
+    ]);
+    expect(found[0]!.message).toContain('DROP TABLE orders in a down migration');
+    expect(found[1]!.message).toContain('DROP COLUMN email on customers');
+    // In an up migration the other rules speak (drop-table, drop-column), not this one.
+    expect((await lintSql(down, 'm.up.sql')).filter((f) => f.ruleId === 'destructive-down')).toEqual([]);
   });
 
   it('does not flag what cannot hurt: a table made earlier in the file, or dropped later in it; an empty file', async () => {

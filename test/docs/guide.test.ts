@@ -26,7 +26,9 @@ describe('the guide', () => {
   const expectedExit = (s: (typeof sections)[number]) =>
     noCluster && s.steps.some((step) => step.requires.includes('kubernetes')) ? 3 : s.slug.endsWith('-failing') ? 1 : 0;
   it.each(sections.map((s) => [s.address, expectedExit(s)] as const))('%s runs and exits %d', async (address, expected) => {
-    const r = await cli(['run', address, '--state-dir', tempDir()]);
+    // A step marked `confirm` is confirmed up front, as an operator does with --yes.
+    const confirms = sections.find((s) => s.address === address)!.steps.some((s) => s.confirm !== undefined);
+    const r = await cli(['run', address, '--state-dir', tempDir(), ...(confirms ? ['--yes'] : [])]);
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(expected);
   });
 

@@ -60,6 +60,8 @@ export interface LintRule {
   safe: string;
   /** Loses data on purpose in a rollback script: not checked there. */
   destructive?: boolean;
+  /** Checked only in rollback scripts (down migrations). */
+  rollbackOnly?: boolean;
   /** The documented examples, which are the rule's tests: `bad` is flagged at `at`, `good` is not. */
   examples: Array<{ bad: string; at: [number, number]; good: string }>;
   /** Called for every statement. */

@@ -16,6 +16,7 @@ import { truncateCascade } from './truncate-cascade.js';
 import { dropDatabase } from './drop-database.js';
 import { dropColumn } from './drop-column.js';
 import { dropTable } from './drop-table.js';
+import { destructiveDown } from './destructive-down.js';
 import { dropNotNull } from './drop-not-null.js';
 import { rename } from './rename.js';
 import { missingTimeouts } from './missing-timeouts.js';
@@ -50,6 +51,7 @@ export const RULES: readonly LintRule[] = [
   dropDatabase,
   dropColumn,
   dropTable,
+  destructiveDown,
   dropNotNull,
   rename,
   missingTimeouts,
