@@ -138,7 +138,7 @@ export async function freePort(): Promise<number> {
 /** Runs a section of the guide in this process (`database-migrations/rollback`), in a fresh state folder. */
 export async function runGuideSection(
   address: string,
-  options: { env?: Record<string, string>; sets?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; sets?: Record<string, string>; disposable?: boolean } = {},
 ): Promise<RunOutcome & { stateDir: string }> {
   const { resolveSection } = await import('../src/documents/address.js');
   const docsRoot = path.join(ROOT, 'docs');
@@ -153,6 +153,7 @@ export async function runGuideSection(
     env: { ...process.env, ...options.env },
     // Steps marked `confirm` are confirmed up front (--yes).
     yes: true,
+    ...(options.disposable ? { disposable: true } : {}),
   });
   return { ...outcome, stateDir };
 }
