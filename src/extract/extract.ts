@@ -326,10 +326,7 @@ function assembleSections(input: {
     }
     const steps = [...included.values()].sort((a, b) => a.order - b.order).map((b) => b.step);
     const parentSlugs = heading.parents.map((i) => headings[i]!.slug);
-    const { params, target, rehearsalOnly, touches } = resolveSectionSettings(settings, [
-      ...parentSlugs,
-      heading.slug,
-    ]);
+    const { params, target, rehearsalOnly, touches } = resolveSectionSettings(settings, [...parentSlugs, heading.slug]);
     const section: Omit<Section, 'contentHash'> = {
       address: `${docId}/${heading.slug}`,
       docId,

@@ -82,9 +82,7 @@ export function buildRecord(input: {
     params: Object.fromEntries(Object.entries(params).sort(([a], [b]) => a.localeCompare(b))),
     target: {
       disposable: state.disposable ?? !state.fixturesSkipped,
-      skippedFixtures: state.fixturesSkipped
-        ? section.steps.filter((s) => s.fixture).map((s) => s.id)
-        : [],
+      skippedFixtures: state.fixturesSkipped ? section.steps.filter((s) => s.fixture).map((s) => s.id) : [],
       provenOver: state.provenTables ?? 'database',
     },
     environment: {

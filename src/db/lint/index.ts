@@ -47,7 +47,8 @@ export async function lintSql(sql: string, file: string, options: LintOptions = 
   const findings: LintFinding[] = [];
   const push = (ruleId: string, offset: number, message: string, fix: string) => {
     const rule = RULES.find((r) => r.id === ruleId)!;
-    if (ignored.has(ruleId) || (options.rollback && rule.destructive) || (!options.rollback && rule.rollbackOnly)) return;
+    if (ignored.has(ruleId) || (options.rollback && rule.destructive) || (!options.rollback && rule.rollbackOnly))
+      return;
     findings.push({ ruleId, severity: rule.severity, file, ...positionAt(lines, offset), message, fix });
   };
   // A file of nothing but comments and blanks is an empty migration, not a syntax error.
