@@ -364,15 +364,21 @@ async function validation(rounds: number): Promise<void> {
   );
 }
 
-// BENCH_ONLY=overhead,extraction,site,validation,db,app,infra,audit runs a subset.
+// BENCH_ONLY=overhead,extraction,site,validation,db,app,infra,audit,snapshot runs a subset.
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'overhead,extraction,site,validation,db,app,infra,audit').split(',').map((s) => s.trim()),
+  (process.env.BENCH_ONLY ?? 'overhead,extraction,site,validation,db,app,infra,audit,snapshot')
+    .split(',')
+    .map((s) => s.trim()),
 );
 say(`exec-doc bench — node ${process.version}, ${os.cpus().length} cpus, ${new Date().toISOString().slice(0, 10)}`);
 if (only.has('overhead')) await runnerOverhead(Number(process.env.BENCH_ROUNDS ?? 15));
 if (only.has('audit')) {
   const { auditBench } = await import('./bench-audit.js');
   auditBench(say);
+}
+if (only.has('snapshot')) {
+  const { snapshotBench } = await import('./bench-snapshot.js');
+  await snapshotBench(say);
 }
 if (only.has('extraction')) await extraction(Number(process.env.BENCH_EXTRACT_ROUNDS ?? 3));
 if (only.has('site')) await site();
