@@ -6,6 +6,16 @@ export function relationName(relation: unknown): string {
   return r ? `${r.schemaname ? `${r.schemaname}.` : ''}${r.relname ?? '?'}` : '?';
 }
 
+/** The names a DROP statement lists (`schema.table` as written). */
+export function droppedNames(body: Node): string[] {
+  return ((body.objects as Node[] | undefined) ?? []).map(
+    (o) =>
+      ((o.List as Node | undefined)?.items as Node[] | undefined)
+        ?.map((i) => (i.String as Node).sval as string)
+        .join('.') ?? '',
+  );
+}
+
 /** Names of every function called anywhere in an expression tree. */
 export function functionCalls(node: unknown, out: string[] = []): string[] {
   if (Array.isArray(node)) for (const n of node) functionCalls(n, out);

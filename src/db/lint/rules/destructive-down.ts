@@ -1,5 +1,5 @@
-import { alterCommands, relationName } from '../ast.js';
-import type { LintRule, Node } from '../types.js';
+import { alterCommands, droppedNames, relationName } from '../ast.js';
+import type { LintRule } from '../types.js';
 
 /**
  * In a down migration, what loses rows: rolling back the release destroys data written since it
@@ -21,12 +21,7 @@ export const destructiveDown: LintRule = {
   ],
   statement({ type, body, offset }, ctx) {
     if (type === 'DropStmt' && body.removeType === 'OBJECT_TABLE') {
-      const names = ((body.objects as Node[] | undefined) ?? []).map(
-        (o) =>
-          ((o.List as Node | undefined)?.items as Node[] | undefined)
-            ?.map((i) => (i.String as Node).sval as string)
-            .join('.') ?? '',
-      );
+      const names = droppedNames(body);
       ctx.report(offset, `Unexpected DROP TABLE ${names.join(', ')} in a down migration: its rows are lost`);
     } else if (type === 'AlterTableStmt') {
       for (const cmd of alterCommands(body))

@@ -1,4 +1,5 @@
-import type { LintRule, Node } from '../types.js';
+import { droppedNames } from '../ast.js';
+import type { LintRule } from '../types.js';
 
 export const dropTable: LintRule = {
   id: 'drop-table',
@@ -11,12 +12,7 @@ export const dropTable: LintRule = {
   statement({ type, body, offset }, ctx) {
     if (type !== 'DropStmt' || body.removeType !== 'OBJECT_TABLE') return;
     // A table made earlier in the same file is scaffolding, not data.
-    const names = ((body.objects as Node[] | undefined) ?? []).map(
-      (o) =>
-        ((o.List as Node | undefined)?.items as Node[] | undefined)
-          ?.map((i) => (i.String as Node).sval as string)
-          .join('.') ?? '',
-    );
+    const names = droppedNames(body);
     if (names.length > 0 && names.every((n) => ctx.facts.createdBefore.has(n))) return;
     ctx.report(offset, `Unexpected DROP TABLE${names.length ? ` ${names.join(', ')}` : ''}: its data is lost`);
   },
