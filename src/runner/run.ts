@@ -93,6 +93,8 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
   );
   assertConfirmable(plan, options);
   assertFailBeforeSteps(plan, options.failBefore ?? []);
+  // Before anything is created: a `touches` parameter that names no table stops the run here.
+  const target = { disposable: use.disposable, ...provenOver(plan, use.disposable, params) };
   const checksConfig = await loadChecksConfigFor(plan, options.documentPath);
 
   const runId = options.runId ?? newRunId(section.slug);
@@ -100,7 +102,7 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
   try {
     // Inside the section's lock: an approval is not used up by a run that another run kept waiting.
     const grant = authorize(plan, runId, params, options, env, false);
-    return await startRun(plan, use.disposable, runId, params, checksConfig, options, grant);
+    return await startRun(plan, target, runId, params, checksConfig, options, grant);
   } finally {
     await unlockSection();
   }
@@ -108,7 +110,7 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
 
 async function startRun(
   plan: Plan,
-  disposable: boolean,
+  target: { disposable: boolean; provenTables?: string[] },
   runId: string,
   params: ResolvedParams,
   checksConfig: ChecksConfig | undefined,
@@ -147,9 +149,8 @@ async function startRun(
     results: [],
     postgres: null,
     keepDb: options.keepDb ?? false,
-    disposable,
+    ...target,
     ...(plan.skippedFixtures.length > 0 ? { fixturesSkipped: true } : {}),
-    ...provenOver(plan, disposable, params),
     lastSeq: 0,
     final: null,
   };
