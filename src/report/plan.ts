@@ -145,9 +145,11 @@ export function formatPlan(plan: Plan, context?: PlanContext): string {
         p.default !== undefined ? `default ${String(p.default)}` : p.required ? 'required' : 'optional',
         p.pattern ? `/${p.pattern}/` : '',
       ].filter(Boolean);
+      // A value is shown when it is not the default (given with --set or EXEC_DOC_PARAM_*).
       const value = context?.values[p.name];
+      const given = value !== undefined && value !== (p.default === undefined ? undefined : String(p.default));
       out.push(
-        `  ${p.name}${value !== undefined ? ` = ${value}` : ''}  (${facts.join(', ')})${p.description ? `  ${p.description}` : ''}`,
+        `  ${p.name}${given ? ` = ${value}` : ''}  (${facts.join(', ')})${p.description ? `  ${p.description}` : ''}`,
       );
     }
   }

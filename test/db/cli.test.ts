@@ -129,12 +129,13 @@ describe('npm run db lint', () => {
     expect(lint.out()).toContain(
       `${path.join(dir, '0003_index.up.sql')}:2:1: error: Unexpected CREATE INDEX without CONCURRENTLY on accounts, expected CREATE INDEX CONCURRENTLY [index-not-concurrent]\n    safe pattern: CREATE INDEX CONCURRENTLY accounts_balance ON accounts (…);`,
     );
-    // Three files without lock_timeout, and an int4 key (prefer-bigint).
+    // Three files without lock_timeout, an int4 key (prefer-bigint), and two down migrations that drop a table and a column.
     expect(lint.out()).toContain('[prefer-bigint]');
-    expect(lint.out()).toMatch(/lint: 1 error\(s\), 4 warning\(s\)\n$/);
+    expect(lint.out()).toContain('in a down migration: its rows are lost [destructive-down]');
+    expect(lint.out()).toMatch(/lint: 1 error\(s\), 6 warning\(s\)\n$/);
     const json = io({});
     expect(await dbMain(['lint', '--dir', dir, '--json'], json)).toBe(1);
-    expect(JSON.parse(json.out())).toMatchObject({ errors: 1, warnings: 4 });
+    expect(JSON.parse(json.out())).toMatchObject({ errors: 1, warnings: 6 });
 
     const { openPostgres } = await import('../../src/targets/postgres.js');
     const server = await openPostgres(

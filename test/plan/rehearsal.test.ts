@@ -137,6 +137,7 @@ describe('plan on a real target', () => {
     expect(text.out).toContain('not a rehearsal: fixtures skipped (zd-schema, zd-seed)');
     expect(text.out).toContain('a rollback is proven over invoices (the tables it changes)');
     expect(text.out).toContain('  table = invoices  (identifier, default orders)');
+    expect(text.out).toContain('  column  (identifier, default amount_cents)');
   });
 
   it('checks the values given before anything runs: a type outside the list, a table that is not a name', async () => {
