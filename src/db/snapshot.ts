@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { LEDGER_SCHEMA } from './ledger.js';
 import { JsonFileError, readJsonFile } from '../util/read-json.js';
 import { writeAtomic } from '../util/fs.js';
+import { TABLE_NAME } from '../model/table-name.js';
 
 export const SNAPSHOT_FORMAT = 1;
 
@@ -35,8 +36,6 @@ export interface SnapshotOptions {
   /** Only these tables (`table` in the current schema, or `schema.table`) and their columns, constraints, indexes and triggers. */
   tables?: readonly string[];
 }
-
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 
 /** A problem with a table name given to scope a snapshot, or undefined. */
 export function tableNameProblem(name: string): string | undefined {

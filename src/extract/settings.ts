@@ -12,6 +12,7 @@ import * as z from 'zod';
 import type { Param, PostgresTarget } from '../model/types.js';
 import { ENV_NAME_PATTERN } from '../annotations/fields.js';
 import { validateParamValue } from '../model/param-value.js';
+import { isTouchEntry } from '../model/table-name.js';
 
 const paramSchema = z
   .object({
@@ -61,10 +62,6 @@ const levelSchema = z
 const settingsSchema = levelSchema.extend({ sections: z.record(z.string(), levelSchema).optional() }).strict();
 
 type Level = z.infer<typeof levelSchema>;
-
-/** A `touches` entry: a table name, or one parameter placeholder. */
-export const TOUCH_ENTRY =
-  /^(?:[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?|\$\{\{\s*params\.[A-Za-z_][A-Za-z0-9_]*\s*\}\})$/;
 
 export interface DocumentSettings {
   /** Front matter `id`, if any. */
@@ -189,7 +186,7 @@ export function readSettings(input: {
   ];
   for (const [where, level] of touchLevels)
     for (const [i, entry] of (level.touches ?? []).entries())
-      if (!TOUCH_ENTRY.test(entry))
+      if (!isTouchEntry(entry))
         problems.push({
           ...locate([...where, 'touches', i]),
           ruleId: 'invalid-settings',

@@ -5,6 +5,7 @@
 // without them and is refused on a real target before anything runs.
 import type { Section } from '../model/types.js';
 import { buildPlan, type Plan } from './plan.js';
+import { TABLE_NAME, TOUCH_PARAM } from '../model/table-name.js';
 import { ExecDocError } from '../errors/exec-doc-error.js';
 import { configuredUrl, describeUrl } from '../targets/url.js';
 
@@ -78,9 +79,6 @@ export function planForTarget(
   return { plan, use };
 }
 
-const PARAM_ENTRY = /^\$\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/;
-const TABLE = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
-
 /**
  * The tables a section declares it changes (`touches`), parameters replaced by their values;
  * undefined when it declares none. A value that is not a table name is an E_PARAM error.
@@ -90,10 +88,10 @@ export function resolveTouches(section: Section, values: Readonly<Record<string,
   const out: string[] = [];
   const problems: string[] = [];
   for (const entry of section.touches) {
-    const param = PARAM_ENTRY.exec(entry)?.[1];
+    const param = TOUCH_PARAM.exec(entry)?.[1];
     const value = param === undefined ? entry : values[param];
     if (value === undefined) problems.push(`\`touches\` names parameter \`${param}\`, which has no value`);
-    else if (!TABLE.test(value))
+    else if (!TABLE_NAME.test(value))
       problems.push(
         `parameter \`${param}\` is \`${value}\`, which \`touches\` needs to be a table name (\`table\` or \`schema.table\`)`,
       );

@@ -54,6 +54,7 @@ export async function lockSection(options: SectionLockOptions): Promise<() => Pr
 async function advisoryLock(options: SectionLockOptions, deadline: number): Promise<pg.Client | undefined> {
   // Loaded only for a shared server: a run on the embedded default (or none) does not load pg here.
   const { default: pgModule } = await import('pg');
+  const { withDatabase } = await import('../db/backup.js');
   // Held from the server's maintenance database, keyed by the target database: a session in the
   // target itself would keep a restore (DROP DATABASE, CREATE … TEMPLATE) from ever running there.
   const database = targetDatabase(options.sharedUrl!);
@@ -73,7 +74,7 @@ async function advisoryLock(options: SectionLockOptions, deadline: number): Prom
   };
   // Not allowed into `postgres`: the target database itself. Unreachable: the run's requirement check says so.
   const client =
-    (database !== 'postgres' ? await open(maintenanceUrl(options.sharedUrl!)) : undefined) ??
+    (database !== 'postgres' ? await open(withDatabase(options.sharedUrl!, 'postgres')) : undefined) ??
     (await open(options.sharedUrl!));
   if (!client) return undefined;
   const sectionKey = `exec-doc:${options.address}@${database}`;
@@ -115,12 +116,6 @@ function targetDatabase(url: string): string {
   } catch {
     return '';
   }
-}
-
-function maintenanceUrl(url: string): string {
-  const u = new URL(url);
-  u.pathname = '/postgres';
-  return u.toString();
 }
 
 function lockedError(options: SectionLockOptions, holder: string): ExecDocError {
