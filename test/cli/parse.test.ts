@@ -42,6 +42,7 @@ describe('parseCli', () => {
         set: ['x=1', 'y=a=b'],
         yes: true,
         keepDb: true,
+        disposable: false,
         report: { format: 'junit', file: 'r.xml' },
         format: 'table',
         only: [],

@@ -207,9 +207,10 @@ function parse(argv: string[], base: string): ParsedDb {
   };
   needs(command !== 'baseline' || to !== undefined, 'baseline needs --to <version>');
   needs(
-    command !== 'backfill' || (values.name !== undefined && tables?.length === 1 && values.set !== undefined),
-    'backfill needs --name, --set and one --table',
+    command !== 'backfill' || (values.name !== undefined && tables !== undefined && values.set !== undefined),
+    'backfill needs --name, --table and --set',
   );
+  needs(command !== 'backfill' || tables!.length === 1, 'backfill takes one --table');
   needs(
     tables === undefined || ['backfill', 'snapshot', 'backup'].includes(command),
     `--table is for backfill, snapshot and backup, not ${command}${command === 'compare' ? ' (it compares the tables the snapshot file covers)' : ''}`,
