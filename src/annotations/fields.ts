@@ -1,6 +1,13 @@
 // The annotation fields: one table that the interpreter, the validator and the
 // reference page all read. Each field turns a raw value into a typed one or says why not.
-import { CHECK_PHASES, STEP_KINDS, type CheckPhase, type Requirement, type StepKind } from '../model/types.js';
+import {
+  CHECK_PHASES,
+  STEP_KINDS,
+  type CheckPhase,
+  type PromptEnvMode,
+  type Requirement,
+  type StepKind,
+} from '../model/types.js';
 import { parseDurationMs } from './duration.js';
 import type { MetaAttribute, MetaValue } from './parse-meta.js';
 import { closest } from '../util/edit-distance.js';
@@ -32,6 +39,20 @@ export interface StepAnnotation {
   idempotent?: boolean;
   /** A setup block that makes the rehearsal's sample schema and data: only on a disposable target. */
   fixture?: boolean;
+  /** Runme's `interpreter`: the program that runs the block. */
+  interpreter?: string;
+  background?: boolean;
+  interactive?: boolean;
+  promptEnv?: PromptEnvMode;
+  /** Runme's `skipPrompts`: `export` values are never asked for. */
+  skipPrompts?: boolean;
+  /** Runme's `tag` and `category` (both may be given; they add up). */
+  tags?: string[];
+  /** Runme's `ignore=true` (or `transform=false`): not a runnable block, whatever else it says. */
+  ignore?: boolean;
+  transform?: boolean;
+  /** The id came from Runme's `name`, which may repeat (later ones get `-2`, `-3`) and hold any text. */
+  idFromName?: boolean;
 }
 
 type FieldResult<T> = { value: T } | { error: string };
@@ -263,26 +284,98 @@ export const FIELDS: readonly FieldSpec[] = [
   {
     name: 'excluded',
     aliases: ['excludeFromRunAll'],
-    doc: "Runme's flag: the block does not run as part of its section.",
+    doc: "Runme's flag: the block does not run with its section, only when named (`exec-doc run doc.md#<id>`).",
     example: 'excludeFromRunAll=true',
+    parse: boolean,
+  },
+  {
+    name: 'interpreter',
+    aliases: [],
+    doc: "Runme's: the program (and arguments) that runs the block, e.g. `zsh`, `perl`, `cat`, `/usr/bin/env python3`. A shell runs the code with `-c` and stops at the first failure; any other program gets the code as a file.",
+    example: 'interpreter=perl',
+    parse: text('a program such as `perl` or `/usr/bin/env python3`', (v) =>
+      v.trim() === '' ? 'expected a program name' : undefined,
+    ),
+  },
+  {
+    name: 'background',
+    aliases: [],
+    doc: "Runme's: the block is started and left running (a server, a watcher) while the later blocks run; it is stopped when the run ends. It fails only if it exits with an error within its first 250 ms.",
+    example: 'background',
+    parse: boolean,
+  },
+  {
+    name: 'interactive',
+    aliases: [],
+    doc: "Runme's: the block reads exec-doc's standard input (the terminal, or what was piped in). Other blocks get none.",
+    example: 'interactive=true',
+    parse: boolean,
+  },
+  {
+    name: 'promptEnv',
+    aliases: [],
+    doc: "Runme's: how a top-level `export NAME=value` line gets its value. `auto` (the default in a shared session): the environment's value when set, else asked in a terminal, else the value as written; `always`/`yes`: asked in a terminal even when set; `never`/`no`: the line runs as written.",
+    example: 'promptEnv=never',
+    parse: (value, isFlag) => {
+      const v = isFlag ? 'true' : asText(value)?.toLowerCase();
+      if (v === 'auto') return { value: 'auto' };
+      if (v === 'always' || v === 'yes' || v === 'true' || v === '1') return { value: 'always' };
+      if (v === 'never' || v === 'no' || v === 'false' || v === '0') return { value: 'never' };
+      return { error: 'expected `auto`, `always` (or `yes`) or `never` (or `no`)' };
+    },
+  },
+  {
+    name: 'skipPrompts',
+    aliases: [],
+    doc: "Runme's: never ask for `export` values; the environment's value is used when set, else the one written.",
+    example: 'skipPrompts=true',
+    parse: boolean,
+  },
+  {
+    name: 'tags',
+    aliases: ['tag', 'category'],
+    doc: "Runme's `tag` (and the older `category`): comma-separated names; `exec-doc run <doc> --tag <name>` runs the blocks that carry it.",
+    example: 'tag=setup,db',
+    parse: (value) => {
+      const items = (Array.isArray(value) ? value.map((v) => asText(v) ?? '') : (asText(value) ?? '').split(','))
+        .map((s) => s.trim())
+        .filter(Boolean);
+      return items.length === 0 ? { error: 'expected names such as `setup,db`' } : { value: items };
+    },
+  },
+  {
+    name: 'ignore',
+    aliases: [],
+    doc: "Runme's: `ignore=true` makes the block plain text, never run, whatever else it says.",
+    example: 'ignore=true',
+    parse: boolean,
+  },
+  {
+    name: 'transform',
+    aliases: [],
+    doc: "Runme's inverse of `ignore`: `transform=false` makes the block plain text.",
+    example: 'transform=false',
     parse: boolean,
   },
 ];
 
-/** Runme attributes with no meaning here: accepted so Runme documents run unchanged. */
+/** Runme attributes about its notebook's display: accepted, with no meaning for a run. */
 export const IGNORED_FIELDS = new Set([
-  'interactive',
   'closeTerminalOnSuccess',
-  'background',
   'terminalRows',
-  'promptEnv',
   'mimeType',
-  'category',
-  'skipPrompts',
-  'interpreter',
+  'mimetype',
   'id.runme',
   'runme.dev/id',
 ]);
+
+// A Runme `name` may hold any text; it becomes an id by keeping letters, digits, `.`, `_` and `-`.
+function nameAsId(name: string): string {
+  return name
+    .trim()
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+|-+$/g, '');
+}
 
 const BY_KEY = new Map<string, FieldSpec>();
 for (const field of FIELDS) for (const key of [field.name as string, ...field.aliases]) BY_KEY.set(key, field);
@@ -294,7 +387,7 @@ export interface InterpretedAnnotation {
 
 /** The field names a user may write, for "did you mean" hints. */
 export const FIELD_KEYS: readonly string[] = [...BY_KEY.keys()].filter(
-  (k) => !/[A-Z]/.test(k) || k === 'excludeFromRunAll',
+  (k) => !/[A-Z]/.test(k) || ['excludeFromRunAll', 'promptEnv', 'skipPrompts'].includes(k),
 );
 
 // Runme gives every cell a generated ULID `id` besides its human `name`; the name is the id here.
@@ -312,12 +405,43 @@ export function interpretAttributes(all: MetaAttribute[]): InterpretedAnnotation
     if (IGNORED_FIELDS.has(attribute.key)) continue;
     const field = BY_KEY.get(attribute.key);
     if (!field) {
+      // Another tool's attribute (or a typo): said, never a reason to refuse the document.
       const hint = closestKey(attribute.key);
       problems.push({
         offset: attribute.keyOffset,
         ruleId: 'unknown-field',
-        message: `Unexpected field \`${attribute.key}\`, expected one of ${FIELD_KEYS.filter((k) => k !== 'name' && !k.includes('-') && k !== 'excludeFromRunAll').join(', ')}${hint ? ` (did you mean \`${hint}\`?)` : ''}`,
+        severity: 'warning',
+        message: `Unexpected field \`${attribute.key}\`, ignored; expected one of ${FIELD_KEYS.filter((k) => k !== 'name' && !k.includes('-') && !/[A-Z]/.test(k) && k !== 'category' && k !== 'tag').join(', ')}${hint ? ` (did you mean \`${hint}\`?)` : ''}`,
       });
+      continue;
+    }
+    if (field.name === 'tags' && annotation.tags !== undefined) {
+      // Runme adds `tag` and `category` up.
+      const more = field.parse(attribute.value, attribute.isFlag);
+      if ('value' in more) annotation.tags = [...new Set([...annotation.tags, ...(more.value as string[])])];
+      continue;
+    }
+    if (attribute.key === 'name' && !seen.has('id')) {
+      const raw = asText(attribute.value) ?? '';
+      const id = nameAsId(raw);
+      if (id === '') {
+        problems.push({
+          offset: attribute.valueOffset,
+          ruleId: 'invalid-field',
+          message: `Unexpected value for \`name\`: \`${raw}\` has no letter or digit (e.g. \`name=create-table\`)`,
+        });
+        continue;
+      }
+      if (id !== raw)
+        problems.push({
+          offset: attribute.valueOffset,
+          ruleId: 'name-as-id',
+          severity: 'warning',
+          message: `The name \`${raw}\` runs as \`${id}\` (ids hold letters, digits, \`.\`, \`_\` and \`-\`); run it with \`#${id}\``,
+        });
+      seen.set('id', 'name');
+      annotation.id = id;
+      annotation.idFromName = true;
       continue;
     }
     const earlier = seen.get(field.name);

@@ -1,6 +1,6 @@
 // The CLI edge: the only place that prints and decides the exit code.
 import path from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { CodedError, ExecDocError, EXIT, formatDiagnostic, systemReason } from '../errors/exec-doc-error.js';
 import type { Step } from '../model/types.js';
 import type { RunOutcome } from '../runner/run.js';
@@ -30,7 +30,7 @@ export async function main(
     preflight(command, args, options);
     switch (command) {
       case 'list':
-        return await list(options, io);
+        return args[0] !== undefined ? await listFile(args[0], options, io) : await list(options, io);
       case 'validate':
         return await validate(args, options, io);
       case 'check-docs':
@@ -165,12 +165,27 @@ async function checkDocs(options: CliOptions, io: Io): Promise<number> {
   return result.errors > 0 ? 64 : 0;
 }
 
+/** `list <file>`: a document's sections and each block, with the names `run <file>#<name>` takes. */
+async function listFile(file: string, options: CliOptions, io: Io): Promise<number> {
+  if (!existsSync(file) || statSync(file).isDirectory())
+    throw new ExecDocError('E_USAGE', `${file} is not a markdown file`, {
+      details: ['Give a .md or .mdx file, e.g. `exec-doc list README.md`; `exec-doc list` alone lists the guide.'],
+    });
+  const { loadDocument } = await import('../documents/load.js');
+  const { formatFileList, fileListJson } = await import('../report/list.js');
+  const document = await loadDocument(file, { docsRoot: path.resolve(options.docs) });
+  io.stdout.write(
+    options.json ? `${JSON.stringify(fileListJson(document, file), null, 2)}\n` : formatFileList(document, file),
+  );
+  return document.diagnostics.some((d) => d.severity === 'error') ? 64 : 0;
+}
+
 async function plan(address: string, options: CliOptions, io: Io): Promise<number> {
   const { resolveSection } = await import('../documents/address.js');
   const { formatPlan, planJson } = await import('../report/plan.js');
   const { planForTarget, resolveTouches } = await import('../plan/rehearsal.js');
   const { parseSets, resolveParams, checkedParams, shownValues } = await import('../runner/params.js');
-  const resolved = await resolveSection(address, loadOptions(options));
+  const resolved = await resolveSection(address, { ...loadOptions(options), tags: options.tag });
   const { sets, problems } = parseSets(options.set);
   if (problems.length > 0) throw new ExecDocError('E_USAGE', 'Malformed --set', { details: problems });
   const { plan: p, use } = planForTarget(resolved.section, io.env, options.disposable);
@@ -245,7 +260,24 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
         }
       }
     : undefined;
+  // Runme's promptEnv: a person at a terminal is asked for an `export` line's value (Enter keeps the default).
+  const ask = interactive
+    ? async (name: string, hint: { defaultValue?: string; message?: string }) => {
+        const { createInterface } = await import('node:readline/promises');
+        const rl = createInterface({ input: io.stdin, output: io.stdout });
+        try {
+          const shown = hint.message ?? (hint.defaultValue !== undefined ? `default: ${hint.defaultValue}` : '');
+          const answer = await rl.question(`? ${name}${shown ? ` (${shown})` : ''}: `);
+          return answer === '' ? undefined : answer;
+        } finally {
+          rl.close();
+        }
+      }
+    : undefined;
+  const { fragmentOf } = await import('../documents/select.js');
   const common = {
+    ...(ask ? { ask } : {}),
+    ...(options.session ? { session: options.session } : {}),
     stateDir: options.stateDir,
     sets,
     env: io.env,
@@ -265,7 +297,7 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
   let closeAudit = async () => {};
   try {
     if (command === 'run') {
-      const resolved = await resolveSection(target, loadOptions(options));
+      const resolved = await resolveSection(target, { ...loadOptions(options), tags: options.tag });
       const prepared = prepareAccess(resolved.section, path.dirname(resolved.path), {
         options,
         io,
@@ -291,7 +323,7 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
         rollback: options.rollback,
         loadSection: async (state) => {
           const section = (
-            await resolveSection(`${state.section.file}#${state.section.address.split('/').pop()}`, {
+            await resolveSection(`${state.section.file}#${fragmentOf(state.section.address)}`, {
               docsRoot: state.section.docsRoot,
             })
           ).section;

@@ -37,6 +37,10 @@ export interface CliOptions {
   failBefore: string[];
   /** run, plan: the user's server is disposable, so fixtures run there. */
   disposable: boolean;
+  /** run, plan: only the blocks carrying one of these tags (Runme's `--tag`). */
+  tag: string[];
+  /** run: `shared` carries exported variables from block to block (Runme's session); default: the document's. */
+  session?: 'shared' | 'isolated';
   /** The access policy (default: /etc/exec-doc/policy.yaml, $EXEC_DOC_POLICY, the nearest exec-doc.policy.yaml). */
   policy?: string;
   /** A signed identity token (default: $EXEC_DOC_IDENTITY_TOKEN); else the OS user. */
@@ -177,6 +181,21 @@ const OPTIONS: OptionSpec[] = [
     commands: ['plan', 'run'],
   },
   {
+    name: 'tag',
+    value: '<name>',
+    multiple: true,
+    description:
+      "run only the blocks carrying this tag (Runme's `tag`/`category`; repeatable, any one matches): within the section named, or across the whole document for `<file>` alone",
+    commands: ['plan', 'run'],
+  },
+  {
+    name: 'session',
+    value: '<shared|isolated>',
+    description:
+      'shared: variables a shell block exports reach the blocks after it, as in Runme (the default for documents saved by Runme, or with `exec-doc: {session: shared}`); isolated: every block starts from the same environment (the default)',
+    commands: ['run'],
+  },
+  {
     name: 'rerun-interrupted',
     description: 'resume: run again the step that was running when the runner died (it may have done part of its work)',
     commands: ['resume'],
@@ -307,9 +326,9 @@ interface CommandSpec {
 const COMMANDS: CommandSpec[] = [
   {
     name: 'list',
-    args: '',
-    summary: 'list the executable sections of the guide',
-    help: 'Lists every section that holds executable blocks, with its steps, checks, rollbacks and requirements.',
+    args: '[file]',
+    summary: 'list the executable sections of the guide, or the sections and blocks of one document',
+    help: 'Lists every section that holds executable blocks, with its steps, checks, rollbacks and requirements. Given a markdown file (a Runme README, a runbook outside the guide), lists its sections and each block with its language, tags and first line: the names `exec-doc run <file>#<name>` takes.',
   },
   {
     name: 'plan',
@@ -494,6 +513,7 @@ function defaults(env: NodeJS.ProcessEnv): CliOptions {
     secretFile: [],
     failBefore: [],
     disposable: false,
+    tag: [],
     color: !env.NO_COLOR,
     json: false,
     set: [],
@@ -608,6 +628,15 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
   options.approval = (values.approval as string[] | undefined) ?? [];
   options.secretFile = (values['secret-file'] as string[] | undefined) ?? [];
   options.failBefore = (values['fail-before'] as string[] | undefined) ?? [];
+  options.tag = ((values.tag as string[] | undefined) ?? [])
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (typeof values.session === 'string') {
+    if (values.session !== 'shared' && values.session !== 'isolated')
+      return usage(`--session takes shared or isolated, not '${values.session}'`, spec.name);
+    options.session = values.session;
+  }
   if (typeof values.ttl === 'string') {
     const ms = parseDurationMs(values.ttl);
     if (ms === undefined || ms <= 0)

@@ -27,9 +27,9 @@ export function preflight(command: CommandName, args: string[], options: CliOpti
 /** Commands that read the guide under --docs (a file address or a phase does not). */
 function needsDocsFolder(command: CommandName, args: string[]): boolean {
   switch (command) {
-    case 'list':
     case 'check-docs':
       return true;
+    case 'list':
     case 'validate':
       return args.length === 0;
     case 'plan':
@@ -43,7 +43,7 @@ function needsDocsFolder(command: CommandName, args: string[]): boolean {
   }
 }
 
-const isFileAddress = (address: string) => address.includes('#') || /\.(md|mdx)$/i.test(address);
+const isFileAddress = (address: string) => address.includes('#') || /\.(md|mdx|markdown)$/i.test(address);
 
 function requireDirectory(dir: string, what: string, hint: string): void {
   if (!existsSync(dir)) throw usage(`${what} ${dir}: no such folder; ${hint}`);

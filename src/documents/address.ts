@@ -8,6 +8,12 @@ import { closest } from '../util/edit-distance.js';
 import { docIdFromPath, stripNumberPrefixes } from '../model/doc-id.js';
 import type { LoadOptions } from './load.js';
 import { loadCorpusEntries, type CorpusOptions } from './corpus.js';
+import { blockSelection, documentTags, tagSelection } from './select.js';
+
+/** What to run of the section: the blocks carrying one of these tags (`--tag`). */
+export interface SelectOptions {
+  tags?: readonly string[];
+}
 
 export interface Resolved {
   section: Section;
@@ -16,11 +22,19 @@ export interface Resolved {
   path: string;
 }
 
-export async function resolveSection(address: string, options: CorpusOptions): Promise<Resolved> {
+export async function resolveSection(address: string, options: CorpusOptions & SelectOptions): Promise<Resolved> {
   const hash = address.indexOf('#');
-  if (hash >= 0) return resolveInFile(address.slice(0, hash), address.slice(hash + 1), options);
-  if (/\.(md|mdx)$/i.test(address) && existsSync(address)) return resolveInFile(address, '', options);
+  const head = hash < 0 ? address : address.slice(0, hash);
+  const fragment = hash < 0 ? undefined : address.slice(hash + 1);
+  if (fragment !== undefined && (existsSync(head) || /\.(md|mdx|markdown)$/i.test(head)))
+    return resolveInFile(head, fragment, options);
+  if (fragment === undefined && /\.(md|mdx|markdown)$/i.test(address) && existsSync(address))
+    return resolveInFile(address, '', options);
+  const found = await resolveInCorpus(head, options);
+  return narrow(found, fragment, options.tags);
+}
 
+async function resolveInCorpus(address: string, options: CorpusOptions): Promise<Resolved> {
   const entries = await loadCorpusEntries(options);
   const all = entries.flatMap((entry) =>
     entry.doc.sections.map((section) => ({ section, document: entry.doc, path: entry.path })),
@@ -67,7 +81,50 @@ export async function resolveSection(address: string, options: CorpusOptions): P
   });
 }
 
-async function resolveInFile(file: string, slug: string, options: LoadOptions): Promise<Resolved> {
+/** A section narrowed to one block (`#<block>`) or to tagged blocks (`#tag=a,b`, `--tag`). */
+function narrow(resolved: Resolved, selector: string | undefined, tags: readonly string[] | undefined): Resolved {
+  const { document, section } = resolved;
+  const fromSelector = selector?.startsWith('tag=') ? selector.slice(4).split(',').filter(Boolean) : undefined;
+  const wanted = fromSelector ?? (tags && tags.length > 0 ? tags : undefined);
+  if (selector !== undefined && fromSelector === undefined) {
+    const one = blockSelection(document, selector, section);
+    if (!one || !section.steps.some((s) => s.id === selector)) throw unknownBlock(selector, section, document);
+    return { ...resolved, section: one };
+  }
+  if (!wanted) return resolved;
+  const tagged = tagSelection(document, wanted, section);
+  if (!tagged) throw noTagged(wanted, document, section);
+  return { ...resolved, section: tagged };
+}
+
+function unknownBlock(id: string, section: Section, document: DocumentRunbooks): ExecDocError {
+  const ids = section.steps.map((s) => s.id);
+  const near = closest(id, ids, Math.max(3, Math.floor(id.length / 3)), 5);
+  return new ExecDocError('E_UNKNOWN_SECTION', `No block \`${id}\` in ${section.address} (${document.file})`, {
+    details: [
+      near.length > 0 ? 'Closest matches:' : 'Its blocks:',
+      ...(near.length > 0 ? near : ids).map((i) => `  ${i}`),
+    ],
+  });
+}
+
+function noTagged(tags: readonly string[], document: DocumentRunbooks, section?: Section): ExecDocError {
+  const known = documentTags(document);
+  return new ExecDocError(
+    'E_UNKNOWN_SECTION',
+    `No block ${section ? `of ${section.address} ` : `in ${document.file} `}carries the tag ${tags.map((t) => `\`${t}\``).join(' or ')}`,
+    {
+      details: [
+        known.length > 0 ? `Tags in ${document.file}: ${known.join(', ')}` : `No block in ${document.file} has a tag.`,
+      ],
+    },
+  );
+}
+
+async function resolveInFile(file: string, fragment: string, options: LoadOptions & SelectOptions): Promise<Resolved> {
+  const hash = fragment.indexOf('#');
+  const slug = hash < 0 ? fragment : fragment.slice(0, hash);
+  const selector = hash < 0 ? undefined : fragment.slice(hash + 1);
   if (!existsSync(file))
     throw new ExecDocError('E_UNKNOWN_SECTION', `No such file: ${file}`, {
       details: ['Give a path to a .md or .mdx file, e.g. docs/guide.mdx#section'],
@@ -82,23 +139,44 @@ async function resolveInFile(file: string, slug: string, options: LoadOptions): 
   const document = await loadDocument(file, options);
   const found = document.sections.filter((s) => s.slug === slug);
   const absolute = path.resolve(file);
-  if (found.length === 1) return checked({ section: found[0]!, document, path: absolute });
+  if (found.length === 1)
+    return narrow(checked({ section: found[0]!, document, path: absolute }), selector, options.tags);
+  const wanted = selector?.startsWith('tag=') ? selector.slice(4).split(',').filter(Boolean) : options.tags;
+  if (slug === '' && wanted && wanted.length > 0) {
+    // The tagged blocks of the whole document, as `runme run --tag` runs them.
+    checked({ section: undefined as never, document, path: absolute });
+    const tagged = tagSelection(document, wanted);
+    if (!tagged) throw noTagged(wanted, document);
+    return { section: tagged, document, path: absolute };
+  }
   if (slug === '' && document.sections.length === 1)
     return checked({ section: document.sections[0]!, document, path: absolute });
+  // `doc.md#<block>`: one block, as `runme run <name>` runs it.
+  if (slug !== '' && selector === undefined) {
+    const one = blockSelection(document, slug);
+    if (one) return checked({ section: one, document, path: absolute });
+  }
   // A section the errors kept from being read: the errors are the answer.
   checked({ section: undefined as never, document, path: absolute });
   const slugs = document.sections.map((s) => s.slug);
-  const near = slug ? closest(slug, slugs, Math.max(3, Math.floor(slug.length / 3)), 5) : slugs;
+  const names = [...slugs, ...new Set(document.sections.flatMap((s) => s.steps.map((step) => step.id)))];
+  const near = slug ? closest(slug, names, Math.max(3, Math.floor(slug.length / 3)), 5) : slugs;
   throw new ExecDocError(
     'E_UNKNOWN_SECTION',
     slug
-      ? `No section \`#${slug}\` in ${path.relative('.', file) || file}`
-      : `${file} has ${slugs.length} sections; add #<section>`,
+      ? `No section or block \`#${slug}\` in ${path.relative('.', file) || file}`
+      : `${file} has ${slugs.length} sections; add #<section> or #<block>, or --tag <name>`,
     {
       details:
         near.length > 0
           ? [slug ? 'Closest matches:' : 'Sections:', ...near.map((s) => `  ${file}#${s}`)]
-          : ['It holds no executable sections.'],
+          : names.length > 0
+            ? [
+                'Its sections and blocks:',
+                ...names.slice(0, 20).map((s) => `  ${file}#${s}`),
+                `  (\`exec-doc list ${file}\` shows them all)`,
+              ]
+            : ['It holds no executable sections.'],
     },
   );
 }

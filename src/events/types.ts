@@ -10,7 +10,13 @@ export type StepPhase = 'forward' | 'rollback' | 'verify' | 'teardown';
 export type StepStatus = 'passed' | 'failed' | 'timed-out' | 'interrupted' | 'skipped';
 
 export type RunStatus =
-  'succeeded' | 'rolled-back' | 'rollback-incomplete' | 'requirements-missing' | 'teardown-failed';
+  | 'succeeded'
+  | 'rolled-back'
+  | 'rollback-incomplete'
+  | 'requirements-missing'
+  | 'teardown-failed'
+  /** A step failed in a document that declares no rollback: what completed stayed done (exit 1). */
+  | 'failed';
 
 export interface PlannedStepSummary {
   id: string;

@@ -22,6 +22,8 @@ import { validateDocument } from './validate.js';
 import { locateMeta, selectAnnotation } from './meta-location.js';
 import { parseChecksBlock } from '../checks/block.js';
 import { placed } from '../model/diagnostic.js';
+import path from 'node:path';
+import type { RunmeFrontMatter } from './settings.js';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_BACKOFF_MS = 500;
@@ -29,8 +31,11 @@ export const DEFAULT_BACKOFF_MS = 500;
 const LANGUAGE_ALIASES: Record<string, StepLanguage> = {
   sh: 'sh',
   shell: 'bash',
+  shellscript: 'sh',
   bash: 'bash',
+  // zsh and ksh are quoted as bash is; they run under their own shell (../languages/interpreters.ts).
   zsh: 'bash',
+  ksh: 'bash',
   console: 'bash',
   sql: 'sql',
   psql: 'sql',
@@ -99,9 +104,24 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
   // Front matter `id` renames the document, as in Docusaurus (the folder part stays).
   const docId = settings.id ? input.docId.replace(/[^/]*$/, settings.id) : input.docId;
 
-  const walk = new DocumentWalk(input.file, lines, report, diagnostics);
+  const walk = new DocumentWalk(input.file, lines, report, diagnostics, { runme: settings.runme });
   walk.collect(input.tree.children);
   const { blocks, headings } = walk;
+  // A document without headings (a Runme README, a script of a page) is one section.
+  if (headings.length === 0 && blocks.length > 0) {
+    const title = settings.title ?? path.basename(input.file).replace(/\.(md|mdx|markdown)$/i, '');
+    const first = blocks[0]!.step.position;
+    headings.push({
+      slug: new GithubSlugger().slug(title) || 'document',
+      title,
+      depth: 1,
+      position: { start: { line: 1, column: 1 }, end: first.start },
+      firstBlock: 0,
+      endBlock: blocks.length,
+      parents: [],
+    });
+    for (const block of blocks) block.headingIndex = 0;
+  }
 
   for (const block of blocks) {
     if (block.headingIndex === -1) {
@@ -123,9 +143,10 @@ export function extractRunbooks(input: ExtractInput): DocumentRunbooks {
     const slugs = heading ? [...heading.parents.map((i) => headings[i]!.slug), heading.slug] : [];
     return resolveSectionSettings(settings, slugs).params;
   };
-  validateDocument({ blocks, paramsFor, report, lines });
+  const declaresRollbacks = blocks.some((b) => b.step.rollback !== undefined || b.step.kind === 'rollback');
+  validateDocument({ blocks, paramsFor, report, lines, declaresRollbacks });
 
-  const sections = assembleSections({ blocks, headings, settings, docId, file: input.file });
+  const sections = assembleSections({ blocks, headings, settings, docId, file: input.file, declaresRollbacks });
   const docTitle = settings.title ?? headings.find((h) => h.depth === 1)?.title ?? docId;
   diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId));
   return { file: input.file, docId, title: docTitle, sections, diagnostics };
@@ -139,12 +160,15 @@ class DocumentWalk {
   private readonly stack: number[] = [];
   private readonly slugger = new GithubSlugger();
   private previous: RootContent | undefined;
+  /** How often each Runme `name` was seen: the second `x` runs as `x-2`, as in Runme. */
+  private readonly names = new Map<string, number>();
 
   constructor(
     private readonly file: string,
     private readonly lines: string[],
     private readonly report: Report,
     private readonly diagnostics: Diagnostic[],
+    private readonly document: { runme: RunmeFrontMatter },
   ) {}
 
   collect(nodes: RootContent[]): void {
@@ -163,6 +187,8 @@ class DocumentWalk {
       } else if (node.type === 'code') {
         if (node.lang === 'output') this.attachOutput(node);
         else this.addBlock(node);
+      } else if (node.type === 'html') {
+        this.foreignAnnotation(node.value, node.position?.start ?? { line: 1, column: 1 });
       } else if ('children' in node && node.type !== 'paragraph') {
         this.visit(node.children as RootContent[]);
       }
@@ -176,7 +202,12 @@ class DocumentWalk {
     }
   }
 
-  private addBlock(node: Code): void {
+  private addBlock(given: Code): void {
+    // ```{"name":"x"} with no language: markdown reads the annotation as the language (Runme does not).
+    const node: Code =
+      given.lang?.startsWith('{') === true
+        ? { ...given, lang: null, meta: `${given.lang}${given.meta ? ` ${given.meta}` : ''}` }
+        : given;
     const start = node.position?.start ?? { line: 1, column: 1 };
     const selected = selectAnnotation(node.meta ?? '');
     if (!selected) return;
@@ -185,10 +216,27 @@ class DocumentWalk {
     const parsed = parseMeta(selected.text);
     const { annotation, problems } = interpretAttributes(parsed.attributes);
     for (const p of [...parsed.problems, ...problems])
-      this.report('error', p.ruleId, p.message, at(p.offset).line, at(p.offset).column);
-    if (annotation.excluded) return;
+      this.report(p.severity ?? 'error', p.ruleId, p.message, at(p.offset).line, at(p.offset).column);
+    // Runme's `ignore=true` / `transform=false`: plain text, whatever else the annotation says.
+    if (annotation.ignore === true || annotation.transform === false) return;
+    if (annotation.id !== undefined && annotation.idFromName) {
+      const seen = (this.names.get(annotation.id) ?? 0) + 1;
+      this.names.set(annotation.id, seen);
+      if (seen > 1) {
+        const renamed = `${annotation.id}-${seen}`;
+        this.report(
+          'warning',
+          'duplicate-name',
+          `The name \`${annotation.id}\` is used again: this block runs as \`${renamed}\`, as in Runme; give it a name of its own`,
+          start.line,
+          metaColumn,
+        );
+        annotation.id = renamed;
+      }
+    }
+    const serious = [...parsed.problems, ...problems].filter((p) => (p.severity ?? 'error') === 'error');
     if (annotation.id === undefined) {
-      if (parsed.attributes.length > 0 && parsed.problems.length === 0 && problems.length === 0)
+      if (parsed.attributes.length > 0 && serious.length === 0 && !annotation.excluded)
         this.report(
           'warning',
           'missing-id',
@@ -198,18 +246,13 @@ class DocumentWalk {
         );
       return;
     }
-    const lang = LANGUAGE_ALIASES[(node.lang ?? '').toLowerCase()];
-    if (!lang) {
-      this.report(
-        'error',
-        'unknown-language',
-        `Unexpected language \`${node.lang ?? '(none)'}\` for executable block \`${annotation.id}\`, expected one of sh, bash, sql, js, ts, python, checks`,
-        start.line,
-        start.column,
-      );
-      return;
-    }
+    // No language: a shell block, as Runme guesses with its bias towards shell. Any other language
+    // runs with its interpreter (../languages/interpreters.ts says which, and `plan` says if it is missing).
+    const languageId = (node.lang ?? '').toLowerCase();
+    const lang: StepLanguage = languageId === '' ? 'sh' : (LANGUAGE_ALIASES[languageId] ?? 'program');
     const step = buildStep(node, { ...annotation, id: annotation.id }, lang, selected.text);
+    if (languageId !== lang) step.languageId = languageId;
+    this.applyRunme(step, annotation, start.line, metaColumn);
     const problemAt = (ruleId: string, message: string) =>
       this.report('error', ruleId, message, start.line, metaColumn);
     if (annotation.match !== undefined) {
@@ -238,6 +281,60 @@ class DocumentWalk {
     const rollbackAttr = parsed.attributes.find((a) => a.key === 'rollback');
     if (rollbackAttr) block.rollbackAt = at(rollbackAttr.valueOffset);
     this.blocks.push(block);
+  }
+
+  /** Another doc-test tool's annotation (txm, Doc Detective): said, so nobody thinks it ran. */
+  private foreignAnnotation(html: string, at: { line: number; column: number }): void {
+    const tool = /^<!--\s*!test\b/.test(html)
+      ? 'txm'
+      : /^<!--\s*(test|step)\s*[{(]/.test(html)
+        ? 'Doc Detective'
+        : undefined;
+    if (!tool) return;
+    this.report(
+      'warning',
+      'foreign-annotation',
+      `Unexpected ${tool} annotation, not understood (this comment changes nothing): exec-doc runs the blocks whose info string names them (\`\`\`sh {name=step}\`) and compares output with a following \`\`\`output block or \`output=\``,
+      at.line,
+      at.column,
+    );
+  }
+
+  /** Runme's attributes and document options on a step: interpreter, shell, cwd, session prompts, tags. */
+  private applyRunme(step: Step, annotation: StepAnnotation, line: number, column: number): void {
+    const { runme } = this.document;
+    const shell = step.lang === 'sh' || step.lang === 'bash';
+    if (annotation.interpreter !== undefined) {
+      if (step.lang === 'sql' || step.lang === 'checks')
+        this.report(
+          'warning',
+          'interpreter-ignored',
+          `Unexpected \`interpreter\` on the ${step.lang} block \`${step.id}\`: exec-doc runs ${step.lang === 'sql' ? "SQL on the section's PostgreSQL target" : 'checks'} itself; remove it`,
+          line,
+          column,
+        );
+      else step.interpreter = annotation.interpreter;
+    } else if (shell && runme.shell !== undefined) step.interpreter = runme.shell;
+    if (runme.cwd !== undefined) step.cwd = path.join(runme.cwd, step.cwd ?? '.');
+    if (annotation.background) step.background = true;
+    if (annotation.interactive) step.interactive = true;
+    if (annotation.excluded) step.excludeFromRunAll = true;
+    const tags = annotation.tags ?? runme.tags;
+    if (tags && tags.length > 0) step.tags = tags;
+    if (shell) {
+      // Undeclared, a shared session treats the `export` lines as `auto` when it runs (../runner/prompt-env.ts).
+      const skip = annotation.skipPrompts === true || runme.skipPrompts === true;
+      const declared = annotation.promptEnv;
+      if (declared !== undefined) step.promptEnv = declared !== 'never' && skip ? 'skip' : declared;
+      else if (skip) step.promptEnv = 'skip';
+    } else if (annotation.promptEnv !== undefined)
+      this.report(
+        'warning',
+        'prompt-env-not-shell',
+        `Unexpected \`promptEnv\` on the ${step.languageId ?? step.lang} block \`${step.id}\`: only shell blocks' \`export\` lines are prompted for; remove it`,
+        line,
+        column,
+      );
   }
 
   /** An ```output block is the expected output of the executable block right before it. */
@@ -310,8 +407,9 @@ function assembleSections(input: {
   settings: ReturnType<typeof readSettings>;
   docId: string;
   file: string;
+  declaresRollbacks: boolean;
 }): Section[] {
-  const { blocks, headings, settings, docId, file } = input;
+  const { blocks, headings, settings, docId, file, declaresRollbacks } = input;
   const byId = new Map(blocks.map((b) => [b.step.id, b]));
   const sections: Section[] = [];
   for (const [headingIndex, heading] of headings.entries()) {
@@ -326,7 +424,11 @@ function assembleSections(input: {
     }
     const steps = [...included.values()].sort((a, b) => a.order - b.order).map((b) => b.step);
     const parentSlugs = heading.parents.map((i) => headings[i]!.slug);
-    const { params, target, rehearsalOnly, touches } = resolveSectionSettings(settings, [...parentSlugs, heading.slug]);
+    const { params, target, rehearsalOnly, touches, session, strictRollback } = resolveSectionSettings(settings, [
+      ...parentSlugs,
+      heading.slug,
+    ]);
+    const sharedSession = session === 'shared' || (settings.runme.declared && session !== 'isolated');
     const section: Omit<Section, 'contentHash'> = {
       address: `${docId}/${heading.slug}`,
       docId,
@@ -342,6 +444,8 @@ function assembleSections(input: {
       ...(settings.tags?.length ? { tags: settings.tags } : {}),
       ...(rehearsalOnly ? { rehearsalOnly: true as const } : {}),
       ...(touches.length > 0 ? { touches } : {}),
+      ...(!declaresRollbacks && !strictRollback ? { noRollbacks: true as const } : {}),
+      ...(sharedSession ? { sharedSession: true as const } : {}),
     };
     sections.push({ ...section, contentHash: sectionContentHash(section) });
   }

@@ -56,6 +56,10 @@ const levelSchema = z
      * on a real server the rollback is proven over these, not the whole database.
      */
     touches: z.array(z.string().min(1)).optional(),
+    /** `shared`: exported variables carry from block to block, as in Runme's session. Default `isolated`. */
+    session: z.enum(['shared', 'isolated']).optional(),
+    /** A document that declares no rollback still reports a failure as an incomplete rollback (exit 2). */
+    strictRollback: z.boolean().optional(),
   })
   .strict();
 
@@ -63,12 +67,23 @@ const settingsSchema = levelSchema.extend({ sections: z.record(z.string(), level
 
 type Level = z.infer<typeof levelSchema>;
 
+export interface RunmeFrontMatter {
+  /** The document was saved by Runme (`runme: { id, version }`): it expects Runme's shared session. */
+  declared: boolean;
+  shell?: string;
+  cwd?: string;
+  skipPrompts?: boolean;
+  tags?: string[];
+}
+
 export interface DocumentSettings {
   /** Front matter `id`, if any. */
   id?: string;
   title?: string;
   /** Front matter `tags`. */
   tags?: string[];
+  /** Runme's front matter: `shell`, `cwd`, `skipPrompts`, `tag`/`category`, and whether `runme:` is there. */
+  runme: RunmeFrontMatter;
   document: Level;
   sections: Record<string, Level>;
   problems: Problem[];
@@ -105,7 +120,7 @@ export function readSettings(input: {
         message: `Unexpected YAML in the front matter: ${error.message.split('\n')[0]}`,
       });
     }
-    if (doc.errors.length > 0) return { document: {}, sections: {}, problems };
+    if (doc.errors.length > 0) return { runme: { declared: false }, document: {}, sections: {}, problems };
     data = doc.toJS() ?? {};
     locate = (path) => {
       for (let n = path.length; n >= 0; n--) {
@@ -119,6 +134,7 @@ export function readSettings(input: {
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return {
+      runme: { declared: false },
       document: {},
       sections: {},
       problems: [
@@ -132,7 +148,12 @@ export function readSettings(input: {
     };
   }
   const record = data as Record<string, unknown>;
-  const settings: DocumentSettings = { document: {}, sections: {}, problems };
+  const settings: DocumentSettings = {
+    runme: readRunme(record, locate, problems),
+    document: {},
+    sections: {},
+    problems,
+  };
   if (typeof record.id === 'string') settings.id = record.id;
   if (typeof record.title === 'string') settings.title = record.title;
   // Docusaurus tags: names, or objects with a label; the access policy matches rules on them.
@@ -193,6 +214,48 @@ export function readSettings(input: {
           message: `Unexpected \`${entry}\` in \`touches\`, expected a table (\`orders\`, \`billing.orders\`) or one parameter (\`\${{ params.table }}\`)`,
         });
   return settings;
+}
+
+/** Runme's document-level options, with its types: `shell`, `cwd` (text), `skipPrompts` (boolean), `tag`/`category`. */
+function readRunme(
+  record: Record<string, unknown>,
+  locate: (path: readonly PropertyKey[]) => { line: number; column: number },
+  problems: Problem[],
+): RunmeFrontMatter {
+  const out: RunmeFrontMatter = { declared: record.runme !== undefined && record.runme !== null };
+  const wrong = (key: string, expected: string) =>
+    problems.push({
+      ...locate([key]),
+      ruleId: 'invalid-settings',
+      message: `Unexpected value at \`${key}\`: expected ${expected} (Runme's document option)`,
+    });
+  for (const key of ['shell', 'cwd'] as const) {
+    const v = record[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v === 'string' && v.trim() !== '') out[key] = v.trim();
+    else wrong(key, key === 'shell' ? 'a shell such as `bash` or `/bin/zsh`' : 'a folder, relative to the document');
+  }
+  const skip = record.skipPrompts;
+  if (skip !== undefined && skip !== null) {
+    if (typeof skip === 'boolean' || skip === 'true' || skip === 'false')
+      out.skipPrompts = skip === true || skip === 'true';
+    else wrong('skipPrompts', '`true` or `false`');
+  }
+  const tags: string[] = [];
+  for (const key of ['tag', 'category'] as const) {
+    const v = record[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v === 'string')
+      tags.push(
+        ...v
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      );
+    else wrong(key, 'comma-separated names');
+  }
+  if (tags.length > 0) out.tags = [...new Set(tags)];
+  return out;
 }
 
 function rawParamLevels(raw: unknown): Array<[string[], Record<string, unknown>]> {
@@ -266,7 +329,14 @@ export function toParam(name: string, spec: z.infer<typeof paramSchema>): Param 
 export function resolveSectionSettings(
   settings: DocumentSettings,
   slugs: string[],
-): { params: Param[]; target: PostgresTarget; rehearsalOnly: boolean; touches: string[] } {
+): {
+  params: Param[];
+  target: PostgresTarget;
+  rehearsalOnly: boolean;
+  touches: string[];
+  session?: 'shared' | 'isolated';
+  strictRollback: boolean;
+} {
   const levels = [
     settings.document,
     ...slugs.map((slug) => settings.sections[slug]).filter((l): l is Level => l !== undefined),
@@ -275,8 +345,12 @@ export function resolveSectionSettings(
   let target: PostgresTarget = DEFAULT_TARGET;
   let rehearsalOnly = false;
   let touches: string[] = [];
+  let session: 'shared' | 'isolated' | undefined;
+  let strictRollback = false;
   for (const level of levels) {
     if (level.touches) touches = level.touches;
+    if (level.session) session = level.session;
+    if (level.strictRollback !== undefined) strictRollback = level.strictRollback;
     for (const [name, spec] of Object.entries(level.params ?? {})) params.set(name, toParam(name, spec));
     if (level.target) target = { kind: 'postgres', ...level.target };
     if (level.rehearsalOnly !== undefined) rehearsalOnly = level.rehearsalOnly;
@@ -286,5 +360,7 @@ export function resolveSectionSettings(
     target,
     rehearsalOnly,
     touches,
+    ...(session ? { session } : {}),
+    strictRollback,
   };
 }

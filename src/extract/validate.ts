@@ -12,9 +12,11 @@ export interface ValidateInput {
   paramsFor: (block: Block) => Param[];
   report: (severity: Severity, ruleId: string, message: string, line: number, column: number) => void;
   lines: string[];
+  /** Whether any block names a rollback: a plain runbook that declares none is not told about each step. */
+  declaresRollbacks: boolean;
 }
 
-export function validateDocument({ blocks, paramsFor, report, lines }: ValidateInput): void {
+export function validateDocument({ blocks, paramsFor, report, lines, declaresRollbacks }: ValidateInput): void {
   const byId = new Map<string, Block>();
   for (const block of blocks) {
     const { id, position } = block.step;
@@ -91,7 +93,7 @@ export function validateDocument({ blocks, paramsFor, report, lines }: ValidateI
           at.column,
         );
       }
-    } else if (step.rollback === undefined && (step.kind === 'step' || step.kind === 'setup')) {
+    } else if (declaresRollbacks && step.rollback === undefined && (step.kind === 'step' || step.kind === 'setup')) {
       report(
         'warning',
         'missing-rollback',

@@ -1,6 +1,11 @@
-// How each process language is started. SQL is not a process: see ./sql.ts.
+// How each process language is started. SQL and checks are not processes: see ./sql.ts and
+// ../checks. Shells get the code with `-c` and stop at the first failing command; any other
+// program named by `interpreter=` (or found for a language exec-doc does not run itself) gets the
+// code as a file, as Runme runs such blocks.
 import { createRequire } from 'node:module';
-import type { StepLanguage } from '../model/types.js';
+import path from 'node:path';
+import type { Requirement, Step } from '../model/types.js';
+import { commandExists } from '../util/which.js';
 
 export interface Command {
   file: string;
@@ -9,18 +14,120 @@ export interface Command {
 
 const require = createRequire(import.meta.url);
 
-/** The command that runs `code` as a block of `lang`; shells stop at the first failing command. */
-export function commandFor(lang: Exclude<StepLanguage, 'sql' | 'checks'>, code: string): Command {
-  switch (lang) {
+/** Programs that take the block with `-c`; the POSIX ones have no `pipefail`. */
+const SHELLS = new Set(['sh', 'dash', 'ash', 'bash', 'zsh', 'ksh', 'mksh', 'yash']);
+const POSIX_SHELLS = new Set(['sh', 'dash', 'ash']);
+
+/**
+ * Runme's interpreters by fence language, first found on PATH wins. Languages not here have no
+ * program: Runme shows such a block with `cat`, and so does exec-doc.
+ */
+const INTERPRETERS: Record<string, string[]> = {
+  sh: ['bash', 'sh'],
+  shellscript: ['bash', 'sh'],
+  '': ['bash', 'sh'],
+  bash: ['bash'],
+  shell: ['bash'],
+  console: ['bash'],
+  zsh: ['zsh'],
+  ksh: ['ksh'],
+  fish: ['fish'],
+  jsx: ['node'],
+  javascriptreact: ['node'],
+  tsx: ['ts-node', 'deno run', 'bun run'],
+  typescriptreact: ['ts-node', 'deno run', 'bun run'],
+  lua: ['lua'],
+  perl: ['perl'],
+  php: ['php'],
+  ruby: ['ruby'],
+  rb: ['ruby'],
+  rust: ['rust-script'],
+  rs: ['rust-script'],
+  powershell: ['pwsh', 'powershell'],
+  pwsh: ['pwsh', 'powershell'],
+};
+
+/** File name endings for programs that care (PHP, Rust scripts, Deno and Node read the ending). */
+const EXTENSIONS: Record<string, string> = {
+  js: '.mjs',
+  jsx: '.jsx',
+  ts: '.ts',
+  tsx: '.tsx',
+  python: '.py',
+  perl: '.pl',
+  php: '.php',
+  ruby: '.rb',
+  rb: '.rb',
+  lua: '.lua',
+  rust: '.rs',
+  rs: '.rs',
+  powershell: '.ps1',
+  pwsh: '.ps1',
+};
+
+/** A program with its arguments, split on spaces as Runme does (`deno run`, `/usr/bin/env python3`). */
+function words(program: string): string[] {
+  return program.trim().split(/\s+/);
+}
+
+/**
+ * The programs that may run the block, first found wins; empty for blocks exec-doc runs in-process
+ * or with its own Node (sql, checks, and js/ts/python without `interpreter=`).
+ */
+export function candidatePrograms(step: Pick<Step, 'lang' | 'languageId' | 'interpreter'>): string[] {
+  if (step.lang === 'sql' || step.lang === 'checks') return [];
+  if (step.interpreter !== undefined) return [step.interpreter];
+  switch (step.lang) {
     case 'sh':
-      return { file: 'sh', args: ['-e', '-c', code] };
     case 'bash':
-      return { file: 'bash', args: ['-e', '-o', 'pipefail', '-c', code] };
+      return INTERPRETERS[step.languageId ?? step.lang] ?? [step.lang];
     case 'python':
-      return { file: 'python3', args: ['-c', code] };
+      return ['python3'];
     case 'js':
-      return { file: process.execPath, args: ['--input-type=module', '-e', code] };
     case 'ts':
-      return { file: process.execPath, args: [require.resolve('tsx/cli'), '-e', code] };
+      return [];
+    case 'program':
+      return INTERPRETERS[step.languageId ?? ''] ?? ['cat'];
   }
+}
+
+/** What the machine must have for the block: `cmd:a|b` is any one of them. */
+export function programRequirement(step: Pick<Step, 'lang' | 'languageId' | 'interpreter'>): Requirement | undefined {
+  const candidates = candidatePrograms(step);
+  if (candidates.length === 0) return undefined;
+  return `cmd:${candidates.map((c) => words(c)[0]!).join('|')}`;
+}
+
+/**
+ * The command that runs `code` for `step`. `writeScript` saves the code in a private file and
+ * returns its path (used only when the program takes a file). Undefined when no candidate program
+ * is on PATH (the requirements check says so before anything runs).
+ */
+export function commandFor(
+  step: Pick<Step, 'lang' | 'languageId' | 'interpreter'>,
+  code: string,
+  options: { env: Record<string, string | undefined>; writeScript: (extension: string) => string },
+): Command | undefined {
+  const candidates = candidatePrograms(step);
+  if (candidates.length === 0) {
+    if (step.lang === 'js') return { file: process.execPath, args: ['--input-type=module', '-e', code] };
+    if (step.lang === 'ts') return { file: process.execPath, args: [require.resolve('tsx/cli'), '-e', code] };
+    return undefined;
+  }
+  const found = candidates.map(words).find((w) => commandExists(w[0]!, options.env));
+  if (!found) return undefined;
+  const [file, ...extra] = found as [string, ...string[]];
+  const name = path.basename(file);
+  if (SHELLS.has(name) && (step.lang === 'sh' || step.lang === 'bash' || step.languageId === '')) {
+    const strict = POSIX_SHELLS.has(name) ? ['-e'] : ['-e', '-o', 'pipefail'];
+    return { file, args: [...extra, ...strict, '-c', code] };
+  }
+  if (step.lang === 'python' && step.interpreter === undefined) return { file, args: [...extra, '-c', code] };
+  const extension = EXTENSIONS[step.languageId ?? step.lang] ?? '';
+  return { file, args: [...extra, options.writeScript(extension)] };
+}
+
+/** Runme strips the `$ ` of a copied prompt from a shell line: `$ npm install` runs `npm install`. */
+export function withoutPrompts(code: string): string {
+  return code.replace(/^\$ /gm, '');
 }

@@ -37,6 +37,8 @@ export interface OffsetProblem {
   offset: number;
   ruleId: string;
   message: string;
+  /** Default `error`. */
+  severity?: Severity;
 }
 
 /**

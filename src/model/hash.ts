@@ -15,6 +15,8 @@ export function sectionContentHash(section: Omit<Section, 'contentHash'>): strin
     target: section.target,
     ...(section.rehearsalOnly ? { rehearsalOnly: true } : {}),
     ...(section.touches ? { touches: section.touches } : {}),
+    ...(section.noRollbacks ? { noRollbacks: true } : {}),
+    ...(section.sharedSession ? { sharedSession: true } : {}),
   };
   return `sha256:${createHash('sha256').update(stableStringify(content)).digest('hex')}`;
 }

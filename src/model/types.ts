@@ -24,9 +24,20 @@ export const STEP_KINDS: readonly StepKind[] = ['step', 'check', 'rollback', 'se
 export type CheckPhase = 'pre' | 'post' | 'rollback';
 export const CHECK_PHASES: readonly CheckPhase[] = ['pre', 'post', 'rollback'];
 
-/** `checks`: checks of the validation framework (YAML naming a phase and/or checks), run in-process. */
-export type StepLanguage = 'sh' | 'bash' | 'sql' | 'js' | 'ts' | 'python' | 'checks';
-export const STEP_LANGUAGES: readonly StepLanguage[] = ['sh', 'bash', 'sql', 'js', 'ts', 'python', 'checks'];
+/**
+ * `checks`: checks of the validation framework (YAML naming a phase and/or checks), run in-process.
+ * `program`: any other language, run as a file by its interpreter (Runme's table, or `interpreter=`).
+ */
+export type StepLanguage = 'sh' | 'bash' | 'sql' | 'js' | 'ts' | 'python' | 'checks' | 'program';
+export const STEP_LANGUAGES: readonly StepLanguage[] = ['sh', 'bash', 'sql', 'js', 'ts', 'python', 'checks', 'program'];
+
+/**
+ * Runme's `promptEnv`: how a top-level `export NAME=value` of a shell block gets its value.
+ * `auto`: the environment's value when set, else asked (in a terminal) or the value as written;
+ * `always`: asked in a terminal even when set; `never`: the line runs as written;
+ * `skip`: never asked (the environment's value, else the one written).
+ */
+export type PromptEnvMode = 'auto' | 'always' | 'never' | 'skip';
 
 /** A capability a step needs from the machine; checked before anything runs. */
 export type Requirement =
@@ -69,6 +80,20 @@ export interface Step {
   fixture?: true;
   cwd?: string;
   env: Record<string, string>;
+  /** The fence's language as written, when it is not the name of `lang` (`zsh`, `ruby`, `yaml`, or `` for none). */
+  languageId?: string;
+  /** The program that runs the block (`interpreter=`, or front matter `shell:` for shell blocks), with its arguments. */
+  interpreter?: string;
+  /** Started and left running while the later blocks run (a server, a watcher); stopped when the run ends. */
+  background?: true;
+  /** Reads exec-doc's standard input (a terminal, or what was piped in); other blocks get none. */
+  interactive?: true;
+  /** How `export NAME=value` lines get their values (Runme's promptEnv); absent: they run as written. */
+  promptEnv?: PromptEnvMode;
+  /** Runme's `tag`/`category`: `run --tag` runs the blocks that carry one of the tags. */
+  tags?: string[];
+  /** Runme's `excludeFromRunAll`: not run with its section, only when named (`doc.md#<id>`). */
+  excludeFromRunAll?: true;
   /** The annotation as written, for display. */
   meta: string;
   position: Position;
@@ -124,6 +149,13 @@ export interface Section {
   rehearsalOnly?: true;
   /** Tables the procedure changes (names, or `${{ params.x }}`): on a real server the rollback is proven over these. */
   touches?: string[];
+  /**
+   * The document declares no rollback at all (a plain runbook, such as a Runme document): after a
+   * failure its completed steps are reported as not undoable (exit 1), not as a failed rollback.
+   */
+  noRollbacks?: true;
+  /** Exported variables carry from block to block, as in Runme's session (front matter `session: shared`). */
+  sharedSession?: true;
 }
 
 export type { Diagnostic, Severity } from './diagnostic.js';

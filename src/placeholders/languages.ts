@@ -135,6 +135,20 @@ const checks: LanguageRules = {
   render: (_context, param) => `\${${envName(param.name)}}`,
 };
 
+// Any other language (Ruby, Perl, …): exec-doc cannot tell its strings from its code, so only a
+// value of a narrow type (integer, identifier, enum) is written in; others are refused.
+const program: LanguageRules = {
+  contexts: (_code, starts) => starts.map(() => 'unlexed'),
+  unsafe: {
+    unlexed: {
+      what: 'a block of a language exec-doc does not read (it cannot tell a string from code there)',
+      fix: 'declare it a narrower type (integer, identifier, enum), or read $EXEC_DOC_PARAM_<name> in the program',
+      code: true,
+    },
+  },
+  render: (_context, _param, value) => value,
+};
+
 export function rulesFor(lang: StepLanguage): LanguageRules {
   switch (lang) {
     case 'sh':
@@ -149,5 +163,7 @@ export function rulesFor(lang: StepLanguage): LanguageRules {
       return js;
     case 'checks':
       return checks;
+    case 'program':
+      return program;
   }
 }

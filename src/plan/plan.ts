@@ -2,6 +2,7 @@
 // what always runs last, and what the machine must provide. Executes nothing.
 import type { Requirement, Section, Step } from '../model/types.js';
 import { checksBlockUsesPostgres } from '../checks/block.js';
+import { programRequirement } from '../languages/commands.js';
 
 /** What a step needs: what it declares plus what its language implies. */
 export function requirementsOf(step: Step): Requirement[] {
@@ -9,14 +10,17 @@ export function requirementsOf(step: Step): Requirement[] {
     return [
       ...new Set([...step.requires, ...(checksBlockUsesPostgres(step.code) ? (['postgres'] as const) : [])]),
     ].sort();
+  const program = programRequirement(step);
   const implied: Requirement[] =
     step.lang === 'sql'
       ? ['postgres']
-      : step.lang === 'python'
+      : step.lang === 'python' && step.interpreter === undefined
         ? ['python']
-        : step.lang === 'js' || step.lang === 'ts'
+        : (step.lang === 'js' || step.lang === 'ts') && step.interpreter === undefined
           ? ['node']
-          : [`cmd:${step.lang}`];
+          : program
+            ? [program]
+            : [];
   return [...new Set([...step.requires, ...implied])].sort();
 }
 
@@ -48,7 +52,8 @@ export interface PlanOptions {
 export function buildPlan(section: Section, options: PlanOptions = {}): Plan {
   const byId = new Map(section.steps.map((s) => [s.id, s]));
   const withFixtures = options.fixtures ?? true;
-  const kept = (s: Step) => withFixtures || !s.fixture;
+  // Runme's excludeFromRunAll: such a block runs only when named on its own (../documents/select.ts).
+  const kept = (s: Step) => (withFixtures || !s.fixture) && !s.excludeFromRunAll;
   const setup = section.steps.filter((s) => s.kind === 'setup' && kept(s));
   // Previews only read: they run first among the forward steps, with nothing to undo.
   const main = section.steps.filter(
@@ -64,7 +69,7 @@ export function buildPlan(section: Section, options: PlanOptions = {}): Plan {
   const verify = section.steps.filter(
     (s) => kept(s) && s.kind === 'check' && (s.phase === 'pre' || s.phase === 'rollback'),
   );
-  const teardown = section.steps.filter((s) => s.kind === 'teardown');
+  const teardown = section.steps.filter((s) => s.kind === 'teardown' && !s.excludeFromRunAll);
   const everything = [
     ...forward,
     ...[...rollbackOf.values()].filter((s): s is Step => s !== null),

@@ -12,6 +12,8 @@ export interface ProcessOptions {
   env: Record<string, string>;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** `inherit`: the program reads exec-doc's own standard input (Runme's `interactive`); default none. */
+  stdin?: 'ignore' | 'inherit';
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
   /** Called once the process exists (its pid leads its process group). */
   onSpawn?(pid: number): void;
@@ -42,7 +44,7 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
     cwd: options.cwd,
     env: options.env,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   for (const stream of ['stdout', 'stderr'] as const) {
     child[stream].setEncoding('utf8');
@@ -63,10 +65,13 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
     known = killTree(pid, 'SIGTERM');
     forceTimer = setTimeout(() => killTree(pid, 'SIGKILL', known), KILL_GRACE_MS);
   };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stop();
-  }, options.timeoutMs);
+  // A background block has no timeout of its own (Infinity): it runs until the run stops it.
+  const timer = Number.isFinite(options.timeoutMs)
+    ? setTimeout(() => {
+        timedOut = true;
+        stop();
+      }, options.timeoutMs)
+    : undefined;
   const onAbort = (): void => {
     interrupted = true;
     stop();

@@ -8,6 +8,7 @@ const VERDICT: Record<RunRecord['status'], string> = {
   'rollback-incomplete': 'failed, ROLLBACK INCOMPLETE — the system may be half-changed',
   'requirements-missing': 'not run: a requirement is missing',
   'teardown-failed': 'steps succeeded, but a teardown failed',
+  failed: 'failed; the document declares no rollbacks, so nothing was undone',
 };
 
 export function formatSummary(record: RunRecord, runDir: string): string {
@@ -35,11 +36,13 @@ export function formatSummary(record: RunRecord, runDir: string): string {
         .slice(-10) ?? [];
     for (const line of excerpt) lines.push(`  │ ${line}`);
   }
-  if (record.rollback.ran) {
+  if (record.rollback.ran && record.status !== 'failed') {
     lines.push(
       `undone: ${record.rollback.undone.join(', ') || '(nothing)'}${record.rollback.notUndone.length ? `; NOT undone: ${record.rollback.notUndone.join(', ')}` : ''}`,
     );
   }
+  if (record.rollback.notUndoable.length > 0)
+    lines.push(`stayed done (no rollback declared): ${[...record.rollback.notUndoable].reverse().join(', ')}`);
   if (record.status === 'rollback-incomplete' && record.rollback.notUndone.length > 0)
     lines.push(`resume the rollback with: exec-doc resume ${record.runId}   (if it was interrupted), or undo by hand`);
   lines.push(`run ${record.runId}: ${runDir}`);

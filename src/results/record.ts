@@ -23,7 +23,14 @@ export interface RunRecord {
   durationMs: number;
   failedStep: string | null;
   failureReason: string | null;
-  rollback: { ran: boolean; complete: boolean; undone: string[]; notUndone: string[] };
+  rollback: {
+    ran: boolean;
+    complete: boolean;
+    undone: string[];
+    notUndone: string[];
+    /** Completed steps of a document that declares no rollback: they stayed done, as its author wrote it. */
+    notUndoable: string[];
+  };
   steps: StepResult[];
   /** Parameter values used; secret ones appear as `***`. */
   params: Record<string, string>;
@@ -77,6 +84,7 @@ export function buildRecord(input: {
       complete: state.notUndone.length === 0 && state.rollbackPending.length === 0,
       undone: state.undone,
       notUndone: [...state.notUndone, ...state.rollbackPending],
+      notUndoable: state.notUndoable ?? [],
     },
     steps: state.results,
     params: Object.fromEntries(Object.entries(params).sort(([a], [b]) => a.localeCompare(b))),

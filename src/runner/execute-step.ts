@@ -1,12 +1,13 @@
 // Executes one block: confirmation, attempts with exponential backoff, verification of exit
 // code and output, hand-off values, a masked log, and one StepResult whatever happened.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Param, Step } from '../model/types.js';
 import type { StepPhase, StepStatus } from '../events/types.js';
 import type { EventBus } from '../events/emitter.js';
 import { createLineMasker, maskDeep, type Masker } from '../secrets/masker.js';
-import { commandFor } from '../languages/commands.js';
+import { candidatePrograms, commandFor, withoutPrompts } from '../languages/commands.js';
+import { resolveExports, type AskValue } from './prompt-env.js';
 import type { SqlSession } from '../languages/sql.js';
 import { runProcess } from '../process/process.js';
 import { describeMismatch, outputMatches } from './verify.js';
@@ -40,6 +41,23 @@ export interface StepValues {
   handoff: Record<string, string>;
   /** Environment every step starts from (process env, target variables). */
   baseEnv: Record<string, string>;
+  /**
+   * A shared session (Runme's): what shell blocks exported, for the blocks after them. Held in
+   * memory only (values may be secrets); absent: every step starts from the same environment.
+   */
+  session?: SessionEnv;
+}
+
+export interface SessionEnv {
+  set: Record<string, string>;
+  unset: Set<string>;
+}
+
+/** A block left running in the background; the run stops it when it ends. */
+export interface BackgroundProcess {
+  stepId: string;
+  pid: number | undefined;
+  stop(): Promise<void>;
 }
 
 /** Where a step's output and processes are reported. */
@@ -50,6 +68,8 @@ export interface StepOutput {
   log(text: string): void;
   /** Records the process of the running attempt, so a resumed run can clean it up. */
   onSpawn(pid: number): void;
+  /** Takes a background block's process: the run stops it on every way out. */
+  onBackground(process: BackgroundProcess): void;
 }
 
 /** What the operator decided: confirmations, and steps to fail on purpose. */
@@ -59,6 +79,8 @@ export interface StepOperator {
   yes: boolean;
   /** Steps to fail before they run (EXEC_DOC_FAIL_BEFORE): rollback drills and the failure matrix. */
   failBefore: ReadonlySet<string>;
+  /** Asks for a promptEnv value in a terminal; undefined when nobody can be asked. */
+  ask?: AskValue;
 }
 
 /** The run's targets, opened lazily. */
@@ -250,18 +272,67 @@ async function attemptOnce(
   const attemptFiles = path.join(context.where.handoffDir, `${step.id}.${phase}.${attempt}`);
   const handoffFile = `${attemptFiles}.env`;
   const metricsFile = `${attemptFiles}.metrics.ndjson`;
-  const env = stepEnvironment(step, context, { [HANDOFF_ENV]: handoffFile, [METRICS_ENV]: metricsFile });
-  const command = commandFor(step.lang, code);
-  const r = await runProcess({
+  const sessionFile = `${attemptFiles}.session`;
+  const session = context.values.session;
+  const shell = step.lang === 'sh' || step.lang === 'bash';
+  const env = stepEnvironment(step, context, {
+    [HANDOFF_ENV]: handoffFile,
+    [METRICS_ENV]: metricsFile,
+    ...(session && shell ? { [SESSION_ENV]: sessionFile } : {}),
+  });
+  // Runme strips the `$ ` of copied prompts from shell lines; so does exec-doc.
+  let script = shell ? withoutPrompts(code) : code;
+  // What the block is given, before its `export` lines' values: those count as what it exported.
+  const given = { ...env };
+  // Runme's promptEnv; in a shared session a shell block's `export` lines are `auto` unless it says otherwise.
+  const promptMode = step.promptEnv ?? (session ? 'auto' : undefined);
+  if (shell && promptMode !== undefined) {
+    const resolved = await resolveExports(script, promptMode, env, context.operator.ask);
+    if (resolved.missing.length > 0)
+      return fail('failed', reasons.promptedValueMissing(resolved.missing.map((m) => m.name)), {
+        durationMs: 0,
+        output: '',
+      });
+    script = resolved.code;
+    Object.assign(env, resolved.env);
+  }
+  // In a shared session a shell block leaves what it exported for the next ones (on every exit).
+  if (session && shell)
+    script = `trap '__exec_doc_status=$?; env -0 > "$${SESSION_ENV}"; exit $__exec_doc_status' EXIT; ${script}`;
+  const command = commandFor(step, script, {
+    env,
+    writeScript: (extension) => {
+      const file = `${attemptFiles}.script${extension}`;
+      writeFileSync(file, script, { mode: 0o600 });
+      return file;
+    },
+  });
+  if (!command)
+    return fail(
+      'failed',
+      reasons.noInterpreter(
+        candidatePrograms(step)
+          .map((c) => `\`${c}\``)
+          .join(', '),
+      ),
+      { durationMs: 0, output: '' },
+    );
+  const processOptions = {
     file: command.file,
     args: command.args,
     cwd: path.resolve(context.where.docDir, step.cwd ?? '.'),
     env,
+    ...(step.interactive ? { stdin: 'inherit' as const } : {}),
+    onOutput: (stream: 'stdout' | 'stderr', text: string) => streams[stream].write(text),
+  };
+  if (step.background && phase === 'forward') return startBackground(step, processOptions, context);
+  const r = await runProcess({
+    ...processOptions,
     timeoutMs: step.timeoutMs,
     ...(signal ? { signal } : {}),
-    onOutput: (stream, text) => streams[stream].write(text),
     onSpawn: context.output.onSpawn,
   });
+  if (session && shell) collectSession(session, sessionFile, given);
   streams.stdout.flush();
   streams.stderr.flush();
   const output = r.stdout + r.stderr;
@@ -314,15 +385,106 @@ async function attemptOnce(
   return { ...verified, metrics: measured.metrics };
 }
 
+/** Variable naming the file a shell block of a shared session writes its environment to. */
+export const SESSION_ENV = 'EXEC_DOC_SESSION_FILE';
+// A shell's own bookkeeping, not something a block exported.
+const NOT_SESSION = new Set(['_', 'PWD', 'OLDPWD', 'SHLVL', '__exec_doc_status']);
+
+/** What a shell block of a shared session changed in its exported environment, kept for the next blocks. */
+function collectSession(session: SessionEnv, file: string, given: Record<string, string>): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return; // The block replaced its shell (`exec`) or was killed: it left nothing.
+  }
+  rmSync(file, { force: true });
+  const after = new Map<string, string>();
+  for (const entry of text.split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) after.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  const ours = (name: string) => NOT_SESSION.has(name) || name.startsWith('EXEC_DOC_');
+  for (const [name, value] of after) {
+    if (ours(name) || given[name] === value) continue;
+    session.set[name] = value;
+    session.unset.delete(name);
+  }
+  for (const name of Object.keys(given)) {
+    if (ours(name) || after.has(name)) continue;
+    delete session.set[name];
+    session.unset.add(name);
+  }
+}
+
+/**
+ * A background block: started, watched for 250 ms (a program that cannot start or fails at once
+ * fails the step), then left running with its output streamed; the run stops its process tree.
+ */
+async function startBackground(
+  step: Step,
+  options: Omit<Parameters<typeof runProcess>[0], 'timeoutMs'>,
+  context: StepContext,
+): Promise<AttemptOutcome> {
+  const started = performance.now();
+  const controller = new AbortController();
+  let pid: number | undefined;
+  const running = runProcess({
+    ...options,
+    timeoutMs: Infinity,
+    signal: controller.signal,
+    onSpawn: (p) => {
+      pid = p;
+    },
+  });
+  const early = await Promise.race([running, new Promise<undefined>((r) => setTimeout(() => r(undefined), 250))]);
+  const durationMs = Math.round(performance.now() - started);
+  if (early) {
+    const output = early.stdout + early.stderr;
+    if (early.spawnError)
+      return fail('failed', reasons.couldNotStart(options.file, early.spawnError), { durationMs, output });
+    if (early.exitCode !== step.expectExitCode || early.signal)
+      return fail('failed', reasons.backgroundExited(early.exitCode, early.signal), {
+        durationMs,
+        output,
+        exitCode: early.exitCode,
+        signal: early.signal,
+      });
+    return verifyOutput(step, { stdout: early.stdout, output, durationMs, exitCode: early.exitCode, signal: null });
+  }
+  context.output.onBackground({
+    stepId: step.id,
+    pid,
+    stop: async () => {
+      controller.abort();
+      await running;
+    },
+  });
+  return {
+    passed: true,
+    status: 'passed',
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    reason: null,
+    output: '',
+    durationMs,
+  };
+}
+
 /**
  * What a step sees as its environment: the run's, parameters, hand-offs, the run's own variables,
  * its `env`, and last the EXEC_DOC_PARAM_<name> variables that placeholders expand (nothing overrides them).
  */
 function stepEnvironment(step: Step, context: StepContext, extra: Record<string, string> = {}): Record<string, string> {
+  const session = context.values.session;
+  const base = { ...context.values.baseEnv };
+  for (const name of session?.unset ?? []) delete base[name];
   return {
-    ...context.values.baseEnv,
+    ...base,
     ...context.values.params,
     ...context.values.handoff,
+    ...session?.set,
     EXEC_DOC_RUN_ID: context.where.runId,
     EXEC_DOC_RUN_DIR: context.where.runDir,
     EXEC_DOC_STEP_ID: step.id,

@@ -14,6 +14,12 @@ export const reasons = {
   declined: () => 'declined by the operator at the confirmation prompt',
   resumeRollback: () => "rolled back at the operator's request on resume (`resume --rollback`) after the runner died",
   notStarted: () => 'not started: the run was interrupted before it',
+  noInterpreter: (programs: string) =>
+    `no interpreter: none of ${programs} is on PATH; install one, or name another with \`interpreter=\``,
+  promptedValueMissing: (names: string[]) =>
+    `${names.map((n) => `\`${n}\``).join(', ')} ${names.length === 1 ? 'has' : 'have'} no value: the block asks for ${names.length === 1 ? 'it' : 'them'} (promptEnv) and nobody could be asked; set ${names.length === 1 ? 'it' : 'them'} in the environment`,
+  backgroundExited: (code: number | null, signal: string | null) =>
+    `the background block stopped right after it started (${signal ? `killed by ${signal}` : `exit code ${code ?? 'none'}`})`,
   noRollback: (stepId: string) =>
     `\`${stepId}\` declares no rollback: it was not undone (add \`rollback=<id>\`, or \`rollback=none\` if it changes nothing)`,
 };

@@ -71,7 +71,18 @@ export async function checkRequirement(
       return done(r.ok, r.ok ? r.output : `the cluster in ${config} does not answer: ${r.output}`);
     }
     default: {
-      const program = requirement.slice('cmd:'.length);
+      // `cmd:bash|sh`: any one of them (a language's interpreters, first found wins).
+      const alternatives = requirement.slice('cmd:'.length).split('|');
+      if (alternatives.length > 1) {
+        const found = alternatives.find((p) => commandExists(p, context.env));
+        return done(
+          found !== undefined,
+          found !== undefined
+            ? `${found} is on PATH`
+            : `none of ${alternatives.map((p) => `\`${p}\``).join(', ')} is on PATH; install one of them or add its folder to PATH`,
+        );
+      }
+      const program = alternatives[0]!;
       const ok = commandExists(program, context.env);
       const where = program.includes('/') ? 'exists and is executable' : 'is on PATH';
       return done(

@@ -16,7 +16,8 @@ import { buildPlan, plannedSteps, type Plan } from '../plan/plan.js';
 import { planForTarget, resolveTouches } from '../plan/rehearsal.js';
 import { checkedParams, resolveParams, shownValues, type ResolvedParams } from './params.js';
 import { checkRequirements } from './requirements.js';
-import { executeStep, type StepContext } from './execute-step.js';
+import { executeStep, type BackgroundProcess, type StepContext } from './execute-step.js';
+import type { AskValue } from './prompt-env.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
 import { isProcessOfRun, killTree } from '../process/kill-tree.js';
 import { reasons } from './reasons.js';
@@ -35,6 +36,10 @@ export interface CommonRunOptions {
   yes?: boolean;
   /** Asks the operator at a `confirm` step; without it, such steps need `yes`. */
   confirm?: (question: string, step: Step) => Promise<boolean>;
+  /** Asks for a value of a block's `export NAME=…` line (Runme's promptEnv); absent: nobody can be asked. */
+  ask?: AskValue;
+  /** `shared`: exported variables carry from block to block (Runme's session); default: the section's setting. */
+  session?: 'shared' | 'isolated';
   /** Aborting fails the running step and starts the rollback (Ctrl-C). */
   signal?: AbortSignal;
   /** Aborting abandons a rollback in progress (a second Ctrl-C); `resume` can finish it. */
@@ -221,6 +226,10 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
     `Cannot resume ${state.runId} (secret values are never stored; pass them again)`,
   );
   if (state.phase === 'forward') assertConfirmable(plan, options);
+  if ((options.session ?? (section.sharedSession ? 'shared' : 'isolated')) === 'shared' && state.completed.length > 0)
+    options.notice?.(
+      'shared session: what the completed blocks exported was held in memory only (it may hold secrets) and is gone; set those variables in the environment if the next blocks need them',
+    );
   const checksConfig = await loadChecksConfigFor(plan, state.section.file);
   const unlockSection = await lockSectionFor(plan, state.runId, options, env);
   try {
@@ -422,6 +431,12 @@ function stopLeftover(state: RunState, notice?: (line: string) => void): void {
     notice?.(`stopping process ${current.pid} left running by the killed runner (step ${current.stepId})`);
     killTree(current.pid, 'SIGKILL');
   }
+  for (const { stepId, pid } of state.background ?? []) {
+    if (!isProcessOfRun(pid, state.runId)) continue;
+    notice?.(`stopping background process ${pid} left running by the killed runner (step ${stepId})`);
+    killTree(pid, 'SIGKILL');
+  }
+  state.background = [];
 }
 
 const HANDOFF_PREFIX = 'exec-doc-handoff-';
@@ -469,6 +484,8 @@ class Run {
   private postgres: PostgresHandle | undefined;
   private sqlSession: SqlSession | undefined;
   private readonly context: StepContext;
+  /** Background blocks started by this runner: stopped on every way out of the run. */
+  private readonly background: BackgroundProcess[] = [];
 
   private readonly plan: Plan;
   private readonly state: RunState;
@@ -515,6 +532,9 @@ class Run {
         paramDecls: plan.section.params,
         handoff: { ...state.handoff },
         baseEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
+        ...((options.session ?? (plan.section.sharedSession ? 'shared' : 'isolated')) === 'shared'
+          ? { session: { set: {}, unset: new Set<string>() } }
+          : {}),
       },
       output: {
         mask,
@@ -526,9 +546,17 @@ class Run {
             this.save();
           }
         },
+        onBackground: (process) => {
+          this.background.push(process);
+          if (process.pid !== undefined) {
+            state.background = [...(state.background ?? []), { stepId: process.stepId, pid: process.pid }];
+            this.save();
+          }
+        },
       },
       operator: {
         ...(options.confirm ? { confirm: options.confirm } : {}),
+        ...(options.ask ? { ask: options.ask } : {}),
         yes: options.yes ?? false,
         failBefore: new Set([
           ...(options.failBefore ?? []),
@@ -621,6 +649,7 @@ class Run {
       }
       return this.conclude();
     } finally {
+      await this.stopBackground();
       await this.sqlSession?.close();
       rmSync(this.context.where.handoffDir, { recursive: true, force: true });
       removeOwner(this.context.where.handoffDir);
@@ -632,6 +661,17 @@ class Run {
       this.fileSink.close();
       this.store.unlock();
     }
+  }
+
+  /** Stops the background blocks' process trees (SIGTERM, SIGKILL after the grace period). */
+  private async stopBackground(): Promise<void> {
+    if (this.background.length === 0) return;
+    for (const process of this.background.splice(0).reverse()) {
+      this.options.notice?.(`stopping background block ${process.stepId}`);
+      await process.stop();
+    }
+    this.state.background = [];
+    this.save();
   }
 
   private async openTarget(): Promise<void> {
@@ -771,6 +811,9 @@ class Run {
       const partner = this.plan.rollbackOf.get(stepId);
       if (partner === null) {
         this.state.undone.push(stepId);
+      } else if (partner === undefined && this.plan.section.noRollbacks) {
+        // A plain runbook (no rollback anywhere in it): the step stays done, as its author wrote it.
+        this.state.notUndoable = [...(this.state.notUndoable ?? []), stepId];
       } else if (partner === undefined || this.rollbackFailed()) {
         this.state.notUndone.push(stepId);
         if (partner === undefined) this.options.notice?.(reasons.noRollback(stepId));
@@ -825,6 +868,8 @@ class Run {
         : this.finish('succeeded', EXIT.ok);
     }
     const complete = this.state.notUndone.length === 0 && !failedIn('verify') && !failedIn('teardown');
+    if (complete && (this.state.notUndoable?.length ?? 0) > 0 && this.state.undone.length === 0)
+      return this.finish('failed', EXIT.rolledBack);
     return complete
       ? this.finish('rolled-back', EXIT.rolledBack)
       : this.finish('rollback-incomplete', EXIT.rollbackIncomplete);

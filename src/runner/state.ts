@@ -83,6 +83,10 @@ export interface RunState {
   baselineAfterSetup?: boolean;
   undone: string[];
   notUndone: string[];
+  /** Completed steps of a document that declares no rollback (absent in older journals). */
+  notUndoable?: string[];
+  /** Background blocks still running (Runme's `background`): a resumed run stops what a killed runner left. */
+  background?: Array<{ stepId: string; pid: number }>;
   rollbackStartedAt: string | null;
   verifyCursor: number;
   teardownCursor: number;
