@@ -10,6 +10,8 @@ const UNIT = [
   'test/checks/kubernetes.test.ts',
   'test/plan/plan.test.ts',
   'test/runner/metrics.test.ts',
+  'test/runner/prompt-env.test.ts',
+  'test/languages/commands.test.ts',
   'test/checks/config.test.ts',
   'test/db/lint.test.ts',
   'test/errors/**/*.test.ts',

@@ -38,12 +38,12 @@ describe('HTML comments', () => {
   it('an unterminated comment is reported, and MDX documents with comments still parse with exact positions', async () => {
     expect(findHtmlComments('a\n<!-- open\nb').unterminated).toEqual({ line: 2, column: 1 });
     const doc = await extract(
-      '<!-- CONTEXT_REFERENCE: x.mdx -->\n# T\n\n## S\n\n```bash {id=a retries=x}\ntrue\n```\n',
+      '<!-- CONTEXT_REFERENCE: x.mdx -->\n# T\n\n## S\n\n```bash {id=a retries=x colour=red}\ntrue\n```\n',
       'doc.mdx',
     );
     expect(doc.diagnostics.map((d) => [d.line, d.column, d.ruleId])).toEqual([
-      [6, 1, 'missing-rollback'],
       [6, 23, 'invalid-field'],
+      [6, 25, 'unknown-field'],
     ]);
   });
 });

@@ -39,13 +39,13 @@ it('the remark plugin works inside a plain unified pipeline and reports position
   const { remarkExecDoc } = await import('../src/index.js');
   const file = new VFile({
     path: '/site/docs/guide.md',
-    value: '# G\n\n## S\n\n```bash {id=a retries=many}\ntrue\n```\n',
+    value: '# G\n\n## S\n\n```bash {id=a retries=many colour=red}\ntrue\n```\n',
   });
   const processor = unified().use(remarkParse).use(remarkExecDoc, { docsRoot: '/site/docs', displayRoot: '/site' });
   await processor.run(processor.parse(file), file);
   expect(file.data.execDoc?.sections.map((s) => s.address)).toEqual(['guide/s']);
   expect(file.messages.map((m) => [m.line, m.column, m.ruleId, m.fatal, m.source])).toEqual([
-    [5, 1, 'missing-rollback', false, 'exec-doc'],
     [5, 23, 'invalid-field', true, 'exec-doc'],
+    [5, 28, 'unknown-field', false, 'exec-doc'],
   ]);
 });

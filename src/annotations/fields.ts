@@ -437,7 +437,7 @@ export function interpretAttributes(all: MetaAttribute[]): InterpretedAnnotation
           offset: attribute.valueOffset,
           ruleId: 'name-as-id',
           severity: 'warning',
-          message: `The name \`${raw}\` runs as \`${id}\` (ids hold letters, digits, \`.\`, \`_\` and \`-\`); run it with \`#${id}\``,
+          message: `Unexpected characters in the name \`${raw}\`: it runs as \`${id}\` (ids hold letters, digits, \`.\`, \`_\` and \`-\`); run it with \`#${id}\``,
         });
       seen.set('id', 'name');
       annotation.id = id;

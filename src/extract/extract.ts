@@ -22,6 +22,7 @@ import { validateDocument } from './validate.js';
 import { locateMeta, selectAnnotation } from './meta-location.js';
 import { parseChecksBlock } from '../checks/block.js';
 import { placed } from '../model/diagnostic.js';
+import { hasInterpreter } from '../languages/commands.js';
 import path from 'node:path';
 import type { RunmeFrontMatter } from './settings.js';
 
@@ -227,7 +228,7 @@ class DocumentWalk {
         this.report(
           'warning',
           'duplicate-name',
-          `The name \`${annotation.id}\` is used again: this block runs as \`${renamed}\`, as in Runme; give it a name of its own`,
+          `Unexpected second block named \`${annotation.id}\`: it runs as \`${renamed}\`, as in Runme; give it a name of its own`,
           start.line,
           metaColumn,
         );
@@ -252,6 +253,14 @@ class DocumentWalk {
     const lang: StepLanguage = languageId === '' ? 'sh' : (LANGUAGE_ALIASES[languageId] ?? 'program');
     const step = buildStep(node, { ...annotation, id: annotation.id }, lang, selected.text);
     if (languageId !== lang) step.languageId = languageId;
+    if (lang === 'program' && annotation.interpreter === undefined && !hasInterpreter(languageId))
+      this.report(
+        'warning',
+        'no-interpreter',
+        `Unexpected language \`${node.lang}\` for executable block \`${step.id}\`: no interpreter is known for it, so it runs with \`cat\` (it is shown, as Runme shows it); name one with \`interpreter=\`, or use sh, bash, sql, js, ts, python or checks`,
+        start.line,
+        start.column,
+      );
     this.applyRunme(step, annotation, start.line, metaColumn);
     const problemAt = (ruleId: string, message: string) =>
       this.report('error', ruleId, message, start.line, metaColumn);

@@ -65,6 +65,11 @@ const EXTENSIONS: Record<string, string> = {
   pwsh: '.ps1',
 };
 
+/** Whether Runme's table names an interpreter for a fence language (others are shown with `cat`). */
+export function hasInterpreter(languageId: string): boolean {
+  return INTERPRETERS[languageId] !== undefined;
+}
+
 /** A program with its arguments, split on spaces as Runme does (`deno run`, `/usr/bin/env python3`). */
 function words(program: string): string[] {
   return program.trim().split(/\s+/);

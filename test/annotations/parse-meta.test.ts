@@ -94,9 +94,11 @@ describe('interpretAttributes', () => {
   it('accepts Runme annotations unchanged', () => {
     const { annotation, problems } = interpret('{"name":"setup-db","interactive":"false","excludeFromRunAll":"false"}');
     expect(problems).toEqual([]);
-    expect(annotation).toEqual({ id: 'setup-db', excluded: false });
+    expect(annotation).toEqual({ id: 'setup-db', idFromName: true, interactive: false, excluded: false });
     expect(interpret('{ name=migrate interactive=false closeTerminalOnSuccess=false }').annotation).toEqual({
       id: 'migrate',
+      idFromName: true,
+      interactive: false,
     });
   });
 

@@ -43,6 +43,7 @@ describe('parseCli', () => {
         yes: true,
         keepDb: true,
         disposable: false,
+        tag: [],
         report: { format: 'junit', file: 'r.xml' },
         format: 'table',
         only: [],
@@ -122,7 +123,8 @@ describe('parseCli', () => {
     [['plan', 'a', '--yes'], /^exec-doc: unknown option '--yes' for plan\n/],
     [['run', 'a', '--report', 'html', 'x'], /only junit is supported/],
     [['list', '--bogus'], /unknown option '--bogus' for list/],
-    [['list', 'extra'], /unexpected argument 'extra' for list/],
+    [['list', 'README.md', 'extra'], /unexpected argument 'extra' for list/],
+    [['run', 'a/b', '--session', 'sometimes'], /--session takes shared or isolated, not 'sometimes'/],
     [['run', 'a', '--docs'], /--docs/],
   ])('%j is a usage error (64)', (argv, message) => {
     const parsed = parseCli(argv);

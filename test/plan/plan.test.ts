@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildPlan, requirementsOf } from '../../src/plan/plan.js';
 import { extractFromSource } from '../../src/documents/load.js';
+import type { Step } from '../../src/model/types.js';
 
 const FILE = path.join(import.meta.dirname, 'plan-fixture.md');
 const doc = await extractFromSource(FILE, readFileSync(FILE, 'utf8'), {
@@ -57,12 +58,23 @@ describe('buildPlan', () => {
     expect(plan.requirements).toEqual(['cmd:bash', 'cmd:jq', 'cmd:psql', 'node', 'postgres', 'python']);
     expect(plan.needsPostgres).toBe(true);
     const shell = buildPlan(section('shell-only'));
-    expect(shell.requirements).toEqual(['cmd:sh']);
+    // An `sh` block runs under bash when there is one, else sh (as Runme runs it).
+    expect(shell.requirements).toEqual(['cmd:bash|sh']);
     expect(shell.needsPostgres).toBe(false);
     expect(shell.verify).toEqual([]);
     expect(shell.teardown).toEqual([]);
     expect(shell.previews).toEqual([]);
     expect(shell.confirmations).toEqual([]);
+  });
+
+  it('names the interpreter of any other language, and the one a block names itself', () => {
+    const step = (over: Partial<Step>): Step => ({ ...section('shell-only').steps[0]!, ...over });
+    expect(requirementsOf(step({ lang: 'bash', languageId: 'zsh' }))).toEqual(['cmd:zsh']);
+    expect(requirementsOf(step({ lang: 'program', languageId: 'ruby' }))).toEqual(['cmd:ruby']);
+    expect(requirementsOf(step({ lang: 'program', languageId: 'ts', interpreter: 'deno run' }))).toEqual(['cmd:deno']);
+    expect(requirementsOf(step({ lang: 'program', languageId: 'yaml' }))).toEqual(['cmd:cat']);
+    expect(requirementsOf(step({ lang: 'python', interpreter: '/usr/bin/env python3' }))).toEqual(['cmd:/usr/bin/env']);
+    expect(requirementsOf(step({ lang: 'js', interpreter: 'cat' }))).toEqual(['cmd:cat']);
   });
 
   it('derives a checks block’s needs from the checks it runs', () => {
