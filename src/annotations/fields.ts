@@ -391,7 +391,28 @@ export const FIELD_KEYS: readonly string[] = [...BY_KEY.keys()].filter(
 );
 
 // Runme gives every cell a generated ULID `id` besides its human `name`; the name is the id here.
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+export const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/**
+ * The name Runme gives a block that has none (`runme run echo-hello`): from its first line that
+ * is not a comment, the part before an `=`, at most 32 characters, its first two words, lower
+ * case, letters and digits, joined by `-`.
+ */
+export function generatedName(code: string): string {
+  const line =
+    code
+      .split('\n')
+      .map((l) => l.replace(/^\$+/, '').trim())
+      .find((l) => l !== '' && !l.startsWith('#')) ?? '';
+  const eq = line.indexOf('=');
+  const words = (eq > 0 ? line.slice(0, eq) : line).slice(0, 32).split(' ').slice(0, 2).join(' ').toLowerCase();
+  let out = '';
+  for (const c of words) {
+    if (c === ' ' && out !== '') out += '-';
+    else if (/[a-z0-9]/.test(c)) out += c;
+  }
+  return out;
+}
 
 export function interpretAttributes(all: MetaAttribute[]): InterpretedAnnotation {
   const hasName = all.some((a) => a.key === 'name');

@@ -4,7 +4,7 @@ import GithubSlugger from 'github-slugger';
 import { toString } from 'mdast-util-to-string';
 import type { Code, Heading, Root, RootContent, Yaml } from 'mdast';
 import { parseMeta } from '../annotations/parse-meta.js';
-import { interpretAttributes, type StepAnnotation } from '../annotations/fields.js';
+import { generatedName, interpretAttributes, ULID, type StepAnnotation } from '../annotations/fields.js';
 import type {
   CheckPhase,
   Diagnostic,
@@ -220,18 +220,29 @@ class DocumentWalk {
       this.report(p.severity ?? 'error', p.ruleId, p.message, at(p.offset).line, at(p.offset).column);
     // Runme's `ignore=true` / `transform=false`: plain text, whatever else the annotation says.
     if (annotation.ignore === true || annotation.transform === false) return;
+    // A cell Runme saved with only its ULID: it answers to the name Runme generates for it.
+    let generated = false;
+    if (annotation.id !== undefined && ULID.test(annotation.id) && !annotation.idFromName) {
+      const name = generatedName(node.value);
+      if (name !== '') {
+        annotation.id = name;
+        annotation.idFromName = true;
+        generated = true;
+      }
+    }
     if (annotation.id !== undefined && annotation.idFromName) {
       const seen = (this.names.get(annotation.id) ?? 0) + 1;
       this.names.set(annotation.id, seen);
       if (seen > 1) {
         const renamed = `${annotation.id}-${seen}`;
-        this.report(
-          'warning',
-          'duplicate-name',
-          `Unexpected second block named \`${annotation.id}\`: it runs as \`${renamed}\`, as in Runme; give it a name of its own`,
-          start.line,
-          metaColumn,
-        );
+        if (!generated)
+          this.report(
+            'warning',
+            'duplicate-name',
+            `Unexpected second block named \`${annotation.id}\`: it runs as \`${renamed}\`, as in Runme; give it a name of its own`,
+            start.line,
+            metaColumn,
+          );
         annotation.id = renamed;
       }
     }
@@ -324,7 +335,9 @@ class DocumentWalk {
         );
       else step.interpreter = annotation.interpreter;
     } else if (shell && runme.shell !== undefined) step.interpreter = runme.shell;
-    if (runme.cwd !== undefined) step.cwd = path.join(runme.cwd, step.cwd ?? '.');
+    // The document's and the block's folders combine (`..` under `/tmp/x` is `/tmp`); an absolute one wins.
+    if (runme.cwd !== undefined && !(step.cwd !== undefined && path.isAbsolute(step.cwd)))
+      step.cwd = path.join(runme.cwd, step.cwd ?? '.');
     if (annotation.background) step.background = true;
     if (annotation.interactive) step.interactive = true;
     if (annotation.excluded) step.excludeFromRunAll = true;

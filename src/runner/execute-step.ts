@@ -1,6 +1,6 @@
 // Executes one block: confirmation, attempts with exponential backoff, verification of exit
 // code and output, hand-off values, a masked log, and one StepResult whatever happened.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Param, Step } from '../model/types.js';
 import type { StepPhase, StepStatus } from '../events/types.js';
@@ -317,10 +317,13 @@ async function attemptOnce(
       ),
       { durationMs: 0, output: '' },
     );
+  const cwd = path.resolve(context.where.docDir, step.cwd ?? '.');
+  // Node reports a missing folder as the program missing (`spawn bash ENOENT`): say what it is.
+  if (!existsSync(cwd)) return fail('failed', reasons.noCwd(cwd), { durationMs: 0, output: '' });
   const processOptions = {
     file: command.file,
     args: command.args,
-    cwd: path.resolve(context.where.docDir, step.cwd ?? '.'),
+    cwd,
     env,
     ...(step.interactive ? { stdin: 'inherit' as const } : {}),
     onOutput: (stream: 'stdout' | 'stderr', text: string) => streams[stream].write(text),

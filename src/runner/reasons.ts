@@ -14,6 +14,7 @@ export const reasons = {
   declined: () => 'declined by the operator at the confirmation prompt',
   resumeRollback: () => "rolled back at the operator's request on resume (`resume --rollback`) after the runner died",
   notStarted: () => 'not started: the run was interrupted before it',
+  noCwd: (dir: string) => `its working directory ${dir} does not exist (see \`cwd\`); nothing was started`,
   noInterpreter: (programs: string) =>
     `no interpreter: none of ${programs} is on PATH; install one, or name another with \`interpreter=\``,
   promptedValueMissing: (names: string[]) =>

@@ -94,13 +94,13 @@ describe('bad input is refused, never an internal error', () => {
     mkdirSync(docs, { recursive: true });
     writeFileSync(
       path.join(docs, 'g.md'),
-      '# G\n\n## Only {#only}\n\n```bash {id=a rollback=none bogus=1}\ntouch ran\n```\n',
+      '# G\n\n## Only {#only}\n\n```bash {id=a rollback=none retries=many}\ntouch ran\n```\n',
     );
     for (const address of ['g/only', path.join(docs, 'g.md#only')]) {
       const r = await attempt(BIN, ['run', address, '--docs', docs]);
       expectRefused(r, 'exec-doc');
       expect(r.stderr).toContain('g.md has 1 error; nothing ran');
-      expect(r.stderr).toContain('g.md:5:29: error: Unexpected field `bogus`');
+      expect(r.stderr).toContain('g.md:5:37: error: Unexpected value for `retries`');
     }
   });
 
