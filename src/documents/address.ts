@@ -165,7 +165,9 @@ async function resolveInFile(file: string, fragment: string, options: LoadOption
     'E_UNKNOWN_SECTION',
     slug
       ? `No section or block \`#${slug}\` in ${path.relative('.', file) || file}`
-      : `${file} has ${slugs.length} sections; add #<section> or #<block>, or --tag <name>`,
+      : slugs.length === 0
+        ? `${file} holds no executable block`
+        : `${file} has ${slugs.length} sections; add #<section> or #<block>, or --tag <name>`,
     {
       details:
         near.length > 0
@@ -176,7 +178,9 @@ async function resolveInFile(file: string, fragment: string, options: LoadOption
                 ...names.slice(0, 20).map((s) => `  ${file}#${s}`),
                 `  (\`exec-doc list ${file}\` shows them all)`,
               ]
-            : ['It holds no executable sections.'],
+            : [
+                'A block runs when its info string names it: ```sh {name=build} (Runme) or ```sh {id=build}; a block without a name is an example.',
+              ],
     },
   );
 }

@@ -18,6 +18,7 @@ import { checkedParams, resolveParams, shownValues, type ResolvedParams } from '
 import { checkRequirements } from './requirements.js';
 import { executeStep, type BackgroundProcess, type StepContext } from './execute-step.js';
 import type { AskValue } from './prompt-env.js';
+import { fragmentOf } from '../documents/select.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
 import { isProcessOfRun, killTree } from '../process/kill-tree.js';
 import { reasons } from './reasons.js';
@@ -200,7 +201,7 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
       {
         details: [
           `Its record: ${store.resultPath}`,
-          `Start a new run with: exec-doc run ${state.section.file}#${state.section.address.split('/').pop()}`,
+          `Start a new run with: exec-doc run ${state.section.file}#${fragmentOf(state.section.address)}`,
         ],
       },
     );
@@ -868,7 +869,8 @@ class Run {
         : this.finish('succeeded', EXIT.ok);
     }
     const complete = this.state.notUndone.length === 0 && !failedIn('verify') && !failedIn('teardown');
-    if (complete && (this.state.notUndoable?.length ?? 0) > 0 && this.state.undone.length === 0)
+    // A plain runbook has nothing to roll back: it failed, and what completed stayed done.
+    if (complete && this.plan.section.noRollbacks && this.state.undone.length === 0)
       return this.finish('failed', EXIT.rolledBack);
     return complete
       ? this.finish('rolled-back', EXIT.rolledBack)

@@ -218,6 +218,13 @@ describe('Runme documents', () => {
     expect(record.rollback.notUndoable.sort()).toEqual(['first', 'second']);
     expect(record.rollback.notUndone).toEqual([]);
 
+    // Failing at its first block: nothing stayed done, and still nothing was rolled back.
+    writeFileSync(path.join(dir, 'first.md'), '# F\n\n```sh {"name":"only"}\nexit 5\n```\n');
+    const first = await cli(['run', path.join(dir, 'first.md')], { env });
+    expect(first.exitCode).toBe(1);
+    expect(lastRecord(dir).status).toBe('failed');
+    expect(lastRecord(dir).rollback.notUndoable).toEqual([]);
+
     const strict = path.join(dir, 'strict.md');
     writeFileSync(
       strict,
