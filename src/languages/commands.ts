@@ -111,7 +111,12 @@ export function programRequirement(step: Pick<Step, 'lang' | 'languageId' | 'int
 export function commandFor(
   step: Pick<Step, 'lang' | 'languageId' | 'interpreter'>,
   code: string,
-  options: { env: Record<string, string | undefined>; writeScript: (extension: string) => string },
+  options: {
+    env: Record<string, string | undefined>;
+    writeScript: (extension: string) => string;
+    /** Put before the code when a shell runs it with `-c` (on its first line, so line numbers hold). */
+    shellPrefix?: string;
+  },
 ): Command | undefined {
   const candidates = candidatePrograms(step);
   if (candidates.length === 0) {
@@ -125,7 +130,7 @@ export function commandFor(
   const name = path.basename(file);
   if (SHELLS.has(name) && (step.lang === 'sh' || step.lang === 'bash' || step.languageId === '')) {
     const strict = POSIX_SHELLS.has(name) ? ['-e'] : ['-e', '-o', 'pipefail'];
-    return { file, args: [...extra, ...strict, '-c', code] };
+    return { file, args: [...extra, ...strict, '-c', `${options.shellPrefix ?? ''}${code}`] };
   }
   if (step.lang === 'python' && step.interpreter === undefined) return { file, args: [...extra, '-c', code] };
   const extension = EXTENSIONS[step.languageId ?? step.lang] ?? '';

@@ -296,11 +296,12 @@ async function attemptOnce(
     script = resolved.code;
     Object.assign(env, resolved.env);
   }
-  // In a shared session a shell block leaves what it exported for the next ones (on every exit).
-  if (session && shell)
-    script = `trap '__exec_doc_status=$?; env -0 > "$${SESSION_ENV}"; exit $__exec_doc_status' EXIT; ${script}`;
   const command = commandFor(step, script, {
     env,
+    // In a shared session a shell leaves what it exported for the next blocks, on every exit.
+    ...(session && shell
+      ? { shellPrefix: `trap '__exec_doc_status=$?; env -0 > "$${SESSION_ENV}"; exit $__exec_doc_status' EXIT; ` }
+      : {}),
     writeScript: (extension) => {
       const file = `${attemptFiles}.script${extension}`;
       writeFileSync(file, script, { mode: 0o600 });

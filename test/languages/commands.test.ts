@@ -28,6 +28,16 @@ describe('commandFor', () => {
     });
   });
 
+  it('puts a prefix (the session trap) only before code a shell runs, on its first line', () => {
+    const shellPrefix = 'trap x EXIT; ';
+    expect(commandFor({ lang: 'sh' }, 'echo 1', { env, writeScript, shellPrefix })!.args.at(-1)).toBe(
+      'trap x EXIT; echo 1',
+    );
+    expect(commandFor({ lang: 'sh', interpreter: 'cat' }, 'echo 1', { env, writeScript, shellPrefix })!.args).toEqual([
+      path.join(dir, 'script'),
+    ]);
+  });
+
   it('gives any other program the code as a file, with the ending its language has', () => {
     const written: string[] = [];
     const save = (extension: string) => {
