@@ -108,7 +108,6 @@ describe('checks blocks in a run', () => {
       '# G\n\n## P\n\n```checks {id=gate kind=step}\nphase: during\nchecks:\n  http.helth: {}\n```\n',
     );
     expect(doc.diagnostics.map((d) => `${d.line}:${d.column} ${d.ruleId} ${d.message}`)).toEqual([
-      '5:1 missing-rollback Unexpected step `gate` without `rollback`: a later failure cannot undo it; add `rollback=<id>`, or `rollback=none` if it changes nothing',
       '5:11 checks-kind Unexpected kind=step on the checks block `gate`, expected kind=check (a checks block only looks; leave kind out or write kind=check)',
       '6:8 checks-block Unexpected value for `phase` in the checks block: expected one of "pre-upgrade"|"post-upgrade"|"post-rollback"',
       expect.stringMatching(/^8:3 checks-block Unexpected check type `http\.helth`.*did you mean `http\.health`/),

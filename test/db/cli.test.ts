@@ -72,7 +72,13 @@ describe('npm run db in a runbook', () => {
     ]);
     const failed = await runDoc(RUNBOOK(true), 'migrate', { env });
     expect(failed.exitCode).toBe(1);
-    expect(failed.record.rollback).toEqual({ ran: true, complete: true, undone: ['migrate'], notUndone: [] });
+    expect(failed.record.rollback).toEqual({
+      ran: true,
+      complete: true,
+      undone: ['migrate'],
+      notUndone: [],
+      notUndoable: [],
+    });
     // The starting-point check ran again after the rollback and passed: the table is gone.
     expect(failed.record.steps.find((s) => s.phase === 'verify')).toMatchObject({ stepId: 'start', status: 'passed' });
   }, 60_000);

@@ -40,7 +40,13 @@ describe('runSection', () => {
     expect(run.status).toBe('rolled-back');
     expect(run.record.failedStep).toBe('d');
     expect(run.record.failureReason).toBe('exited with code 7, expected 0');
-    expect(run.record.rollback).toEqual({ ran: true, complete: true, undone: ['c', 'b', 'a'], notUndone: [] });
+    expect(run.record.rollback).toEqual({
+      ran: true,
+      complete: true,
+      undone: ['c', 'b', 'a'],
+      notUndone: [],
+      notUndoable: [],
+    });
     const rollbackStart = run.events.find((e) => e.type === 'rollback.start');
     expect(rollbackStart).toMatchObject({ steps: ['c', 'b', 'a'] });
   });
@@ -52,7 +58,13 @@ describe('runSection', () => {
     expect(run.exitCode).toBe(2);
     expect(run.status).toBe('rollback-incomplete');
     expect(marks(log)).toEqual(['a', 'b', 'undo-b']);
-    expect(run.record.rollback).toEqual({ ran: true, complete: false, undone: [], notUndone: ['b', 'a'] });
+    expect(run.record.rollback).toEqual({
+      ran: true,
+      complete: false,
+      undone: [],
+      notUndone: ['b', 'a'],
+      notUndoable: [],
+    });
   });
 
   it('exits 2 when a completed step declares no rollback at all', async () => {
@@ -303,6 +315,12 @@ describe('runSection', () => {
     });
     expect(second.exitCode).toBe(1);
     expect(marks(log)).toEqual(['a', 'b', 'undo-b', 'undo-a']);
-    expect(second.record.rollback).toEqual({ ran: true, complete: true, undone: ['b', 'a'], notUndone: [] });
+    expect(second.record.rollback).toEqual({
+      ran: true,
+      complete: true,
+      undone: ['b', 'a'],
+      notUndone: [],
+      notUndoable: [],
+    });
   }, 60_000);
 });
