@@ -25,7 +25,7 @@ const LAYERS: string[][] = [
   ['src/plan', 'src/extract'],
   ['src/results', 'plugins/remark-exec-doc'],
   ['src/documents'],
-  ['src/runner', 'src/site', 'src/theme'],
+  ['src/runner', 'src/site', 'src/theme', 'src/agents'],
   ['src/report', 'src/guide-check'],
   ['src/cli', 'plugins/docusaurus-exec-doc'],
   ['src'],

@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { LoadContext, Plugin } from '@docusaurus/types';
 import { checkGuide } from '../../src/guide-check/check.js';
 import { formatDiagnostic } from '../../src/errors/exec-doc-error.js';
-import { readLatestRuns, type LastRun } from './last-runs.js';
-import { writeAgentOutputs, type PageDoc } from './agent-outputs.js';
+import { readLatestRuns, type LastRun } from '../../src/agents/last-runs.js';
+import { writeAgentOutputs, type PageDoc } from '../../src/agents/outputs.js';
 
 export interface ExecDocSiteOptions {
   /** The guide's folder (default: docs). */

@@ -29,6 +29,10 @@ export async function main(
     const { preflight } = await import('./preflight.js');
     preflight(command, args, options);
     switch (command) {
+      case 'mcp': {
+        const { serveMcp } = await import('./mcp.js');
+        return await serveMcp(options, io);
+      }
       case 'list':
         return args[0] !== undefined ? await listFile(args[0], options, io) : await list(options, io);
       case 'validate':

@@ -6,7 +6,18 @@ import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../annotations/duration.js';
 
 export type CommandName =
-  'list' | 'plan' | 'run' | 'resume' | 'validate' | 'check-docs' | 'check' | 'approve' | 'audit' | 'keygen' | 'token';
+  | 'list'
+  | 'plan'
+  | 'run'
+  | 'resume'
+  | 'validate'
+  | 'check-docs'
+  | 'check'
+  | 'approve'
+  | 'audit'
+  | 'keygen'
+  | 'token'
+  | 'mcp';
 
 export interface CliOptions {
   docs: string;
@@ -383,6 +394,12 @@ const COMMANDS: CommandSpec[] = [
     args: '<name>',
     summary: 'issue a signed identity token, for CI and agents (the OS user is the identity otherwise)',
     help: 'Signs a short-lived statement that the holder is <name>, with the private key the policy trusts for <name>. Pass it to run/plan/resume with --identity-token <file> or $EXEC_DOC_IDENTITY_TOKEN. Tokens live at most 24h (default 1h).',
+  },
+  {
+    name: 'mcp',
+    args: '',
+    summary: 'serve the guide to AI agents over the Model Context Protocol (stdio)',
+    help: "Speaks MCP on standard input and output, for an agent's client to start: tools to list and search the procedures, read a section with its metadata, plan, run (with the same access control, confirmations and approvals as the command line; a step marked confirm needs yes=true), resume, run a validation phase and read a run's result; every guide page and the runbook index as resources. Logs go to standard error.",
   },
   {
     name: 'check-docs',

@@ -4,7 +4,7 @@
 import React from 'react';
 import { usePluginData } from '@docusaurus/useGlobalData';
 // The shape the site plugin publishes (a type only: nothing of the plugin reaches the browser).
-import type { LastRun } from '../../plugins/docusaurus-exec-doc/last-runs';
+import type { LastRun } from '../agents/last-runs';
 
 interface Flow {
   forward: Array<{ id: string; kind: string; rollback?: string | null }>;

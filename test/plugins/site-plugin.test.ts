@@ -10,13 +10,13 @@ import remarkParse from 'remark-parse';
 import { VFile } from 'vfile';
 import type { Root } from 'mdast';
 import execDocSitePlugin from '../../plugins/docusaurus-exec-doc/index.js';
-import { readLatestRuns } from '../../plugins/docusaurus-exec-doc/last-runs.js';
+import { readLatestRuns } from '../../src/agents/last-runs.js';
 import {
   pageInfo,
   runbooksIndex,
   writeAgentOutputs,
   markdownCopyPath,
-} from '../../plugins/docusaurus-exec-doc/agent-outputs.js';
+} from '../../src/agents/outputs.js';
 import remarkExecDoc from '../../plugins/remark-exec-doc/index.js';
 import { extract, ROOT, runDoc, tempDir } from '../helpers.js';
 

@@ -4,8 +4,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { DocumentRunbooks, Param, Section } from '../../src/model/types.js';
-import { buildPlan, requirementsOf } from '../../src/plan/plan.js';
+import type { DocumentRunbooks, Param, Section } from '../model/types.js';
+import { buildPlan, requirementsOf } from '../plan/plan.js';
 import type { LastRun } from './last-runs.js';
 
 export interface PageDoc {

@@ -1,7 +1,7 @@
 // The latest result record of each section, reduced to what a page shows as "last verified".
 import { readFileSync } from 'node:fs';
-import { walkFiles } from '../../src/util/walk-files.js';
-import type { RunRecord } from '../../src/results/record.js';
+import { walkFiles } from '../util/walk-files.js';
+import type { RunRecord } from '../results/record.js';
 
 export interface LastRun {
   runId: string;
