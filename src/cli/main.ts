@@ -47,6 +47,7 @@ export async function main(
         return await plan(args[0]!, options, io);
       case 'run':
       case 'resume':
+      case 'rollback':
         return await execute(command, args[0]!, options, io);
       case 'approve': {
         const { approveCommand } = await import('./security.js');
@@ -219,9 +220,14 @@ async function plan(address: string, options: CliOptions, io: Io): Promise<numbe
   return runPreviews(resolved, p, options, io);
 }
 
-async function execute(command: 'run' | 'resume', target: string, options: CliOptions, io: Io): Promise<number> {
+async function execute(
+  command: 'run' | 'resume' | 'rollback',
+  target: string,
+  options: CliOptions,
+  io: Io,
+): Promise<number> {
   const { resolveSection } = await import('../documents/address.js');
-  const { runSection, resumeRun } = await import('../runner/run.js');
+  const { runSection, resumeRun, rollbackRun } = await import('../runner/run.js');
   const { parseSets } = await import('../runner/params.js');
   const { createTerminalReporter } = await import('../report/terminal.js');
   const { formatSummary } = await import('../report/summary.js');
@@ -320,7 +326,7 @@ async function execute(command: 'run' | 'resume', target: string, options: CliOp
       });
     } else {
       let prepared: ReturnType<typeof prepareAccess> | undefined;
-      outcome = await resumeRun({
+      outcome = await (command === 'rollback' ? rollbackRun : resumeRun)({
         ...common,
         runId: target,
         rerunInterrupted: options.rerunInterrupted,

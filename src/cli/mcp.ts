@@ -296,6 +296,17 @@ export async function serveMcp(options: CliOptions, io: Io): Promise<number> {
   );
 
   server.registerTool(
+    'rollback',
+    {
+      title: 'Roll back a run that succeeded',
+      description:
+        "Undoes a finished run that succeeded: its steps' rollbacks in reverse order, then the checks that prove the system is back. Exit 0 when everything was undone and verified, 2 when not.",
+      inputSchema: { runId: z.string().regex(RUN_ID), params: PARAMS },
+    },
+    async ({ runId, params }) => fromRun(await cli(['rollback', ...sets(params), '--', runId])),
+  );
+
+  server.registerTool(
     'check',
     {
       title: 'Run a validation phase',

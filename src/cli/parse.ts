@@ -10,6 +10,7 @@ export type CommandName =
   | 'plan'
   | 'run'
   | 'resume'
+  | 'rollback'
   | 'validate'
   | 'check-docs'
   | 'check'
@@ -119,7 +120,7 @@ const OPTIONS: OptionSpec[] = [
     value: '<name=value>',
     multiple: true,
     description: 'set a section parameter (repeatable); for secrets prefer EXEC_DOC_PARAM_<name> or --secret-file',
-    commands: ['plan', 'run', 'resume', 'check', 'approve'],
+    commands: ['plan', 'run', 'resume', 'rollback', 'check', 'approve'],
   },
   {
     name: 'preview',
@@ -135,7 +136,7 @@ const OPTIONS: OptionSpec[] = [
   {
     name: 'keep-db',
     description: 'keep the embedded PostgreSQL (and its data directory) after the run, for inspection',
-    commands: ['run', 'resume', 'check'],
+    commands: ['run', 'resume', 'rollback', 'check'],
   },
   {
     name: 'config',
@@ -175,7 +176,7 @@ const OPTIONS: OptionSpec[] = [
     value: '<duration>',
     description:
       'wait this long (e.g. 30s, 5m) for another run of the same section and target to finish, instead of refusing at once (exit 75)',
-    commands: ['run', 'resume'],
+    commands: ['run', 'resume', 'rollback'],
   },
   {
     name: 'fail-before',
@@ -221,21 +222,21 @@ const OPTIONS: OptionSpec[] = [
     name: 'report',
     value: 'junit <file>',
     description: 'also write a report: `--report junit <file>`',
-    commands: ['run', 'resume'],
+    commands: ['run', 'resume', 'rollback'],
   },
   {
     name: 'policy',
     value: '<file>',
     description:
       'the access policy (default: $EXEC_DOC_POLICY, else the nearest exec-doc.policy.yaml; /etc/exec-doc/policy.yaml, when present, always applies)',
-    commands: ['plan', 'run', 'resume', 'approve', 'audit', 'token'],
+    commands: ['plan', 'run', 'resume', 'rollback', 'approve', 'audit', 'token'],
   },
   {
     name: 'identity-token',
     value: '<file>',
     description:
       'act as the identity a signed token proves (default: $EXEC_DOC_IDENTITY_TOKEN, else the OS user); see `exec-doc token`',
-    commands: ['plan', 'run', 'resume'],
+    commands: ['plan', 'run', 'resume', 'rollback'],
   },
   {
     name: 'approval',
@@ -250,7 +251,7 @@ const OPTIONS: OptionSpec[] = [
     value: '<name=file>',
     multiple: true,
     description: 'read secret parameter <name> from a file only you can read (mode 0600), instead of the environment',
-    commands: ['run', 'resume'],
+    commands: ['run', 'resume', 'rollback'],
   },
   {
     name: 'key',
@@ -396,6 +397,12 @@ const COMMANDS: CommandSpec[] = [
     help: 'Signs a short-lived statement that the holder is <name>, with the private key the policy trusts for <name>. Pass it to run/plan/resume with --identity-token <file> or $EXEC_DOC_IDENTITY_TOKEN. Tokens live at most 24h (default 1h).',
   },
   {
+    name: 'rollback',
+    args: '<run-id>',
+    summary: "undo a run that succeeded: its steps' rollbacks in reverse, then the checks that prove it",
+    help: "Undoes a finished run that succeeded: the rollbacks of its completed steps in reverse order, then the checks that verify the rollback (the pre checks and the rollback-phase ones), then the setup's rollbacks and the teardown. The run is continued under its own id, so its events and record show the rollback. The section must be as it was when the run succeeded; secret parameters must be given again. A run on the embedded PostgreSQL can be rolled back only if it was run with --keep-db. Exit 0 when everything was undone and verified, 2 when not.",
+  },
+  {
     name: 'mcp',
     args: '',
     summary: 'serve the guide to AI agents over the Model Context Protocol (stdio)',
@@ -517,7 +524,7 @@ export function commandHelp(name: CommandName): string {
     '',
     'Options:',
     columns(optionsOf(name).map((o) => [flag(o), o.description])),
-    ...(['plan', 'run', 'resume', 'check', 'approve'].includes(name) ? [SECTIONS_HELP] : []),
+    ...(['plan', 'run', 'check', 'approve'].includes(name) ? [SECTIONS_HELP] : []),
     OWN_EXIT_CODES[name] ?? RUN_EXIT_CODES,
   ].join('\n');
 }

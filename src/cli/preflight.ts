@@ -14,7 +14,7 @@ export function preflight(command: CommandName, args: string[], options: CliOpti
   if (command === 'validate') for (const file of args) requireFile(file, 'a document to validate');
   if (command === 'check' && options.config !== undefined)
     requireFile(options.config, '--config: the checks configuration');
-  if (command === 'run' || command === 'resume' || command === 'check' || command === 'approve')
+  if (['run', 'resume', 'rollback', 'check', 'approve'].includes(command))
     requireWritableDirectory(options.stateDir, '--state-dir');
   if (options.policy !== undefined) requireFile(options.policy, '--policy: the access policy');
   if (options.identityToken !== undefined) requireFile(options.identityToken, '--identity-token');

@@ -24,7 +24,7 @@ export function formatSummary(record: RunRecord, runDir: string): string {
   if (rows.length > 0) lines.push(table(['step', 'kind', 'phase', 'status', 'tries', 'duration'], rows, [5]).trimEnd());
   lines.push('');
   lines.push(
-    `${record.section.address}: ${VERDICT[record.status]} (exit ${record.exitCode}) in ${formatMs(record.durationMs)}`,
+    `${record.section.address}: ${record.status === 'rolled-back' && record.exitCode === 0 ? "rolled back at the operator's request, and verified" : VERDICT[record.status]} (exit ${record.exitCode}) in ${formatMs(record.durationMs)}`,
   );
   if (record.failedStep) {
     lines.push(`failed step: ${record.failedStep} — ${(record.failureReason ?? '').split('\n')[0]}`);

@@ -242,6 +242,83 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
   }
 }
 
+/**
+ * `exec-doc rollback <run-id>`: undoes a run that succeeded. Its completed steps' rollbacks run in
+ * reverse order, then the checks that prove the system is back (the pre checks and the
+ * rollback-phase ones), then the setup's rollbacks and the teardown, as after a failure. The run
+ * itself is continued (same id, events and record), so its history says it was rolled back.
+ */
+export async function rollbackRun(given: ResumeOptions): Promise<RunOutcome> {
+  let options = given;
+  const store = new RunStore(options.stateDir, options.runId);
+  const state = store.load();
+  if (!state.final)
+    throw new ExecDocError('E_RUN_UNFINISHED', `Run \`${state.runId}\` has not finished; nothing to roll back yet`, {
+      details: [`Roll back what it did so far with: exec-doc resume ${state.runId} --rollback`],
+    });
+  if (state.final.status !== 'succeeded')
+    throw new ExecDocError(
+      'E_RUN_FINISHED',
+      `Run \`${state.runId}\` ended ${state.final.status} (exit ${state.final.exitCode}); only a run that succeeded is rolled back with \`exec-doc rollback\``,
+      {
+        details:
+          state.final.status === 'rollback-incomplete'
+            ? ['Its rollback did not finish: see its record for what was not undone, and undo that by hand.']
+            : [`A failed run was rolled back when it failed: its record is ${store.resultPath}`],
+      },
+    );
+  if (state.postgres?.kind === 'embedded' && !state.keepDb)
+    throw new ExecDocError(
+      'E_RUN_FINISHED',
+      `Run \`${state.runId}\` changed the embedded PostgreSQL, which was removed when the run ended: there is nothing left to roll back`,
+      {
+        details: [
+          'To roll back later, run against your server (DATABASE_URL) or keep the embedded one with --keep-db.',
+        ],
+      },
+    );
+  const section = await options.loadSection(state);
+  const prepared = options.prepare?.();
+  if (prepared) options = { ...options, sets: prepared.sets, access: prepared.access };
+  if (section.contentHash !== state.section.contentHash)
+    throw new ExecDocError(
+      'E_RUN_CHANGED',
+      `The section ${section.address} changed since run \`${state.runId}\`; its rollbacks may no longer undo what it did`,
+      { details: ['Restore the document as it was when the run succeeded, then roll it back.'] },
+    );
+  const env = options.env ?? process.env;
+  const plan = buildPlan(section, { fixtures: !state.fixturesSkipped });
+  const sets = { ...state.params, ...(options.sets ?? {}) };
+  const params = checkedParams(
+    plan,
+    resolveParams(section.params, sets, env),
+    `Cannot roll back ${state.runId} (secret values are never stored; pass them again)`,
+  );
+  const checksConfig = await loadChecksConfigFor(plan, state.section.file);
+  const unlockSection = await lockSectionFor(plan, state.runId, options, env);
+  try {
+    const grant = authorize(plan, state.runId, params, options, env, true, false);
+    Object.assign(state, undoLists(plan, state.completed, [], state.baselineAfterSetup === true), {
+      final: null,
+      phase: 'rollback',
+      failure: null,
+      requestedRollback: true,
+      undone: [],
+      notUndone: [],
+      rollbackStartedAt: null,
+      verifyCursor: 0,
+      teardownCursor: 0,
+    });
+    return await continueRun(
+      { plan, state, store, params, ...(checksConfig ? { checksConfig } : {}) },
+      { ...options, rollback: false },
+      grant,
+    );
+  } finally {
+    await unlockSection();
+  }
+}
+
 /** Goes on with a stored run whose parameters, configuration and section lock are ready. */
 async function continueRun(
   prepared: { plan: Plan; state: RunState; store: RunStore; params: ResolvedParams; checksConfig?: ChecksConfig },
@@ -863,6 +940,13 @@ class Run {
 
   private conclude(): RunOutcome {
     const failedIn = (phase: StepPhase) => this.state.results.some((r) => r.phase === phase && r.status !== 'passed');
+    if (this.state.requestedRollback) {
+      // `exec-doc rollback` of a run that succeeded: done when everything was undone and verified.
+      // (The run succeeded first, so any failed verification or teardown is the rollback's.)
+      return this.state.notUndone.length === 0 && !failedIn('verify') && !failedIn('teardown')
+        ? this.finish('rolled-back', EXIT.ok)
+        : this.finish('rollback-incomplete', EXIT.rollbackIncomplete);
+    }
     if (!this.state.failure) {
       return failedIn('teardown')
         ? this.finish('teardown-failed', EXIT.rollbackIncomplete)

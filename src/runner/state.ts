@@ -83,6 +83,8 @@ export interface RunState {
   baselineAfterSetup?: boolean;
   undone: string[];
   notUndone: string[];
+  /** Rolled back at the operator's request after it succeeded (`exec-doc rollback`), not after a failure. */
+  requestedRollback?: boolean;
   /** Completed steps of a document that declares no rollback (absent in older journals). */
   notUndoable?: string[];
   /** Background blocks still running (Runme's `background`): a resumed run stops what a killed runner left. */

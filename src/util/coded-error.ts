@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'E_SECTION_LOCKED'
   | 'E_RUN_CHANGED'
   | 'E_RUN_FINISHED'
+  | 'E_RUN_UNFINISHED'
   | 'E_REHEARSAL_ONLY'
   | 'E_TARGET'
   | 'E_CONFIG'
@@ -79,6 +80,7 @@ export const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   E_SECTION_LOCKED: EXIT.locked,
   E_RUN_CHANGED: EXIT.usage,
   E_RUN_FINISHED: EXIT.usage,
+  E_RUN_UNFINISHED: EXIT.usage,
   E_REHEARSAL_ONLY: EXIT.usage,
   E_TARGET: EXIT.requirementMissing,
   E_CONFIG: EXIT.usage,

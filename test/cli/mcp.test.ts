@@ -38,7 +38,16 @@ describe('exec-doc mcp', () => {
 
   it('offers the tools and the guide pages, and the hub leads to the database guide', async () => {
     const tools = (await client.listTools()).tools.map((t) => t.name).sort();
-    expect(tools).toEqual(['check', 'get_result', 'list_procedures', 'plan', 'read_section', 'resume', 'run']);
+    expect(tools).toEqual([
+      'check',
+      'get_result',
+      'list_procedures',
+      'plan',
+      'read_section',
+      'resume',
+      'rollback',
+      'run',
+    ]);
     const resources = (await client.listResources()).resources.map((r) => r.uri);
     expect(resources).toContain('exec-doc://guide/index.md');
     expect(resources).toContain('exec-doc://guide/database-migrations.md');

@@ -11,12 +11,7 @@ import { VFile } from 'vfile';
 import type { Root } from 'mdast';
 import execDocSitePlugin from '../../plugins/docusaurus-exec-doc/index.js';
 import { readLatestRuns } from '../../src/agents/last-runs.js';
-import {
-  pageInfo,
-  runbooksIndex,
-  writeAgentOutputs,
-  markdownCopyPath,
-} from '../../src/agents/outputs.js';
+import { pageInfo, runbooksIndex, writeAgentOutputs, markdownCopyPath } from '../../src/agents/outputs.js';
 import remarkExecDoc from '../../plugins/remark-exec-doc/index.js';
 import { extract, ROOT, runDoc, tempDir } from '../helpers.js';
 
