@@ -229,6 +229,16 @@ async function execute(
   const { resolveSection } = await import('../documents/address.js');
   const { runSection, resumeRun, rollbackRun } = await import('../runner/run.js');
   const { parseSets } = await import('../runner/params.js');
+  const webhook = options.webhook ?? (io.env.EXEC_DOC_WEBHOOK_URL || undefined);
+  if (webhook !== undefined) {
+    const { webhookProblem } = await import('../report/webhook.js');
+    const problem = webhookProblem(webhook);
+    // The address is not repeated: it may hold the webhook's credential.
+    if (problem)
+      throw new ExecDocError('E_USAGE', `The webhook address ${problem}`, {
+        details: [`Give --webhook or $EXEC_DOC_WEBHOOK_URL as http(s)://host/path; nothing ran`],
+      });
+  }
   const { createTerminalReporter } = await import('../report/terminal.js');
   const { formatSummary } = await import('../report/summary.js');
 
@@ -357,6 +367,13 @@ async function execute(
   }
   if (!options.json)
     io.stdout.write(formatSummary(outcome.record, path.relative('.', outcome.runDir) || outcome.runDir));
+  if (webhook !== undefined) {
+    const { needsAlert, sendWebhook, webhookNotice } = await import('../report/webhook.js');
+    if (needsAlert(outcome.record)) {
+      const sent = await sendWebhook(webhook, webhookNotice(outcome.record));
+      io.stderr.write(`exec-doc: ${sent.message}\n`);
+    }
+  }
   if (options.report) {
     const { formatJunit } = await import('../report/junit.js');
     writeFileSync(options.report.file, formatJunit(outcome.record));

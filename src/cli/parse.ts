@@ -51,6 +51,8 @@ export interface CliOptions {
   disposable: boolean;
   /** run, plan: only the blocks carrying one of these tags (Runme's `--tag`). */
   tag: string[];
+  /** run, resume, rollback: where alerts go (else $EXEC_DOC_WEBHOOK_URL). */
+  webhook?: string;
   /** run: `shared` carries exported variables from block to block (Runme's session); default: the document's. */
   session?: 'shared' | 'isolated';
   /** The access policy (default: /etc/exec-doc/policy.yaml, $EXEC_DOC_POLICY, the nearest exec-doc.policy.yaml). */
@@ -217,6 +219,13 @@ const OPTIONS: OptionSpec[] = [
     description:
       'resume: roll back instead of going on: the interrupted step first, then the completed steps in reverse',
     commands: ['resume'],
+  },
+  {
+    name: 'webhook',
+    value: '<url>',
+    description:
+      'when the run fails, is rolled back or leaves a rollback incomplete, POST a JSON notice here (default: $EXEC_DOC_WEBHOOK_URL); a webhook that is down never changes the exit code',
+    commands: ['run', 'resume', 'rollback'],
   },
   {
     name: 'report',
@@ -656,6 +665,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
     .flatMap((t) => t.split(','))
     .map((t) => t.trim())
     .filter(Boolean);
+  if (typeof values.webhook === 'string') options.webhook = values.webhook;
   if (typeof values.session === 'string') {
     if (values.session !== 'shared' && values.session !== 'isolated')
       return usage(`--session takes shared or isolated, not '${values.session}'`, spec.name);
