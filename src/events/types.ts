@@ -47,6 +47,16 @@ export type RunEventBody =
     }
   | { type: 'run.resume'; section: string; fromStep: string | null; rollingBack: boolean }
   | { type: 'requirements'; results: Array<{ requirement: string; ok: boolean; detail: string }> }
+  | {
+      /** Before each block: how far the run is, and what the rest took the last time (null: unknown). */
+      type: 'progress';
+      phase: 'forward' | 'rollback' | 'verify' | 'teardown';
+      stepId: string;
+      done: number;
+      total: number;
+      elapsedMs: number;
+      estimatedRemainingMs: number | null;
+    }
   | { type: 'step.start'; stepId: string; kind: StepKind; lang: StepLanguage; phase: StepPhase; attempt: number }
   | { type: 'step.output'; stepId: string; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'step.retry'; stepId: string; attempt: number; delayMs: number; reason: string }

@@ -46,11 +46,22 @@ export function createTerminalReporter(options: {
   return options.tty ? liveReporter(options.write, p, options.columns ?? 100) : plainReporter(options.write, p);
 }
 
+/** `[3/8, ~12s left]` from the progress event before a block. */
+function progressText(event: Extract<RunEvent, { type: 'progress' }> | undefined): string {
+  if (!event) return '';
+  const left = event.estimatedRemainingMs === null ? '' : `, ~${formatMs(event.estimatedRemainingMs)} left`;
+  return `[${event.done + 1}/${event.total}${left}] `;
+}
+
 function plainReporter(write: (text: string) => void, p: Paint): TerminalReporter {
   const pendingOutput = new Map<string, string>();
+  let progress: Extract<RunEvent, { type: 'progress' }> | undefined;
   return {
     listener(event) {
       switch (event.type) {
+        case 'progress':
+          progress = event;
+          break;
         case 'run.start':
           write(`${p.bold('▶')} ${p.bold(event.section)}  ${p.dim(`run ${event.runId}`)}\n`);
           break;
@@ -65,7 +76,7 @@ function plainReporter(write: (text: string) => void, p: Paint): TerminalReporte
           break;
         case 'step.start':
           write(
-            `${p.cyan('→')} ${PHASE_LABEL[event.phase]}${event.stepId} ${p.dim(`(${event.kind}, ${event.lang}${event.attempt > 1 ? `, attempt ${event.attempt}` : ''})`)}\n`,
+            `${p.cyan('→')} ${p.dim(progressText(progress?.stepId === event.stepId ? progress : undefined))}${PHASE_LABEL[event.phase]}${event.stepId} ${p.dim(`(${event.kind}, ${event.lang}${event.attempt > 1 ? `, attempt ${event.attempt}` : ''})`)}\n`,
           );
           break;
         case 'step.output': {
@@ -115,6 +126,7 @@ function liveReporter(write: (text: string) => void, p: Paint, columns: number):
   const rows: Row[] = [];
   const byKey = new Map<string, Row>();
   const header: string[] = [];
+  let progress: Extract<RunEvent, { type: 'progress' }> | undefined;
   let frameLines = 0;
   let tick = 0;
   const timer = setInterval(() => {
@@ -136,6 +148,7 @@ function liveReporter(write: (text: string) => void, p: Paint, columns: number):
 
   const render = (): string[] => {
     const lines = [...header];
+    if (progress) lines.push(p.dim(`${progress.phase}: ${progressText(progress).trim()}`));
     for (const row of rows) {
       const icon =
         row.state === 'running'
@@ -175,6 +188,9 @@ function liveReporter(write: (text: string) => void, p: Paint, columns: number):
           // Verification checks only run after a rollback: their rows appear if they start.
           for (const step of event.steps.filter((s) => s.phase !== 'verify'))
             rowFor(step.id, step.phase, `${step.kind} · ${step.lang}`);
+          break;
+        case 'progress':
+          progress = event;
           break;
         case 'run.resume':
           header.push(`${p.bold('▶')} resuming ${p.bold(event.section)}  ${p.dim(`run ${event.runId}`)}`);

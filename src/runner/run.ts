@@ -1,7 +1,7 @@
 // Runs a section, or resumes a run: check parameters and requirements → start the target →
 // forward steps → on failure, roll back completed steps in reverse and verify → teardown →
 // record. The state is checkpointed after every step, so a killed runner can be resumed.
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Section, Step } from '../model/types.js';
@@ -805,7 +805,56 @@ class Run {
     }
   }
 
+  /** How long each block took in this section's last recorded run (`phase:id`), for estimates. */
+  private lastDurations: Map<string, number> | undefined;
+
+  /** The progress event before a block: its place in its phase, and what the rest took last time. */
+  private progress(step: Step, phase: StepPhase): void {
+    if (this.lastDurations === undefined) {
+      this.lastDurations = new Map();
+      try {
+        const last = JSON.parse(
+          readFileSync(latestRecordPath(this.store.stateDir, this.plan.section.address), 'utf8'),
+        ) as RunRecord;
+        for (const s of last.steps) this.lastDurations.set(`${s.phase}:${s.stepId}`, s.durationMs);
+      } catch {
+        // Never ran before (or its record is unreadable): no estimates.
+      }
+    }
+    let remaining: Array<[StepPhase, string]>;
+    let done: number;
+    if (phase === 'rollback') {
+      const pending = [...this.state.rollbackPending, ...(this.state.setupPending ?? [])];
+      done = this.state.undone.length + this.state.notUndone.length + (this.state.notUndoable?.length ?? 0);
+      remaining = pending
+        .map((id) => this.plan.rollbackOf.get(id))
+        .filter((s): s is Step => s != null)
+        .map((s) => ['rollback', s.id]);
+      if (remaining.length === 0) remaining = [['rollback', step.id]];
+    } else {
+      const list = phase === 'forward' ? this.plan.forward : phase === 'verify' ? this.plan.verify : this.plan.teardown;
+      done =
+        phase === 'forward'
+          ? this.state.cursor
+          : phase === 'verify'
+            ? this.state.verifyCursor
+            : this.state.teardownCursor;
+      remaining = list.slice(done).map((s) => [phase, s.id]);
+    }
+    const known = remaining.map(([p, id]) => this.lastDurations!.get(`${p}:${id}`));
+    this.bus.emit({
+      type: 'progress',
+      phase,
+      stepId: step.id,
+      done,
+      total: done + remaining.length,
+      elapsedMs: Math.max(0, Date.now() - Date.parse(this.state.startedAt)),
+      estimatedRemainingMs: known.every((ms) => ms !== undefined) ? known.reduce((a, b) => a + b!, 0) : null,
+    });
+  }
+
   private async run(step: Step, phase: StepPhase, signal?: AbortSignal): Promise<StepResult> {
+    this.progress(step, phase);
     // Checkpointed before it starts (resume must know a step was under way, SQL ones too), and
     // again once its process exists (onSpawn), so resume can stop what a killed runner left.
     this.state.current = { stepId: step.id, phase, pid: null };

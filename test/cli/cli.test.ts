@@ -251,6 +251,7 @@ describe('exec-doc CLI', () => {
       new Set([
         'run.start',
         'requirements',
+        'progress',
         'step.start',
         'step.output',
         'step.retry',
