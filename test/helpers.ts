@@ -157,3 +157,11 @@ export async function runGuideSection(
   });
   return { ...outcome, stateDir };
 }
+
+/** The command line in this process, as `cli` runs it in a child (so coverage sees what it runs). */
+export async function cliInProcess(args: string[], options: { env?: Record<string, string> } = {}): Promise<CliResult> {
+  const { main } = await import('../src/cli/main.js');
+  const io = captureIo({ NO_COLOR: '1', ...options.env });
+  const exitCode = await main(args, io);
+  return { exitCode, stdout: io.out(), stderr: io.err() };
+}

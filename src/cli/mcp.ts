@@ -49,6 +49,25 @@ interface Guide {
 }
 
 export async function serveMcp(options: CliOptions, io: Io): Promise<number> {
+  const server = createMcpServer(options, io);
+  // The protocol owns standard output: anything else written there (a library's console.log)
+  // goes to standard error instead of corrupting the stream.
+  const protocolOut = createWriteStream('', { fd: 1 });
+  process.stdout.write = ((chunk: unknown, ...rest: unknown[]) =>
+    (process.stderr.write as (...a: unknown[]) => boolean)(chunk, ...rest)) as typeof process.stdout.write;
+  const transport = new StdioServerTransport(io.stdin as unknown as Readable, protocolOut);
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = () => resolve();
+    (io.stdin as unknown as Readable).once('end', () => resolve());
+  });
+  await server.connect(transport);
+  await closed;
+  await server.close();
+  return 0;
+}
+
+/** The server with its tools and resources, not yet connected to a transport. */
+export function createMcpServer(options: Pick<CliOptions, 'docs' | 'stateDir'>, io: Pick<Io, 'env'>): McpServer {
   const loadOptions = {
     docsRoot: path.resolve(options.docs),
     cacheFile: path.join(options.stateDir, 'cache', 'documents.json'),
@@ -381,20 +400,7 @@ export async function serveMcp(options: CliOptions, io: Io): Promise<number> {
     }),
   );
 
-  // The protocol owns standard output: anything else written there (a library's console.log)
-  // goes to standard error instead of corrupting the stream.
-  const protocolOut = createWriteStream('', { fd: 1 });
-  process.stdout.write = ((chunk: unknown, ...rest: unknown[]) =>
-    (process.stderr.write as (...a: unknown[]) => boolean)(chunk, ...rest)) as typeof process.stdout.write;
-  const transport = new StdioServerTransport(io.stdin as unknown as Readable, protocolOut);
-  const closed = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
-    (io.stdin as unknown as Readable).once('end', () => resolve());
-  });
-  await server.connect(transport);
-  await closed;
-  await server.close();
-  return 0;
+  return server;
 }
 
 function sets(params: Record<string, string | number | boolean> | undefined): string[] {

@@ -5,11 +5,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { BIN, ROOT, tempDir } from '../helpers.js';
+import { createMcpServer } from '../../src/cli/mcp.js';
 
 type Structured = Record<string, unknown> & { error?: { code: string; message: string; details: string[] } };
 
-describe('exec-doc mcp', () => {
+// Once as an agent starts it (a real process over stdio), once in this process over the SDK's
+// in-memory transport (the same server, so coverage sees its tools).
+describe.each(['stdio', 'in-process'] as const)('exec-doc mcp (%s)', (mode) => {
   const stateDir = tempDir('exec-doc-mcp-');
   let client: Client;
   let stderr = '';
@@ -20,6 +24,14 @@ describe('exec-doc mcp', () => {
   };
 
   beforeAll(async () => {
+    client = new Client({ name: 'exec-doc-test-agent', version: '1.0.0' });
+    if (mode === 'in-process') {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      const server = createMcpServer({ docs: path.join(ROOT, 'docs'), stateDir }, { env: process.env });
+      await server.connect(serverSide);
+      await client.connect(clientSide);
+      return;
+    }
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [BIN, 'mcp', '--docs', path.join(ROOT, 'docs'), '--state-dir', stateDir],
@@ -28,7 +40,6 @@ describe('exec-doc mcp', () => {
       stderr: 'pipe',
     });
     transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    client = new Client({ name: 'exec-doc-test-agent', version: '1.0.0' });
     await client.connect(transport);
   }, 60_000);
 

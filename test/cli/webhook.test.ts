@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, freePort, writeDoc } from '../helpers.js';
+import { cli, cliInProcess, freePort, writeDoc } from '../helpers.js';
 
 describe('webhook alerts', () => {
   const received: Array<{ headers: http.IncomingHttpHeaders; body: Record<string, unknown>; url: string }> = [];
@@ -42,7 +42,9 @@ describe('webhook alerts', () => {
     status = 200;
     const failing = doc('exit 7');
     const secretPath = '/hooks/T000/B000/s3cr3t-token';
-    const r = await cli(['run', `${failing.file}#s`, '--webhook', `${base}${secretPath}`], { env: env(failing.dir) });
+    const r = await cliInProcess(['run', `${failing.file}#s`, '--webhook', `${base}${secretPath}`], {
+      env: env(failing.dir),
+    });
     expect(r.exitCode).toBe(1);
     expect(received).toHaveLength(1);
     const { body, headers, url } = received[0]!;

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, parseEvents, tempDir, writeDoc } from '../helpers.js';
+import { cli, cliInProcess, parseEvents, tempDir, writeDoc } from '../helpers.js';
 import type { RunRecord } from '../../src/results/record.js';
 
 const DOC = (fail: string) => `# Release
@@ -52,7 +52,7 @@ describe('exec-doc rollback <run-id>', () => {
   it('undoes a run that succeeded, proves it with the pre checks, and refuses a second time', async () => {
     const { dir, work, env, runId } = await succeededRun(DOC(''));
     expect(existsSync(path.join(work, 'a')) && existsSync(path.join(work, 'b'))).toBe(true);
-    const r = await cli(['rollback', runId], { env });
+    const r = await cliInProcess(['rollback', runId], { env });
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     expect(existsSync(path.join(work, 'a')) || existsSync(path.join(work, 'b'))).toBe(false);
@@ -66,14 +66,14 @@ describe('exec-doc rollback <run-id>', () => {
     ]);
     expect(r.stdout).toContain("rolled back at the operator's request, and verified (exit 0)");
 
-    const twice = await cli(['rollback', runId], { env });
+    const twice = await cliInProcess(['rollback', runId], { env });
     expect(twice.exitCode).toBe(64);
     expect(twice.stderr).toContain(`Run \`${runId}\` ended rolled-back (exit 0)`);
   });
 
   it('a rollback step that fails: exit 2, and the record says what is still done', async () => {
     const { dir, work, env, runId } = await succeededRun(DOC('echo "cannot remove b" >&2; exit 1\n'));
-    const r = await cli(['rollback', runId], { env });
+    const r = await cliInProcess(['rollback', runId], { env });
     expect(r.exitCode).toBe(2);
     const rec = record(dir, runId);
     expect(rec.status).toBe('rollback-incomplete');
@@ -85,7 +85,7 @@ describe('exec-doc rollback <run-id>', () => {
   it('refuses a run whose section changed since, and one that did not succeed', async () => {
     const { file, env, runId } = await succeededRun(DOC(''));
     writeFileSync(file, DOC('echo changed\n'));
-    const changed = await cli(['rollback', runId], { env });
+    const changed = await cliInProcess(['rollback', runId], { env });
     expect(changed.exitCode).toBe(64);
     expect(changed.stderr).toContain('changed since run');
 

@@ -1,11 +1,11 @@
 // Runme documents run unchanged: the fixtures in test/fixtures/runme exercise each attribute and
 // document option as Runme's documentation describes it, through the real command line and real
 // processes (bash, perl, cat, a background sleep, piped standard input).
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT, cli, captureIo, extract, tempDir } from '../helpers.js';
+import { BIN, ROOT, cli, captureIo, cliInProcess, extract, tempDir } from '../helpers.js';
 import { loadDocument } from '../../src/documents/load.js';
 import { main } from '../../src/cli/main.js';
 import type { RunRecord } from '../../src/results/record.js';
@@ -20,9 +20,13 @@ function workspace(): { dir: string; env: Record<string, string> } {
 }
 
 function lastRecord(dir: string): RunRecord {
+  // The newest record (run ids of one second sort by their random part, not by time).
   const runs = path.join(dir, '.state', 'runs');
-  const latest = readdirSync(runs).sort().pop()!;
-  return JSON.parse(readFileSync(path.join(runs, latest, 'result.json'), 'utf8')) as RunRecord;
+  const files = readdirSync(runs)
+    .map((id) => path.join(runs, id, 'result.json'))
+    .filter((f) => existsSync(f))
+    .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
+  return JSON.parse(readFileSync(files.at(-1)!, 'utf8')) as RunRecord;
 }
 
 describe('Runme documents', () => {
@@ -72,7 +76,7 @@ describe('Runme documents', () => {
     expect(r.stdout).toContain('│ perl says 42');
     expect(r.stdout).toContain('│ key: value');
     expect(r.stdout).toContain('│ console.log("not run by node");');
-    expect(r.stdout).toMatch(/→ where[^\n]*\n {2}│ sub\n/);
+    expect(r.stdout).toMatch(/→ (\[[^\]]*\] )?where[^\n]*\n {2}│ sub\n/);
     expect(r.stdout).toContain('│ still runs');
     expect(r.stdout).not.toContain('excluded from run all');
     expect(r.stdout).not.toContain('graph TD');
@@ -82,27 +86,27 @@ describe('Runme documents', () => {
   it('runs one named block, even one excluded from its section, and the blocks of a tag', async () => {
     const { dir, env } = workspace();
     const file = path.join(dir, 'attributes.md');
-    const one = await cli(['run', `${file}#only-by-name`], { env });
+    const one = await cliInProcess(['run', `${file}#only-by-name`], { env });
     expect(one.exitCode).toBe(0);
     expect(one.stdout).toContain('│ excluded from run all');
     let record = lastRecord(dir);
     expect(record.section.address).toMatch(/attributes\/every-runme-attribute#only-by-name$/);
     expect(record.steps.map((s) => s.stepId)).toEqual(['only-by-name']);
 
-    const tagged = await cli(['run', file, '--tag', 'alpha'], { env });
+    const tagged = await cliInProcess(['run', file, '--tag', 'alpha'], { env });
     expect(tagged.exitCode).toBe(0);
     record = lastRecord(dir);
     expect(record.steps.map((s) => s.stepId)).toEqual(['tagged-a', 'tagged-b']);
-    const beta = await cli(['run', file, '--tag', 'beta'], { env });
+    const beta = await cliInProcess(['run', file, '--tag', 'beta'], { env });
     expect(beta.exitCode).toBe(0);
     expect(lastRecord(dir).steps.map((s) => s.stepId)).toEqual(['tagged-b']);
 
-    const none = await cli(['run', file, '--tag', 'gamma'], { env });
+    const none = await cliInProcess(['run', file, '--tag', 'gamma'], { env });
     expect(none.exitCode).toBe(64);
     expect(none.stderr).toContain('No block in');
     expect(none.stderr).toContain('Tags in');
     expect(none.stderr).toContain('alpha, beta');
-    const unknown = await cli(['run', `${file}#only-by-nam`], { env });
+    const unknown = await cliInProcess(['run', `${file}#only-by-nam`], { env });
     expect(unknown.exitCode).toBe(64);
     expect(unknown.stderr).toContain(`${file}#only-by-name`);
   });
@@ -111,11 +115,11 @@ describe('Runme documents', () => {
     const { dir, env } = workspace();
     const file = path.join(dir, 'no-headings.md');
     const target = tempDir();
-    const r = await cli(['run', file], { env: { ...env, TMPDIR_FOR_TEST: target } });
+    const r = await cliInProcess(['run', file], { env: { ...env, TMPDIR_FOR_TEST: target } });
     expect(r.exitCode).toBe(0);
     expect(readFileSync(path.join(target, 'out', 'file.txt'), 'utf8')).toBe('written\n');
     expect(r.stdout).toContain('│ written');
-    const listed = await cli(['list', '--json', file], { env });
+    const listed = await cliInProcess(['list', '--json', file], { env });
     expect(listed.exitCode).toBe(0);
     const json = JSON.parse(listed.stdout) as {
       sections: Array<{ run: string; blocks: Array<{ id: string; run: string }> }>;
@@ -126,7 +130,7 @@ describe('Runme documents', () => {
       `${file}#write-file`,
       `${file}#read-file`,
     ]);
-    const text = await cli(['list', file], { env });
+    const text = await cliInProcess(['list', file], { env });
     expect(text.stdout).toContain('make-dir');
     expect(text.stdout).toContain('1 section, 3 blocks');
   });
@@ -134,7 +138,7 @@ describe('Runme documents', () => {
   it('leaves a background block running while the next blocks run, and stops it when the run ends', async () => {
     const { dir, env } = workspace();
     const marker = path.join(dir, 'marker');
-    const r = await cli(['run', path.join(dir, 'background.md')], { env: { ...env, MARKER: marker } });
+    const r = await cliInProcess(['run', path.join(dir, 'background.md')], { env: { ...env, MARKER: marker } });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('│ server marker present');
     expect(existsSync(marker)).toBe(true);
@@ -146,7 +150,7 @@ describe('Runme documents', () => {
     }
     // A background block that fails at once fails its step.
     writeFileSync(path.join(dir, 'bad-bg.md'), '# B\n\n```sh {"name":"crash","background":"true"}\nexit 4\n```\n');
-    const bad = await cli(['run', path.join(dir, 'bad-bg.md')], { env });
+    const bad = await cliInProcess(['run', path.join(dir, 'bad-bg.md')], { env });
     expect(bad.exitCode).toBe(1);
     expect(bad.stdout).toContain('the background block stopped right after it started (exit code 4)');
   });
@@ -166,19 +170,21 @@ describe('Runme documents', () => {
   it('carries exported variables from block to block in a document Runme saved, and asks for a message prompt', async () => {
     const { dir, env } = workspace();
     const file = path.join(dir, 'session.md');
-    const missing = await cli(['run', file], { env });
+    const missing = await cliInProcess(['run', file], { env });
     expect(missing.exitCode).toBe(1);
     // Exported variables carry; a variable that was only set (not exported) does not, as in a shell.
     expect(missing.stdout).toContain('│ hello from the first block in eu-west; count=unset');
     expect(missing.stdout).toContain(
       '`PROJECT_ID` has no value: the block asks for it (promptEnv) and nobody could be asked; set it in the environment',
     );
-    const given = await cli(['run', file], { env: { ...env, PROJECT_ID: 'p-123', GREETING: 'from the environment' } });
+    const given = await cliInProcess(['run', file], {
+      env: { ...env, PROJECT_ID: 'p-123', GREETING: 'from the environment' },
+    });
     expect(given.exitCode).toBe(0);
     // promptEnv auto: a value already in the environment wins over the one written.
     expect(given.stdout).toContain('│ from the environment in eu-west; count=unset');
     expect(given.stdout).toContain('│ project: p-123');
-    const isolated = await cli(['run', file, '--session', 'isolated'], { env: { ...env, PROJECT_ID: 'p-1' } });
+    const isolated = await cliInProcess(['run', file, '--session', 'isolated'], { env: { ...env, PROJECT_ID: 'p-1' } });
     expect(isolated.exitCode).toBe(0);
     expect(isolated.stdout).toContain('│  in ; count=unset');
   });
@@ -200,7 +206,7 @@ describe('Runme documents', () => {
 
   it('applies the front matter: shell, cwd and skipPrompts; bash with pipefail as Runme runs it', async () => {
     const { dir, env } = workspace();
-    const r = await cli(['run', path.join(dir, 'frontmatter.md')], { env });
+    const r = await cliInProcess(['run', path.join(dir, 'frontmatter.md')], { env });
     expect(r.stdout).toContain('│ bash\n  │ sub');
     expect(r.exitCode).toBe(1);
     expect(r.stdout).not.toContain('not reached under pipefail');
@@ -209,7 +215,7 @@ describe('Runme documents', () => {
   it('reports the steps of a plain runbook that stayed done after a failure (exit 1), and exit 2 when the author asks for strictness', async () => {
     const { dir, env } = workspace();
     const out = tempDir();
-    const r = await cli(['run', path.join(dir, 'failing.md')], { env: { ...env, OUT: out } });
+    const r = await cliInProcess(['run', path.join(dir, 'failing.md')], { env: { ...env, OUT: out } });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toContain('failed; the document declares no rollbacks, so nothing was undone (exit 1)');
     expect(r.stdout).toContain('stayed done (no rollback declared): first, second');
@@ -220,7 +226,7 @@ describe('Runme documents', () => {
 
     // Failing at its first block: nothing stayed done, and still nothing was rolled back.
     writeFileSync(path.join(dir, 'first.md'), '# F\n\n```sh {"name":"only"}\nexit 5\n```\n');
-    const first = await cli(['run', path.join(dir, 'first.md')], { env });
+    const first = await cliInProcess(['run', path.join(dir, 'first.md')], { env });
     expect(first.exitCode).toBe(1);
     expect(lastRecord(dir).status).toBe('failed');
     expect(lastRecord(dir).rollback.notUndoable).toEqual([]);
@@ -230,7 +236,7 @@ describe('Runme documents', () => {
       strict,
       `---\nexec-doc:\n  strictRollback: true\n---\n${readFileSync(path.join(dir, 'failing.md'), 'utf8')}`,
     );
-    const s = await cli(['run', strict], { env: { ...env, OUT: out } });
+    const s = await cliInProcess(['run', strict], { env: { ...env, OUT: out } });
     expect(s.exitCode).toBe(2);
     expect(lastRecord(dir).rollback.notUndone.sort()).toEqual(['first', 'second']);
   });
