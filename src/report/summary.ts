@@ -43,6 +43,15 @@ export function formatSummary(record: RunRecord, runDir: string): string {
   }
   if (record.rollback.notUndoable.length > 0)
     lines.push(`stayed done (no rollback declared): ${[...record.rollback.notUndoable].reverse().join(', ')}`);
+  if (record.rollback.remaining.length > 0) {
+    lines.push(`left to undo, in this order (${record.section.file}):`);
+    for (const r of record.rollback.remaining)
+      lines.push(
+        r.rollback
+          ? `  ${r.rollback} (line ${r.line}) undoes ${r.step}`
+          : `  ${r.step}: declares no rollback; undo it by hand`,
+      );
+  }
   if (record.status === 'rollback-incomplete' && record.rollback.notUndone.length > 0)
     lines.push(`resume the rollback with: exec-doc resume ${record.runId}   (if it was interrupted), or undo by hand`);
   lines.push(`run ${record.runId}: ${runDir}`);

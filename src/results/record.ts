@@ -30,6 +30,11 @@ export interface RunRecord {
     notUndone: string[];
     /** Completed steps of a document that declares no rollback: they stayed done, as its author wrote it. */
     notUndoable: string[];
+    /**
+     * What is left to undo, in the order to undo it: each step not undone, the block that undoes
+     * it and that block's line in the document (null when it declares none).
+     */
+    remaining: Array<{ step: string; rollback: string | null; line: number | null }>;
   };
   steps: StepResult[];
   /** Parameter values used; secret ones appear as `***`. */
@@ -85,6 +90,11 @@ export function buildRecord(input: {
       undone: state.undone,
       notUndone: [...state.notUndone, ...state.rollbackPending],
       notUndoable: state.notUndoable ?? [],
+      remaining: [...state.notUndone, ...state.rollbackPending].map((id) => {
+        const declared = section.steps.find((s) => s.id === id)?.rollback;
+        const partner = typeof declared === 'string' ? section.steps.find((s) => s.id === declared) : undefined;
+        return { step: id, rollback: partner?.id ?? null, line: partner?.position.start.line ?? null };
+      }),
     },
     steps: state.results,
     params: Object.fromEntries(Object.entries(params).sort(([a], [b]) => a.localeCompare(b))),

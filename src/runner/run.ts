@@ -194,6 +194,7 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
   let options = given;
   const store = new RunStore(options.stateDir, options.runId);
   const state = store.load();
+  for (const line of store.damage) options.notice?.(line);
   if (state.final || state.phase === 'done') {
     throw new ExecDocError(
       'E_RUN_FINISHED',
@@ -252,6 +253,7 @@ export async function rollbackRun(given: ResumeOptions): Promise<RunOutcome> {
   let options = given;
   const store = new RunStore(options.stateDir, options.runId);
   const state = store.load();
+  for (const line of store.damage) options.notice?.(line);
   if (!state.final)
     throw new ExecDocError('E_RUN_UNFINISHED', `Run \`${state.runId}\` has not finished; nothing to roll back yet`, {
       details: [`Roll back what it did so far with: exec-doc resume ${state.runId} --rollback`],

@@ -21,6 +21,7 @@ import type { StepKind, StepLanguage } from '../model/types.js';
 import type { RunStatus, StepPhase, StepStatus } from '../events/types.js';
 import { tryLockFile } from '../util/lock-file.js';
 import { ExecDocError } from '../errors/exec-doc-error.js';
+import { jsonErrorOffset } from '../util/json-error-offset.js';
 import type { EmbeddedInfo } from '../targets/postgres.js';
 import type { CheckResult } from '../checks/types.js';
 import type { StepMetric } from './metrics.js';
@@ -102,6 +103,27 @@ export interface RunState {
 }
 
 export { newRunId } from '../model/run-id.js';
+
+const PHASES = new Set(['forward', 'rollback', 'verify', 'rollback-setup', 'teardown', 'done']);
+
+/** Why a journal line is not a checkpoint (with the column of a JSON error), or undefined. */
+function checkpointProblem(line: string): { message: string; column?: number } | undefined {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return { message: 'not JSON', column: jsonErrorOffset(line) + 1 };
+  }
+  const e = entry as Record<string, unknown> | null;
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) return { message: 'not a JSON object' };
+  if (e.version !== 1) return { message: '`version` is not 1' };
+  if (typeof e.phase !== 'string' || !PHASES.has(e.phase)) return { message: '`phase` is not a phase of a run' };
+  if (!Number.isInteger(e.cursor) || (e.cursor as number) < 0) return { message: '`cursor` is not a step position' };
+  for (const list of ['completed', 'rollbackPending', 'undone', 'notUndone', 'newResults'])
+    if (!Array.isArray(e[list])) return { message: `\`${list}\` is not a list` };
+  if (!(e.section as { address?: unknown } | undefined)?.address) return { message: '`section` is missing' };
+  return undefined;
+}
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
@@ -191,28 +213,47 @@ export class RunStore {
     }
     let state: RunState | undefined;
     const results: StepResult[] = [];
-    for (const line of text.split('\n')) {
+    const lines = text.split('\n');
+    const lastLine = lines.reduce((last, line, i) => (line.trim() === '' ? last : i), -1);
+    this.damage = [];
+    const problems: string[] = [];
+    for (const [index, line] of lines.entries()) {
       if (line.trim() === '') continue;
-      let entry: (Omit<RunState, 'results'> & { newResults: StepResult[] }) | undefined;
-      try {
-        entry = JSON.parse(line) as Omit<RunState, 'results'> & { newResults: StepResult[] };
-      } catch {
-        // A torn last line from a runner killed mid-write: the previous checkpoint stands.
+      const problem = checkpointProblem(line);
+      if (problem) {
+        // Each checkpoint holds the whole position (phase, cursor, what is done and pending), so
+        // a damaged one costs only the step results it carried: the others still tell where the run is.
+        problems.push(`line ${index + 1}${problem.column ? `, column ${problem.column}` : ''}: ${problem.message}`);
+        this.damage.push(
+          index === lastLine
+            ? `the state journal's last checkpoint (line ${index + 1}) was cut short or damaged (${problem.message}); the one before it stands`
+            : `the state journal's line ${index + 1}${problem.column ? ` (column ${problem.column})` : ''} is damaged (${problem.message}); the step results it held are missing from the record, the run's position comes from the later checkpoints`,
+        );
         continue;
       }
+      const entry = JSON.parse(line) as Omit<RunState, 'results'> & { newResults: StepResult[] };
       const { newResults, ...rest } = entry;
       results.push(...newResults);
       state = { ...rest, results: [...results] };
     }
     this.savedResults = results.length;
-    if (!state || state.version !== 1) {
+    if (!state) {
       throw new ExecDocError(
         'E_RUN_NOT_FOUND',
-        `The state journal ${this.statePath} holds no readable checkpoint; the run cannot be resumed`,
+        `The state journal ${this.statePath} holds no readable checkpoint; the run cannot be resumed or rolled back`,
+        {
+          details: [
+            ...problems.slice(0, 5),
+            'What the run did is in its events (events.ndjson) and output log: undo it by hand from there.',
+          ],
+        },
       );
     }
     return state;
   }
+
+  /** What load() found damaged in the journal, each with its line: said before the run goes on. */
+  damage: string[] = [];
 
   /** Takes the run's lock; fails when another live runner holds it. A dead holder's lock is taken over. */
   lock(): void {

@@ -78,6 +78,7 @@ describe('npm run db in a runbook', () => {
       undone: ['migrate'],
       notUndone: [],
       notUndoable: [],
+      remaining: [],
     });
     // The starting-point check ran again after the rollback and passed: the table is gone.
     expect(failed.record.steps.find((s) => s.phase === 'verify')).toMatchObject({ stepId: 'start', status: 'passed' });

@@ -71,6 +71,17 @@ describe('exec-doc rollback <run-id>', () => {
     expect(twice.stderr).toContain(`Run \`${runId}\` ended rolled-back (exit 0)`);
   });
 
+  it('rolls back from a damaged journal, saying which line was damaged', async () => {
+    const { dir, work, env, runId } = await succeededRun(DOC(''));
+    const journal = path.join(dir, '.state', 'runs', runId, 'state.ndjson');
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    writeFileSync(journal, [lines[0], lines[1]!.slice(0, 20) + '\u0000garbled', ...lines.slice(2)].join('\n'));
+    const r = await cliInProcess(['rollback', runId], { env });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/the state journal's line 2 \(column \d+\) is damaged/);
+    expect(existsSync(path.join(work, 'a')) || existsSync(path.join(work, 'b'))).toBe(false);
+  });
+
   it('a rollback step that fails: exit 2, and the record says what is still done', async () => {
     const { dir, work, env, runId } = await succeededRun(DOC('echo "cannot remove b" >&2; exit 1\n'));
     const r = await cliInProcess(['rollback', runId], { env });
@@ -79,6 +90,8 @@ describe('exec-doc rollback <run-id>', () => {
     expect(rec.status).toBe('rollback-incomplete');
     // Earlier steps' rollbacks may depend on the one that failed: none runs after it.
     expect(rec.rollback.notUndone).toEqual(['make-b', 'make-a']);
+    expect(rec.rollback.remaining.map((x) => `${x.rollback}@${x.line}`)).toEqual(['undo-b@21', 'undo-a@13']);
+    expect(r.stdout).toContain('undo-b (line 21) undoes make-b');
     expect(existsSync(path.join(work, 'a'))).toBe(true);
   });
 

@@ -46,6 +46,7 @@ describe('runSection', () => {
       undone: ['c', 'b', 'a'],
       notUndone: [],
       notUndoable: [],
+      remaining: [],
     });
     const rollbackStart = run.events.find((e) => e.type === 'rollback.start');
     expect(rollbackStart).toMatchObject({ steps: ['c', 'b', 'a'] });
@@ -64,6 +65,11 @@ describe('runSection', () => {
       undone: [],
       notUndone: ['b', 'a'],
       notUndoable: [],
+      // Exactly what is left, in order: the failed rollback again, then the one after it.
+      remaining: [
+        { step: 'b', rollback: 'undo-b', line: 21 },
+        { step: 'a', rollback: 'undo-a', line: 17 },
+      ],
     });
   });
 
@@ -321,6 +327,7 @@ describe('runSection', () => {
       undone: ['b', 'a'],
       notUndone: [],
       notUndoable: [],
+      remaining: [],
     });
   }, 60_000);
 });

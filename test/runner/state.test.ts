@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RunStore, type RunState, type StepResult } from '../../src/runner/state.js';
 import { tempDir } from '../helpers.js';
@@ -84,6 +84,57 @@ describe('the state journal', () => {
     again.save(loaded);
     again.close();
     expect(new RunStore(store.stateDir, 'r1').load().results.map((r) => r.stepId)).toEqual(['a', 'b']);
+  });
+
+  it('says where a damaged checkpoint is, and goes on from the later ones (only its step results are lost)', () => {
+    const store = new RunStore(tempDir(), 'r1');
+    store.create();
+    const s = state();
+    s.results.push(result('a'));
+    s.cursor = 1;
+    s.completed = ['a'];
+    store.save(s);
+    s.results.push(result('b'));
+    s.cursor = 2;
+    s.completed = ['a', 'b'];
+    store.save(s);
+    store.close();
+    const lines = readFileSync(store.statePath, 'utf8').split('\n');
+    // A disk error flipped bytes in the first checkpoint; the second is intact.
+    writeFileSync(store.statePath, [lines[0]!.replace('"cursor":1', '"cursor":#'), ...lines.slice(1)].join('\n'));
+    const again = new RunStore(store.stateDir, 'r1');
+    const loaded = again.load();
+    expect(loaded.cursor).toBe(2);
+    expect(loaded.completed).toEqual(['a', 'b']);
+    expect(loaded.results.map((r) => r.stepId)).toEqual(['b']);
+    expect(again.damage).toEqual([
+      expect.stringMatching(
+        /^the state journal's line 1 \(column \d+\) is damaged \(not JSON\); the step results it held are missing/,
+      ),
+    ]);
+    // Valid JSON that is not a checkpoint (a phase no run has) is damage too, named by its field.
+    appendFileSync(store.statePath, `${JSON.stringify({ ...JSON.parse(lines[1]!), phase: 'sideways' })}\n`);
+    const third = new RunStore(store.stateDir, 'r1');
+    expect(third.load().phase).toBe('forward');
+    expect(third.damage.at(-1)).toBe(
+      "the state journal's last checkpoint (line 3) was cut short or damaged (`phase` is not a phase of a run); the one before it stands",
+    );
+  });
+
+  it('a journal with no readable checkpoint: every damaged line with its position, and what to do', () => {
+    const store = new RunStore(tempDir(), 'r1');
+    store.create();
+    writeFileSync(store.statePath, 'garbage\n{"version":2}\n');
+    expect(() => store.load()).toThrow(/holds no readable checkpoint; the run cannot be resumed or rolled back/);
+    try {
+      store.load();
+    } catch (error) {
+      expect((error as { details: string[] }).details).toEqual([
+        'line 1, column 1: not JSON',
+        'line 2: `version` is not 1',
+        'What the run did is in its events (events.ndjson) and output log: undo it by hand from there.',
+      ]);
+    }
   });
 
   it('explains a missing run', () => {
