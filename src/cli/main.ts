@@ -29,6 +29,10 @@ export async function main(
     const { preflight } = await import('./preflight.js');
     preflight(command, args, options);
     switch (command) {
+      case 'doctor': {
+        const { doctor } = await import('./doctor.js');
+        return await doctor(options, io);
+      }
       case 'mcp': {
         const { serveMcp } = await import('./mcp.js');
         return await serveMcp(options, io);

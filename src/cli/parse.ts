@@ -18,7 +18,8 @@ export type CommandName =
   | 'audit'
   | 'keygen'
   | 'token'
-  | 'mcp';
+  | 'mcp'
+  | 'doctor';
 
 export interface CliOptions {
   docs: string;
@@ -51,6 +52,8 @@ export interface CliOptions {
   disposable: boolean;
   /** run, plan: only the blocks carrying one of these tags (Runme's `--tag`). */
   tag: string[];
+  /** doctor: remove what is safe to remove. */
+  fix: boolean;
   /** run, resume, rollback: where alerts go (else $EXEC_DOC_WEBHOOK_URL). */
   webhook?: string;
   /** run: `shared` carries exported variables from block to block (Runme's session); default: the document's. */
@@ -208,6 +211,11 @@ const OPTIONS: OptionSpec[] = [
     description:
       'shared: variables a shell block exports reach the blocks after it, as in Runme (the default for documents saved by Runme, or with `exec-doc: {session: shared}`); isolated: every block starts from the same environment (the default)',
     commands: ['run'],
+  },
+  {
+    name: 'fix',
+    description: 'doctor: remove what is safe to remove (stale locks, the data of embedded servers nobody can resume)',
+    commands: ['doctor'],
   },
   {
     name: 'rerun-interrupted',
@@ -412,6 +420,13 @@ const COMMANDS: CommandSpec[] = [
     help: "Undoes a finished run that succeeded: the rollbacks of its completed steps in reverse order, then the checks that verify the rollback (the pre checks and the rollback-phase ones), then the setup's rollbacks and the teardown. The run is continued under its own id, so its events and record show the rollback. The section must be as it was when the run succeeded; secret parameters must be given again. A run on the embedded PostgreSQL can be rolled back only if it was run with --keep-db. Exit 0 when everything was undone and verified, 2 when not.",
   },
   {
+    name: 'doctor',
+    args: '',
+    summary:
+      'find what is wrong here (unfinished runs, leftover processes and servers, stale locks, documents, requirements) and say how to fix it',
+    help: 'Looks at unfinished runs and damaged run journals, processes a killed runner left behind, stale locks, embedded PostgreSQL servers left running or kept, errors in the guide, the checks configuration and access policy, and what the guide needs from this machine. Each finding says why it matters and the command that fixes it. Changes nothing unless --fix is given: then stale locks and the data of servers nobody can resume are removed. Exit 1 when there is a problem, 0 otherwise (warnings included).',
+  },
+  {
     name: 'mcp',
     args: '',
     summary: 'serve the guide to AI agents over the Model Context Protocol (stdio)',
@@ -547,6 +562,7 @@ function defaults(env: NodeJS.ProcessEnv): CliOptions {
     failBefore: [],
     disposable: false,
     tag: [],
+    fix: false,
     color: !env.NO_COLOR,
     json: false,
     set: [],
@@ -666,6 +682,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
     .map((t) => t.trim())
     .filter(Boolean);
   if (typeof values.webhook === 'string') options.webhook = values.webhook;
+  options.fix = values.fix === true;
   if (typeof values.session === 'string') {
     if (values.session !== 'shared' && values.session !== 'isolated')
       return usage(`--session takes shared or isolated, not '${values.session}'`, spec.name);

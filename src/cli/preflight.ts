@@ -29,6 +29,8 @@ function needsDocsFolder(command: CommandName, args: string[]): boolean {
   switch (command) {
     case 'check-docs':
       return true;
+    case 'doctor':
+      return false;
     case 'list':
     case 'validate':
       return args.length === 0;

@@ -147,5 +147,6 @@ describe('main', () => {
     else execFileSync(stop[0]!, stop.slice(1), { stdio: 'ignore' });
     const { rmSync } = await import('node:fs');
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(`${dataDir}.owner.json`, { force: true });
   });
 });

@@ -44,6 +44,7 @@ describe('parseCli', () => {
         keepDb: true,
         disposable: false,
         tag: [],
+        fix: false,
         report: { format: 'junit', file: 'r.xml' },
         format: 'table',
         only: [],
