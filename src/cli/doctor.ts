@@ -279,38 +279,30 @@ async function requirements(options: CliOptions, io: Io, add: Add): Promise<void
   });
 }
 
-/** The checks configuration and the access policy that apply here. */
+/** The checks configuration and the access policy that apply here: a file that does not load stops every phase or run. */
 function configuration(options: CliOptions, io: Io, add: Add): void {
   const start = path.resolve(options.docs, '..');
-  try {
-    // Loaded as `exec-doc check` loads it: a problem here fails every phase.
-    const file = options.config ?? findConfigFile(start);
-    if (file) {
-      loadChecksConfig(file);
-      add({ severity: 'ok', subject: file, detail: 'the checks configuration loads' });
+  const loads = (what: string, find: () => string | null, load: (file: string) => unknown): void => {
+    try {
+      const file = find();
+      if (!file) return;
+      load(file);
+      add({ severity: 'ok', subject: file, detail: `the ${what} loads` });
+    } catch (error) {
+      add({
+        severity: 'problem',
+        subject: what,
+        detail: (error as Error).message,
+        fix: 'fix the file at the position shown',
+      });
     }
-  } catch (error) {
-    add({
-      severity: 'problem',
-      subject: 'checks configuration',
-      detail: (error as Error).message,
-      fix: 'fix the file at the position shown',
-    });
-  }
-  try {
-    const file = choosePolicyFile({ flag: options.policy, env: io.env.EXEC_DOC_POLICY, startDir: start });
-    if (file) {
-      loadPolicy(file);
-      add({ severity: 'ok', subject: file, detail: 'the access policy loads' });
-    }
-  } catch (error) {
-    add({
-      severity: 'problem',
-      subject: 'access policy',
-      detail: (error as Error).message,
-      fix: 'fix the file at the position shown',
-    });
-  }
+  };
+  loads('checks configuration', () => options.config ?? findConfigFile(start), loadChecksConfig);
+  loads(
+    'access policy',
+    () => choosePolicyFile({ flag: options.policy, env: io.env.EXEC_DOC_POLICY, startDir: start }),
+    loadPolicy,
+  );
 }
 
 function readHolder(file: string): { pid: number; startTime?: string | null; section?: unknown } | undefined {

@@ -207,26 +207,13 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
       },
     );
   }
-  const section = await options.loadSection(state);
-  const prepared = options.prepare?.();
-  if (prepared) options = { ...options, sets: prepared.sets, access: prepared.access };
-  if (section.contentHash !== state.section.contentHash) {
-    throw new ExecDocError(
-      'E_RUN_CHANGED',
-      `The section ${section.address} changed since run \`${state.runId}\` started; resuming would mix two versions of the procedure`,
-      { details: ['Restore the document as it was, or start a new run.'] },
-    );
-  }
-  const env = options.env ?? process.env;
-  // The same steps as the run it continues: fixtures left out then are left out now.
-  const plan = buildPlan(section, { fixtures: !state.fixturesSkipped });
-  // Secrets were never stored: they must be given again.
-  const sets = { ...state.params, ...(options.sets ?? {}) };
-  const params = checkedParams(
-    plan,
-    resolveParams(section.params, sets, env),
-    `Cannot resume ${state.runId} (secret values are never stored; pass them again)`,
-  );
+  const reopened = await reopen(state, options, {
+    changed: 'started; resuming would mix two versions of the procedure',
+    restore: 'Restore the document as it was, or start a new run.',
+    cannot: `Cannot resume ${state.runId}`,
+  });
+  const { section, plan, params, env } = reopened;
+  options = reopened.options;
   if (state.phase === 'forward') assertConfirmable(plan, options);
   if ((options.session ?? (section.sharedSession ? 'shared' : 'isolated')) === 'shared' && state.completed.length > 0)
     options.notice?.(
@@ -279,23 +266,13 @@ export async function rollbackRun(given: ResumeOptions): Promise<RunOutcome> {
         ],
       },
     );
-  const section = await options.loadSection(state);
-  const prepared = options.prepare?.();
-  if (prepared) options = { ...options, sets: prepared.sets, access: prepared.access };
-  if (section.contentHash !== state.section.contentHash)
-    throw new ExecDocError(
-      'E_RUN_CHANGED',
-      `The section ${section.address} changed since run \`${state.runId}\`; its rollbacks may no longer undo what it did`,
-      { details: ['Restore the document as it was when the run succeeded, then roll it back.'] },
-    );
-  const env = options.env ?? process.env;
-  const plan = buildPlan(section, { fixtures: !state.fixturesSkipped });
-  const sets = { ...state.params, ...(options.sets ?? {}) };
-  const params = checkedParams(
-    plan,
-    resolveParams(section.params, sets, env),
-    `Cannot roll back ${state.runId} (secret values are never stored; pass them again)`,
-  );
+  const reopened = await reopen(state, options, {
+    changed: 'succeeded; its rollbacks may no longer undo what it did',
+    restore: 'Restore the document as it was when the run succeeded, then roll it back.',
+    cannot: `Cannot roll back ${state.runId}`,
+  });
+  const { plan, params, env } = reopened;
+  options = reopened.options;
   const checksConfig = await loadChecksConfigFor(plan, state.section.file);
   const unlockSection = await lockSectionFor(plan, state.runId, options, env);
   try {
@@ -319,6 +296,36 @@ export async function rollbackRun(given: ResumeOptions): Promise<RunOutcome> {
   } finally {
     await unlockSection();
   }
+}
+
+/**
+ * A stored run's section as it is now (it must be unchanged), its plan (the fixtures left out then
+ * are left out now) and its parameters (secrets were never stored: they must be given again).
+ */
+async function reopen(
+  state: RunState,
+  given: ResumeOptions,
+  words: { changed: string; restore: string; cannot: string },
+): Promise<{ options: ResumeOptions; section: Section; plan: Plan; params: ResolvedParams; env: NodeJS.ProcessEnv }> {
+  let options = given;
+  const section = await options.loadSection(state);
+  const prepared = options.prepare?.();
+  if (prepared) options = { ...options, sets: prepared.sets, access: prepared.access };
+  if (section.contentHash !== state.section.contentHash)
+    throw new ExecDocError(
+      'E_RUN_CHANGED',
+      `The section ${section.address} changed since run \`${state.runId}\` ${words.changed}`,
+      { details: [words.restore] },
+    );
+  const env = options.env ?? process.env;
+  const plan = buildPlan(section, { fixtures: !state.fixturesSkipped });
+  const sets = { ...state.params, ...(options.sets ?? {}) };
+  const params = checkedParams(
+    plan,
+    resolveParams(section.params, sets, env),
+    `${words.cannot} (secret values are never stored; pass them again)`,
+  );
+  return { options, section, plan, params, env };
 }
 
 /** Goes on with a stored run whose parameters, configuration and section lock are ready. */
