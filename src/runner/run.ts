@@ -271,8 +271,18 @@ export async function rollbackRun(given: ResumeOptions): Promise<RunOutcome> {
     restore: 'Restore the document as it was when the run succeeded, then roll it back.',
     cannot: `Cannot roll back ${state.runId}`,
   });
-  const { plan, params, env } = reopened;
+  const { section, plan, params, env } = reopened;
   options = reopened.options;
+  if (section.noRollbacks)
+    throw new ExecDocError(
+      'E_RUN_FINISHED',
+      `${section.address} declares no rollback: exec-doc cannot undo what run \`${state.runId}\` did`,
+      {
+        details: [
+          'Add `rollback=<id>` and a `kind=rollback` block to each step that changes something, or undo it by hand.',
+        ],
+      },
+    );
   const checksConfig = await loadChecksConfigFor(plan, state.section.file);
   const unlockSection = await lockSectionFor(plan, state.runId, options, env);
   try {
@@ -284,6 +294,7 @@ export async function rollbackRun(given: ResumeOptions): Promise<RunOutcome> {
       requestedRollback: true,
       undone: [],
       notUndone: [],
+      notUndoable: [],
       rollbackStartedAt: null,
       verifyCursor: 0,
       teardownCursor: 0,

@@ -39,7 +39,10 @@ describe('exec-doc doctor', () => {
     const args = ['doctor', '--docs', docs, '--state-dir', stateDir];
     const found = await cliInProcess([...args, '--json'], { env });
     expect(found.exitCode).toBe(1);
-    const report = JSON.parse(found.stdout) as { problems: number; findings: Array<{ severity: string; subject: string; detail: string; fix?: string }> };
+    const report = JSON.parse(found.stdout) as {
+      problems: number;
+      findings: Array<{ severity: string; subject: string; detail: string; fix?: string }>;
+    };
     const about = (subject: string) => report.findings.filter((f) => f.subject.includes(subject));
     expect(about(`run ${runId}`)).toContainEqual(
       expect.objectContaining({
@@ -83,7 +86,9 @@ describe('exec-doc doctor', () => {
       env: { PATH: path.dirname(process.execPath) + ':/usr/bin:/bin' },
     });
     expect(r.exitCode).toBe(1);
-    const report = JSON.parse(r.stdout) as { findings: Array<{ severity: string; subject: string; detail: string; fix?: string }> };
+    const report = JSON.parse(r.stdout) as {
+      findings: Array<{ severity: string; subject: string; detail: string; fix?: string }>;
+    };
     expect(report.findings).toContainEqual(
       expect.objectContaining({ severity: 'problem', fix: 'exec-doc validate lists them all' }),
     );

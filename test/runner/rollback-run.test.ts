@@ -109,6 +109,14 @@ describe('exec-doc rollback <run-id>', () => {
     const r = await cli(['rollback', parseEvents(failed.stdout)[0]!.runId], { env: failedEnv });
     expect(r.exitCode).toBe(64);
     expect(r.stderr).toContain('only a run that succeeded is rolled back');
+
+    // A plain runbook (no rollback anywhere) that succeeded: nothing exec-doc could undo.
+    const plain = writeDoc('# P\n\n## Ship {#ship}\n\n```bash {id=x}\ntrue\n```\n');
+    const plainEnv = { ...env, EXEC_DOC_STATE_DIR: path.join(plain.dir, '.state') };
+    const ok = await cli(['run', `${plain.file}#ship`, '--json'], { env: plainEnv });
+    const none = await cliInProcess(['rollback', parseEvents(ok.stdout)[0]!.runId], { env: plainEnv });
+    expect(none.exitCode).toBe(64);
+    expect(none.stderr).toContain('declares no rollback: exec-doc cannot undo what run');
   });
 
   it('refuses a run on the embedded PostgreSQL that is gone', async () => {
