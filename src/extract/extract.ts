@@ -34,7 +34,7 @@ const LANGUAGE_ALIASES: Record<string, StepLanguage> = {
   shell: 'bash',
   shellscript: 'sh',
   bash: 'bash',
-  // zsh and ksh are quoted as bash is; they run under their own shell (../languages/interpreters.ts).
+  // zsh and ksh are quoted as bash is; they run under their own shell (../languages/commands.ts).
   zsh: 'bash',
   ksh: 'bash',
   console: 'bash',
@@ -259,7 +259,7 @@ class DocumentWalk {
       return;
     }
     // No language: a shell block, as Runme guesses with its bias towards shell. Any other language
-    // runs with its interpreter (../languages/interpreters.ts says which, and `plan` says if it is missing).
+    // runs with its interpreter (../languages/commands.ts says which, and `plan` says if it is missing).
     const languageId = (node.lang ?? '').toLowerCase();
     const lang: StepLanguage = languageId === '' ? 'sh' : (LANGUAGE_ALIASES[languageId] ?? 'program');
     const step = buildStep(node, { ...annotation, id: annotation.id }, lang, selected.text);
