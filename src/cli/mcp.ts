@@ -29,13 +29,16 @@ import { projectVersion } from '../util/project-root.js';
 /** Resource addresses of the guide's pages: `exec-doc://guide/<page>.md`, as the site's .md copies. */
 const GUIDE = 'exec-doc://guide';
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-/** A section address, a file address or a run id: never an option, never a path outside what it names. */
+/**
+ * A section of the guide (`<doc-id>/<slug>`): never an option, never a file. An agent runs only
+ * what the guide holds, not any markdown file a prompt points it at.
+ */
 const ADDRESS = z
   .string()
   .min(1)
-  .max(500)
+  .max(300)
   .refine(
-    (s) => !s.startsWith('-') && !/[\0\n]/.test(s),
+    (s) => /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/.test(s) && !/\.(md|mdx|markdown)$/i.test(s),
     'a section address such as database-migrations/zero-downtime-column',
   );
 const PARAMS = z

@@ -133,6 +133,9 @@ describe.each(['stdio', 'in-process'] as const)('exec-doc mcp (%s)', (mode) => {
     // An option smuggled in as a section, a path as a run id: refused by the tools' schemas.
     const smuggled = await call('run', { section: '--docs=/etc' });
     expect(smuggled.isError).toBe(true);
+    // Only the guide's sections: not a markdown file elsewhere on disk, not a path out of the guide.
+    for (const section of ['/tmp/evil.md', '/tmp/evil.md#all', '../outside/x', 'quick-start/demo-migration#step'])
+      expect((await call('run', { section })).isError, section).toBe(true);
     const escape = await call('get_result', { runId: '../../etc/passwd' });
     expect(escape.isError).toBe(true);
     const noRun = await call('get_result', { runId: '20990101T000000Z-nothing-000000' });
