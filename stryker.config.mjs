@@ -20,6 +20,9 @@ export default {
     'src/security/identity.ts',
     'src/security/audit.ts',
     'src/security/policy.ts',
+    // Runme compatibility (issue 17): which program runs a block, and where an `export` value comes from.
+    'src/languages/commands.ts',
+    'src/runner/prompt-env.ts',
   ],
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',

@@ -15,6 +15,8 @@ export default defineConfig({
       'test/security/audit.test.ts',
       'test/security/fuzz.test.ts',
       'test/security/signing.test.ts',
+      'test/languages/commands.test.ts',
+      'test/runner/prompt-env.test.ts',
     ],
     testTimeout: 60_000,
   },

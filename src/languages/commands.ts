@@ -85,7 +85,8 @@ export function candidatePrograms(step: Pick<Step, 'lang' | 'languageId' | 'inte
   switch (step.lang) {
     case 'sh':
     case 'bash':
-      return INTERPRETERS[step.languageId ?? step.lang] ?? [step.lang];
+      // Every shell fence the extractor accepts (sh, bash, shell, console, zsh, ksh, none) is in the table.
+      return INTERPRETERS[step.languageId ?? step.lang]!;
     case 'python':
       return ['python3'];
     case 'js':
@@ -128,7 +129,7 @@ export function commandFor(
   if (!found) return undefined;
   const [file, ...extra] = found as [string, ...string[]];
   const name = path.basename(file);
-  if (SHELLS.has(name) && (step.lang === 'sh' || step.lang === 'bash' || step.languageId === '')) {
+  if (SHELLS.has(name) && (step.lang === 'sh' || step.lang === 'bash')) {
     const strict = POSIX_SHELLS.has(name) ? ['-e'] : ['-e', '-o', 'pipefail'];
     return { file, args: [...extra, ...strict, '-c', `${options.shellPrefix ?? ''}${code}`] };
   }

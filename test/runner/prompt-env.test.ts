@@ -29,6 +29,41 @@ describe('exportLines', () => {
   });
 });
 
+describe('exportLines: the edges', () => {
+  it('here-documents of every form end at their delimiter (<<- with tabs), and export lines after them count', () => {
+    const code = [
+      'cat <<-"END"',
+      'export A=in',
+      '\t\tEND',
+      "cat <<'X'",
+      'export B=in',
+      'X',
+      'export C=after   ',
+      'export D="has $var"',
+      "export E='has $literal'",
+      'export  F=two-spaces',
+      'export G=a;b',
+      'export H=Type it here  ',
+      'cat <<EOF',
+      'first line of data',
+      'export Z=still-data',
+      'EOF',
+      'export I= Type it here',
+      'export Y=b"a"',
+      "export W=b'a'",
+    ].join('\n');
+    expect(exportLines(code)).toEqual([
+      { name: 'C', line: 6, value: 'after' },
+      { name: 'E', line: 8, value: 'has $literal' },
+      { name: 'F', line: 9, value: 'two-spaces' },
+      { name: 'H', line: 11, message: 'Type it here' },
+      { name: 'I', line: 16, message: 'Type it here' },
+    ]);
+    // A line that only starts like an export, or has text after a quoted value, is not one.
+    expect(exportLines('exported=1\nexport X="a" b\nexport Y=\'a\' b\nxexport Z=1')).toEqual([]);
+  });
+});
+
 describe('resolveExports', () => {
   const code = 'export REGION="eu-west"\nexport PROJECT=Enter a project\necho "$REGION $PROJECT"';
 
@@ -51,7 +86,7 @@ describe('resolveExports', () => {
       return name === 'PROJECT' ? 'answered' : undefined;
     };
     const auto = await resolveExports(code, 'auto', { REGION: 'set' }, ask);
-    expect(asked).toEqual([['PROJECT', { message: 'Enter a project' }]]);
+    expect(asked).toStrictEqual([['PROJECT', { message: 'Enter a project' }]]);
     expect(auto.env).toEqual({ REGION: 'set', PROJECT: 'answered' });
     asked.length = 0;
     const always = await resolveExports(code, 'always', { REGION: 'set' }, ask);
@@ -65,5 +100,12 @@ describe('resolveExports', () => {
     expect(skip.missing.map((m) => m.name)).toEqual(['PROJECT']);
     expect(await resolveExports(code, 'never', { REGION: 'x' }, ask)).toEqual({ code, env: {}, missing: [] });
     expect(asked).toEqual([]);
+    // Asked with what it would use: the environment's value first, else the one written.
+    await resolveExports('export A="written"', 'always', { A: 'current' }, ask);
+    await resolveExports('export A="written"', 'always', {}, ask);
+    expect(asked).toStrictEqual([
+      ['A', { defaultValue: 'current' }],
+      ['A', { defaultValue: 'written' }],
+    ]);
   });
 });
