@@ -125,7 +125,7 @@ export function commandFor(
     if (step.lang === 'ts') return { file: process.execPath, args: [require.resolve('tsx/cli'), '-e', code] };
     return undefined;
   }
-  const found = candidates.map(words).find((w) => commandExists(w[0]!, options.env));
+  const found = candidates.map(words).find((w) => onPath(w[0]!, options.env.PATH));
   if (!found) return undefined;
   const [file, ...extra] = found as [string, ...string[]];
   const name = path.basename(file);
@@ -136,6 +136,19 @@ export function commandFor(
   if (step.lang === 'python' && step.interpreter === undefined) return { file, args: [...extra, '-c', code] };
   const extension = EXTENSIONS[step.languageId ?? step.lang] ?? '';
   return { file, args: [...extra, options.writeScript(extension)] };
+}
+
+// Looked up once per program and PATH: a run of many steps does not search PATH for every one.
+const found = new Map<string, boolean>();
+function onPath(program: string, pathValue: string | undefined): boolean {
+  const key = `${program}\0${pathValue ?? ''}`;
+  let known = found.get(key);
+  if (known === undefined) {
+    known = commandExists(program, { PATH: pathValue });
+    // A program found stays found for the run; a missing one is looked for again (it may be installed meanwhile).
+    if (known) found.set(key, known);
+  }
+  return known;
 }
 
 /** Runme strips the `$ ` of a copied prompt from a shell line: `$ npm install` runs `npm install`. */

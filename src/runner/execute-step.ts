@@ -283,7 +283,7 @@ async function attemptOnce(
   // Runme strips the `$ ` of copied prompts from shell lines; so does exec-doc.
   let script = shell ? withoutPrompts(code) : code;
   // What the block is given, before its `export` lines' values: those count as what it exported.
-  const given = { ...env };
+  const given = session && shell ? { ...env } : undefined;
   // Runme's promptEnv; in a shared session a shell block's `export` lines are `auto` unless it says otherwise.
   const promptMode = step.promptEnv ?? (session ? 'auto' : undefined);
   if (shell && promptMode !== undefined) {
@@ -319,8 +319,6 @@ async function attemptOnce(
       { durationMs: 0, output: '' },
     );
   const cwd = path.resolve(context.where.docDir, step.cwd ?? '.');
-  // Node reports a missing folder as the program missing (`spawn bash ENOENT`): say what it is.
-  if (!existsSync(cwd)) return fail('failed', reasons.noCwd(cwd), { durationMs: 0, output: '' });
   const processOptions = {
     file: command.file,
     args: command.args,
@@ -336,12 +334,16 @@ async function attemptOnce(
     ...(signal ? { signal } : {}),
     onSpawn: context.output.onSpawn,
   });
-  if (session && shell) collectSession(session, sessionFile, given);
+  if (given) collectSession(session!, sessionFile, given);
   streams.stdout.flush();
   streams.stderr.flush();
   const output = r.stdout + r.stderr;
   if (r.spawnError)
-    return fail('failed', reasons.couldNotStart(command.file, r.spawnError), { durationMs: r.durationMs, output });
+    // Node reports a missing folder as the program missing (`spawn bash ENOENT`): say which it is.
+    return fail('failed', existsSync(cwd) ? reasons.couldNotStart(command.file, r.spawnError) : reasons.noCwd(cwd), {
+      durationMs: r.durationMs,
+      output,
+    });
   if (r.interrupted)
     return fail('interrupted', reasons.interrupted(), {
       durationMs: r.durationMs,

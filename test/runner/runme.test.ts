@@ -258,6 +258,16 @@ describe('Runme documents', () => {
     expect(existsSync(outFile)).toBe(false);
   });
 
+  it('names a working directory that does not exist, instead of the program Node says is missing', async () => {
+    const { dir, env } = workspace();
+    writeFileSync(path.join(dir, 'cwd.md'), '# C\n\n```sh {"name":"in-nowhere","cwd":"no/such/folder"}\ntrue\n```\n');
+    const r = await cliInProcess(['run', path.join(dir, 'cwd.md')], { env });
+    expect(r.exitCode).toBe(1);
+    expect(lastRecord(dir).failureReason).toBe(
+      `could not start: its working directory ${path.join(dir, 'no/such/folder')} does not exist (see \`cwd\`)`,
+    );
+  });
+
   it('warns about the annotations of other tools instead of ignoring them without a word', async () => {
     const doc = await extract(readFileSync(path.join(FIXTURES, 'foreign.md'), 'utf8'));
     expect(doc.diagnostics.map((d) => [d.line, d.column, d.ruleId])).toEqual([
