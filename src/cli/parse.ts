@@ -417,7 +417,7 @@ const COMMANDS: CommandSpec[] = [
     name: 'rollback',
     args: '<run-id>',
     summary: "undo a run that succeeded: its steps' rollbacks in reverse, then the checks that prove it",
-    help: "Undoes a finished run that succeeded: the rollbacks of its completed steps in reverse order, then the checks that verify the rollback (the pre checks and the rollback-phase ones), then the setup's rollbacks and the teardown. The run is continued under its own id, so its events and record show the rollback. The section must be as it was when the run succeeded; secret parameters must be given again. A run on the embedded PostgreSQL can be rolled back only if it was run with --keep-db. Exit 0 when everything was undone and verified, 2 when not.",
+    help: "Undoes a finished run that succeeded: the rollbacks of its completed steps in reverse order, then the checks that verify the rollback (the pre checks and the rollback-phase ones), then the setup's rollbacks and the teardown. The run is continued under its own id, so its events and record show the rollback. The section must be as it was when the run succeeded; secret parameters must be given again. A run on the embedded PostgreSQL can be rolled back only if it was run with --keep-db. A run whose rollback did not finish (exit 2) is tried again from what was left, once the cause is fixed. Exit 0 when everything was undone and verified (1 for a run that had failed), 2 when not.",
   },
   {
     name: 'doctor',

@@ -245,16 +245,14 @@ export async function rollbackRun(given: ResumeOptions): Promise<RunOutcome> {
     throw new ExecDocError('E_RUN_UNFINISHED', `Run \`${state.runId}\` has not finished; nothing to roll back yet`, {
       details: [`Roll back what it did so far with: exec-doc resume ${state.runId} --rollback`],
     });
-  if (state.final.status !== 'succeeded')
+  // A rollback that did not finish (a target was down, a rollback block failed) is tried again
+  // from where it stopped, once the cause is fixed.
+  const retry = state.final.status === 'rollback-incomplete';
+  if (state.final.status !== 'succeeded' && !retry)
     throw new ExecDocError(
       'E_RUN_FINISHED',
-      `Run \`${state.runId}\` ended ${state.final.status} (exit ${state.final.exitCode}); only a run that succeeded is rolled back with \`exec-doc rollback\``,
-      {
-        details:
-          state.final.status === 'rollback-incomplete'
-            ? ['Its rollback did not finish: see its record for what was not undone, and undo that by hand.']
-            : [`A failed run was rolled back when it failed: its record is ${store.resultPath}`],
-      },
+      `Run \`${state.runId}\` ended ${state.final.status} (exit ${state.final.exitCode}); only a run that succeeded, or one whose rollback did not finish, is rolled back with \`exec-doc rollback\``,
+      { details: [`A failed run was rolled back when it failed: its record is ${store.resultPath}`] },
     );
   if (state.postgres?.kind === 'embedded' && !state.keepDb)
     throw new ExecDocError(
@@ -287,6 +285,23 @@ export async function rollbackRun(given: ResumeOptions): Promise<RunOutcome> {
   const unlockSection = await lockSectionFor(plan, state.runId, options, env);
   try {
     const grant = authorize(plan, state.runId, params, options, env, true, false);
+    if (retry) {
+      // What was not undone, in the order it was to be undone; verification and teardown run again.
+      Object.assign(state, {
+        final: null,
+        phase: 'rollback',
+        rollbackPending: [...state.notUndone, ...state.rollbackPending],
+        notUndone: [],
+        verifyCursor: 0,
+        teardownCursor: 0,
+        retryFrom: state.results.length,
+      });
+      return await continueRun(
+        { plan, state, store, params, ...(checksConfig ? { checksConfig } : {}) },
+        { ...options, rollback: false },
+        grant,
+      );
+    }
     Object.assign(state, undoLists(plan, state.completed, [], state.baselineAfterSetup === true), {
       final: null,
       phase: 'rollback',
@@ -1008,7 +1023,9 @@ class Run {
   }
 
   private conclude(): RunOutcome {
-    const failedIn = (phase: StepPhase) => this.state.results.some((r) => r.phase === phase && r.status !== 'passed');
+    // A rollback tried again is judged by what ran this time.
+    const failedIn = (phase: StepPhase) =>
+      this.state.results.slice(this.state.retryFrom ?? 0).some((r) => r.phase === phase && r.status !== 'passed');
     if (this.state.requestedRollback) {
       // `exec-doc rollback` of a run that succeeded: done when everything was undone and verified.
       // (The run succeeded first, so any failed verification or teardown is the rollback's.)

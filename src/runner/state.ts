@@ -84,6 +84,8 @@ export interface RunState {
   baselineAfterSetup?: boolean;
   undone: string[];
   notUndone: string[];
+  /** Index of the first result of a rollback tried again (`exec-doc rollback` after an incomplete one). */
+  retryFrom?: number;
   /** Rolled back at the operator's request after it succeeded (`exec-doc rollback`), not after a failure. */
   requestedRollback?: boolean;
   /** Completed steps of a document that declares no rollback (absent in older journals). */

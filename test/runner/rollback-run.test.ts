@@ -1,6 +1,6 @@
 // `exec-doc rollback <run-id>`: a run that succeeded is undone later, through the real CLI:
 // the steps' rollbacks in reverse, the checks that prove the system is back, the same run's record.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, cliInProcess, parseEvents, tempDir, writeDoc } from '../helpers.js';
@@ -82,17 +82,28 @@ describe('exec-doc rollback <run-id>', () => {
     expect(existsSync(path.join(work, 'a')) || existsSync(path.join(work, 'b'))).toBe(false);
   });
 
-  it('a rollback step that fails: exit 2, and the record says what is still done', async () => {
-    const { dir, work, env, runId } = await succeededRun(DOC('echo "cannot remove b" >&2; exit 1\n'));
+  it('a rollback step that fails (its target is down): exit 2 and what is left; once it is back, rollback finishes it', async () => {
+    const { dir, work, env, runId } = await succeededRun(
+      DOC('test ! -e "$WORK/down" || { echo "the target is down" >&2; exit 1; }\n'),
+    );
+    writeFileSync(path.join(work, 'down'), '');
     const r = await cliInProcess(['rollback', runId], { env });
     expect(r.exitCode).toBe(2);
-    const rec = record(dir, runId);
+    let rec = record(dir, runId);
     expect(rec.status).toBe('rollback-incomplete');
     // Earlier steps' rollbacks may depend on the one that failed: none runs after it.
     expect(rec.rollback.notUndone).toEqual(['make-b', 'make-a']);
     expect(rec.rollback.remaining.map((x) => `${x.rollback}@${x.line}`)).toEqual(['undo-b@21', 'undo-a@13']);
     expect(r.stdout).toContain('undo-b (line 21) undoes make-b');
     expect(existsSync(path.join(work, 'a'))).toBe(true);
+
+    rmSync(path.join(work, 'down'));
+    const again = await cliInProcess(['rollback', runId], { env });
+    expect(again.exitCode).toBe(0);
+    rec = record(dir, runId);
+    expect(rec.status).toBe('rolled-back');
+    expect(rec.rollback).toMatchObject({ complete: true, undone: ['make-b', 'make-a'], notUndone: [], remaining: [] });
+    expect(existsSync(path.join(work, 'a')) || existsSync(path.join(work, 'b'))).toBe(false);
   });
 
   it('refuses a run whose section changed since, and one that did not succeed', async () => {
@@ -108,7 +119,7 @@ describe('exec-doc rollback <run-id>', () => {
     expect(failed.exitCode).toBe(1);
     const r = await cli(['rollback', parseEvents(failed.stdout)[0]!.runId], { env: failedEnv });
     expect(r.exitCode).toBe(64);
-    expect(r.stderr).toContain('only a run that succeeded is rolled back');
+    expect(r.stderr).toContain('only a run that succeeded, or one whose rollback did not finish, is rolled back');
 
     // A plain runbook (no rollback anywhere) that succeeded: nothing exec-doc could undo.
     const plain = writeDoc('# P\n\n## Ship {#ship}\n\n```bash {id=x}\ntrue\n```\n');
