@@ -15,6 +15,7 @@ import { isSameProcessAlive } from '../util/process-identity.js';
 import { abandoned, type Owner } from '../util/owned-temp.js';
 import { DATA_DIR_PREFIX } from '../targets/postgres.js';
 import { formatDiagnostic } from '../errors/exec-doc-error.js';
+import { walkFiles } from '../util/walk-files.js';
 import { findConfigFile, loadChecksConfig } from '../checks/config.js';
 import { choosePolicyFile, loadPolicy } from '../security/policy.js';
 
@@ -97,7 +98,7 @@ function runs(options: CliOptions & { fix?: boolean }, add: Add): void {
       continue;
     }
     const lock = path.join(store.dir, 'lock');
-    const holder = readHolder(lock);
+    const holder = readJson<Holder>(lock);
     if (holder && isSameProcessAlive(holder.pid, holder.startTime ?? undefined)) {
       add({
         severity: 'ok',
@@ -153,7 +154,7 @@ function locks(options: CliOptions & { fix?: boolean }, add: Add): void {
   if (!existsSync(dir)) return;
   for (const name of readdirSync(dir).sort()) {
     const file = path.join(dir, name);
-    const holder = readHolder(file);
+    const holder = readJson<Holder>(file);
     if (holder && isSameProcessAlive(holder.pid, holder.startTime ?? undefined)) continue;
     add({
       severity: 'warning',
@@ -305,9 +306,7 @@ function configuration(options: CliOptions, io: Io, add: Add): void {
   );
 }
 
-function readHolder(file: string): { pid: number; startTime?: string | null; section?: unknown } | undefined {
-  return readJson(file);
-}
+type Holder = { pid: number; startTime?: string | null; section?: unknown };
 
 function readJson<T>(file: string): T | undefined {
   try {
@@ -327,18 +326,12 @@ function safeList(dir: string): string[] {
 
 function megabytes(dir: string): string {
   let bytes = 0;
-  const walk = (d: string): void => {
-    for (const name of safeList(d)) {
-      const file = path.join(d, name);
-      try {
-        const s = statSync(file);
-        if (s.isDirectory()) walk(file);
-        else bytes += s.size;
-      } catch {
-        // Gone meanwhile.
-      }
+  for (const file of walkFiles(dir, () => true)) {
+    try {
+      bytes += statSync(file).size;
+    } catch {
+      // Gone meanwhile.
     }
-  };
-  walk(dir);
+  }
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

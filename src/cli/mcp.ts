@@ -25,6 +25,7 @@ import {
 } from '../agents/outputs.js';
 import { readLatestRuns } from '../agents/last-runs.js';
 import { projectVersion } from '../util/project-root.js';
+import { closest } from '../util/edit-distance.js';
 
 /** Resource addresses of the guide's pages: `exec-doc://guide/<page>.md`, as the site's .md copies. */
 const GUIDE = 'exec-doc://guide';
@@ -419,12 +420,13 @@ function failure(code: string, message: string, details: string[]): CallToolResu
 }
 
 function unknownSection(section: string, index: RunbooksIndex): CallToolResult {
-  const near = index.sections
-    .map((s) => s.address)
-    .filter((a) =>
-      a.split('/').some((part) => section.includes(part) || part.includes(section.split('/').pop() ?? section)),
-    )
-    .slice(0, 5);
+  // The same suggestions the command line gives for an unknown section (../documents/address.ts).
+  const near = closest(
+    section,
+    index.sections.map((s) => s.address),
+    Math.max(3, Math.floor(section.length / 3)),
+    5,
+  );
   return failure('E_UNKNOWN_SECTION', `No section \`${section}\``, [
     ...(near.length > 0 ? ['Closest matches:', ...near.map((a) => `  ${a}`)] : []),
     'list_procedures lists them all.',
