@@ -277,7 +277,7 @@ export const FIELDS: readonly FieldSpec[] = [
   {
     name: 'fixture',
     aliases: [],
-    doc: 'Part of the rehearsal: a setup block that makes the sample schema and data, or a check of what only the sample has. Runs only on a disposable target (the embedded default, or `--disposable`); skipped, with a notice, on a real one.',
+    doc: 'Part of the rehearsal: a setup block that makes the sample schema and data, a step that shows something on the sample (damaging a row to show it is caught), or a check of what only the sample has. Runs only on a disposable target (the embedded default, or `--disposable`); skipped, with a notice, on a real one.',
     example: 'kind=setup fixture',
     parse: boolean,
   },

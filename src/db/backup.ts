@@ -130,16 +130,7 @@ export async function restore(options: {
   into?: string;
   log?: (line: string) => void;
 }): Promise<{ database: string; verified: true }> {
-  let manifest: BackupManifest;
-  try {
-    manifest = JSON.parse(readFileSync(path.resolve(options.manifest), 'utf8')) as BackupManifest;
-  } catch (error) {
-    throw new BackupError(
-      `cannot read the backup manifest ${options.manifest} (${(error as Error).message}); pass the .json written by \`db backup\``,
-    );
-  }
-  if (manifest.format !== 1 || (manifest.method !== 'pg_dump' && manifest.method !== 'clone'))
-    throw new BackupError(`${options.manifest} is not a backup manifest written by \`db backup\``);
+  const manifest = readManifest(options.manifest);
   const target = options.into ?? manifest.sourceDatabase;
   const admin = await connect(withDatabase(options.connectionString, 'postgres'), APPLICATION);
   try {
@@ -180,6 +171,45 @@ export async function restore(options: {
     `restored ${target} from ${manifest.method === 'clone' ? `clone ${manifest.location}` : manifest.location} and verified it against the backup's snapshot`,
   );
   return { database: target, verified: true };
+}
+
+function readManifest(file: string): BackupManifest {
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(readFileSync(path.resolve(file), 'utf8')) as BackupManifest;
+  } catch (error) {
+    throw new BackupError(
+      `cannot read the backup manifest ${file} (${(error as Error).message}); pass the .json written by \`db backup\``,
+    );
+  }
+  if (manifest.format !== 1 || (manifest.method !== 'pg_dump' && manifest.method !== 'clone'))
+    throw new BackupError(`${file} is not a backup manifest written by \`db backup\``);
+  return manifest;
+}
+
+/**
+ * A backup proven restorable without touching its source: restored into a scratch database on the
+ * same server, compared with the backup's snapshot, and the scratch database dropped on every path.
+ */
+export async function verifyBackup(options: {
+  connectionString: string;
+  manifest: string;
+  log?: (line: string) => void;
+}): Promise<{ scratch: string; tables: number }> {
+  const manifest = readManifest(options.manifest);
+  // A name over 63 bytes is cut by PostgreSQL the same way in CREATE and DROP.
+  const scratch = `${manifest.sourceDatabase}_verify_${Date.now().toString(36)}`;
+  try {
+    await restore({ connectionString: options.connectionString, manifest: options.manifest, into: scratch });
+  } finally {
+    const admin = await connect(withDatabase(options.connectionString, 'postgres'), APPLICATION);
+    try {
+      await admin.query(`drop database if exists ${quoteIdent(scratch)}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  return { scratch, tables: Object.keys(manifest.snapshot.tables).length };
 }
 
 /** CREATE DATABASE … TEMPLATE and DROP DATABASE need a database nobody else is connected to. */

@@ -47,11 +47,11 @@ export function validateDocument({ blocks, paramsFor, report, lines, declaresRol
         step.position.start.column,
       );
     }
-    if (step.fixture && step.kind !== 'setup' && step.kind !== 'check') {
+    if (step.fixture && step.kind !== 'setup' && step.kind !== 'check' && step.kind !== 'step') {
       report(
         'error',
         'fixture-not-setup',
-        `Unexpected \`fixture\` on ${step.kind} \`${step.id}\`, expected it only on setup blocks (they make the rehearsal's sample schema and data) and checks (they check results that only the sample has); add \`kind=setup\` or remove \`fixture\``,
+        `Unexpected \`fixture\` on ${step.kind} \`${step.id}\`, expected it only on setup blocks (they make the rehearsal's sample schema and data), steps that show something on the sample, and checks (they check results that only the sample has); a ${step.kind} block runs with the steps it belongs to, so remove \`fixture\``,
         step.position.start.line,
         step.position.start.column,
       );

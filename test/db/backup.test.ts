@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useEmbeddedServer } from './pg-helpers.js';
-import { backup, restore, findPgDumps, BackupError, withDatabase } from '../../src/db/backup.js';
+import { backup, restore, verifyBackup, findPgDumps, BackupError, withDatabase } from '../../src/db/backup.js';
+import { writeFileSync } from 'node:fs';
 import { dbMain } from '../../src/cli/db/index.js';
 import { captureIo, tempDir } from '../helpers.js';
 
@@ -99,6 +100,62 @@ describe('backup and restore', () => {
     expect(bad.err()).toMatch(
       /^db: .*missing\.json: no such file \(--from: the backup manifest written by `db backup`\)/,
     );
+  });
+});
+
+describe('verify-backup', () => {
+  const scratchDatabases = async () =>
+    (await sql('postgres', `select datname from pg_database where datname like '%\\_verify\\_%' order by 1`)).rows;
+
+  it('restores into a scratch database, proves it equal to the snapshot, drops it, and leaves the source alone', async () => {
+    const manifestFile = path.join(tempDir(), 'verify.json');
+    await backup({ connectionString: server.url, manifest: manifestFile });
+    const before = (await sql('shop', 'select count(*)::int as n, sum(id)::int as s from products')).rows[0];
+    const io = captureIo({ ...process.env, DATABASE_URL: server.url });
+    expect(await dbMain(['verify-backup', '--from', manifestFile], io)).toBe(0);
+    expect(io.out()).toMatch(
+      /^backup .*verify\.json restores: 1 table\(s\) identical to its snapshot \(schema, row counts, contents\); scratch database shop_verify_\w+ dropped\n$/,
+    );
+    expect(await scratchDatabases()).toEqual([]);
+    expect((await sql('shop', 'select count(*)::int as n, sum(id)::int as s from products')).rows[0]).toEqual(before);
+  });
+
+  it('fails on a backup that does not restore to its snapshot, and still drops the scratch database', async () => {
+    const manifestFile = path.join(tempDir(), 'verify-bad.json');
+    const manifest = await backup({ connectionString: server.url, manifest: manifestFile });
+    // The clone loses rows after the backup was taken: the backup no longer holds what it claims.
+    await sql(manifest.location, 'delete from products where id > 490');
+    const failed = verifyBackup({ connectionString: server.url, manifest: manifestFile });
+    await expect(failed).rejects.toThrow(BackupError);
+    await expect(failed).rejects.toThrow(/does not match the backup/);
+    expect(await scratchDatabases()).toEqual([]);
+  });
+
+  it('refuses what it cannot do before touching the server', async () => {
+    const run = async (args: string[]) => {
+      const io = captureIo({ ...process.env, DATABASE_URL: server.url });
+      return { code: await dbMain(args, io), err: io.err() };
+    };
+    expect(await run(['verify-backup'])).toMatchObject({
+      code: 64,
+      err: expect.stringContaining('verify-backup needs --from <manifest.json>'),
+    });
+    const notManifest = path.join(tempDir(), 'not-a-manifest.json');
+    writeFileSync(notManifest, '{"format": 2}');
+    expect(await run(['verify-backup', '--from', notManifest])).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('is not a backup manifest written by `db backup`'),
+    });
+    expect(await run(['verify-backup', '--from', notManifest, '--into', 'x'])).toMatchObject({
+      code: 64,
+      err: expect.stringContaining('--into is for restore, not verify-backup'),
+    });
+    expect(await run(['backup', '--out', notManifest, '--table', 'products'])).toMatchObject({
+      code: 64,
+      err: expect.stringContaining(
+        '--table is for backfill and snapshot, not backup (a backup holds the whole database',
+      ),
+    });
   });
 });
 

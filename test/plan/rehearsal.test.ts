@@ -104,9 +104,9 @@ describe('rehearsal and real targets', async () => {
     expect(resolveTouches(sampleOnly!, {})).toBeUndefined();
   });
 
-  it('refuses fixture on a step, and a touches entry that is neither a table nor one parameter, with positions', async () => {
+  it('refuses fixture on a teardown, and a touches entry that is neither a table nor one parameter, with positions', async () => {
     const bad = await extract(
-      '---\nexec-doc:\n  touches: ["orders; drop table x"]\n---\n\n# D\n\n## S\n\n```bash {id=a fixture rollback=none}\ntrue\n```\n',
+      '---\nexec-doc:\n  touches: ["orders; drop table x"]\n---\n\n# D\n\n## S\n\n```bash {id=a kind=teardown fixture}\ntrue\n```\n',
     );
     expect(bad.diagnostics.map((d) => [d.line, d.ruleId])).toEqual([
       [3, 'invalid-settings'],

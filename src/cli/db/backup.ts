@@ -25,3 +25,12 @@ export async function restoreCommand(ctx: DbContext): Promise<number> {
   ctx.out(`restored ${result.database}; identical to the backup (schema, row counts, contents)\n`);
   return 0;
 }
+
+export async function verifyBackupCommand(ctx: DbContext): Promise<number> {
+  const { verifyBackup } = await import('../../db/backup.js');
+  const result = await verifyBackup({ connectionString: ctx.url(), manifest: ctx.options.from!.path, log: ctx.log });
+  ctx.out(
+    `backup ${ctx.options.from!.given} restores: ${result.tables} table(s) identical to its snapshot (schema, row counts, contents); scratch database ${result.scratch} dropped\n`,
+  );
+  return 0;
+}

@@ -23,6 +23,7 @@ const HANDLERS: Record<DbCommand, () => Promise<DbHandler>> = {
   backfill: async () => (await import('./backfill.js')).backfillCommand,
   backup: async () => (await import('./backup.js')).backupCommand,
   restore: async () => (await import('./backup.js')).restoreCommand,
+  'verify-backup': async () => (await import('./backup.js')).verifyBackupCommand,
 };
 
 export async function dbMain(
@@ -58,7 +59,7 @@ export async function dbMain(
 async function checkFiles(command: DbCommand, files: string[], options: DbOptions): Promise<void> {
   const writable = (command === 'snapshot' || command === 'backup') && options.out ? options.out.path : undefined;
   const readable =
-    command === 'restore'
+    command === 'restore' || command === 'verify-backup'
       ? { file: options.from!.path, what: '--from: the backup manifest written by `db backup`' }
       : command === 'compare' && files.length === 1
         ? { file: files[0]!, what: 'the snapshot written by `db snapshot`' }

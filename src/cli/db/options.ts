@@ -20,6 +20,8 @@ export const DB_COMMANDS = {
     'back up the database (pg_dump when one is new enough, else a clone on the server) with a manifest: --out <manifest.json>',
   restore:
     "restore a backup (--from <manifest.json>, into --into <db> or over the source) and verify it against the backup's snapshot",
+  'verify-backup':
+    "prove a backup restorable without touching the source: restore --from <manifest.json> into a scratch database on the same server, compare it with the backup's snapshot, drop the scratch database",
   snapshot: 'write an integrity snapshot (schema fingerprint, row counts, content checksums) to --out or stdout',
   compare: 'compare a snapshot file with another (<before.json> <after.json>) or with the database now (<before.json>)',
 } as const;
@@ -42,13 +44,13 @@ const OPTIONS = {
   'statement-timeout': { type: 'string', doc: 'statement_timeout of each statement (default: none)' },
   retries: { type: 'string', doc: 'further attempts after a lock_timeout (default 5)' },
   out: { type: 'string', doc: 'file for `snapshot` (default: stdout) and the manifest of `backup`' },
-  from: { type: 'string', doc: 'restore: the backup manifest' },
+  from: { type: 'string', doc: 'restore, verify-backup: the backup manifest' },
   into: { type: 'string', doc: 'restore: the database to restore into (default: the backed-up one, replaced)' },
   name: { type: 'string', doc: 'backfill: the job name (progress is kept under it; the same name resumes)' },
   table: {
     type: 'string',
     multiple: true,
-    doc: 'backfill: the table; snapshot, backup: only this table and its columns, constraints, indexes and triggers (repeatable): the proof stays cheap on a database with thousands of tables',
+    doc: 'backfill: the table; snapshot: only this table and its columns, constraints, indexes and triggers (repeatable): the proof stays cheap on a database with thousands of tables',
   },
   set: { type: 'string', doc: 'backfill: the SET clause, e.g. "status = \'new\'"' },
   where: { type: 'string', doc: 'backfill: only rows that still need it, e.g. "status is null"' },
@@ -110,6 +112,7 @@ export type ParsedDb =
 
 export function dbHelp(): string {
   const width = Math.max(...Object.keys(OPTIONS).map((k) => k.length)) + 12;
+  const commandWidth = Math.max(...Object.keys(DB_COMMANDS).map((k) => k.length)) + 2;
   return [
     'Usage: npm run db -- <command> [options]',
     '',
@@ -117,7 +120,7 @@ export function dbHelp(): string {
     'migration (except CONCURRENTLY), and lock_timeout retries. The database is $DATABASE_URL or the PG* variables.',
     '',
     'Commands:',
-    ...Object.entries(DB_COMMANDS).map(([name, doc]) => `  ${name.padEnd(10)}${doc}`),
+    ...Object.entries(DB_COMMANDS).map(([name, doc]) => `  ${name.padEnd(commandWidth)}${doc}`),
     '',
     'Options:',
     ...Object.entries(OPTIONS).map(
@@ -212,15 +215,22 @@ function parse(argv: string[], base: string): ParsedDb {
   );
   needs(command !== 'backfill' || tables!.length === 1, 'backfill takes one --table');
   needs(
-    tables === undefined || ['backfill', 'snapshot', 'backup'].includes(command),
-    `--table is for backfill, snapshot and backup, not ${command}${command === 'compare' ? ' (it compares the tables the snapshot file covers)' : ''}`,
+    tables === undefined || ['backfill', 'snapshot'].includes(command),
+    `--table is for backfill and snapshot, not ${command}${command === 'compare' ? ' (it compares the tables the snapshot file covers)' : command === 'backup' ? ' (a backup holds the whole database, so that a restore brings back everything that refers to the table)' : ''}`,
   );
   for (const t of command === 'backfill' ? [] : (tables ?? [])) {
     const problem = tableNameProblem(t);
     if (problem) throw new UsageProblem(`--table ${problem}`);
   }
   needs(command !== 'backup' || values.out !== undefined, 'backup needs --out <manifest.json>');
-  needs(command !== 'restore' || values.from !== undefined, 'restore needs --from <manifest.json>');
+  needs(
+    (command !== 'restore' && command !== 'verify-backup') || values.from !== undefined,
+    `${command} needs --from <manifest.json>`,
+  );
+  needs(
+    values.into === undefined || command === 'restore',
+    `--into is for restore, not ${command}${command === 'verify-backup' ? ' (it restores into a scratch database it names and drops)' : ''}`,
+  );
   needs(
     command !== 'compare' || files.length > 0,
     'compare needs a snapshot file: compare <before.json> [<after.json>]',
