@@ -46,6 +46,8 @@ export function resolveParams(
         problems.push(
           `parameter \`${param.name}\` needs a value: pass --set ${param.name}=<value>${param.secret ? ` (better for a secret: export ${PARAM_ENV_PREFIX}${param.name})` : ''}${param.description ? ` — ${param.description}` : ''}`,
         );
+      // An optional one not given is empty where it is used (never the placeholder as written).
+      else if (!param.required) values[param.name] = '';
       continue;
     }
     const problem = validateParamValue(param, value);

@@ -2,10 +2,12 @@
 // one) holding the user's table under the user's names. Nothing of the rehearsal's sample is
 // created there, the change works on the tables the parameters name, and a rollback leaves the
 // user's rows exactly as they were, proven over the tables the procedure changes.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runGuideSection, tempDir } from '../helpers.js';
+import { cliInProcess, ROOT, runGuideSection, tempDir } from '../helpers.js';
 import { useEmbeddedServer } from './pg-helpers.js';
 import { readSnapshot } from '../../src/db/snapshot.js';
 import { ExecDocError } from '../../src/errors/exec-doc-error.js';
@@ -163,21 +165,212 @@ describe('database procedures on a real server with the user’s own table', () 
     expect(cols.rows.map((r: { column_name: string }) => r.column_name).sort()).toEqual(['id', 'issued_on', 'total']);
   }, 180_000);
 
+  it('data migration: fills only the empty rows of the user’s column, and its rollback (now or later) empties exactly those', async () => {
+    const db = await server.database(
+      `${USER_SCHEMA}
+       alter table invoices add column size text;
+       update invoices set size = 'custom' where id % 10 = 0;`,
+    );
+    const sets = { table: 'invoices', column: 'size', source: 'total', threshold: '500', above: 'big', below: 'small' };
+    const before = await fingerprint(db.query);
+    const failed = await runGuideSection('database-migrations/data-migration', {
+      env: { DATABASE_URL: db.url, EXEC_DOC_FAIL_BEFORE: 'data-filled' },
+      sets,
+    });
+    expect(failed.exitCode, failed.record.failureReason ?? '').toBe(1);
+    expect(failed.record.target).toEqual({
+      disposable: false,
+      skippedFixtures: ['data-schema', 'data-seed', 'data-empty', 'data-labels'],
+      provenOver: ['invoices'],
+    });
+    expect(failed.record.rollback).toMatchObject({
+      complete: true,
+      undone: ['data-backfill', 'data-remember', 'data-snapshot'],
+    });
+    expect(await fingerprint(db.query)).toEqual(before);
+
+    const outcome = await runGuideSection('database-migrations/data-migration', {
+      env: { DATABASE_URL: db.url },
+      sets,
+    });
+    expect(outcome.exitCode, outcome.record.failureReason ?? '').toBe(0);
+    const labels = await db.query(
+      `select size, count(*)::int as n, bool_and(case size when 'big' then total >= 500 when 'small' then total < 500 else id % 10 = 0 end) as right
+         from invoices group by size order by size`,
+    );
+    expect(labels.rows).toEqual([
+      { size: 'big', n: expect.any(Number), right: true },
+      { size: 'custom', n: 500, right: true },
+      { size: 'small', n: expect.any(Number), right: true },
+    ]);
+    expect((await fingerprint(db.query)).tables).toEqual(before.tables);
+
+    // Later, the whole run is undone: the rows it filled are empty again, the application's stay.
+    const runId = path.basename(outcome.runDir);
+    const undone = await cliInProcess(['rollback', runId, '--docs', path.join(ROOT, 'docs')], {
+      env: { ...process.env, DATABASE_URL: db.url, EXEC_DOC_STATE_DIR: outcome.stateDir } as Record<string, string>,
+    });
+    expect(undone.exitCode, undone.stderr).toBe(0);
+    expect(await fingerprint(db.query)).toEqual(before);
+    const left = await db.query(`select to_regclass('exec_doc.invoices_size_unfilled') as t`);
+    expect(left.rows).toEqual([{ t: null }]);
+  }, 180_000);
+
+  it('integrity validation: amcheck and a kept snapshot of the user’s table, changing nothing; an invalid index fails it', async () => {
+    const db = await server.database(USER_SCHEMA);
+    const before = await fingerprint(db.query);
+    const outcome = await runGuideSection('database-migrations/integrity-validation', {
+      env: { DATABASE_URL: db.url },
+      sets: { table: 'invoices' },
+    });
+    expect(outcome.exitCode, outcome.record.failureReason ?? '').toBe(0);
+    expect(outcome.record.target).toEqual({
+      disposable: false,
+      skippedFixtures: ['iv-schema', 'iv-seed', 'iv-change', 'iv-detected', 'iv-change-back', 'iv-same-again'],
+      provenOver: ['invoices'],
+    });
+    expect(outcome.record.steps.filter((s) => s.status === 'passed').map((s) => s.stepId)).toEqual(
+      expect.arrayContaining(['iv-heap', 'iv-indexes', 'iv-nothing-half-done', 'iv-same', 'iv-amcheck-done']),
+    );
+    expect(Object.keys(readSnapshot(path.join(outcome.runDir, 'integrity.json')).tables)).toEqual(['public.invoices']);
+    expect(await fingerprint(db.query)).toEqual(before);
+    // amcheck was installed for the run only.
+    expect((await db.query(`select count(*)::int as n from pg_extension where extname = 'amcheck'`)).rows).toEqual([
+      { n: 0 },
+    ]);
+
+    // An index left invalid (as an interrupted CREATE INDEX CONCURRENTLY leaves it) is found.
+    await db.query('create index invoices_issued on invoices (issued_on)');
+    await db.query(`update pg_index set indisvalid = false where indexrelid = 'invoices_issued'::regclass`);
+    const broken = await runGuideSection('database-migrations/integrity-validation', {
+      env: { DATABASE_URL: db.url },
+      sets: { table: 'invoices' },
+    });
+    expect(broken.exitCode).toBe(1);
+    expect(broken.record.failedStep).toBe('iv-nothing-half-done');
+  }, 180_000);
+
+  it('backup and restore: backs up the user’s database and proves the backup restorable, deleting and restoring nothing', async () => {
+    const db = await server.database(USER_SCHEMA);
+    const before = await fingerprint(db.query);
+    const outcome = await runGuideSection('database-migrations/backup-and-restore', { env: { DATABASE_URL: db.url } });
+    expect(outcome.exitCode, outcome.record.failureReason ?? '').toBe(0);
+    expect(outcome.record.target).toMatchObject({
+      disposable: false,
+      skippedFixtures: ['br-schema', 'br-seed', 'br-damage', 'br-restore-step', 'br-count'],
+    });
+    expect(await fingerprint(db.query)).toEqual(before);
+    const manifest = JSON.parse(readFileSync(path.join(outcome.runDir, 'backup.json'), 'utf8')) as {
+      method: string;
+      location: string;
+      snapshot: { tables: Record<string, unknown> };
+    };
+    expect(Object.keys(manifest.snapshot.tables).sort()).toEqual(['public.invoices', 'public.payments']);
+    const databases = await server.database();
+    const names = (await databases.query(`select datname from pg_database order by 1`)).rows.map(
+      (r: { datname: string }) => r.datname,
+    );
+    // The backup is there (a clone: this machine's pg_dump is older than the server); no scratch database is left.
+    expect(manifest.method).toBe('clone');
+    expect(names).toContain(manifest.location);
+    expect(names.filter((n: string) => n.includes('_verify_'))).toEqual([]);
+  }, 120_000);
+
+  it('major-version upgrade: the user’s PostgreSQL 15 database into a new database on the new server, and back on failure', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const dir = tempDir('exec-doc-pg15-');
+    const script = path.join(ROOT, 'scripts', 'procedures', 'database', 'pg15.sh');
+    execFileSync('bash', [script, 'start', dir, String(port)], { stdio: 'ignore' });
+    try {
+      const sourceUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+      const pg = (await import('pg')).default;
+      const source = async (sql: string) => {
+        const c = new pg.Client({ connectionString: sourceUrl });
+        await c.connect();
+        try {
+          return await c.query(sql);
+        } finally {
+          await c.end();
+        }
+      };
+      await source(USER_SCHEMA);
+      const sourceBefore = await fingerprint(source);
+      // The new server: nothing of the user's yet.
+      const target = await server.database();
+      const env = { DATABASE_URL: target.url, EXEC_DOC_PARAM_source: sourceUrl };
+
+      const failed = await runGuideSection('database-migrations/major-version-upgrade', {
+        env: { ...env, EXEC_DOC_FAIL_BEFORE: 'mv-cutover' },
+        sets: { database: 'billing' },
+      });
+      expect(failed.exitCode, failed.record.failureReason ?? '').toBe(1);
+      expect(failed.record.rollback).toMatchObject({ complete: true, undone: expect.arrayContaining(['mv-create']) });
+      const exists = async () =>
+        (await target.query(`select count(*)::int as n from pg_database where datname = 'billing'`)).rows[0];
+      expect(await exists()).toEqual({ n: 0 });
+
+      const outcome = await runGuideSection('database-migrations/major-version-upgrade', {
+        env,
+        sets: { database: 'billing' },
+      });
+      expect(outcome.exitCode, outcome.record.failureReason ?? '').toBe(0);
+      expect(outcome.record.target).toMatchObject({
+        disposable: false,
+        skippedFixtures: ['mv-place', 'mv-source', 'mv-source-data', 'mv-serving'],
+      });
+      expect(await exists()).toEqual({ n: 1 });
+      const billingUrl = target.url.replace(/\/[^/?]+(\?|$)/, '/billing$1');
+      const copy = async (sql: string) => {
+        const c = new pg.Client({ connectionString: billingUrl });
+        await c.connect();
+        try {
+          return await c.query(sql);
+        } finally {
+          await c.end();
+        }
+      };
+      expect(await fingerprint(copy)).toEqual(sourceBefore);
+      expect(await fingerprint(source)).toEqual(sourceBefore);
+      expect(readFileSync(path.join(outcome.runDir, 'app.env'), 'utf8')).toBe(`DATABASE_URL=${billingUrl}\n`);
+      // The source URL was a secret: it is in no file of the run.
+      for (const file of ['state.ndjson', 'events.ndjson', 'output.log', 'result.json'])
+        if (existsSync(path.join(outcome.runDir, file)))
+          expect(readFileSync(path.join(outcome.runDir, file), 'utf8')).not.toContain(`:${port}/`);
+
+      // A second run refuses to restore over the database the first one made.
+      const again = await runGuideSection('database-migrations/major-version-upgrade', {
+        env,
+        sets: { database: 'billing' },
+      });
+      expect(again.exitCode).toBe(1);
+      expect(again.record.failedStep).toBe('mv-target-free');
+    } finally {
+      execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore' });
+    }
+  }, 240_000);
+
   it('a rehearsal-only procedure is refused on a real server before anything runs, and runs with --disposable', async () => {
     const db = await server.database(USER_SCHEMA);
     const before = await fingerprint(db.query);
-    const refused = runGuideSection('database-migrations/data-migration', { env: { DATABASE_URL: db.url } });
+    const refused = runGuideSection('security/grant-and-revoke-a-least-privilege-migration-role', {
+      env: { DATABASE_URL: db.url },
+    });
     await expect(refused).rejects.toThrow(ExecDocError);
     await expect(refused).rejects.toMatchObject({ code: 'E_REHEARSAL_ONLY' });
     await expect(refused).rejects.toThrow(/runs only on a disposable target/);
     expect(await fingerprint(db.query)).toEqual(before);
 
     const scratch = await server.database();
-    const outcome = await runGuideSection('database-migrations/data-migration', {
+    const outcome = await runGuideSection('security/grant-and-revoke-a-least-privilege-migration-role', {
       env: { DATABASE_URL: scratch.url },
       disposable: true,
     });
     expect(outcome.exitCode, outcome.record.failureReason ?? '').toBe(0);
-    expect(outcome.record.target).toEqual({ disposable: true, skippedFixtures: [], provenOver: 'database' });
+    expect(outcome.record.target).toMatchObject({ disposable: true, skippedFixtures: [] });
   }, 120_000);
 });

@@ -148,10 +148,10 @@ describe('plan on a real target', () => {
   });
 
   it('refuses a rehearsal-only section on a real target, and plans it with --disposable', async () => {
-    const refused = await plan(['database-migrations/integrity-validation'], REAL);
+    const refused = await plan(['security/rotate-a-database-password'], REAL);
     expect(refused.code).toBe(64);
     expect(refused.err).toContain('is a rehearsal');
-    const ok = await plan(['database-migrations/integrity-validation', '--disposable'], REAL);
+    const ok = await plan(['security/rotate-a-database-password', '--disposable'], REAL);
     expect(ok.code, ok.err).toBe(0);
     expect(ok.out).toContain('declared disposable (--disposable)');
   });
