@@ -1,0 +1,1 @@
+drop table shopapp_order_notes;
