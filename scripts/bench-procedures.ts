@@ -18,7 +18,7 @@ const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 export async function procedureBench(
   say: (line: string) => void,
   root: string,
-  options: { docId: string; slugs: string[]; rounds: number },
+  options: { docId: string; slugs: string[]; rounds: number; rollbackTargetMs?: number },
 ): Promise<void> {
   const docsRoot = path.join(root, 'docs');
   for (const slug of options.slugs) {
@@ -64,7 +64,7 @@ export async function procedureBench(
       }
     }
     say(
-      `${options.docId}/${slug}, median of ${options.rounds}: change ${s(median(change))} (gate, steps and checks; setup excluded), rollback ${s(median(rollback))} (undo and verification, after a failure at ${lastCheck.id}); rollback/change ${(median(rollback) / median(change)).toFixed(2)}x${failed.length ? `; under load: ${failed.join('/')} failed requests during the switch, p99 change ${p99.map((v) => `${v} %`).join(' / ')}` : ''}`,
+      `${options.docId}/${slug}, median of ${options.rounds}: change ${s(median(change))} (gate, steps and checks; setup excluded), rollback ${s(median(rollback))} (undo and verification, after a failure at ${lastCheck.id}); rollback/change ${(median(rollback) / median(change)).toFixed(2)}x${failed.length ? `; under load: ${failed.join('/')} failed requests during the switch, p99 change ${p99.map((v) => `${v} %`).join(' / ')}` : ''}${options.rollbackTargetMs ? `  (rollback target < ${s(options.rollbackTargetMs)}) ${median(rollback) < options.rollbackTargetMs ? 'PASS' : 'FAIL'}` : ''}`,
     );
   }
 }
