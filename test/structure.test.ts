@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
     'src/events',
     'src/annotations',
   ],
-  ['src/db', 'src/security'],
+  ['src/db', 'src/security', 'src/hosts'],
   ['src/checks'],
   ['src/plan', 'src/extract'],
   ['src/results', 'plugins/remark-exec-doc'],

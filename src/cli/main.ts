@@ -19,6 +19,11 @@ export async function main(
   argv: string[],
   io: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env },
 ): Promise<number> {
+  // Internal: the steps a rolling section is expanded into run `exec-doc hosts batch|undo -` (../hosts).
+  if (argv[0] === 'hosts') {
+    const { hostsCommand } = await import('./hosts.js');
+    return hostsCommand(argv.slice(1), io);
+  }
   const parsed = parseCli(argv, io.env);
   if (parsed.kind === 'output') {
     (parsed.exitCode === 0 ? io.stdout : io.stderr).write(parsed.text);
@@ -212,16 +217,40 @@ async function plan(address: string, options: CliOptions, io: Io): Promise<numbe
   };
   const { accessSummary } = await import('./plan-access.js');
   const access = accessSummary(p, resolved.path, options, io.env);
+  const rolling = resolved.section.hosts
+    ? await rollingSummary(resolved.section, params.values, resolved.path, io.env)
+    : undefined;
   if (!options.preview) {
     io.stdout.write(
       options.json
-        ? `${JSON.stringify({ ...planJson(p, context), access: access.json }, null, 2)}\n`
-        : formatPlan(p, context) + access.text,
+        ? `${JSON.stringify({ ...planJson(p, context), ...(rolling ? { hosts: rolling.json } : {}), access: access.json }, null, 2)}\n`
+        : formatPlan(p, context) + (rolling?.text ?? '') + access.text,
     );
     return 0;
   }
   const { runPreviews } = await import('./preview.js');
   return runPreviews(resolved, p, options, io);
+}
+
+/** A rolling section's hosts and batches as Ansible lists them now, or why they cannot be listed. */
+async function rollingSummary(
+  section: import('../model/types.js').Section,
+  values: Record<string, string>,
+  documentPath: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ text: string; json: unknown }> {
+  const { rollingPlan } = await import('../hosts/prepare.js');
+  try {
+    const { hosts, batches } = rollingPlan(section, values, documentPath, env);
+    const lines = [
+      `Hosts: ${batches.flat().length} host(s) of ${hosts.inventory} matching \`${hosts.pattern}\`, in ${batches.length} batch(es) of ${hosts.serial} (Ansible); a batch with more than ${hosts.maxFailPercentage} % failed hosts stops the upgrade and rolls back`,
+      ...batches.map((b, i) => `  batch ${i + 1}: ${b.join(', ')}`),
+    ];
+    return { text: `\n${lines.join('\n')}\n`, json: { ...hosts, batches } };
+  } catch (error) {
+    const message = (error as Error).message;
+    return { text: `\nHosts: cannot list them: ${message}\n`, json: { error: message } };
+  }
 }
 
 async function execute(

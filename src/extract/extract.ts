@@ -446,10 +446,10 @@ function assembleSections(input: {
     }
     const steps = [...included.values()].sort((a, b) => a.order - b.order).map((b) => b.step);
     const parentSlugs = heading.parents.map((i) => headings[i]!.slug);
-    const { params, target, rehearsalOnly, touches, session, strictRollback } = resolveSectionSettings(settings, [
-      ...parentSlugs,
-      heading.slug,
-    ]);
+    const { params, target, rehearsalOnly, touches, session, strictRollback, hosts } = resolveSectionSettings(
+      settings,
+      [...parentSlugs, heading.slug],
+    );
     const sharedSession = session === 'shared' || (settings.runme.declared && session !== 'isolated');
     const section: Omit<Section, 'contentHash'> = {
       address: `${docId}/${heading.slug}`,
@@ -466,6 +466,7 @@ function assembleSections(input: {
       ...(settings.tags?.length ? { tags: settings.tags } : {}),
       ...(rehearsalOnly ? { rehearsalOnly: true as const } : {}),
       ...(touches.length > 0 ? { touches } : {}),
+      ...(hosts ? { hosts } : {}),
       ...(!declaresRollbacks && !strictRollback ? { noRollbacks: true as const } : {}),
       ...(sharedSession ? { sharedSession: true as const } : {}),
     };

@@ -9,7 +9,7 @@
 // ancestors') override them.
 import { LineCounter, parseDocument, isMap } from 'yaml';
 import * as z from 'zod';
-import type { Param, PostgresTarget } from '../model/types.js';
+import type { HostsSettings, Param, PostgresTarget } from '../model/types.js';
 import { ENV_NAME_PATTERN } from '../annotations/fields.js';
 import { validateParamValue } from '../model/param-value.js';
 import { isTouchEntry } from '../model/table-name.js';
@@ -60,6 +60,20 @@ const levelSchema = z
     session: z.enum(['shared', 'isolated']).optional(),
     /** A document that declares no rollback still reports a failure as an incomplete rollback (exit 2). */
     strictRollback: z.boolean().optional(),
+    /** The section's steps, checks and rollbacks run on many hosts through Ansible, in rolling batches (../hosts). */
+    hosts: z
+      .object({
+        /** An Ansible inventory file or folder (relative to the document), or `${{ params.x }}`. */
+        inventory: z.string().min(1),
+        /** An Ansible host pattern (`all`, `web`, `web:!web-3`), or `${{ params.x }}`. */
+        pattern: z.string().min(1).default('all'),
+        /** Hosts per batch: a number, a percentage (`40%`), or `${{ params.x }}`. */
+        serial: z.union([z.number().int().min(1), z.string().min(1)]).default(1),
+        /** Failed hosts a batch may have, in percent of its hosts, before the upgrade stops and rolls back. */
+        maxFailPercentage: z.number().min(0).max(100).default(0),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -336,6 +350,7 @@ export function resolveSectionSettings(
   touches: string[];
   session?: 'shared' | 'isolated';
   strictRollback: boolean;
+  hosts?: HostsSettings;
 } {
   const levels = [
     settings.document,
@@ -347,7 +362,9 @@ export function resolveSectionSettings(
   let touches: string[] = [];
   let session: 'shared' | 'isolated' | undefined;
   let strictRollback = false;
+  let hosts: HostsSettings | undefined;
   for (const level of levels) {
+    if (level.hosts) hosts = { ...level.hosts, serial: String(level.hosts.serial) };
     if (level.touches) touches = level.touches;
     if (level.session) session = level.session;
     if (level.strictRollback !== undefined) strictRollback = level.strictRollback;
@@ -362,5 +379,6 @@ export function resolveSectionSettings(
     touches,
     ...(session ? { session } : {}),
     strictRollback,
+    ...(hosts ? { hosts } : {}),
   };
 }

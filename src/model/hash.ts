@@ -17,6 +17,7 @@ export function sectionContentHash(section: Omit<Section, 'contentHash'>): strin
     ...(section.touches ? { touches: section.touches } : {}),
     ...(section.noRollbacks ? { noRollbacks: true } : {}),
     ...(section.sharedSession ? { sharedSession: true } : {}),
+    ...(section.hosts ? { hosts: section.hosts } : {}),
   };
   return `sha256:${createHash('sha256').update(stableStringify(content)).digest('hex')}`;
 }

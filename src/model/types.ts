@@ -156,6 +156,20 @@ export interface Section {
   noRollbacks?: true;
   /** Exported variables carry from block to block, as in Runme's session (front matter `session: shared`). */
   sharedSession?: true;
+  /** Its steps run on many hosts through Ansible, in rolling batches (front matter `hosts:`). */
+  hosts?: HostsSettings;
+}
+
+/** Where a rolling section runs: an Ansible inventory, a host pattern, batch size and failure threshold. */
+export interface HostsSettings {
+  /** Inventory file or folder (relative to the document), or `${{ params.x }}`. */
+  inventory: string;
+  /** Ansible host pattern, or `${{ params.x }}`. */
+  pattern: string;
+  /** Hosts per batch: `2`, `40%`, or `${{ params.x }}`. */
+  serial: string;
+  /** Failed hosts a batch may have, in percent, before the upgrade stops. */
+  maxFailPercentage: number;
 }
 
 export type { Diagnostic, Severity } from './diagnostic.js';

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Section } from '../model/types.js';
 import type { RunStatus } from '../events/types.js';
 import type { RunState, StepResult } from '../runner/state.js';
+import type { HostSummary } from '../hosts/batch.js';
 import { writeAtomic } from '../util/fs.js';
 import { MASK } from '../secrets/masker.js';
 import { projectVersion } from '../util/project-root.js';
@@ -46,6 +47,8 @@ export interface RunRecord {
     /** What the rollback proof (the baseline and snapshot.identical) compares: `database`, or these tables. */
     provenOver: 'database' | string[];
   };
+  /** A rolling section (`hosts:`): every host of its batches and what became of it. */
+  hosts?: HostSummary[];
   environment: {
     execDoc: string;
     node: string;
@@ -63,6 +66,7 @@ export function buildRecord(input: {
   exitCode: number;
   finishedAt: Date;
   postgres: string | null;
+  hosts?: RunRecord['hosts'];
 }): RunRecord {
   const { state, section } = input;
   const params: Record<string, string> = { ...state.params };
@@ -103,6 +107,7 @@ export function buildRecord(input: {
       skippedFixtures: state.fixturesSkipped ? section.steps.filter((s) => s.fixture).map((s) => s.id) : [],
       provenOver: state.provenTables ?? 'database',
     },
+    ...(input.hosts ? { hosts: input.hosts } : {}),
     environment: {
       execDoc: projectVersion(),
       node: process.version,

@@ -12,6 +12,7 @@ import { connectionStringSecrets, createMasker, maskDeep, type Masker } from '..
 import type { SqlSession } from '../languages/sql.js';
 import type { PostgresHandle } from '../targets/postgres.js';
 import { buildRecord, latestRecordPath, writeRecord, type RunRecord } from '../results/record.js';
+import { expandForRun, rollingHosts, rollingPlan, saveRollingPlan, type RollingPlan } from '../hosts/prepare.js';
 import { buildPlan, plannedSteps, type Plan } from '../plan/plan.js';
 import { planForTarget, resolveTouches } from '../plan/rehearsal.js';
 import { checkedParams, resolveParams, shownValues, type ResolvedParams } from './params.js';
@@ -88,9 +89,17 @@ export interface RunOutcome {
   record: RunRecord;
 }
 
-export async function runSection(options: RunSectionOptions): Promise<RunOutcome> {
-  const { section } = options;
+export async function runSection(given: RunSectionOptions): Promise<RunOutcome> {
+  let options = given;
   const env = options.env ?? process.env;
+  // A rolling section runs as batch steps: its hosts are listed now, before anything runs.
+  let rolling: RollingPlan | undefined;
+  if (options.section.hosts) {
+    const values = resolveParams(options.section.params, options.sets ?? {}, env).values;
+    rolling = rollingPlan(options.section, values, options.documentPath, env);
+    options = { ...options, section: expandForRun(options.section, rolling, values) };
+  }
+  const { section } = options;
   const { plan, use } = planForTarget(section, env, options.disposable ?? false, options.notice);
   const params = checkedParams(
     plan,
@@ -108,7 +117,7 @@ export async function runSection(options: RunSectionOptions): Promise<RunOutcome
   try {
     // Inside the section's lock: an approval is not used up by a run that another run kept waiting.
     const grant = authorize(plan, runId, params, options, env, false);
-    return await startRun(plan, target, runId, params, checksConfig, options, grant);
+    return await startRun(plan, target, runId, params, checksConfig, options, grant, rolling);
   } finally {
     await unlockSection();
   }
@@ -122,11 +131,13 @@ async function startRun(
   checksConfig: ChecksConfig | undefined,
   options: RunSectionOptions,
   grant: Grant | undefined,
+  rolling?: RollingPlan,
 ): Promise<RunOutcome> {
   const { section } = plan;
   const store = new RunStore(options.stateDir, runId);
   store.create();
   store.lock();
+  if (rolling) saveRollingPlan(store.dir, rolling);
   const secretNames = section.params.filter((p) => p.secret).map((p) => p.name);
   const state: RunState = {
     version: 1,
@@ -334,7 +345,7 @@ async function reopen(
   words: { changed: string; restore: string; cannot: string },
 ): Promise<{ options: ResumeOptions; section: Section; plan: Plan; params: ResolvedParams; env: NodeJS.ProcessEnv }> {
   let options = given;
-  const section = await options.loadSection(state);
+  let section = await options.loadSection(state);
   const prepared = options.prepare?.();
   if (prepared) options = { ...options, sets: prepared.sets, access: prepared.access };
   if (section.contentHash !== state.section.contentHash)
@@ -344,8 +355,14 @@ async function reopen(
       { details: [words.restore] },
     );
   const env = options.env ?? process.env;
-  const plan = buildPlan(section, { fixtures: !state.fixturesSkipped });
   const sets = { ...state.params, ...(options.sets ?? {}) };
+  if (section.hosts) {
+    // The batches the run started with, not the inventory as it is now.
+    const values = resolveParams(section.params, sets, env).values;
+    const runDir = new RunStore(options.stateDir, state.runId).dir;
+    section = expandForRun(section, rollingPlan(section, values, state.section.file, env, runDir), values);
+  }
+  const plan = buildPlan(section, { fixtures: !state.fixturesSkipped });
   const params = checkedParams(
     plan,
     resolveParams(section.params, sets, env),
@@ -1070,6 +1087,7 @@ class Run {
         exitCode,
         finishedAt,
         postgres: this.postgres ? `${this.postgres.kind} ${this.postgres.serverVersion}` : null,
+        ...(this.plan.section.hosts ? { hosts: rollingHosts(this.store.dir) } : {}),
       }),
       this.mask,
     );

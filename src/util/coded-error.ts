@@ -44,7 +44,8 @@ export type ErrorCode =
   | 'E_DENIED'
   | 'E_TOKEN'
   | 'E_APPROVAL'
-  | 'E_AUDIT';
+  | 'E_AUDIT'
+  | 'E_HOSTS';
 
 /** Exit codes; the READMEs document them. */
 export const EXIT = {
@@ -106,6 +107,7 @@ export const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   E_TOKEN: EXIT.denied,
   E_APPROVAL: EXIT.denied,
   E_AUDIT: EXIT.denied,
+  E_HOSTS: EXIT.usage,
 };
 
 export class CodedError extends Error {
