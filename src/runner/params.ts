@@ -46,8 +46,9 @@ export function resolveParams(
         problems.push(
           `parameter \`${param.name}\` needs a value: pass --set ${param.name}=<value>${param.secret ? ` (better for a secret: export ${PARAM_ENV_PREFIX}${param.name})` : ''}${param.description ? ` — ${param.description}` : ''}`,
         );
-      // An optional one not given is empty where it is used (never the placeholder as written).
-      else if (!param.required) values[param.name] = '';
+      // For a run, an optional one not given is empty where it is used (never the placeholder as
+      // written); a plan shows it as not given.
+      else if (!param.required && options.requireAll !== false) values[param.name] = '';
       continue;
     }
     const problem = validateParamValue(param, value);

@@ -92,7 +92,7 @@ describe('npm run db messages', () => {
     [[], 'db: missing command'],
     [
       ['migrate'],
-      'db: unknown command `migrate`, expected one of status, plan, up, down, verify, lint, baseline, backfill, backup, restore, snapshot, compare',
+      'db: unknown command `migrate`, expected one of status, plan, up, down, verify, lint, baseline, backfill, backup, restore, verify-backup, snapshot, compare',
     ],
     [['up', '--lock-timeout', 'soon'], 'db: --lock-timeout takes a duration such as 500ms, 2s or 1m'],
     [['down', '--steps', '0'], 'db: --steps takes a whole number of at least 1'],

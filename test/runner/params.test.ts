@@ -26,6 +26,9 @@ describe('resolveParams', () => {
     expect(r.values.source).toBe('postgresql://u:pw@old/db');
     expect(r.secrets).toEqual(['postgresql://u:pw@old/db']);
     expect(r.problems).toEqual([expect.stringMatching(/^parameter `table` needs a value: pass --set table=<value>/)]);
-    expect(resolveParams(PARAMS, {}, {}, { requireAll: false }).problems).toEqual([]);
+    const planned = resolveParams(PARAMS, {}, {}, { requireAll: false });
+    expect(planned.problems).toEqual([]);
+    // A plan shows an optional parameter not given as not given.
+    expect(planned.values).toEqual({ note: 'hi' });
   });
 });
