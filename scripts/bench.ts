@@ -364,9 +364,9 @@ async function validation(rounds: number): Promise<void> {
   );
 }
 
-// BENCH_ONLY=overhead,extraction,site,validation,db,app,infra,fullstack,audit,snapshot runs a subset.
+// BENCH_ONLY=overhead,extraction,site,validation,db,app,infra,fullstack,hosts,audit,snapshot runs a subset.
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'overhead,extraction,site,validation,db,app,infra,fullstack,audit,snapshot')
+  (process.env.BENCH_ONLY ?? 'overhead,extraction,site,validation,db,app,infra,fullstack,hosts,audit,snapshot')
     .split(',')
     .map((s) => s.trim()),
 );
@@ -412,6 +412,15 @@ if (only.has('app') || only.has('infra') || only.has('fullstack')) {
       rounds,
       rollbackTargetMs: 300_000,
     });
+}
+// Many hosts: five network namespaces with sshd, reached by Ansible (root, ansible-core, openssh-server).
+if (
+  only.has('hosts') &&
+  process.getuid?.() === 0 &&
+  spawnSync('sh', ['-c', 'command -v ansible-playbook']).status === 0
+) {
+  const { hostsBench } = await import('./bench-hosts.js');
+  await hostsBench(say, ROOT, Number(process.env.BENCH_HOSTS_ROUNDS ?? 3));
 }
 mkdirSync(WORK, { recursive: true });
 writeFileSync(path.join(WORK, 'last-bench.txt'), `${lines.join('\n')}\n`);
