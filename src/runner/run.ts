@@ -94,10 +94,11 @@ export async function runSection(given: RunSectionOptions): Promise<RunOutcome> 
   const env = options.env ?? process.env;
   // A rolling section runs as batch steps: its hosts are listed now, before anything runs.
   let rolling: RollingPlan | undefined;
-  if (options.section.hosts) {
-    const values = resolveParams(options.section.params, options.sets ?? {}, env).values;
-    rolling = rollingPlan(options.section, values, options.documentPath, env);
-    options = { ...options, section: expandForRun(options.section, rolling, values) };
+  const hostValues = options.section.hosts ? resolveParams(options.section.params, options.sets ?? {}, env) : undefined;
+  // (Values that do not validate are refused below, with their own message, before anything runs.)
+  if (hostValues && hostValues.problems.length === 0) {
+    rolling = rollingPlan(options.section, hostValues.values, options.documentPath, env);
+    options = { ...options, section: expandForRun(options.section, rolling, hostValues.values) };
   }
   const { section } = options;
   const { plan, use } = planForTarget(section, env, options.disposable ?? false, options.notice);

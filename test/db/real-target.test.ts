@@ -35,6 +35,18 @@ async function fingerprint(query: (sql: string) => Promise<{ rows: unknown[] }>)
   return { rows: rows.rows[0], columns: columns.rows, tables: tables.rows };
 }
 
+/** One query on its own connection, to a database that is not the test server's. */
+async function queryAt(url: string, sql: string) {
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
 const ZD_SETS = { table: 'invoices', column: 'total_cents', source: 'total', batch: '700' };
 
 describe('database procedures on a real server with the user’s own table', () => {
@@ -288,16 +300,7 @@ describe('database procedures on a real server with the user’s own table', () 
     execFileSync('bash', [script, 'start', dir, String(port)], { stdio: 'ignore' });
     try {
       const sourceUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-      const pg = (await import('pg')).default;
-      const source = async (sql: string) => {
-        const c = new pg.Client({ connectionString: sourceUrl });
-        await c.connect();
-        try {
-          return await c.query(sql);
-        } finally {
-          await c.end();
-        }
-      };
+      const source = (sql: string) => queryAt(sourceUrl, sql);
       await source(USER_SCHEMA);
       const sourceBefore = await fingerprint(source);
       // The new server: nothing of the user's yet.
@@ -325,15 +328,7 @@ describe('database procedures on a real server with the user’s own table', () 
       });
       expect(await exists()).toEqual({ n: 1 });
       const billingUrl = target.url.replace(/\/[^/?]+(\?|$)/, '/billing$1');
-      const copy = async (sql: string) => {
-        const c = new pg.Client({ connectionString: billingUrl });
-        await c.connect();
-        try {
-          return await c.query(sql);
-        } finally {
-          await c.end();
-        }
-      };
+      const copy = (sql: string) => queryAt(billingUrl, sql);
       expect(await fingerprint(copy)).toEqual(sourceBefore);
       expect(await fingerprint(source)).toEqual(sourceBefore);
       expect(readFileSync(path.join(outcome.runDir, 'app.env'), 'utf8')).toBe(`DATABASE_URL=${billingUrl}\n`);
