@@ -42,6 +42,15 @@ describe('batches, as Ansible makes them', () => {
     );
     expect(resolveHostsSettings(settings, {}, '/docs')).toMatchObject({ inventory: '/docs/inv', serial: '1' });
   });
+
+  it('a value that does not validate is refused with its own message before any host is listed', async () => {
+    const r = await cliInProcess(['run', SECTION, '--set', 'serial=all', '--set', 'inventory=/nonexistent/inv'], {
+      env: { ...process.env } as Record<string, string>,
+    });
+    expect(r.exitCode).toBe(64);
+    expect(r.stderr).toContain('parameter `serial`');
+    expect(r.stderr).not.toContain('inventory');
+  });
 });
 
 describe.runIf(ready)('a rolling upgrade on five real hosts', () => {
