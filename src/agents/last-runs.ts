@@ -18,6 +18,8 @@ export interface LastRun {
     durationMs: number;
     checks?: Array<{ name: string; status: string; value: string | null }>;
   }>;
+  /** A rolling section's hosts: each one's batch and what became of it. */
+  hosts?: Array<{ host: string; batch: number; state: string; failedTask?: string }>;
 }
 
 /** Every results/<doc-id>/<slug>.json below `resultsDir`, by section address; unreadable files are skipped. */
@@ -41,6 +43,16 @@ export function readLatestRuns(resultsDir: string): Record<string, LastRun> {
           durationMs: s.durationMs,
           ...(s.checks ? { checks: s.checks.map((c) => ({ name: c.name, status: c.status, value: c.value })) } : {}),
         })),
+        ...(record.hosts
+          ? {
+              hosts: record.hosts.map((h) => ({
+                host: h.host,
+                batch: h.batch,
+                state: h.state,
+                ...(h.failedTask ? { failedTask: h.failedTask } : {}),
+              })),
+            }
+          : {}),
       };
     } catch {
       // A half-written or foreign file is not a result record.

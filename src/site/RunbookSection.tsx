@@ -81,6 +81,27 @@ export default function RunbookSection(props: RunbookSectionProps): React.JSX.El
                 </tbody>
               </table>
             </details>
+            {run.hosts && (
+              <details data-testid="hosts">
+                <summary>
+                  Hosts: {run.hosts.filter((h) => h.state === 'upgraded').length} of {run.hosts.length} upgraded
+                </summary>
+                <table>
+                  <tbody>
+                    {run.hosts.map((h) => (
+                      <tr key={h.host} className={`runbook-host runbook-host--${h.state}`}>
+                        <td>
+                          <code>{h.host}</code>
+                        </td>
+                        <td>batch {h.batch}</td>
+                        <td>{h.state}</td>
+                        <td>{h.failedTask ? `failed at ${h.failedTask}` : ''}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </details>
+            )}
           </>
         ) : (
           <span>Not verified yet: no run of this procedure is recorded.</span>

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/results/record.js';
 import { batchesOf, resolveHostsSettings } from '../../src/hosts/inventory.js';
+import { readLatestRuns } from '../../src/agents/last-runs.js';
 import { cliInProcess, ROOT, runGuideSection, tempDir } from '../helpers.js';
 
 const SECTION = 'infrastructure-upgrades/rolling-upgrade-across-hosts';
@@ -103,6 +104,14 @@ describe.runIf(ready)('a rolling upgrade on five real hosts', () => {
       done: ['rl-before', 'rl-install', 'rl-switch'],
       reason: expect.stringContaining('web-3 serves 1.0, not 2.0'),
     });
+    // What the site shows of the run: each host's batch and state.
+    expect(readLatestRuns(path.join(outcome.stateDir, 'results'))[SECTION]!.hosts).toEqual([
+      { host: 'web-1', batch: 1, state: 'rolled-back' },
+      { host: 'web-2', batch: 2, state: 'rolled-back' },
+      { host: 'web-3', batch: 3, state: 'rolled-back', failedTask: 'rl-health' },
+      { host: 'web-4', batch: 4, state: 'untouched' },
+      { host: 'web-5', batch: 5, state: 'untouched' },
+    ]);
     for (const i of [1, 2, 3, 4, 5]) expect(served(i), `web-${i}`).toBe('1.0');
     for (const i of [1, 2, 3]) expect(existsSync(path.join(dir, `h${i}`, 'root', 'releases', '2.0'))).toBe(false);
     expect([4, 5].map(touched)).toEqual([false, false]);
