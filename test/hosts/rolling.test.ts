@@ -67,7 +67,7 @@ describe.runIf(ready)('a rolling upgrade on five real hosts', () => {
     expect(up.status, up.stderr).toBe(0);
   };
 
-  beforeAll(hostsUp, 60_000);
+  beforeAll(hostsUp, 180_000);
   afterAll(() => {
     spawnSync('bash', [NSHOSTS, 'down', dir]);
     expect(existsSync(dir)).toBe(false);

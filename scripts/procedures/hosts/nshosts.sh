@@ -24,7 +24,11 @@ down() {
     [ -d "$h" ] || continue
     for pid in "$h"/*.pid; do [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true; done
   done
-  for ns in $(ip netns list | awk '{print $1}' | grep "^xd$tag-" || true); do ip netns del "$ns" 2>/dev/null || true; done
+  # Whatever still runs inside a host (sshd, its sessions, web services) goes with it.
+  for ns in $(ip netns list | awk '{print $1}' | grep "^xd$tag-" || true); do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
   for link in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^xv$tag" || true); do ip link del "$link" 2>/dev/null || true; done
   rm -rf "$dir"
 }
