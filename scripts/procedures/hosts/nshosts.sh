@@ -44,7 +44,9 @@ case "$action" in
     mkdir -p "$dir" "$mount_point" /run/sshd
     chmod 700 "$dir"
     ssh-keygen -q -t ed25519 -N '' -C exec-doc-hosts -f "$dir/id_ed25519"
-    # A /24 of 10.213.0.0/16 that no interface uses yet.
+    # A /24 of 10.213.0.0/16 that no interface uses yet; two `up`s at once take turns choosing.
+    exec 9> /tmp/exec-doc-nshosts.lock
+    flock 9
     net=""
     for n in $(seq 1 250); do
       ip -o addr show | grep -q " 10\.213\.$n\." || { net=$n; break; }
@@ -96,6 +98,7 @@ CONF
         /usr/sbin/sshd -f '$h/sshd_config' -E '$h/sshd.log'
       "
     done
+    flock -u 9
     # Every host answers over SSH before the hosts count as up.
     for i in $(seq 1 "$count"); do
       for _ in $(seq 1 50); do
