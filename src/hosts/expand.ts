@@ -53,6 +53,11 @@ export function expandRolling(
   const task = (s: Step): HostTask => {
     if (s.lang !== 'bash' && s.lang !== 'sh')
       throw new Error(`${s.id}: only shell blocks run on hosts (this one is ${s.lang})`);
+    // Not silently ignored: a host's output is not compared with an expected one (yet).
+    if (s.expectOutput)
+      throw new Error(
+        `${s.id} has an expected output, which is not compared on hosts; check the output in the block itself (\`test "$(…)" = …\`)`,
+      );
     // Values reach the hosts through the environment, as in a local block; never in the code.
     const rendered = renderPlaceholders('bash', s.code, section.params, values);
     if (rendered.problems.length > 0) throw new Error(`${s.id}: ${rendered.problems.join('; ')}`);
