@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/results/record.js';
 import { batchesOf, resolveHostsSettings } from '../../src/hosts/inventory.js';
 import { readLatestRuns } from '../../src/agents/last-runs.js';
-import { cliInProcess, ROOT, runGuideSection, tempDir } from '../helpers.js';
+import { cliInProcess, extract, ROOT, runGuideSection, tempDir } from '../helpers.js';
+import { expandRolling } from '../../src/hosts/expand.js';
 
 const SECTION = 'infrastructure-upgrades/rolling-upgrade-across-hosts';
 const NSHOSTS = path.join(ROOT, 'scripts', 'procedures', 'hosts', 'nshosts.sh');
@@ -42,6 +43,28 @@ describe('batches, as Ansible makes them', () => {
       /names parameter `inventory`, which has no value/,
     );
     expect(resolveHostsSettings(settings, {}, '/docs')).toMatchObject({ inventory: '/docs/inv', serial: '1' });
+  });
+
+  it('expands a section into one step per batch, undone by its own rollback; refuses what it cannot run on hosts', async () => {
+    const doc = (extra: string) =>
+      `---\nexec-doc:\n  hosts: { inventory: inv.ini }\n---\n# R\n\n## Up\n\n\`\`\`bash {id=prep kind=setup rollback=none}\ntrue\n\`\`\`\n\n\`\`\`bash {id=go rollback=back}\necho go\n\`\`\`\n\n\`\`\`bash {id=back kind=rollback}\necho back\n\`\`\`\n${extra}`;
+    const section = (await extract(doc(''))).sections[0]!;
+    const hosts = { inventory: '/inv.ini', pattern: 'all', serial: '2', maxFailPercentage: 0 };
+    const expanded = expandRolling(section, hosts, [['a', 'b'], ['c']], {});
+    expect(expanded.steps.map((s) => [s.id, s.kind, s.rollback ?? null])).toEqual([
+      ['prep', 'setup', null],
+      ['batch-1', 'step', 'undo-batch-1'],
+      ['undo-batch-1', 'rollback', null],
+      ['batch-2', 'step', 'undo-batch-2'],
+      ['undo-batch-2', 'rollback', null],
+    ]);
+    expect(expanded.steps[1]!.meta).toBe('batch 1 of 2: a, b');
+    const withOutput = (
+      await extract(doc('\n\`\`\`bash {id=see kind=check}\necho 1\n\`\`\`\n\n\`\`\`output\n1\n\`\`\`\n'))
+    ).sections[0]!;
+    expect(() => expandRolling(withOutput, hosts, [['a']], {})).toThrow(
+      /see has an expected output, which is not compared on hosts/,
+    );
   });
 
   it('a value that does not validate is refused with its own message before any host is listed', async () => {
