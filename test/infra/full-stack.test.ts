@@ -26,13 +26,15 @@ const leftContainers = () => {
 };
 
 describe.runIf(isRoot && has('podman') && has('haproxy'))('the full-stack upgrade', () => {
-  it.concurrent.each(['fs-snapshot', ...LAYERS, 'fs-after'])(
+  // One at a time: each case starts the shopapp service, two containers and HAProxy.
+  it.each(['fs-snapshot', ...LAYERS, 'fs-after'])(
     'failing before %s rolls back every layer changed, in reverse, and verifies the starting point',
     async (stepId) => {
       const outcome = await runGuideSection(SECTION, { env: { EXEC_DOC_FAIL_BEFORE: stepId } });
       const bad = outcome.record.steps.filter((s) => s.status !== 'passed' && s.stepId !== stepId);
       expect(outcome.exitCode, `${outcome.record.failureReason}\n${JSON.stringify(bad, null, 1)}`).toBe(1);
-      expect(outcome.record.failedStep).toBe(stepId);
+      const failed = outcome.record.steps.find((s) => s.stepId === outcome.record.failedStep);
+      expect(outcome.record.failedStep, `${outcome.record.failureReason}\n${failed?.outputExcerpt ?? ''}`).toBe(stepId);
       expect(outcome.record.rollback.complete).toBe(true);
       const changed = LAYERS.slice(0, stepId === 'fs-after' ? 4 : Math.max(0, LAYERS.indexOf(stepId)));
       const rolledBack = outcome.record.steps.filter((s) => s.phase === 'rollback').map((s) => s.stepId);
