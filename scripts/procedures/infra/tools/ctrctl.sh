@@ -37,6 +37,9 @@ case "${1:-}" in
       rm -rf "$root" && mkdir -p "$root/bin" "$root/www"
       cp /bin/busybox "$root/bin/" && ln -s busybox "$root/bin/httpd" && ln -s busybox "$root/bin/sh"
       echo "$version" >"$root/www/version.txt"
+      # Its own content per name: two runs at once never share an image, so one's rmi cannot pull
+      # the image from under the other's import (the same bytes would give the same image id).
+      echo "$name" >"$root/www/name.txt"
       tar --owner=0 --group=0 --mtime=@0 -C "$root" -cf "$dir/image-$version.tar" .
       "${engine[@]}" import "$dir/image-$version.tar" "localhost/$name:$version" >/dev/null
       id=$("${engine[@]}" image inspect --format '{{.Id}}' "localhost/$name:$version")
