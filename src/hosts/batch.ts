@@ -203,7 +203,8 @@ export async function runBatch(spec: BatchSpec, runDir: string): Promise<number>
           .filter((h) => h.state === 'upgraded')
       : [];
   const already = new Map([...(previous?.hosts ?? []), ...fromResults].map((h) => [h.host, h]));
-  const todo = spec.hosts.filter((h) => already.get(h)?.state !== 'upgraded');
+  // A host with a recorded end (upgraded, or failed and put back) is not run again.
+  const todo = spec.hosts.filter((h) => !already.has(h));
   console.log(
     `batch ${spec.batch} of ${spec.batches}: ${spec.hosts.join(', ')}${todo.length < spec.hosts.length ? ` (${spec.hosts.length - todo.length} already done)` : ''}`,
   );

@@ -12,8 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/results/record.js';
 import { batchesOf, resolveHostsSettings } from '../../src/hosts/inventory.js';
 import { readLatestRuns } from '../../src/agents/last-runs.js';
-import { cliInProcess, extract, ROOT, runGuideSection, tempDir } from '../helpers.js';
-import { expandRolling } from '../../src/hosts/expand.js';
+import { captureIo, cliInProcess, extract, ROOT, runGuideSection, tempDir } from '../helpers.js';
+import { expandRolling, type BatchSpec } from '../../src/hosts/expand.js';
+import { expandForRun, rollingPlan } from '../../src/hosts/prepare.js';
+import { hostsSummary, runBatch, undoBatch } from '../../src/hosts/batch.js';
+import { hostsCommand } from '../../src/cli/hosts.js';
+import { resolveSection } from '../../src/documents/address.js';
 
 const SECTION = 'infrastructure-upgrades/rolling-upgrade-across-hosts';
 const NSHOSTS = path.join(ROOT, 'scripts', 'procedures', 'hosts', 'nshosts.sh');
@@ -142,6 +146,46 @@ describe.runIf(ready)('a rolling upgrade on five real hosts', () => {
     const log = readFileSync(path.join(outcome.runDir, 'output.log'), 'utf8');
     expect(log.indexOf('web-2: rolling back')).toBeLessThan(log.indexOf('web-1: rolling back'));
     expect(log.indexOf('web-1: rolling back')).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('a batch within its failure threshold puts back only its failed host; its undo puts back the others, last first', async () => {
+    hostsUp();
+    expect(spawnSync('bash', [NSHOSTS, 'stale', dir, '2']).status).toBe(0);
+    const { section, path: documentPath } = await resolveSection(SECTION, { docsRoot: path.join(ROOT, 'docs') });
+    const values = { inventory, hosts: 'web', serial: '5', release: '2.0' };
+    const plan = rollingPlan(section, values, documentPath, process.env);
+    expect(plan.batches).toEqual([['web-1', 'web-2', 'web-3', 'web-4', 'web-5']]);
+    const expanded = expandForRun(section, { ...plan, hosts: { ...plan.hosts, maxFailPercentage: 20 } }, values);
+    const spec = JSON.parse(expanded.steps.find((st) => st.id === 'batch-1')!.code.split('\n')[1]!) as BatchSpec;
+    const runDir = tempDir('exec-doc-batch-');
+    process.env.EXEC_DOC_PARAM_release = '2.0';
+    try {
+      // One host of five failed (20 %): within the threshold, the batch passes, that host is put back.
+      expect(await runBatch(spec, runDir)).toBe(0);
+      expect(hostsSummary(runDir, plan.batches).map((h) => [h.host, h.state])).toEqual([
+        ['web-1', 'upgraded'],
+        ['web-2', 'rolled-back'],
+        ['web-3', 'upgraded'],
+        ['web-4', 'upgraded'],
+        ['web-5', 'upgraded'],
+      ]);
+      expect([1, 2, 3, 4, 5].map(served)).toEqual(['2.0', '1.0', '2.0', '2.0', '2.0']);
+      // Run again (as after a runner died): nothing is run twice.
+      expect(await runBatch(spec, runDir)).toBe(0);
+      expect(await undoBatch(spec, runDir)).toBe(0);
+      expect(hostsSummary(runDir, plan.batches).every((h) => h.state === 'rolled-back')).toBe(true);
+      expect([1, 2, 3, 4, 5].map(served)).toEqual(['1.0', '1.0', '1.0', '1.0', '1.0']);
+      expect(await undoBatch({ ...spec, batch: 2 }, runDir)).toBe(0);
+    } finally {
+      delete process.env.EXEC_DOC_PARAM_release;
+    }
+    // The command the batch steps run, refusing what is not a batch.
+    const io = captureIo({ ...process.env, EXEC_DOC_RUN_DIR: runDir });
+    expect(await hostsCommand(['batch'], io)).toBe(64);
+    expect(io.err()).toContain('usage: exec-doc hosts batch|undo -');
+    const noDir = captureIo({});
+    expect(await hostsCommand(['undo', '-'], noDir)).toBe(64);
+    expect(noDir.err()).toContain('EXEC_DOC_RUN_DIR is not set');
   }, 240_000);
 
   it('upgrades every host in batches of two, and a run killed in the middle is resumed to the end', async () => {
