@@ -34,7 +34,9 @@ describe('the guide', () => {
       : s.slug.endsWith('-failing')
         ? 1
         : 0;
-  it.each(sections.map((s) => [s.address, expectedExit(s)] as const))('%s runs and exits %d', async (address, expected) => {
+  // Three sections at a time (maxConcurrency): most of a section's time is waiting (servers
+  // starting, load generators, health checks), and each run has its own state, ports and names.
+  it.concurrent.each(sections.map((s) => [s.address, expectedExit(s)] as const))('%s runs and exits %d', async (address, expected) => {
     // A step marked `confirm` is confirmed up front, as an operator does with --yes.
     const confirms = sections.find((s) => s.address === address)!.steps.some((s) => s.confirm !== undefined);
     const r = await cli(['run', address, '--state-dir', tempDir(), ...(confirms ? ['--yes'] : [])]);
