@@ -12,7 +12,7 @@ import { connectionStringSecrets, createMasker, maskDeep, type Masker } from '..
 import type { SqlSession } from '../languages/sql.js';
 import type { PostgresHandle } from '../targets/postgres.js';
 import { buildRecord, latestRecordPath, writeRecord, type RunRecord } from '../results/record.js';
-import { expandForRun, rollingHosts, rollingPlan, saveRollingPlan, type RollingPlan } from '../hosts/prepare.js';
+import type { RollingPlan } from '../hosts/prepare.js';
 import { buildPlan, plannedSteps, type Plan } from '../plan/plan.js';
 import { planForTarget, resolveTouches } from '../plan/rehearsal.js';
 import { checkedParams, resolveParams, shownValues, type ResolvedParams } from './params.js';
@@ -89,6 +89,13 @@ export interface RunOutcome {
   record: RunRecord;
 }
 
+// Only a rolling section (`hosts:`) needs Ansible's side of the engine: loaded when one runs.
+let loadedHosts: typeof import('../hosts/prepare.js') | undefined;
+async function hostsModule(): Promise<typeof import('../hosts/prepare.js')> {
+  loadedHosts ??= await import('../hosts/prepare.js');
+  return loadedHosts;
+}
+
 export async function runSection(given: RunSectionOptions): Promise<RunOutcome> {
   let options = given;
   const env = options.env ?? process.env;
@@ -97,6 +104,7 @@ export async function runSection(given: RunSectionOptions): Promise<RunOutcome> 
   const hostValues = options.section.hosts ? resolveParams(options.section.params, options.sets ?? {}, env) : undefined;
   // (Values that do not validate are refused below, with their own message, before anything runs.)
   if (hostValues && hostValues.problems.length === 0) {
+    const { expandForRun, rollingPlan } = await hostsModule();
     rolling = rollingPlan(options.section, hostValues.values, options.documentPath, env);
     options = { ...options, section: expandForRun(options.section, rolling, hostValues.values) };
   }
@@ -138,7 +146,7 @@ async function startRun(
   const store = new RunStore(options.stateDir, runId);
   store.create();
   store.lock();
-  if (rolling) saveRollingPlan(store.dir, rolling);
+  if (rolling) (await hostsModule()).saveRollingPlan(store.dir, rolling);
   const secretNames = section.params.filter((p) => p.secret).map((p) => p.name);
   const state: RunState = {
     version: 1,
@@ -361,6 +369,7 @@ async function reopen(
     // The batches the run started with, not the inventory as it is now.
     const values = resolveParams(section.params, sets, env).values;
     const runDir = new RunStore(options.stateDir, state.runId).dir;
+    const { expandForRun, rollingPlan } = await hostsModule();
     section = expandForRun(section, rollingPlan(section, values, state.section.file, env, runDir), values);
   }
   const plan = buildPlan(section, { fixtures: !state.fixturesSkipped });
@@ -1088,7 +1097,8 @@ class Run {
         exitCode,
         finishedAt,
         postgres: this.postgres ? `${this.postgres.kind} ${this.postgres.serverVersion}` : null,
-        ...(this.plan.section.hosts ? { hosts: rollingHosts(this.store.dir) } : {}),
+        // Loaded before the run began (a rolling section is expanded first).
+        ...(this.plan.section.hosts && loadedHosts ? { hosts: loadedHosts.rollingHosts(this.store.dir) } : {}),
       }),
       this.mask,
     );
