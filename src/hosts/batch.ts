@@ -52,16 +52,24 @@ interface TaskResult {
 
 const CALLBACKS = () => path.join(projectRoot(), 'scripts', 'hosts', 'callback_plugins');
 
-export function batchFile(runDir: string, batch: number): string {
+function batchFile(runDir: string, batch: number): string {
   return path.join(runDir, 'hosts', `batch-${batch}.json`);
 }
 
+/** What a batch recorded of its hosts, or undefined when it never started. */
+function readBatch(runDir: string, batch: number): BatchRecord | undefined {
+  const file = batchFile(runDir, batch);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BatchRecord) : undefined;
+}
+
+/** The records of the batches that started, in order. */
 export function readBatchRecords(runDir: string): BatchRecord[] {
-  const dir = path.join(runDir, 'hosts');
   const out: BatchRecord[] = [];
-  for (let n = 1; existsSync(batchFile(runDir, n)); n++)
-    out.push(JSON.parse(readFileSync(path.join(dir, `batch-${n}.json`), 'utf8')) as BatchRecord);
-  return out;
+  for (let n = 1; ; n++) {
+    const record = readBatch(runDir, n);
+    if (!record) return out;
+    out.push(record);
+  }
 }
 
 function save(runDir: string, record: BatchRecord): void {
@@ -190,9 +198,7 @@ async function putBack(runDir: string, spec: BatchSpec, record: HostRecord): Pro
 
 /** `exec-doc hosts batch`: exit 0 when the batch is within its failure threshold, else 1. */
 export async function runBatch(spec: BatchSpec, runDir: string): Promise<number> {
-  const previous = existsSync(batchFile(runDir, spec.batch))
-    ? (JSON.parse(readFileSync(batchFile(runDir, spec.batch), 'utf8')) as BatchRecord)
-    : undefined;
+  const previous = readBatch(runDir, spec.batch);
   // A batch run again (its runner died): hosts recorded as upgraded, or whose every task the last
   // attempt's results show done, are not run again.
   const earlier = path.join(runDir, 'hosts', `batch-${spec.batch}.results.ndjson`);
@@ -255,11 +261,11 @@ export async function runBatch(spec: BatchSpec, runDir: string): Promise<number>
 
 /** `exec-doc hosts undo`: puts back the batch's upgraded hosts, in reverse order. */
 export async function undoBatch(spec: BatchSpec, runDir: string): Promise<number> {
-  if (!existsSync(batchFile(runDir, spec.batch))) {
+  const record = readBatch(runDir, spec.batch);
+  if (!record) {
     console.log(`batch ${spec.batch}: no host was started, nothing to undo`);
     return 0;
   }
-  const record = JSON.parse(readFileSync(batchFile(runDir, spec.batch), 'utf8')) as BatchRecord;
   let ok = true;
   for (const h of [...record.hosts].reverse().filter((x) => x.state === 'upgraded')) {
     const done = await putBack(runDir, spec, h);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useEmbeddedServer } from './pg-helpers.js';
+import { startPg15, useEmbeddedServer } from './pg-helpers.js';
 import { backup, restore, verifyBackup, findPgDumps, BackupError, withDatabase } from '../../src/db/backup.js';
 import { writeFileSync } from 'node:fs';
 import { dbMain } from '../../src/cli/db/index.js';
@@ -161,20 +161,9 @@ describe('verify-backup', () => {
 
 describe('backup with pg_dump', () => {
   it('uses pg_dump and pg_restore when the server is not newer than pg_dump (PostgreSQL 15 here)', async () => {
-    const { execFileSync } = await import('node:child_process');
-    const net = await import('node:net');
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    // Its own temporary folder: the script hands it to the postgres user (a root-only parent would block it).
-    const dir = tempDir('exec-doc-pg15-');
-    const script = path.resolve(import.meta.dirname, '..', '..', 'scripts', 'procedures', 'database', 'pg15.sh');
-    execFileSync('bash', [script, 'start', dir, String(port)], { stdio: 'ignore' });
+    const pg15 = await startPg15();
     try {
-      const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+      const url = pg15.url;
       const c = new pg.Client({ connectionString: url });
       await c.connect();
       await c.query(
@@ -191,7 +180,7 @@ describe('backup with pg_dump', () => {
       expect((await copy.query('select count(*)::int as n from notes')).rows[0].n).toBe(1000);
       await copy.end();
     } finally {
-      execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore' });
+      pg15.stop();
     }
   }, 60_000);
 });

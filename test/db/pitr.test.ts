@@ -4,32 +4,16 @@
 // recover over anything that exists.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, runGuideSection } from '../helpers.js';
+import { freePort, ROOT, runGuideSection } from '../helpers.js';
+import { queryAt } from './pg-helpers.js';
 
 const SCRIPT = path.join(ROOT, 'scripts', 'procedures', 'database', 'pitr.sh');
 const pitr = (...args: string[]) => spawnSync('bash', [SCRIPT, ...args], { encoding: 'utf8' });
 const leftovers = () => readdirSync(os.tmpdir()).filter((f) => f.startsWith('exec-doc-pitr-'));
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-async function query(port: number, sql: string) {
-  const c = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${port}/postgres` });
-  await c.connect();
-  try {
-    return await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
+const query = (port: number, sql: string) => queryAt(`postgresql://postgres@127.0.0.1:${port}/postgres`, sql);
 
 const started: string[] = [];
 const folders: string[] = [];

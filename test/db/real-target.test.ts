@@ -2,13 +2,11 @@
 // one) holding the user's table under the user's names. Nothing of the rehearsal's sample is
 // created there, the change works on the tables the parameters name, and a rollback leaves the
 // user's rows exactly as they were, proven over the tables the procedure changes.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliInProcess, ROOT, runGuideSection, tempDir } from '../helpers.js';
-import { useEmbeddedServer } from './pg-helpers.js';
+import { queryAt, startPg15, useEmbeddedServer } from './pg-helpers.js';
 import { readSnapshot } from '../../src/db/snapshot.js';
 import { ExecDocError } from '../../src/errors/exec-doc-error.js';
 
@@ -33,18 +31,6 @@ async function fingerprint(query: (sql: string) => Promise<{ rows: unknown[] }>)
   );
   const tables = await query(`select tablename from pg_tables where schemaname = 'public' order by 1`);
   return { rows: rows.rows[0], columns: columns.rows, tables: tables.rows };
-}
-
-/** One query on its own connection, to a database that is not the test server's. */
-async function queryAt(url: string, sql: string) {
-  const pg = (await import('pg')).default;
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(sql);
-  } finally {
-    await c.end();
-  }
 }
 
 const ZD_SETS = { table: 'invoices', column: 'total_cents', source: 'total', batch: '700' };
@@ -289,17 +275,9 @@ describe('database procedures on a real server with the user’s own table', () 
   }, 120_000);
 
   it('major-version upgrade: the user’s PostgreSQL 15 database into a new database on the new server, and back on failure', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const dir = tempDir('exec-doc-pg15-');
-    const script = path.join(ROOT, 'scripts', 'procedures', 'database', 'pg15.sh');
-    execFileSync('bash', [script, 'start', dir, String(port)], { stdio: 'ignore' });
+    const pg15 = await startPg15();
     try {
-      const sourceUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+      const sourceUrl = pg15.url;
       const source = (sql: string) => queryAt(sourceUrl, sql);
       await source(USER_SCHEMA);
       const sourceBefore = await fingerprint(source);
@@ -335,7 +313,7 @@ describe('database procedures on a real server with the user’s own table', () 
       // The source URL was a secret: it is in no file of the run.
       for (const file of ['state.ndjson', 'events.ndjson', 'output.log', 'result.json'])
         if (existsSync(path.join(outcome.runDir, file)))
-          expect(readFileSync(path.join(outcome.runDir, file), 'utf8')).not.toContain(`:${port}/`);
+          expect(readFileSync(path.join(outcome.runDir, file), 'utf8')).not.toContain(`:${new URL(sourceUrl).port}/`);
 
       // A second run refuses to restore over the database the first one made.
       const again = await runGuideSection('database-migrations/major-version-upgrade', {
@@ -345,7 +323,7 @@ describe('database procedures on a real server with the user’s own table', () 
       expect(again.exitCode).toBe(1);
       expect(again.record.failedStep).toBe('mv-target-free');
     } finally {
-      execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore' });
+      pg15.stop();
     }
   }, 240_000);
 
