@@ -3,6 +3,7 @@
 // static/schemas/exec-doc-events.schema.json describes them; a test keeps the two in step.
 import type { StepKind, StepLanguage } from '../model/types.js';
 import type { CheckResult } from '../checks/types.js';
+import type { ResourceSample } from '../runner/resources.js';
 
 /** Which part of the run a step execution belongs to. */
 export type StepPhase = 'forward' | 'rollback' | 'verify' | 'teardown';
@@ -70,8 +71,12 @@ export type RunEventBody =
       exitCode: number | null;
       reason: string | null;
       /** What the step measured ($EXEC_DOC_METRICS), when it measured anything. */
-      metrics?: Array<{ name: string; value: number; unit: string }>;
+      metrics?: Array<{ name: string; value: number; unit: string; at?: number }>;
     }
+  | ({
+      /** Resource use, every EXEC_DOC_SAMPLE_MS (250 ms by default) while the run executes. */
+      type: 'sample';
+    } & ResourceSample)
   | { type: 'rollback.start'; reason: string; steps: string[] }
   | {
       type: 'rollback.end';

@@ -7,6 +7,7 @@ import type { Section } from '../model/types.js';
 import type { RunStatus } from '../events/types.js';
 import type { RunState, StepResult } from '../runner/state.js';
 import type { HostSummary } from '../hosts/batch.js';
+import type { ResourceSample } from '../runner/resources.js';
 import { writeAtomic } from '../util/fs.js';
 import { MASK } from '../secrets/masker.js';
 import { projectVersion } from '../util/project-root.js';
@@ -49,6 +50,8 @@ export interface RunRecord {
   };
   /** A rolling section (`hosts:`): every host of its batches and what became of it. */
   hosts?: HostSummary[];
+  /** Resource use across the run (at most 600 samples, evenly spaced); `atMs` counts from `startedAt`. */
+  samples?: { startedAt: string; points: ResourceSample[] };
   environment: {
     execDoc: string;
     node: string;
@@ -67,6 +70,7 @@ export function buildRecord(input: {
   finishedAt: Date;
   postgres: string | null;
   hosts?: RunRecord['hosts'];
+  samples?: RunRecord['samples'];
 }): RunRecord {
   const { state, section } = input;
   const params: Record<string, string> = { ...state.params };
@@ -108,6 +112,7 @@ export function buildRecord(input: {
       provenOver: state.provenTables ?? 'database',
     },
     ...(input.hosts ? { hosts: input.hosts } : {}),
+    ...(input.samples ? { samples: input.samples } : {}),
     environment: {
       execDoc: projectVersion(),
       node: process.version,

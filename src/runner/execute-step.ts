@@ -12,7 +12,7 @@ import type { SqlSession } from '../languages/sql.js';
 import { runProcess } from '../process/process.js';
 import { describeMismatch, outputMatches } from './verify.js';
 import { HANDOFF_ENV, readHandoff } from './handoff.js';
-import { METRICS_ENV, readMetrics, type StepMetric } from './metrics.js';
+import { METRICS_ENV, readMetrics, TIMELINE_ENV, type StepMetric } from './metrics.js';
 import { paramEnvironment, renderPlaceholders, sqlSettings } from '../placeholders/index.js';
 import type { StepResult } from './state.js';
 import { reasons } from './reasons.js';
@@ -31,6 +31,8 @@ export interface StepPlace {
   documentFile: string;
   /** A private folder outside the state directory for $EXEC_DOC_ENV files (they may hold secrets). */
   handoffDir: string;
+  /** Writes $EXEC_DOC_TIMELINE (the steps run so far) and returns its path; given to blocks that name it. */
+  timeline?: () => string;
 }
 
 /** What a step's code is given: parameters, values handed on by earlier steps, the environment. */
@@ -279,6 +281,7 @@ async function attemptOnce(
     [HANDOFF_ENV]: handoffFile,
     [METRICS_ENV]: metricsFile,
     ...(session && shell ? { [SESSION_ENV]: sessionFile } : {}),
+    ...(context.where.timeline && code.includes(TIMELINE_ENV) ? { [TIMELINE_ENV]: context.where.timeline() } : {}),
   });
   // Runme strips the `$ ` of copied prompts from shell lines; so does exec-doc.
   let script = shell ? withoutPrompts(code) : code;

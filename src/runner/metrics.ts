@@ -4,12 +4,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 export const METRICS_ENV = 'EXEC_DOC_METRICS';
+/** Names the file holding the steps run so far ($EXEC_DOC_TIMELINE); given to the blocks that mention it. */
+export const TIMELINE_ENV = 'EXEC_DOC_TIMELINE';
 
 export interface StepMetric {
   /** lowerCamelCase, units in the name where they help (`p99Ms`). */
   name: string;
   value: number;
   unit: string;
+  /** A point of a series (e.g. latency second by second): when it was measured, in ms since the epoch. */
+  at?: number;
 }
 
 const NAME = /^[a-z][A-Za-z0-9]*$/;
@@ -39,8 +43,12 @@ export function readMetrics(file: string): { metrics: StepMetric[]; problems: st
         problems.push(`${where}: expected "value" to be a finite number for ${m.name}, got ${JSON.stringify(m.value)}`);
       } else if (m.unit !== undefined && typeof m.unit !== 'string') {
         problems.push(`${where}: expected "unit" to be a string for ${m.name}`);
+      } else if (m.at !== undefined && (typeof m.at !== 'number' || !Number.isInteger(m.at) || m.at < 0)) {
+        problems.push(
+          `${where}: expected "at" to be a time in milliseconds since the epoch for ${m.name}, got ${JSON.stringify(m.at)}`,
+        );
       } else {
-        metrics.push({ name: m.name, value: m.value, unit: m.unit ?? '' });
+        metrics.push({ name: m.name, value: m.value, unit: m.unit ?? '', ...(m.at !== undefined ? { at: m.at } : {}) });
       }
     });
   return { metrics, problems };

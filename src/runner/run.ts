@@ -1,7 +1,7 @@
 // Runs a section, or resumes a run: check parameters and requirements → start the target →
 // forward steps → on failure, roll back completed steps in reverse and verify → teardown →
 // record. The state is checkpointed after every step, so a killed runner can be resumed.
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Section, Step } from '../model/types.js';
@@ -23,6 +23,8 @@ import { fragmentOf } from '../documents/select.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
 import { isProcessOfRun, killTree } from '../process/kill-tree.js';
 import { reasons } from './reasons.js';
+import { openPostgresProbe, ResourceSampler, sampleIntervalMs, summarize, thin } from './resources.js';
+import { TIMELINE_ENV } from './metrics.js';
 import { abandoned, removeOwner, writeOwner } from '../util/owned-temp.js';
 import type { ChecksConfig } from '../checks/config.js';
 import { auditListener, authorizeRun, type AccessContext, type Grant } from '../security/access.js';
@@ -626,6 +628,9 @@ class Run {
   private readonly context: StepContext;
   /** Background blocks started by this runner: stopped on every way out of the run. */
   private readonly background: BackgroundProcess[] = [];
+  /** Resource use while the run executes (absent when EXEC_DOC_SAMPLE_MS=0). */
+  private sampler: ResourceSampler | undefined;
+  private samplesStartedAt: string | undefined;
 
   private readonly plan: Plan;
   private readonly state: RunState;
@@ -666,6 +671,7 @@ class Run {
         docDir: path.dirname(state.section.file),
         documentFile: plan.section.file,
         handoffDir: makeHandoffDir(),
+        timeline: () => this.writeTimeline(),
       },
       values: {
         params,
@@ -740,6 +746,7 @@ class Run {
   }
 
   async execute(options: { checkRequirements: boolean }): Promise<RunOutcome> {
+    this.startSampler();
     try {
       if (options.checkRequirements) {
         const results = await checkRequirements(this.plan.requirements, {
@@ -789,6 +796,7 @@ class Run {
       }
       return this.conclude();
     } finally {
+      await this.sampler?.stop();
       await this.stopBackground();
       await this.sqlSession?.close();
       rmSync(this.context.where.handoffDir, { recursive: true, force: true });
@@ -921,10 +929,35 @@ class Run {
     // again once its process exists (onSpawn), so resume can stop what a killed runner left.
     this.state.current = { stepId: step.id, phase, pid: null };
     this.save();
+    const fromMs = this.sampler?.now() ?? 0;
     const result = await executeStep(step, phase, this.context, signal);
     this.state.current = null;
+    const resources = this.sampler && summarize(this.sampler.samples, step.id, fromMs, this.sampler.now());
+    if (resources) result.resources = resources;
     this.state.results.push(result);
     return result;
+  }
+
+  private startSampler(): void {
+    const intervalMs = sampleIntervalMs(this.options.env ?? process.env);
+    if (intervalMs === 0) return;
+    this.samplesStartedAt = new Date().toISOString();
+    this.sampler = new ResourceSampler({
+      intervalMs,
+      current: () =>
+        this.state.current ? { stepId: this.state.current.stepId, pid: this.state.current.pid ?? undefined } : null,
+      // pg is loaded only once the run has a PostgreSQL target.
+      postgres: async () => (this.postgres ? openPostgresProbe(this.postgres.url) : undefined),
+      onSample: (sample) => this.bus.emit({ type: 'sample', ...sample }),
+    });
+  }
+
+  /** $EXEC_DOC_TIMELINE: the steps run so far, with what they measured, for a block that reports on them. */
+  private writeTimeline(): string {
+    const file = path.join(this.context.where.handoffDir, 'timeline.json');
+    const timeline = { runId: this.state.runId, startedAt: this.state.startedAt, steps: this.state.results };
+    writeFileSync(file, `${JSON.stringify(maskDeep(timeline, this.mask))}\n`, { mode: 0o600 });
+    return file;
   }
 
   private async forward(): Promise<void> {
@@ -1097,6 +1130,9 @@ class Run {
         exitCode,
         finishedAt,
         postgres: this.postgres ? `${this.postgres.kind} ${this.postgres.serverVersion}` : null,
+        ...(this.sampler && this.samplesStartedAt && this.sampler.samples.length > 0
+          ? { samples: { startedAt: this.samplesStartedAt, points: thin(this.sampler.samples) } }
+          : {}),
         // Loaded before the run began (a rolling section is expanded first).
         ...(this.plan.section.hosts && loadedHosts ? { hosts: loadedHosts.rollingHosts(this.store.dir) } : {}),
       }),

@@ -25,6 +25,7 @@ import { jsonErrorOffset } from '../util/json-error-offset.js';
 import type { EmbeddedInfo } from '../targets/postgres.js';
 import type { CheckResult } from '../checks/types.js';
 import type { StepMetric } from './metrics.js';
+import type { StepResources } from './resources.js';
 
 /** One execution of one block; success and failure have the same shape. */
 export interface StepResult {
@@ -47,6 +48,8 @@ export interface StepResult {
   checks?: CheckResult[];
   /** What the step measured ($EXEC_DOC_METRICS). */
   metrics?: StepMetric[];
+  /** Resource use while it ran (the runner's samples), when a sample was taken. */
+  resources?: StepResources;
 }
 
 /** A failed run: rollback (steps) → verify (against the state after setup) → rollback-setup → teardown. */

@@ -63,6 +63,10 @@ const OPTIONS = {
     type: 'boolean',
     doc: 'compare: tables and contents only, not how the schema is printed (across PostgreSQL majors)',
   },
+  'schema-only': {
+    type: 'boolean',
+    doc: "compare: the schema and each table's row count, not the rows' contents (a table a load keeps writing)",
+  },
   'skip-lint': { type: 'boolean', doc: '`up` without linting first (lint errors otherwise stop it)' },
   strict: { type: 'boolean', doc: '`verify`: nothing to verify is a failure (exit 1), not a warning' },
   json: { type: 'boolean', doc: 'machine-readable output' },
@@ -101,6 +105,7 @@ export interface DbOptions {
   /** snapshot, backup: only these tables. */
   tables?: string[];
   dataOnly: boolean;
+  schemaOnly: boolean;
   skipLint: boolean;
   strict: boolean;
   json: boolean;
@@ -235,6 +240,12 @@ function parse(argv: string[], base: string): ParsedDb {
     command !== 'compare' || files.length > 0,
     'compare needs a snapshot file: compare <before.json> [<after.json>]',
   );
+  needs(
+    values['schema-only'] !== true || (command === 'compare' && values['data-only'] !== true),
+    command === 'compare'
+      ? '--schema-only and --data-only exclude each other: give one (or neither, to compare everything)'
+      : `--schema-only is for compare, not ${command}`,
+  );
 
   const resolve = (p: string) => path.resolve(base, p);
   const file = (name: string) => {
@@ -257,6 +268,7 @@ function parse(argv: string[], base: string): ParsedDb {
     ...(command === 'backfill' ? { backfill: backfillSettings(text, tables![0]!, duration, whole) } : {}),
     ...(command !== 'backfill' && tables ? { tables } : {}),
     dataOnly: values['data-only'] === true,
+    schemaOnly: values['schema-only'] === true,
     skipLint: values['skip-lint'] === true,
     strict: values.strict === true,
     json: values.json === true,
