@@ -41,10 +41,12 @@ try {
 }
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 for (const key of ['table', 'column', 'name'])
-  if (!IDENT.test(values[key] ?? '')) usage(`--${key} must be a lower-case SQL name, got ${JSON.stringify(values[key] ?? '')}`);
+  if (!IDENT.test(values[key] ?? ''))
+    usage(`--${key} must be a lower-case SQL name, got ${JSON.stringify(values[key] ?? '')}`);
 const whole = (key, min, max) => {
   const n = Number(values[key]);
-  if (!Number.isInteger(n) || n < min || n > max) usage(`--${key} must be a whole number from ${min} to ${max}, got "${values[key]}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    usage(`--${key} must be a whole number from ${min} to ${max}, got "${values[key]}"`);
   return n;
 };
 const nice = whole('nice', 0, 19);
@@ -52,7 +54,8 @@ const lockTimeoutMs = whole('lock-timeout-ms', 1, 600000);
 const retries = whole('retries', 1, 1000);
 const workers = values['parallel-workers'] === '' ? undefined : whole('parallel-workers', 0, 64);
 const memory = values['maintenance-work-mem'];
-if (memory !== '' && !/^[1-9][0-9]*(kB|MB|GB)$/.test(memory)) usage(`--maintenance-work-mem must look like 64MB, got "${memory}"`);
+if (memory !== '' && !/^[1-9][0-9]*(kB|MB|GB)$/.test(memory))
+  usage(`--maintenance-work-mem must look like 64MB, got "${memory}"`);
 if (!process.env.DATABASE_URL) usage('DATABASE_URL names the server');
 
 const quote = (name) => `"${name}"`;
