@@ -104,6 +104,7 @@ const SHELL_RUN = [
   'runner/prompt-env.js',
   'runner/reasons.js',
   'runner/requirements.js',
+  'runner/resources.js',
   'runner/run.js',
   'runner/section-lock.js',
   'runner/state.js',

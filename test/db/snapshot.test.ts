@@ -116,6 +116,24 @@ describe('snapshots', () => {
       identical: false,
       differences: [{ kind: 'rows', object: 'table public.customers', before: '200', after: '201' }],
     });
+    // --schema-only: the same rows changed in place are not a difference; a row more still is.
+    await client.query("update customers set name = 'changed' where id = 1");
+    const before = path.join(tempDir(), 'before-update.json');
+    expect(await dbMain(['snapshot', '--out', before], streams().io)).toBe(0);
+    await client.query("update customers set name = 'changed again' where id = 1");
+    const contentOnly = streams();
+    expect(await dbMain(['compare', before, '--schema-only'], contentOnly.io)).toBe(0);
+    const contentFull = streams();
+    expect(await dbMain(['compare', before], contentFull.io)).toBe(1);
+    expect(contentFull.out()).toContain('same row count, different contents');
+    await client.query("insert into customers values (1000, 'another')");
+    expect(await dbMain(['compare', before, '--schema-only'], streams().io)).toBe(1);
+    const both = streams();
+    expect(await dbMain(['compare', before, '--schema-only', '--data-only'], both.io)).toBe(64);
+    expect(both.err()).toContain('--schema-only and --data-only exclude each other');
+    const elsewhere = streams();
+    expect(await dbMain(['snapshot', '--schema-only'], elsewhere.io)).toBe(64);
+    expect(elsewhere.err()).toContain('--schema-only is for compare, not snapshot');
     const text = readFileSync(file, 'utf8');
     const truncated = path.join(tempDir(), 'truncated.json');
     writeFileSync(truncated, text.slice(0, Math.floor(text.length / 2)));

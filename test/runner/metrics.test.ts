@@ -22,6 +22,12 @@ describe('readMetrics', () => {
     });
   });
 
+  it('keeps the time of a series point', () => {
+    expect(readMetrics(file('{"name":"loadTps","value":180,"unit":"tps","at":1795539164000}\n')).metrics).toEqual([
+      { name: 'loadTps', value: 180, unit: 'tps', at: 1795539164000 },
+    ]);
+  });
+
   it('is empty when the step wrote nothing', () => {
     expect(readMetrics(path.join(tempDir(), 'none.ndjson'))).toEqual({ metrics: [], problems: [] });
   });
@@ -35,6 +41,9 @@ describe('readMetrics', () => {
     ['{"name":"x","value":"1"}', 'expected "value" to be a finite number for x, got "1"'],
     ['{"name":"x","value":1e400}', 'expected "value" to be a finite number for x, got null'],
     ['{"name":"x","value":1,"unit":3}', 'expected "unit" to be a string for x'],
+    ['{"name":"x","value":1,"at":"now"}', 'expected "at" to be a time in milliseconds since the epoch for x, got "now"'],
+    ['{"name":"x","value":1,"at":1.5}', 'expected "at" to be a time in milliseconds since the epoch for x, got 1.5'],
+    ['{"name":"x","value":1,"at":-1}', 'expected "at" to be a time in milliseconds since the epoch for x, got -1'],
   ])('names the line of %s', (line, message) => {
     expect(readMetrics(file(`{"name":"ok","value":0}\n${line}\n`))).toEqual({
       metrics: [{ name: 'ok', value: 0, unit: '' }],
