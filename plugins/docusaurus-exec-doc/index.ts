@@ -1,6 +1,7 @@
 // The Docusaurus side of exec-doc. A factory returning lifecycle methods that delegate:
 //   loadContent   → checks the whole guide (the same code as `npm run check:docs`; the build
-//                   fails on any error) and reads the runs' result records;
+//                   fails on any error) and reads the result records: the published ones the
+//                   repository carries (verification/) and this machine's runs (the newer wins);
 //   contentLoaded → hands "last verified" data to the page components;
 //   postBuild     → writes llms.txt, llms-full.txt, a .md copy of every page and runbooks.json.
 import path from 'node:path';
@@ -15,6 +16,8 @@ export interface ExecDocSiteOptions {
   docsRoot?: string;
   /** Where `exec-doc run` keeps state (default: $EXEC_DOC_STATE_DIR or .exec-doc); results/ below it is read. */
   stateDir?: string;
+  /** The published records, written by `exec-doc verify-guide` and committed (default: verification). */
+  verificationDir?: string;
 }
 
 export interface ExecDocContent {
@@ -28,6 +31,7 @@ export default function execDocSitePlugin(
 ): Plugin<ExecDocContent> {
   const docsRoot = path.resolve(context.siteDir, options.docsRoot ?? 'docs');
   const stateDir = path.resolve(context.siteDir, options.stateDir ?? process.env.EXEC_DOC_STATE_DIR ?? '.exec-doc');
+  const verificationDir = path.resolve(context.siteDir, options.verificationDir ?? 'verification');
   return {
     name: 'docusaurus-exec-doc',
     async loadContent() {
@@ -48,7 +52,7 @@ export default function execDocSitePlugin(
         source: d.source,
         runbooks: d.runbooks,
       }));
-      return { pages, lastRuns: readLatestRuns(path.join(stateDir, 'results')) };
+      return { pages, lastRuns: readLatestRuns(verificationDir, path.join(stateDir, 'results')) };
     },
     async contentLoaded({ content, actions }) {
       actions.setGlobalData({ lastRuns: content.lastRuns });
@@ -65,7 +69,11 @@ export default function execDocSitePlugin(
       });
     },
     getPathsToWatch() {
-      return [path.join(docsRoot, '**/*.{md,mdx}'), path.join(stateDir, 'results', '**/*.json')];
+      return [
+        path.join(docsRoot, '**/*.{md,mdx}'),
+        path.join(stateDir, 'results', '**/*.json'),
+        path.join(verificationDir, '**/*.json'),
+      ];
     },
   };
 }

@@ -225,7 +225,8 @@ function lastVerifiedOf(
   run: LastRun | undefined,
   contentHash: string,
 ): RunbooksIndex['sections'][number]['lastVerified'] {
-  if (!run || run.contentHash !== contentHash) return null;
+  // A run that could not start verified nothing.
+  if (!run || run.contentHash !== contentHash || run.status === 'requirements-missing') return null;
   return {
     runId: run.runId,
     status: run.status,

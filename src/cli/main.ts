@@ -48,6 +48,10 @@ export async function main(
         return await validate(args, options, io);
       case 'check-docs':
         return await checkDocs(options, io);
+      case 'verify-guide': {
+        const { verifyGuide } = await import('./verify-guide.js');
+        return await verifyGuide(args, options, io);
+      }
       case 'check': {
         const { checkCommand } = await import('./check.js');
         return await checkCommand(args[0]!, options, io);

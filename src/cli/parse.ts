@@ -19,7 +19,8 @@ export type CommandName =
   | 'keygen'
   | 'token'
   | 'mcp'
-  | 'doctor';
+  | 'doctor'
+  | 'verify-guide';
 
 export interface CliOptions {
   docs: string;
@@ -52,6 +53,8 @@ export interface CliOptions {
   disposable: boolean;
   /** run, plan: only the blocks carrying one of these tags (Runme's `--tag`). */
   tag: string[];
+  /** verify-guide: how many sections run at once. */
+  jobs: number;
   /** doctor: remove what is safe to remove. */
   fix: boolean;
   /** run, resume, rollback: where alerts go (else $EXEC_DOC_WEBHOOK_URL). */
@@ -213,6 +216,12 @@ const OPTIONS: OptionSpec[] = [
     commands: ['run'],
   },
   {
+    name: 'jobs',
+    value: '<n>',
+    description: 'verify-guide: how many sections run at once (default 2; each has its own state, ports and server)',
+    commands: ['verify-guide'],
+  },
+  {
     name: 'fix',
     description: 'doctor: remove what is safe to remove (stale locks, the data of embedded servers nobody can resume)',
     commands: ['doctor'],
@@ -300,8 +309,8 @@ const OPTIONS: OptionSpec[] = [
     name: 'out',
     value: '<path>',
     description:
-      'approve, token: the file to write (default: standard output); keygen: the folder for <name>.key and <name>.pub',
-    commands: ['approve', 'token', 'keygen'],
+      'approve, token: the file to write (default: standard output); keygen: the folder for <name>.key and <name>.pub; verify-guide: the folder of the published records (default: verification)',
+    commands: ['approve', 'token', 'keygen', 'verify-guide'],
   },
   {
     name: 'target-host',
@@ -433,6 +442,12 @@ const COMMANDS: CommandSpec[] = [
     help: "Speaks MCP on standard input and output, for an agent's client to start: tools to list and search the procedures, read a section with its metadata, plan, run (with the same access control, confirmations and approvals as the command line; a step marked confirm needs yes=true), resume, run a validation phase and read a run's result; every guide page and the runbook index as resources. Logs go to standard error.",
   },
   {
+    name: 'verify-guide',
+    args: '[sections...]',
+    summary: "run every procedure of the guide (or those named) and publish each one's result record for the site",
+    help: "Runs each section as `exec-doc run` does (with --yes), each in a state folder of its own, --jobs at a time, and writes its result record to --out (default: verification/<doc-id>/<slug>.json), with the commit it was verified at. Commit that folder: the site shows each procedure's last verification from it, and the test suite fails for a procedure whose content changed since (its record is stale). A section that cannot run on this machine (a missing requirement) gets a record saying so. The records hold no secret and no output of a passed step.",
+  },
+  {
     name: 'check-docs',
     args: '',
     summary: 'check the whole guide: AI-discovery comments, links, anchors, headings, TL;DR, annotations',
@@ -506,6 +521,13 @@ Exit codes:
   0   no error (warnings allowed)
   64  an error in a document
 `,
+  'verify-guide': `
+Exit codes:
+  0   every section ended as expected: succeeded, could not run here (a missing requirement),
+      or, for a section whose slug ends in -failing, failed and rolled back
+  1   a section ended otherwise (its record is written all the same)
+  64  usage error: an unknown section, a bad --jobs
+`,
   'check-docs': `
 Exit codes:
   0   no error (warnings allowed)
@@ -576,6 +598,7 @@ function defaults(env: NodeJS.ProcessEnv): CliOptions {
     preview: false,
     rollback: false,
     lockWaitMs: 0,
+    jobs: 2,
   };
 }
 
@@ -683,6 +706,12 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedCli
     .filter(Boolean);
   if (typeof values.webhook === 'string') options.webhook = values.webhook;
   options.fix = values.fix === true;
+  if (typeof values.jobs === 'string') {
+    const jobs = Number(values.jobs);
+    if (!/^[0-9]+$/.test(values.jobs) || jobs < 1 || jobs > 32)
+      return usage(`--jobs takes a whole number from 1 to 32, not '${values.jobs}'`, spec.name);
+    options.jobs = jobs;
+  }
   if (typeof values.session === 'string') {
     if (values.session !== 'shared' && values.session !== 'isolated')
       return usage(`--session takes shared or isolated, not '${values.session}'`, spec.name);

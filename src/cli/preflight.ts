@@ -20,6 +20,7 @@ export function preflight(command: CommandName, args: string[], options: CliOpti
   if (options.identityToken !== undefined) requireFile(options.identityToken, '--identity-token');
   for (const file of options.approval) requireFile(file, '--approval');
   if (options.key !== undefined) requireFile(options.key, '--key');
+  if (command === 'verify-guide') requireWritableDirectory(options.out ?? 'verification', '--out');
   if (options.report) requireWritableFile(options.report.file, '--report junit');
   if (options.prometheusFile !== undefined) requireWritableFile(options.prometheusFile, '--prometheus-file');
 }
@@ -28,6 +29,7 @@ export function preflight(command: CommandName, args: string[], options: CliOpti
 function needsDocsFolder(command: CommandName, args: string[]): boolean {
   switch (command) {
     case 'check-docs':
+    case 'verify-guide':
       return true;
     case 'doctor':
       return false;

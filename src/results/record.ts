@@ -50,6 +50,10 @@ export interface RunRecord {
   };
   /** A rolling section (`hosts:`): every host of its batches and what became of it. */
   hosts?: HostSummary[];
+  /** Requirements checked before anything ran, when one was missing (status `requirements-missing`). */
+  requirements?: Array<{ requirement: string; ok: boolean; detail: string }>;
+  /** A published record (`exec-doc verify-guide`): the commit the guide was verified at. */
+  verification?: { commit: string | null; dirty: boolean; by: string };
   /** Resource use across the run (at most 600 samples, evenly spaced); `atMs` counts from `startedAt`. */
   samples?: { startedAt: string; points: ResourceSample[] };
   environment: {
@@ -71,6 +75,7 @@ export function buildRecord(input: {
   postgres: string | null;
   hosts?: RunRecord['hosts'];
   samples?: RunRecord['samples'];
+  requirements?: RunRecord['requirements'];
 }): RunRecord {
   const { state, section } = input;
   const params: Record<string, string> = { ...state.params };
@@ -112,6 +117,7 @@ export function buildRecord(input: {
       provenOver: state.provenTables ?? 'database',
     },
     ...(input.hosts ? { hosts: input.hosts } : {}),
+    ...(input.requirements ? { requirements: input.requirements } : {}),
     ...(input.samples ? { samples: input.samples } : {}),
     environment: {
       execDoc: projectVersion(),
@@ -129,6 +135,11 @@ export function buildRecord(input: {
  * state folder: a document outside the docs folder has `..` in its id, which is kept as a name.
  */
 export function latestRecordPath(stateDir: string, address: string): string {
+  return recordPathIn(path.join(stateDir, 'results'), address);
+}
+
+/** <folder>/<doc-id>/<slug>.json, never outside `folder` (the published records use it too). */
+export function recordPathIn(results: string, address: string): string {
   const segments = address
     .split('/')
     .map((segment) =>
@@ -136,7 +147,6 @@ export function latestRecordPath(stateDir: string, address: string): string {
         ? segment.replace(/\./g, '%2E') || '%'
         : segment.replace(/[\\:]/g, (c) => `%${c.charCodeAt(0).toString(16)}`),
     );
-  const results = path.join(stateDir, 'results');
   const file = path.join(results, ...segments) + '.json';
   // Belt and braces: nothing may resolve outside results/.
   if (path.relative(results, file).startsWith('..')) throw new Error(`record path for ${address} escapes ${results}`);

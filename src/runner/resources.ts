@@ -8,6 +8,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { CodedError } from '../util/coded-error.js';
 
+export { thin } from '../util/thin.js';
+
 /** Default interval between samples; EXEC_DOC_SAMPLE_MS overrides it, 0 turns sampling off. */
 export const DEFAULT_SAMPLE_MS = 250;
 /** At most this many samples are kept for the record (the events carry all of them). */
@@ -265,15 +267,6 @@ export function summarize(
         }
       : {}),
   };
-}
-
-/** At most `limit` samples, evenly spaced, always keeping the first and the last. */
-export function thin<T>(samples: readonly T[], limit = MAX_RECORD_SAMPLES): T[] {
-  if (samples.length <= limit) return [...samples];
-  const out: T[] = [];
-  const step = (samples.length - 1) / (limit - 1);
-  for (let i = 0; i < limit; i++) out.push(samples[Math.round(i * step)]!);
-  return out;
 }
 
 /** The interval from the environment: EXEC_DOC_SAMPLE_MS (0 turns sampling off). */

@@ -23,7 +23,14 @@ import { fragmentOf } from '../documents/select.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
 import { isProcessOfRun, killTree } from '../process/kill-tree.js';
 import { reasons } from './reasons.js';
-import { openPostgresProbe, ResourceSampler, sampleIntervalMs, summarize, thin } from './resources.js';
+import {
+  MAX_RECORD_SAMPLES,
+  openPostgresProbe,
+  ResourceSampler,
+  sampleIntervalMs,
+  summarize,
+  thin,
+} from './resources.js';
 import { TIMELINE_ENV } from './metrics.js';
 import { abandoned, removeOwner, writeOwner } from '../util/owned-temp.js';
 import type { ChecksConfig } from '../checks/config.js';
@@ -630,6 +637,8 @@ class Run {
   private readonly background: BackgroundProcess[] = [];
   /** Resource use while the run executes (absent when EXEC_DOC_SAMPLE_MS=0). */
   private sampler: ResourceSampler | undefined;
+  /** What the requirements check found, kept for the record of a run that could not start. */
+  private requirementResults: RunRecord['requirements'];
   private samplesStartedAt: string | undefined;
 
   private readonly plan: Plan;
@@ -753,26 +762,22 @@ class Run {
           target: this.plan.section.target,
           env: this.options.env ?? process.env,
         });
-        this.bus.emit({
-          type: 'requirements',
-          results: results.map((r) => ({ requirement: r.requirement, ok: r.ok, detail: r.detail })),
-        });
+        this.requirementResults = results.map((r) => ({ requirement: r.requirement, ok: r.ok, detail: r.detail }));
+        this.bus.emit({ type: 'requirements', results: this.requirementResults });
         if (results.some((r) => !r.ok)) return this.finish('requirements-missing', EXIT.requirementMissing);
       }
       if (this.plan.needsPostgres) {
         try {
           await this.openTarget();
         } catch (error) {
-          this.bus.emit({
-            type: 'requirements',
-            results: [
-              {
-                requirement: 'postgres',
-                ok: false,
-                detail: `could not open the PostgreSQL target: ${(error as Error).message}`,
-              },
-            ],
-          });
+          this.requirementResults = [
+            {
+              requirement: 'postgres',
+              ok: false,
+              detail: `could not open the PostgreSQL target: ${(error as Error).message}`,
+            },
+          ];
+          this.bus.emit({ type: 'requirements', results: this.requirementResults });
           return this.finish('requirements-missing', EXIT.requirementMissing);
         }
       }
@@ -1130,8 +1135,11 @@ class Run {
         exitCode,
         finishedAt,
         postgres: this.postgres ? `${this.postgres.kind} ${this.postgres.serverVersion}` : null,
+        ...(status === 'requirements-missing' && this.requirementResults
+          ? { requirements: this.requirementResults }
+          : {}),
         ...(this.sampler && this.samplesStartedAt && this.sampler.samples.length > 0
-          ? { samples: { startedAt: this.samplesStartedAt, points: thin(this.sampler.samples) } }
+          ? { samples: { startedAt: this.samplesStartedAt, points: thin(this.sampler.samples, MAX_RECORD_SAMPLES) } }
           : {}),
         // Loaded before the run began (a rolling section is expanded first).
         ...(this.plan.section.hosts && loadedHosts ? { hosts: loadedHosts.rollingHosts(this.store.dir) } : {}),

@@ -5,6 +5,7 @@ import React from 'react';
 import { usePluginData } from '@docusaurus/useGlobalData';
 // The shape the site plugin publishes (a type only: nothing of the plugin reaches the browser).
 import type { LastRun } from '../agents/last-runs';
+import RunChart from './RunChart';
 
 interface Flow {
   forward: Array<{ id: string; kind: string; rollback?: string | null }>;
@@ -26,7 +27,21 @@ const VERDICT: Record<string, string> = {
   'rolled-back': 'failed, rolled back',
   'rollback-incomplete': 'failed, rollback incomplete',
   'teardown-failed': 'teardown failed',
+  failed: 'failed',
 };
+
+/** Where a run happened: the commit of a published record, the platform and the versions. */
+function where(run: LastRun): string {
+  const parts: string[] = [];
+  if (run.commit) parts.push(`commit ${run.commit.slice(0, 7)}${run.dirty ? ' with uncommitted changes' : ''}`);
+  if (run.environment)
+    parts.push(
+      [`${run.environment.platform} ${run.environment.arch}`, `Node ${run.environment.node}`, run.environment.postgres]
+        .filter(Boolean)
+        .join(', '),
+    );
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+}
 
 export default function RunbookSection(props: RunbookSectionProps): React.JSX.Element {
   const data = usePluginData('docusaurus-exec-doc') as { lastRuns: Record<string, LastRun> } | undefined;
@@ -43,11 +58,18 @@ export default function RunbookSection(props: RunbookSectionProps): React.JSX.El
         className={`runbook-verified ${run ? (stale ? 'runbook-verified--stale' : `runbook-verified--${run.status}`) : 'runbook-verified--never'}`}
         data-testid="last-verified"
       >
-        {run ? (
+        {run?.status === 'requirements-missing' ? (
           <>
-            <strong>Last verified</strong> {run.finishedAt.slice(0, 16).replace('T', ' ')} UTC:{' '}
+            <strong>Cannot be verified on the verification machine</strong> (checked{' '}
+            {run.finishedAt.slice(0, 16).replace('T', ' ')} UTC{where(run)}): {run.missing?.join('; ')}
+            {stale && <em> — stale: the procedure changed since</em>}
+          </>
+        ) : run ? (
+          <>
+            <strong>Last verified</strong> {run.finishedAt.slice(0, 16).replace('T', ' ')} UTC{where(run)}:{' '}
             {VERDICT[run.status] ?? run.status} in {ms(run.durationMs)}
             {stale && <em> — stale: the procedure changed since this run</em>}
+            {run.chart && <RunChart chart={run.chart} />}
             <details>
               <summary>Step durations</summary>
               <table>

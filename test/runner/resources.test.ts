@@ -6,15 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Ajv2020 from 'ajv/dist/2020.js';
-import {
-  readHostCpu,
-  readTree,
-  sampleIntervalMs,
-  summarize,
-  thin,
-  type ResourceSample,
-} from '../../src/runner/resources.js';
+import { readHostCpu, readTree, sampleIntervalMs, summarize, type ResourceSample } from '../../src/runner/resources.js';
 import { killTree } from '../../src/process/kill-tree.js';
+import { thin } from '../../src/util/thin.js';
 import { ROOT, runDoc } from '../helpers.js';
 
 const SCHEMA = JSON.parse(readFileSync(path.join(ROOT, 'static', 'schemas', 'exec-doc-events.schema.json'), 'utf8'));

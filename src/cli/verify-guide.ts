@@ -1,0 +1,166 @@
+// `exec-doc verify-guide`: runs every procedure of the guide (or those named), each as its own
+// `exec-doc run` in a state folder of its own, and publishes each one's result record under
+// --out (verification/<doc-id>/<slug>.json) with the commit it was verified at. The repository
+// carries these records; the site shows them, and the test suite fails for a procedure changed
+// since its record was written.
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { CliOptions } from './parse.js';
+import type { Io } from './main.js';
+import type { Section } from '../model/types.js';
+import { ExecDocError } from '../errors/exec-doc-error.js';
+import { loadCorpusEntries } from '../documents/corpus.js';
+import { latestRecordPath, recordPathIn, writeRecord, type RunRecord } from '../results/record.js';
+import { projectRoot } from '../util/project-root.js';
+
+/** How a section's run ended, against what was expected of it. */
+export type Verdict = 'verified' | 'cannot-run-here' | 'unexpected';
+
+export interface SectionVerification {
+  address: string;
+  exitCode: number;
+  verdict: Verdict;
+  /** The record published; absent when the run wrote none (a usage or internal error). */
+  record?: RunRecord;
+  /** What went wrong when there is no record: the run's last lines of standard error. */
+  problem?: string;
+}
+
+/** A section whose slug ends in `-failing` demonstrates a failure: failed and rolled back is its success. */
+export function verdictOf(section: Pick<Section, 'slug'>, exitCode: number, record: RunRecord | undefined): Verdict {
+  if (!record) return 'unexpected';
+  if (record.status === 'requirements-missing') return 'cannot-run-here';
+  if (section.slug.endsWith('-failing'))
+    return exitCode === 1 && record.status === 'rolled-back' ? 'verified' : 'unexpected';
+  return exitCode === 0 && record.status === 'succeeded' ? 'verified' : 'unexpected';
+}
+
+/** What the repository keeps of a record: no output of a passed step (it holds only this machine's paths). */
+export function publishable(record: RunRecord, verification: RunRecord['verification']): RunRecord {
+  return {
+    ...record,
+    steps: record.steps.map((s) => (s.status === 'passed' ? { ...s, outputExcerpt: '' } : s)),
+    ...(verification ? { verification } : {}),
+  };
+}
+
+/** The commit the guide is at, and whether a document or script has uncommitted changes. */
+function gitState(root: string): { commit: string | null; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: 'pipe' }).trim();
+    const changes = execFileSync('git', ['status', '--porcelain', '--', 'docs', 'scripts', 'src'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
+    return { commit, dirty: changes.trim() !== '' };
+  } catch {
+    return { commit: null, dirty: false };
+  }
+}
+
+function runOne(
+  section: Section,
+  options: CliOptions,
+  io: Io,
+): Promise<{ exitCode: number; record?: RunRecord; stderr: string }> {
+  const stateDir = path.join(os.tmpdir(), `exec-doc-verify-${process.pid}-${section.slug}-${Date.now()}`);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const bin = path.join(projectRoot(), 'bin', 'exec-doc.js');
+  const args = [bin, 'run', section.address, '--docs', options.docs, '--state-dir', stateDir, '--yes', '--no-color'];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, {
+      env: { ...io.env, NO_COLOR: '1', CI: 'true' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    child.on('close', (code, signal) => {
+      const file = latestRecordPath(stateDir, section.address);
+      let record: RunRecord | undefined;
+      try {
+        if (existsSync(file)) record = JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+      } catch {
+        record = undefined;
+      }
+      rmSync(stateDir, { recursive: true, force: true });
+      resolve({ exitCode: code ?? (signal ? 128 : 70), ...(record ? { record } : {}), stderr });
+    });
+  });
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export async function verifyGuide(args: string[], options: CliOptions, io: Io): Promise<number> {
+  const docsRoot = path.resolve(options.docs);
+  const entries = await loadCorpusEntries({ docsRoot, displayRoot: process.cwd() });
+  const all = entries.flatMap((e) => e.doc.sections);
+  const unknown = args.filter((a) => !all.some((s) => s.address === a));
+  if (unknown.length > 0)
+    throw new ExecDocError(
+      'E_UNKNOWN_SECTION',
+      `verify-guide: no section ${unknown.map((u) => `\`${u}\``).join(', ')}`,
+      {
+        details: ['`exec-doc list` shows every section; give addresses such as quick-start/demo-migration'],
+      },
+    );
+  const sections = args.length > 0 ? all.filter((s) => args.includes(s.address)) : all;
+  const out = path.resolve(options.out ?? 'verification');
+  const git = gitState(projectRoot());
+  const verification = { ...git, by: 'exec-doc verify-guide' };
+  if (git.dirty)
+    io.stderr.write(
+      'exec-doc: docs/, scripts/ or src/ has uncommitted changes: the records say so (dirty); commit, then verify again for a clean record\n',
+    );
+  io.stdout.write(`Verifying ${sections.length} section(s), ${options.jobs} at a time, into ${out}\n`);
+
+  const results: SectionVerification[] = [];
+  let next = 0;
+  let done = 0;
+  const width = String(sections.length).length;
+  const worker = async () => {
+    while (next < sections.length) {
+      const section = sections[next++]!;
+      const started = performance.now();
+      const r = await runOne(section, options, io);
+      const verdict = verdictOf(section, r.exitCode, r.record);
+      const result: SectionVerification = { address: section.address, exitCode: r.exitCode, verdict };
+      if (r.record) {
+        result.record = publishable(r.record, verification);
+        writeRecord(result.record, [recordPathIn(out, section.address)]);
+      } else {
+        result.problem = r.stderr.trim().split('\n').slice(-3).join('\n');
+      }
+      results.push(result);
+      done += 1;
+      const mark = verdict === 'verified' ? '✔' : verdict === 'cannot-run-here' ? '–' : '✖';
+      const what =
+        verdict === 'cannot-run-here'
+          ? `cannot run here: ${(r.record?.requirements ?? [])
+              .filter((q) => !q.ok)
+              .map((q) => `${q.requirement} (${q.detail})`)
+              .join('; ')}`
+          : `${r.record?.status ?? 'no record'} (exit ${r.exitCode})`;
+      io.stdout.write(
+        `[${String(done).padStart(width)}/${sections.length}] ${mark} ${section.address}: ${what} in ${seconds(performance.now() - started)}\n`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.jobs, sections.length) }, worker));
+
+  const unexpected = results.filter((r) => r.verdict === 'unexpected');
+  const cannot = results.filter((r) => r.verdict === 'cannot-run-here').length;
+  io.stdout.write(
+    `\n${results.length - unexpected.length - cannot} verified, ${cannot} cannot run here, ${unexpected.length} unexpected; records in ${out}${git.commit ? ` (commit ${git.commit.slice(0, 12)}${git.dirty ? ', with uncommitted changes' : ''})` : ''}\n`,
+  );
+  for (const r of unexpected)
+    io.stderr.write(
+      `exec-doc: ${r.address} ended ${r.record ? `${r.record.status} (exit ${r.exitCode})` : `without a record (exit ${r.exitCode})`}${r.problem ? `:\n${r.problem}` : ''}; \`exec-doc run ${r.address}\` shows why\n`,
+    );
+  return unexpected.length > 0 ? 1 : 0;
+}
