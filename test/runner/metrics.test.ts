@@ -41,7 +41,10 @@ describe('readMetrics', () => {
     ['{"name":"x","value":"1"}', 'expected "value" to be a finite number for x, got "1"'],
     ['{"name":"x","value":1e400}', 'expected "value" to be a finite number for x, got null'],
     ['{"name":"x","value":1,"unit":3}', 'expected "unit" to be a string for x'],
-    ['{"name":"x","value":1,"at":"now"}', 'expected "at" to be a time in milliseconds since the epoch for x, got "now"'],
+    [
+      '{"name":"x","value":1,"at":"now"}',
+      'expected "at" to be a time in milliseconds since the epoch for x, got "now"',
+    ],
     ['{"name":"x","value":1,"at":1.5}', 'expected "at" to be a time in milliseconds since the epoch for x, got 1.5'],
     ['{"name":"x","value":1,"at":-1}', 'expected "at" to be a time in milliseconds since the epoch for x, got -1'],
   ])('names the line of %s', (line, message) => {

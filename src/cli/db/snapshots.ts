@@ -21,7 +21,10 @@ export async function compareCommand(ctx: DbContext): Promise<number> {
   const before = readSnapshot(beforeFile!);
   // The database now, over what the earlier snapshot covered.
   const after = afterFile !== undefined ? readSnapshot(afterFile) : await snapshotNow(ctx, before.scope);
-  const differences = compareSnapshots(before, after, { dataOnly: ctx.options.dataOnly, schemaOnly: ctx.options.schemaOnly });
+  const differences = compareSnapshots(before, after, {
+    dataOnly: ctx.options.dataOnly,
+    schemaOnly: ctx.options.schemaOnly,
+  });
   const summary =
     afterFile !== undefined
       ? 'identical\n'
