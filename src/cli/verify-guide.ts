@@ -12,8 +12,14 @@ import type { Io } from './main.js';
 import type { Section } from '../model/types.js';
 import { ExecDocError } from '../errors/exec-doc-error.js';
 import { loadCorpusEntries } from '../documents/corpus.js';
-import { latestRecordPath, recordPathIn, writeRecord, type RunRecord } from '../results/record.js';
-import { projectRoot } from '../util/project-root.js';
+import {
+  latestRecordPath,
+  recordPathIn,
+  RESULT_SCHEMA_VERSION,
+  writeRecord,
+  type RunRecord,
+} from '../results/record.js';
+import { projectRoot, projectVersion } from '../util/project-root.js';
 
 /** How a section's run ended, against what was expected of it. */
 export type Verdict = 'verified' | 'cannot-run-here' | 'unexpected';
@@ -65,7 +71,7 @@ function runOne(
   section: Section,
   options: CliOptions,
   io: Io,
-): Promise<{ exitCode: number; record?: RunRecord; stderr: string }> {
+): Promise<{ exitCode: number; record?: RunRecord | undefined; stderr: string }> {
   const stateDir = path.join(os.tmpdir(), `exec-doc-verify-${process.pid}-${section.slug}-${Date.now()}`);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const bin = path.join(projectRoot(), 'bin', 'exec-doc.js');
@@ -92,6 +98,45 @@ function runOne(
       resolve({ exitCode: code ?? (signal ? 128 : 70), ...(record ? { record } : {}), stderr });
     });
   });
+}
+
+/**
+ * A record for a run that stopped before it began (exit 3 with no record of its own: a rolling
+ * section whose inventory is missing): it could not run here, and says why.
+ */
+export function couldNotStart(section: Section, exitCode: number, detail: string, now = new Date()): RunRecord {
+  const at = now.toISOString();
+  return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    runId: '',
+    section: {
+      address: section.address,
+      docId: section.docId,
+      file: section.file,
+      title: section.title,
+      contentHash: section.contentHash,
+    },
+    status: 'requirements-missing',
+    exitCode,
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 0,
+    failedStep: null,
+    failureReason: null,
+    rollback: { ran: false, complete: true, undone: [], notUndone: [], notUndoable: [], remaining: [] },
+    steps: [],
+    params: {},
+    target: { disposable: true, skippedFixtures: [], provenOver: 'database' },
+    requirements: [{ requirement: section.hosts ? 'hosts' : 'start', ok: false, detail }],
+    environment: {
+      execDoc: projectVersion(),
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      release: os.release(),
+      postgres: null,
+    },
+  };
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -128,6 +173,15 @@ export async function verifyGuide(args: string[], options: CliOptions, io: Io): 
       const section = sections[next++]!;
       const started = performance.now();
       const r = await runOne(section, options, io);
+      if (!r.record && r.exitCode === 3) {
+        // The messages after `exec-doc: `, on one line: what was missing.
+        const detail = r.stderr
+          .trim()
+          .split('\n')
+          .map((l) => l.replace(/^exec-doc: /, '').trim())
+          .join(' ');
+        r.record = couldNotStart(section, r.exitCode, detail);
+      }
       const verdict = verdictOf(section, r.exitCode, r.record);
       const result: SectionVerification = { address: section.address, exitCode: r.exitCode, verdict };
       if (r.record) {

@@ -127,10 +127,25 @@ export interface PostgresProbe {
   close(): Promise<void>;
 }
 
-/** A connection of its own to the run's PostgreSQL target, for the sampler. */
-export async function openPostgresProbe(url: string): Promise<PostgresProbe> {
+/**
+ * A connection of its own to the server of the run's PostgreSQL target, for the sampler. It is
+ * made to the `postgres` maintenance database, not the target's: a session connected to a
+ * database would keep a step from cloning it (CREATE DATABASE … TEMPLATE) or dropping it. The
+ * views it reads cover the whole server. A target that is the `postgres` database itself is not
+ * sampled (undefined), for the same reason.
+ */
+export async function openPostgresProbe(url: string): Promise<PostgresProbe | undefined> {
+  let maintenance: string;
+  try {
+    const parsed = new URL(url);
+    if (decodeURIComponent(parsed.pathname.replace(/^\//, '')) === 'postgres') return undefined;
+    parsed.pathname = '/postgres';
+    maintenance = parsed.toString();
+  } catch {
+    return undefined;
+  }
   const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: url, application_name: 'exec-doc sampler' });
+  const client = new pg.Client({ connectionString: maintenance, application_name: 'exec-doc sampler' });
   client.on('error', () => undefined);
   await client.connect();
   return {
@@ -156,8 +171,11 @@ export interface SamplerOptions {
   intervalMs: number;
   /** What is running now: the step and its process (undefined pid: no process, e.g. SQL). */
   current(): { stepId: string; pid: number | undefined } | null;
-  /** The PostgreSQL target's probe, when the run has one (opened lazily by the sampler's owner). */
-  postgres?: () => Promise<PostgresProbe | undefined>;
+  /**
+   * The PostgreSQL target's probe, opened on the first sample after the target is: null while the
+   * run has no target yet, undefined when it is not to be sampled.
+   */
+  postgres?: () => Promise<PostgresProbe | null | undefined>;
   onSample(sample: ResourceSample): void;
 }
 
@@ -169,7 +187,7 @@ export class ResourceSampler {
   private host = readHostCpu();
   private tree: { pid: number; ticks: number; atMs: number } | undefined;
   private inFlight: Promise<void> | undefined;
-  private probe: PostgresProbe | undefined;
+  private probe: PostgresProbe | null | undefined;
   private probeFailed = false;
 
   constructor(private readonly options: SamplerOptions) {
@@ -203,7 +221,11 @@ export class ResourceSampler {
     let postgres: PostgresSample | undefined;
     if (this.options.postgres && !this.probeFailed) {
       try {
-        this.probe ??= await this.options.postgres();
+        if (!this.probe) {
+          this.probe = await this.options.postgres();
+          // Asked again only while the run has no target yet (the factory says so by `null`).
+          if (this.probe === undefined) this.probeFailed = true;
+        }
         if (this.probe) postgres = await this.probe.sample();
       } catch {
         // A target that refuses a second connection is not sampled; the run is not affected.

@@ -952,7 +952,7 @@ class Run {
       current: () =>
         this.state.current ? { stepId: this.state.current.stepId, pid: this.state.current.pid ?? undefined } : null,
       // pg is loaded only once the run has a PostgreSQL target.
-      postgres: async () => (this.postgres ? openPostgresProbe(this.postgres.url) : undefined),
+      postgres: async () => (this.postgres ? openPostgresProbe(this.postgres.url) : null),
       onSample: (sample) => this.bus.emit({ type: 'sample', ...sample }),
     });
   }

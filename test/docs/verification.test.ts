@@ -8,7 +8,7 @@ import { cliInProcess, ROOT, tempDir, writeDoc } from '../helpers.js';
 import { loadCorpus } from '../../src/documents/corpus.js';
 import { recordPathIn, type RunRecord } from '../../src/results/record.js';
 import { readLatestRuns } from '../../src/agents/last-runs.js';
-import { verdictOf } from '../../src/cli/verify-guide.js';
+import { couldNotStart, verdictOf } from '../../src/cli/verify-guide.js';
 import { walkFiles } from '../../src/util/walk-files.js';
 
 const VERIFICATION = path.join(ROOT, 'verification');
@@ -107,6 +107,24 @@ describe('exec-doc verify-guide', () => {
     expect(runs['verify/needs-a-program']?.missing?.[0]).toMatch(/^cmd:no-such-program-exec-doc: /);
     expect(runs['verify/passes']?.commit).toBe(passes.verification?.commit);
   }, 60_000);
+
+  it('a run that stopped before it began (no record of its own) gets one saying it could not run here', () => {
+    const rolling = sections.find((s) => s.hosts !== undefined)!;
+    const record = couldNotStart(rolling, 3, 'the inventory /x does not exist', new Date('2026-11-24T12:00:00Z'));
+    expect(verdictOf(rolling, 3, record)).toBe('cannot-run-here');
+    expect(record.section.contentHash).toBe(rolling.contentHash);
+    expect(record.requirements).toEqual([{ requirement: 'hosts', ok: false, detail: 'the inventory /x does not exist' }]);
+    // What verdictOf makes of each ending.
+    const passes = { slug: 'passes' };
+    const failing = { slug: 'shows-failing' };
+    const as = (status: RunRecord['status']) => ({ ...record, status });
+    expect(verdictOf(passes, 0, as('succeeded'))).toBe('verified');
+    expect(verdictOf(passes, 1, as('rolled-back'))).toBe('unexpected');
+    expect(verdictOf(failing, 1, as('rolled-back'))).toBe('verified');
+    expect(verdictOf(failing, 0, as('succeeded'))).toBe('unexpected');
+    expect(verdictOf(failing, 2, as('rollback-incomplete'))).toBe('unexpected');
+    expect(verdictOf(passes, 70, undefined)).toBe('unexpected');
+  });
 
   it('refuses an unknown section and a bad --jobs before anything runs', async () => {
     const { dir } = writeDoc(DOC, 'verify.md');

@@ -19,7 +19,7 @@ function evenly(from: number, to: number, count: number, latencyMs: number): Arr
   return Array.from({ length: count }, (_, i) => [from + Math.floor(((to - from) * i) / count), latencyMs]);
 }
 
-function setUp(options: { failed?: boolean; summaryFailed?: number; lockWaitMs?: number } = {}) {
+function setUp(options: { failed?: boolean; summaryFailed?: number; lockWaitMs?: number; gap?: boolean } = {}) {
   const dir = tempDir('exec-doc-impact-');
   const load = path.join(dir, 'load');
   mkdirSync(load);
@@ -31,9 +31,21 @@ function setUp(options: { failed?: boolean; summaryFailed?: number; lockWaitMs?:
     // Step b, 3–5 s: 80 tps at 2 ms, one of them 150 ms.
     ...evenly(T0 + 3000, T0 + 5000, 159, 2),
     [T0 + 4999, 150],
+    // After the procedure: the load goes on until it is stopped.
+    [T0 + 5000, 1],
   ];
   if (options.failed) transactions.push([T0 + 4500, 'failed']);
-  writeFileSync(path.join(load, 'round-1.4242'), transactions.map(([at, ms], i) => line(at, ms, i)).join('\n') + '\n');
+  if (options.gap) {
+    // Two rounds, with 200 ms between them in which a new pgbench was connecting: nothing completed.
+    const first = transactions.filter(([at]) => at < T0 + 3500);
+    const second = transactions.filter(([at]) => at >= T0 + 3700);
+    writeFileSync(path.join(load, 'round-1.4242'), first.map(([at, ms], i) => line(at, ms, i)).join('\n') + '\n');
+    writeFileSync(path.join(load, 'round-2.4243'), second.map(([at, ms], i) => line(at, ms, i)).join('\n') + '\n');
+  } else
+    writeFileSync(
+      path.join(load, 'round-1.4242'),
+      transactions.map(([at, ms], i) => line(at, ms, i)).join('\n') + '\n',
+    );
   writeFileSync(
     path.join(load, 'round-1.out'),
     `number of failed transactions: ${options.summaryFailed ?? 0} (0.000%)\n`,
@@ -106,9 +118,19 @@ describe('impact.py', () => {
       [2000, 50],
       [3000, 80],
       [4000, 80],
+      [5000, 1],
     ]);
     expect(r.stdout).toMatch(/^a +1000 +50 +50\.0 +10\.00 +10\.00 +10\.00 +0 +40$/m);
     expect(r.stdout).toContain('throughput loss over the procedure: 30.0 % (limit 40 %)');
+  });
+
+  it('counts throughput over the time the load ran, not the moments between two rounds', async () => {
+    const r = await impact(setUp({ gap: true }), ['--max-loss-pct', '40']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    // 144 transactions over the ~1.79 s of b the rounds ran (a round runs from its first
+    // transaction's start to its last one's end): about the same 80 tps; over all 2 s it would be 72.
+    expect(Math.abs(r.value('bTps')! - 80)).toBeLessThan(1);
+    expect(r.value('aTps')).toBe(50);
   });
 
   it.each([

@@ -130,14 +130,18 @@ describe('the published guide', () => {
     );
     const badge = section.getByTestId('last-verified');
     const badgeText = (await badge.textContent()) ?? '';
-    expect(badgeText).toMatch(/^Last verified \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC: passed in \d/);
+    // This machine's run is newer than the published record: it wins, and says where it ran.
+    expect(badgeText).toMatch(
+      /^Last verified \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC \(linux x64, Node v\d+\.\d+\.\d+, embedded PostgreSQL 18\.\d+\): passed in \d/,
+    );
     // A run of the procedure as it is now is current, not stale.
     expect(badgeText).not.toContain('stale');
     await badge.locator('summary').click();
     await expect(badge.locator('tr').count()).resolves.toBe(6);
+    // Not run here: the record the repository carries (verification/) is shown, with its commit.
     await expect(
       page.locator('[data-address="quick-start/demo-migration-failing"]').getByTestId('last-verified').textContent(),
-    ).resolves.toBe('Not verified yet: no run of this procedure is recorded.');
+    ).resolves.toMatch(/^Last verified [\d-]+ [\d:]+ UTC \(commit [0-9a-f]{7}; linux x64, [^)]*\): failed, rolled back in /);
 
     const validation = await open('/validation');
     const checked = validation.page.locator('[data-address="validation/example-config"]').getByTestId('last-verified');
@@ -169,6 +173,30 @@ describe('the published guide', () => {
     await page.close();
   });
 
+  it('draws the load, latency and CPU of the performance procedure across its steps', async () => {
+    const { page, problems } = await open('/performance');
+    const chart = page.locator('[data-address="performance/under-load"]').getByTestId('run-chart');
+    await chart.scrollIntoViewIfNeeded();
+    for (const series of ['cpu', 'sessions', 'loadTps', 'loadP99Ms']) {
+      const points = (await chart.locator(`polyline[data-series="${series}"]`).getAttribute('points')) ?? '';
+      // At least a few seconds of samples, each an x,y pair inside the drawing.
+      const pairs = points.split(' ').map((p) => p.split(',').map(Number));
+      expect(pairs.length, series).toBeGreaterThanOrEqual(3);
+      for (const [x, y] of pairs) {
+        expect(x).toBeGreaterThanOrEqual(0);
+        expect(x).toBeLessThanOrEqual(640);
+        expect(y).toBeGreaterThanOrEqual(0);
+        expect(y).toBeLessThanOrEqual(150);
+      }
+    }
+    // The steps are bands on the same time axis, the migration's among them.
+    await expect(chart.locator('g[data-step="ul-backfill"] rect').count()).resolves.toBe(1);
+    await expect(chart.locator('figcaption').textContent()).resolves.toMatch(/loadP99Ms \(peak [\d.]+ ms\)/);
+    await chart.screenshot({ path: path.join(SHOTS, 'impact-chart.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('every page loads without console errors, and every internal link resolves', async () => {
     const sitemap = readFileSync(path.join(buildDir, 'sitemap.xml'), 'utf8');
     const routes = [...sitemap.matchAll(/<loc>[^<]*?(\/[^<]*)<\/loc>/g)].map(
@@ -179,6 +207,9 @@ describe('the published guide', () => {
     for (const route of routes) {
       const { page, problems } = await open(route);
       expect(problems, route).toEqual([]);
+      // Every procedure shows a real verification state: the published records cover the guide.
+      for (const badge of await page.getByTestId('last-verified').allTextContents())
+        expect(badge, route).toMatch(/^(Last verified|Cannot be verified on the verification machine) /);
       for (const href of await page
         .locator('a[href]')
         .evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href))) {

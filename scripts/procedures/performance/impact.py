@@ -35,11 +35,14 @@ def epoch_ms(iso):
 
 
 def read_transactions(folder):
-    """(completed at ms, latency ms or None when it failed) for every logged transaction."""
+    """(completed at ms, latency ms or None when it failed) for every logged transaction, and the
+    time each round of load ran: from its first transaction's start to its last one's end."""
     done = []
+    rounds = {}
     for path in sorted(glob.glob(os.path.join(folder, "round-*"))):
         if path.endswith((".out", ".status")):
             continue
+        name = os.path.basename(path).split(".")[0]
         with open(path, encoding="utf-8") as handle:
             for line in handle:
                 fields = line.split()
@@ -48,8 +51,11 @@ def read_transactions(folder):
                 at = int(fields[4]) * 1000 + int(fields[5]) / 1000
                 latency = None if not fields[2].isdigit() else int(fields[2]) / 1000
                 done.append((at, latency))
+                start = at - (latency or 0)
+                first, last = rounds.get(name, (start, at))
+                rounds[name] = (min(first, start), max(last, at))
     done.sort()
-    return done
+    return done, sorted(rounds.values())
 
 
 def read_errors(folder):
@@ -77,15 +83,18 @@ def camel(step_id):
     return parts[0].lower() + "".join(p[:1].upper() + p[1:] for p in parts[1:])
 
 
-def window_figures(transactions, start, end):
+def window_figures(transactions, start, end, rounds=None):
     inside = [t for t in transactions if start <= t[0] < end]
     latencies = [lat for _, lat in inside if lat is not None]
-    seconds = max(0.001, (end - start) / 1000)
+    # Throughput is over the time the load ran within the window: the moments between two rounds
+    # (a new pgbench connecting its clients) are not the procedure's doing. Without rounds: all of it.
+    running = sum(max(0, min(end, b) - max(start, a)) for a, b in rounds) if rounds is not None else end - start
     return {
         "durationMs": round(end - start),
+        "runningMs": round(running),
         "transactions": len(inside),
         # Throughput counts what succeeded; a failed transaction is counted apart.
-        "tps": len(latencies) / seconds,
+        "tps": len(latencies) / (running / 1000) if running > 0 else None,
         "p50Ms": percentile(latencies, 0.5),
         "p99Ms": percentile(latencies, 0.99),
         "maxMs": max(latencies) if latencies else None,
@@ -122,21 +131,23 @@ def main():
         start = epoch_ms(step["startedAt"])
         return start, start + step["durationMs"]
 
-    transactions = read_transactions(args.dir)
+    transactions, rounds = read_transactions(args.dir)
     if not transactions:
         fail_usage(f"no transaction was logged in {args.dir}: the load did not run")
     failed_rounds, aborted = read_errors(args.dir)
 
-    baseline = window_figures(transactions, *bounds(args.baseline))
+    baseline = window_figures(transactions, *bounds(args.baseline), rounds)
     start, _ = bounds(wanted[0])
     _, end = bounds(wanted[-1])
-    procedure = window_figures(transactions, start, end)
-    loss = max(0.0, 100 * (1 - procedure["tps"] / baseline["tps"])) if baseline["tps"] > 0 else 100.0
+    procedure = window_figures(transactions, start, end, rounds)
+    if not baseline["tps"]:
+        fail_usage(f"no transaction completed during {args.baseline}: the load did not run beside it")
+    loss = max(0.0, 100 * (1 - (procedure["tps"] or 0) / baseline["tps"]))
 
     rows = [("baseline: " + args.baseline, baseline, None)]
     lock_waits = []
     for step_id in wanted:
-        figures = window_figures(transactions, *bounds(step_id))
+        figures = window_figures(transactions, *bounds(step_id), rounds)
         waited = (ran[step_id].get("resources") or {}).get("longestLockWaitMs")
         if waited is not None:
             lock_waits.append(waited)
@@ -152,7 +163,7 @@ def main():
     print(f"{'phase':<28} {'ms':>7} {'txns':>6} {'tps':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'failed':>6} {'lock wait ms':>12}")
     for name, f, waited in rows:
         # Throughput over less than a second is not a rate worth showing.
-        tps = fmt(f["tps"]) if f["durationMs"] >= 1000 or name == "whole procedure" else "—"
+        tps = fmt(f["tps"]) if f["runningMs"] >= 1000 or name == "whole procedure" else "—"
         print(
             f"{name:<28} {f['durationMs']:>7} {f['transactions']:>6} {tps:>8} {fmt(f['p50Ms'], 2):>7} "
             f"{fmt(f['p99Ms'], 2):>7} {fmt(f['maxMs'], 2):>7} {f['failed']:>6} {fmt(waited, 0):>12}"
@@ -165,7 +176,7 @@ def main():
 
     metrics = [
         ("baselineTps", baseline["tps"], "tps"),
-        ("procedureTps", procedure["tps"], "tps"),
+        ("procedureTps", procedure["tps"] or 0, "tps"),
         ("throughputLossPct", loss, "%"),
         ("baselineP99Ms", baseline["p99Ms"] or 0, "ms"),
         ("procedureP99Ms", procedure["p99Ms"] or 0, "ms"),
@@ -175,10 +186,10 @@ def main():
         ("longestLockWaitMs", longest_wait, "ms"),
     ]
     for step_id in wanted:
-        f = window_figures(transactions, *bounds(step_id))
+        f = window_figures(transactions, *bounds(step_id), rounds)
         if f["p99Ms"] is not None:
             metrics.append((camel(step_id) + "P99Ms", f["p99Ms"], "ms"))
-        if f["durationMs"] >= 1000:
+        if f["runningMs"] >= 1000:
             metrics.append((camel(step_id) + "Tps", f["tps"], "tps"))
     lines = [json.dumps({"name": n, "value": round(v, 2), "unit": u}) for n, v, u in metrics]
     # Second by second over the whole load, for the chart beside the step durations.
