@@ -121,7 +121,15 @@ describe('impact.py', () => {
       [5000, 1],
     ]);
     expect(r.stdout).toMatch(/^a +1000 +50 +50\.0 +10\.00 +10\.00 +10\.00 +0 +40$/m);
-    expect(r.stdout).toContain('throughput loss over the procedure: 30.0 % (limit 40 %)');
+    // 200 and 210 transactions: the loss is known to ±1.96·√(1/200 + 1/210) of the ratio 0.7.
+    expect(r.value('throughputLossMarginPct')).toBe(13.56);
+    expect(r.stdout).toContain('throughput loss over the procedure: 30.0 % ± 13.6 % (limit 40 %)');
+  });
+
+  it('passes a loss above the limit only by less than its uncertainty: too few transactions to tell', async () => {
+    // 30 % − 13.6 % = 16.4 %: under a 20 % limit, over a 16 % one.
+    expect((await impact(setUp(), ['--max-loss-pct', '20'])).exitCode).toBe(0);
+    expect((await impact(setUp(), ['--max-loss-pct', '16'])).exitCode).toBe(1);
   });
 
   it('counts throughput over the time the load ran, not the moments between two rounds', async () => {
@@ -134,7 +142,7 @@ describe('impact.py', () => {
   });
 
   it.each([
-    [['--max-loss-pct', '10'], {}, 'throughput fell 30.0 % during the procedure (limit 10 %)'],
+    [['--max-loss-pct', '10'], {}, 'throughput fell 30.0 % ± 13.6 % during the procedure (limit 10 %)'],
     [['--max-loss-pct', '40', '--max-lock-wait-ms', '30'], {}, 'a session waited 40 ms for a lock (limit 30 ms)'],
     [['--max-loss-pct', '40'], { failed: true }, '1 client transaction(s) failed, 0 client(s) aborted'],
     // pgbench's summary counts a failure the log also shows: the larger count, not the sum.

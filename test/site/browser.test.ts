@@ -141,7 +141,9 @@ describe('the published guide', () => {
     // Not run here: the record the repository carries (verification/) is shown, with its commit.
     await expect(
       page.locator('[data-address="quick-start/demo-migration-failing"]').getByTestId('last-verified').textContent(),
-    ).resolves.toMatch(/^Last verified [\d-]+ [\d:]+ UTC \(commit [0-9a-f]{7}; linux x64, [^)]*\): failed, rolled back in /);
+    ).resolves.toMatch(
+      /^Last verified [\d-]+ [\d:]+ UTC \(commit [0-9a-f]{7}; linux x64, [^)]*\): failed, rolled back in /,
+    );
 
     const validation = await open('/validation');
     const checked = validation.page.locator('[data-address="validation/example-config"]').getByTestId('last-verified');

@@ -143,6 +143,13 @@ def main():
     if not baseline["tps"]:
         fail_usage(f"no transaction completed during {args.baseline}: the load did not run beside it")
     loss = max(0.0, 100 * (1 - (procedure["tps"] or 0) / baseline["tps"]))
+    # A rate counted from n transactions is known to about 1/sqrt(n) of itself (Poisson); the
+    # ratio of two such rates to the root of the sum of squares. The limit is passed only when the
+    # loss is above it beyond that uncertainty (95 %): a short window cannot show a small loss.
+    n_base = max(1, baseline["transactions"])
+    n_proc = max(1, procedure["transactions"])
+    margin = 100 * 1.96 * math.sqrt(1 / n_base + 1 / n_proc) * (procedure["tps"] or 0) / baseline["tps"]
+    loss_low = max(0.0, loss - margin)
 
     rows = [("baseline: " + args.baseline, baseline, None)]
     lock_waits = []
@@ -169,7 +176,7 @@ def main():
             f"{fmt(f['p99Ms'], 2):>7} {fmt(f['maxMs'], 2):>7} {f['failed']:>6} {fmt(waited, 0):>12}"
         )
     print(
-        f"throughput loss over the procedure: {loss:.1f} % (limit {args.max_loss_pct:g} %); "
+        f"throughput loss over the procedure: {loss:.1f} % ± {margin:.1f} % (limit {args.max_loss_pct:g} %); "
         f"failed transactions: {failed}, aborted clients: {aborted}; "
         f"longest lock wait seen: {longest_wait} ms (limit {args.max_lock_wait_ms:g} ms)"
     )
@@ -178,6 +185,7 @@ def main():
         ("baselineTps", baseline["tps"], "tps"),
         ("procedureTps", procedure["tps"] or 0, "tps"),
         ("throughputLossPct", loss, "%"),
+        ("throughputLossMarginPct", margin, "%"),
         ("baselineP99Ms", baseline["p99Ms"] or 0, "ms"),
         ("procedureP99Ms", procedure["p99Ms"] or 0, "ms"),
         ("procedureMaxLatencyMs", procedure["maxMs"] or 0, "ms"),
@@ -205,8 +213,10 @@ def main():
             handle.write("\n".join(lines) + "\n")
 
     problems = []
-    if loss > args.max_loss_pct:
-        problems.append(f"throughput fell {loss:.1f} % during the procedure (limit {args.max_loss_pct:g} %)")
+    if loss_low > args.max_loss_pct:
+        problems.append(
+            f"throughput fell {loss:.1f} % ± {margin:.1f} % during the procedure (limit {args.max_loss_pct:g} %)"
+        )
     if failed > 0 or aborted > 0:
         problems.append(f"{failed} client transaction(s) failed, {aborted} client(s) aborted")
     if longest_wait > args.max_lock_wait_ms:
