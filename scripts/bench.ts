@@ -43,6 +43,8 @@ const say = (line: string): void => {
   lines.push(line);
   process.stdout.write(`${line}\n`);
 };
+/** The headline figures of this run, written to BENCHMARKS.md's table: [measure, figure]. */
+const figures: Array<[string, string]> = [];
 
 // ---------------------------------------------------------------------------------------------
 // 1. Runner overhead
@@ -132,6 +134,15 @@ async function runnerOverhead(rounds: number): Promise<void> {
     `  in process   bash -c one by one ${ms(median(inProcess.baseline))}  exec-doc runSection ${ms(median(inProcess.execDoc))}  median per-round ratio ${ratio.toFixed(3)}x (ratio of medians ${(median(inProcess.execDoc) / median(inProcess.baseline)).toFixed(3)}x)  (target <= 1.15x) ${ratio <= 1.15 ? 'PASS' : 'FAIL'}`,
   );
   const e2e = median(endToEnd.execDoc) / median(endToEnd.baseline);
+  figures.push([
+    `runner overhead in process: ${STEPS} trivial steps vs bash -c one by one (target ≤ 1.15×)`,
+    `${ratio.toFixed(2)}×`,
+  ]);
+  if (endToEnd.execDoc.length > 0)
+    figures.push([
+      `exec-doc run of ${STEPS} trivial steps vs a shell loop of bash -c (goal ≤ 2×)`,
+      `${e2e.toFixed(1)}× (${ms(median(endToEnd.execDoc))} vs ${ms(median(endToEnd.baseline))})`,
+    ]);
   say(
     `  end to end   shell loop of bash -c ${ms(median(endToEnd.baseline))}  exec-doc run (CLI) ${ms(median(endToEnd.execDoc))}  ratio ${e2e.toFixed(3)}x  (includes Node start-up and module loading)`,
   );
@@ -283,6 +294,7 @@ async function extraction(rounds: number): Promise<void> {
   for (let i = 0; i < 5; i++) starts.push(await time(() => spawnSync(process.execPath, ['-e', '0'])));
   const node = median(starts);
   const w = median(warm);
+  figures.push([`warm exec-doc list on ${DOCS} documents (goal < 150 ms)`, ms(w)]);
   say(
     `exec-doc list on ${DOCS} documents: cold cache ${ms(cold)}, warm cache ${ms(w)} (median of 11; \`node -e 0\` alone ${ms(node)})  (target < 150 ms) ${w < 150 ? 'PASS' : 'FAIL'}`,
   );
@@ -364,9 +376,12 @@ async function validation(rounds: number): Promise<void> {
   );
 }
 
-// BENCH_ONLY=overhead,extraction,site,validation,db,app,infra,fullstack,hosts,audit,snapshot runs a subset.
+// BENCH_ONLY=overhead,extraction,site,validation,db,app,infra,fullstack,hosts,audit,snapshot,sampling,impact runs a subset.
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'overhead,extraction,site,validation,db,app,infra,fullstack,hosts,audit,snapshot')
+  (
+    process.env.BENCH_ONLY ??
+    'overhead,extraction,site,validation,db,app,infra,fullstack,hosts,audit,snapshot,sampling,impact'
+  )
     .split(',')
     .map((s) => s.trim()),
 );
@@ -379,6 +394,14 @@ if (only.has('audit')) {
 if (only.has('snapshot')) {
   const { snapshotBench } = await import('./bench-snapshot.js');
   await snapshotBench(say);
+}
+if (only.has('sampling')) {
+  const { samplingBench } = await import('./bench-sampling.js');
+  figures.push(...(await samplingBench(say, Number(process.env.BENCH_SAMPLING_ROUNDS ?? 5))));
+}
+if (only.has('impact')) {
+  const { impactBench } = await import('./bench-impact.js');
+  figures.push(...impactBench(say, ROOT, Number(process.env.BENCH_IMPACT_ROUNDS ?? 1)));
 }
 if (only.has('extraction')) await extraction(Number(process.env.BENCH_EXTRACT_ROUNDS ?? 3));
 if (only.has('site')) await site();
@@ -424,3 +447,18 @@ if (
 }
 mkdirSync(WORK, { recursive: true });
 writeFileSync(path.join(WORK, 'last-bench.txt'), `${lines.join('\n')}\n`);
+// The figures table in BENCHMARKS.md always holds the latest run of each measure (BENCH_WRITE=0: leave it).
+if (process.env.BENCH_WRITE !== '0' && figures.length > 0) {
+  const { updateFiguresTable } = await import('./bench-table.js');
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, ${os.platform()} ${os.release()}, Node ${process.version}`;
+  writeFileSync(
+    file,
+    updateFiguresTable(readFileSync(file, 'utf8'), figures, {
+      date: new Date().toISOString().slice(0, 10),
+      machine,
+      command: `BENCH_ONLY=${[...only].join(',')} npm run bench`,
+    }),
+  );
+  say(`BENCHMARKS.md: ${figures.length} figure(s) of the table updated`);
+}

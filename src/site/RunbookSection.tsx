@@ -36,7 +36,14 @@ function where(run: LastRun): string {
   if (run.commit) parts.push(`commit ${run.commit.slice(0, 7)}${run.dirty ? ' with uncommitted changes' : ''}`);
   if (run.environment)
     parts.push(
-      [`${run.environment.platform} ${run.environment.arch}`, `Node ${run.environment.node}`, run.environment.postgres]
+      [
+        `${run.environment.platform} ${run.environment.arch}`,
+        `Node ${run.environment.node}`,
+        // Recorded as `<embedded|external> <version>`.
+        run.environment.postgres?.replace(/^(embedded|external) (.+)$/, (_m, kind: string, version: string) =>
+          kind === 'embedded' ? `PostgreSQL ${version} (embedded)` : `PostgreSQL ${version}`,
+        ),
+      ]
         .filter(Boolean)
         .join(', '),
     );

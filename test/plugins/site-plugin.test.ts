@@ -97,7 +97,7 @@ describe('docusaurus-exec-doc', () => {
     // A page says whether it holds procedures: an agent is not promised a rollback that does not exist.
     expect(llms).toMatch(/\[Security\]\([^)]+\): .* \(4 executable procedures\)\n/);
     expect(llms).toMatch(
-      /\[Performance during upgrades\]\([^)]+\): .* \(reference only: no executable procedure on this page yet\)\n/,
+      /\[Pre-upgrade checklist\]\([^)]+\): .* \(reference only: no executable procedure on this page yet\)\n/,
     );
     expect(readFileSync(path.join(outDir, 'index.md'), 'utf8')).toMatch(
       /^<!-- CONTEXT_REFERENCE[\s\S]*\n# Migration & Upgrade Guide\n/,

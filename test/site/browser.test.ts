@@ -132,7 +132,7 @@ describe('the published guide', () => {
     const badgeText = (await badge.textContent()) ?? '';
     // This machine's run is newer than the published record: it wins, and says where it ran.
     expect(badgeText).toMatch(
-      /^Last verified \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC \(linux x64, Node v\d+\.\d+\.\d+, embedded PostgreSQL 18\.\d+\): passed in \d/,
+      /^Last verified \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC \(linux x64, Node v\d+\.\d+\.\d+, PostgreSQL 18\.\d+ \(embedded\)\): passed in \d/,
     );
     // A run of the procedure as it is now is current, not stale.
     expect(badgeText).not.toContain('stale');
