@@ -142,7 +142,7 @@ describe('the published guide', () => {
     await expect(
       page.locator('[data-address="quick-start/demo-migration-failing"]').getByTestId('last-verified').textContent(),
     ).resolves.toMatch(
-      /^Last verified [\d-]+ [\d:]+ UTC \(commit [0-9a-f]{7}; linux x64, [^)]*\): failed, rolled back in /,
+      /^Last verified [\d-]+ [\d:]+ UTC \(commit [0-9a-f]{7}; linux x64, Node v[\d.]+, PostgreSQL 18\.\d+ \(embedded\)\): failed, rolled back in /,
     );
 
     const validation = await open('/validation');
