@@ -18,7 +18,8 @@ const BASE = {
   baseline_s: '3',
   max_loss_pct: '100',
   max_lock_wait_ms: '600000',
-  batch: '50000',
+  batch: '1000',
+  batch_ms: '200',
   pause_ms: '0',
   nice: '0',
   parallel_workers: '2',
@@ -26,14 +27,18 @@ const BASE = {
 };
 
 export const TECHNIQUES: Array<{ name: string; sets: Partial<typeof BASE> }> = [
-  { name: 'none: batches of 50,000 without pause; index with 2 parallel workers, nice 0', sets: {} },
-  { name: 'throttled backfill: batches of 2,000, 50 ms pause', sets: { batch: '2000', pause_ms: '50' } },
+  {
+    name: 'none: backfill batches of 200 ms without pause; index with 2 parallel workers, nice 0',
+    sets: {},
+  },
+  { name: 'short backfill batches (50 ms)', sets: { batch_ms: '50' } },
+  { name: 'throttled backfill: 50 ms batches, 200 ms pause (20 % duty)', sets: { batch_ms: '50', pause_ms: '200' } },
   { name: 'index in one backend (max_parallel_maintenance_workers 0)', sets: { parallel_workers: '0' } },
   { name: 'index in one backend at nice 19', sets: { parallel_workers: '0', nice: '19' } },
   { name: 'index with maintenance_work_mem 512MB', sets: { maintenance_work_mem: '512MB' } },
   {
-    name: 'all: throttled backfill, index in one backend at nice 19',
-    sets: { batch: '2000', pause_ms: '50', parallel_workers: '0', nice: '19' },
+    name: 'all: throttled backfill (50 ms batches, 200 ms pause), index in one backend at nice 19',
+    sets: { batch_ms: '50', pause_ms: '200', parallel_workers: '0', nice: '19' },
   },
 ];
 
