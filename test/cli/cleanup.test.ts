@@ -33,10 +33,14 @@ function privateTmp(): string {
   return dir;
 }
 
-/** What survives in `tmp`: its exec-doc entries, and processes that name it (postgres -D …). */
+/**
+ * What survives in `tmp`: its exec-doc entries, and processes that name it (postgres -D …). The
+ * cluster template initdb made once (`exec-doc-initdb-<binaries>-<uid>`) is a cache kept on
+ * purpose; one half-made (`….<pid>.<time>`) is a leftover.
+ */
 function leftovers(tmp: string): { entries: string[]; processes: string[] } {
   const entries = readdirSync(tmp)
-    .filter((n) => n.startsWith('exec-doc-'))
+    .filter((n) => n.startsWith('exec-doc-') && !/^exec-doc-initdb-\d+-\d+-\d+$/.test(n))
     .sort();
   const ps = execFileSync('ps', ['-eo', 'pid,stat,args'], { encoding: 'utf8' });
   const processes = ps.split('\n').filter((l) => l.includes(tmp) && !/ Z/.test(l) && !l.includes(' ps '));
