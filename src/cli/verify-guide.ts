@@ -15,11 +15,13 @@ import { loadCorpusEntries } from '../documents/corpus.js';
 import {
   latestRecordPath,
   recordPathIn,
+  recordEnvironment,
+  recordSection,
   RESULT_SCHEMA_VERSION,
   writeRecord,
   type RunRecord,
 } from '../results/record.js';
-import { projectRoot, projectVersion } from '../util/project-root.js';
+import { projectRoot } from '../util/project-root.js';
 
 /** How a section's run ended, against what was expected of it. */
 export type Verdict = 'verified' | 'cannot-run-here' | 'unexpected';
@@ -109,13 +111,7 @@ export function couldNotStart(section: Section, exitCode: number, detail: string
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     runId: '',
-    section: {
-      address: section.address,
-      docId: section.docId,
-      file: section.file,
-      title: section.title,
-      contentHash: section.contentHash,
-    },
+    section: recordSection(section),
     status: 'requirements-missing',
     exitCode,
     startedAt: at,
@@ -128,14 +124,7 @@ export function couldNotStart(section: Section, exitCode: number, detail: string
     params: {},
     target: { disposable: true, skippedFixtures: [], provenOver: 'database' },
     requirements: [{ requirement: section.hosts ? 'hosts' : 'start', ok: false, detail }],
-    environment: {
-      execDoc: projectVersion(),
-      node: process.version,
-      platform: process.platform,
-      arch: process.arch,
-      release: os.release(),
-      postgres: null,
-    },
+    environment: recordEnvironment(null),
   };
 }
 

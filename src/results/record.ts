@@ -83,13 +83,7 @@ export function buildRecord(input: {
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     runId: state.runId,
-    section: {
-      address: section.address,
-      docId: section.docId,
-      file: section.file,
-      title: section.title,
-      contentHash: section.contentHash,
-    },
+    section: recordSection(section),
     status: input.status,
     exitCode: input.exitCode,
     startedAt: state.startedAt,
@@ -119,14 +113,25 @@ export function buildRecord(input: {
     ...(input.hosts ? { hosts: input.hosts } : {}),
     ...(input.requirements ? { requirements: input.requirements } : {}),
     ...(input.samples ? { samples: input.samples } : {}),
-    environment: {
-      execDoc: projectVersion(),
-      node: process.version,
-      platform: process.platform,
-      arch: process.arch,
-      release: os.release(),
-      postgres: input.postgres,
-    },
+    environment: recordEnvironment(input.postgres),
+  };
+}
+
+/** How a record names its section. */
+export function recordSection(section: Section): RunRecord['section'] {
+  const { address, docId, file, title, contentHash } = section;
+  return { address, docId, file, title, contentHash };
+}
+
+/** Where a record was made: this exec-doc, Node, the platform, and the PostgreSQL it ran against. */
+export function recordEnvironment(postgres: string | null): RunRecord['environment'] {
+  return {
+    execDoc: projectVersion(),
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    release: os.release(),
+    postgres,
   };
 }
 
