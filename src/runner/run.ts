@@ -108,6 +108,8 @@ async function hostsModule(): Promise<typeof import('../hosts/prepare.js')> {
 export async function runSection(given: RunSectionOptions): Promise<RunOutcome> {
   let options = given;
   const env = options.env ?? process.env;
+  // A bad EXEC_DOC_SAMPLE_MS is refused before anything is created.
+  sampleIntervalMs(env);
   // A rolling section runs as batch steps: its hosts are listed now, before anything runs.
   let rolling: RollingPlan | undefined;
   const hostValues = options.section.hosts ? resolveParams(options.section.params, options.sets ?? {}, env) : undefined;
@@ -221,6 +223,7 @@ async function startRun(
 
 export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
   let options = given;
+  sampleIntervalMs(options.env ?? process.env);
   const store = new RunStore(options.stateDir, options.runId);
   const state = store.load();
   for (const line of store.damage) options.notice?.(line);
@@ -267,6 +270,7 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
  */
 export async function rollbackRun(given: ResumeOptions): Promise<RunOutcome> {
   let options = given;
+  sampleIntervalMs(options.env ?? process.env);
   const store = new RunStore(options.stateDir, options.runId);
   const state = store.load();
   for (const line of store.damage) options.notice?.(line);

@@ -158,3 +158,12 @@ describe('a run with sampling', () => {
     expect(run.record.steps.some((s) => s.resources !== undefined)).toBe(false);
   });
 });
+
+describe('a bad EXEC_DOC_SAMPLE_MS', () => {
+  it('is refused as a usage error (exit 64), before the run starts', async () => {
+    await expect(runDoc(DOC, 'busy', { env: { ...process.env, EXEC_DOC_SAMPLE_MS: 'often' } })).rejects.toMatchObject({
+      code: 'E_USAGE',
+      message: 'EXEC_DOC_SAMPLE_MS must be a whole number of milliseconds, got "often"',
+    });
+  });
+});
