@@ -32,7 +32,7 @@ export interface LastRun {
   commit?: string | null;
   dirty?: boolean;
   environment?: { node: string; platform: string; arch: string; postgres: string | null };
-  /** For the chart: resource samples (ms since `startedAt`) and each step's time within the run. */
+  /** For the chart: resource samples, measured series and each step, on one time axis from the first step. */
   chart?: RunChart;
 }
 
