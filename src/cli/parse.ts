@@ -527,6 +527,7 @@ Exit codes:
       or, for a section whose slug ends in -failing, failed and rolled back
   1   a section ended otherwise (its record is written all the same)
   64  usage error: an unknown section, a bad --jobs
+  130 stopped (Ctrl-C, SIGTERM): the runs under way were stopped and rolled back
 `,
   'check-docs': `
 Exit codes:

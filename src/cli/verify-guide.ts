@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CliOptions } from './parse.js';
 import type { Io } from './main.js';
+import { watchStopSignals } from './signals.js';
 import type { Section } from '../model/types.js';
 import { ExecDocError } from '../errors/exec-doc-error.js';
 import { loadCorpusEntries } from '../documents/corpus.js';
@@ -73,6 +74,7 @@ function runOne(
   section: Section,
   options: CliOptions,
   io: Io,
+  stop: AbortSignal,
 ): Promise<{ exitCode: number; record?: RunRecord | undefined; stderr: string }> {
   const stateDir = path.join(os.tmpdir(), `exec-doc-verify-${process.pid}-${section.slug}-${Date.now()}`);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -83,12 +85,16 @@ function runOne(
       env: { ...io.env, NO_COLOR: '1', CI: 'true' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    // Asked to stop: the run is told the same (it rolls back and removes its server), then waited for.
+    const forward = () => child.kill('SIGINT');
+    stop.addEventListener('abort', forward, { once: true });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-4000);
     });
     child.on('close', (code, signal) => {
+      stop.removeEventListener('abort', forward);
       const file = latestRecordPath(stateDir, section.address);
       let record: RunRecord | undefined;
       try {
@@ -157,11 +163,14 @@ export async function verifyGuide(args: string[], options: CliOptions, io: Io): 
   let next = 0;
   let done = 0;
   const width = String(sections.length).length;
+  const stop = watchStopSignals(io, {
+    first: (signal) => `${signal}: stopping the runs under way (each rolls back); no new section starts`,
+  });
   const worker = async () => {
-    while (next < sections.length) {
+    while (next < sections.length && !stop.interrupt.aborted) {
       const section = sections[next++]!;
       const started = performance.now();
-      const r = await runOne(section, options, io);
+      const r = await runOne(section, options, io, stop.interrupt);
       if (!r.record && r.exitCode === 3) {
         // The messages after `exec-doc: `, on one line: what was missing.
         const detail = r.stderr
@@ -194,7 +203,17 @@ export async function verifyGuide(args: string[], options: CliOptions, io: Io): 
       );
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.jobs, sections.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.jobs, sections.length) }, worker));
+  } finally {
+    stop.dispose();
+  }
+  if (stop.interrupt.aborted) {
+    io.stderr.write(
+      `exec-doc: verify-guide stopped after ${results.length} of ${sections.length} section(s); their records are written\n`,
+    );
+    return 130;
+  }
 
   const unexpected = results.filter((r) => r.verdict === 'unexpected');
   const cannot = results.filter((r) => r.verdict === 'cannot-run-here').length;

@@ -1,10 +1,12 @@
 // The repository carries the last verification of every procedure (verification/, written by
 // `exec-doc verify-guide`): each record must match its procedure as it is now, or this fails and
 // says how to verify again. verify-guide itself runs here on documents of its own.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliInProcess, ROOT, tempDir, writeDoc } from '../helpers.js';
+import { execa } from 'execa';
+import { BIN, cliInProcess, ROOT, tempDir, writeDoc } from '../helpers.js';
 import { loadCorpus } from '../../src/documents/corpus.js';
 import { recordPathIn, type RunRecord } from '../../src/results/record.js';
 import { readLatestRuns } from '../../src/agents/last-runs.js';
@@ -125,6 +127,35 @@ describe('exec-doc verify-guide', () => {
     expect(verdictOf(failing, 2, as('rollback-incomplete'))).toBe('unexpected');
     expect(verdictOf(passes, 70, undefined)).toBe('unexpected');
   });
+
+  it('on SIGTERM stops the run under way (rolled back, its record written) and starts no other: exit 130', async () => {
+    const { dir } = writeDoc(
+      `# Slow\n\n## First\n\n\`\`\`bash {id=mark rollback=unmark}\necho marked\n\`\`\`\n\n\`\`\`bash {id=wait rollback=none}\nsleep 60\n\`\`\`\n\n\`\`\`bash {id=unmark kind=rollback}\necho undone\n\`\`\`\n\n## Second\n\n\`\`\`bash {id=never}\necho never\n\`\`\`\n`,
+      'slow.md',
+    );
+    const out = path.join(tempDir(), 'published');
+    const child = execa(process.execPath, [BIN, 'verify-guide', '--docs', dir, '--out', out, '--jobs', '1'], {
+      reject: false,
+      env: { NO_COLOR: '1' },
+    });
+    // Until the first section's long step is under way.
+    const started = Date.now();
+    while (Date.now() - started < 20_000) {
+      const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+      if (ps.split('\n').some((l) => l.startsWith('sleep 60'))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const stopped = Date.now();
+    child.kill('SIGTERM');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(Date.now() - stopped).toBeLessThan(10_000);
+    expect(String(r.stderr)).toContain('verify-guide stopped after 1 of 2 section(s)');
+    const record = JSON.parse(readFileSync(recordPathIn(out, 'slow/first'), 'utf8')) as RunRecord;
+    expect(record.status).toBe('rolled-back');
+    expect(record.rollback.undone).toContain('mark');
+    expect(existsSync(recordPathIn(out, 'slow/second'))).toBe(false);
+  }, 60_000);
 
   it('refuses an unknown section and a bad --jobs before anything runs', async () => {
     const { dir } = writeDoc(DOC, 'verify.md');
