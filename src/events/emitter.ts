@@ -1,6 +1,6 @@
 // Numbers, timestamps and masks events, then hands them to every listener. Listeners
 // see only masked events, so nothing downstream (terminal, NDJSON, files) can leak a secret.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, fstatSync, writeSync } from 'node:fs';
 import { maskDeep, type Masker } from '../secrets/masker.js';
 import type { EventListener, RunEvent, RunEventBody } from './types.js';
 
@@ -48,4 +48,35 @@ export function ndjsonFileSink(file: string): { listener: EventListener; close()
       open = false;
     },
   };
+}
+
+/**
+ * The number of the last event in an events file (0: none). A killed runner may have written
+ * events after its last checkpoint (output, samples): a resumed run continues from here.
+ */
+export function lastSeqInFile(file: string): number {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return 0;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, 256 * 1024);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    const lines = buffer.toString('utf8').split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        const seq = (JSON.parse(lines[i]!) as { seq?: unknown }).seq;
+        if (typeof seq === 'number') return seq;
+      } catch {
+        // A partial line (the runner died writing it), or the first line cut by the window.
+      }
+    }
+    return 0;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Section, Step } from '../model/types.js';
 import { ExecDocError, EXIT } from '../errors/exec-doc-error.js';
-import { EventBus, ndjsonFileSink } from '../events/emitter.js';
+import { EventBus, lastSeqInFile, ndjsonFileSink } from '../events/emitter.js';
 import type { EventListener, RunStatus, StepPhase } from '../events/types.js';
 import { connectionStringSecrets, createMasker, maskDeep, type Masker } from '../secrets/masker.js';
 import type { SqlSession } from '../languages/sql.js';
@@ -668,7 +668,7 @@ class Run {
     this.store = store;
     this.mask = mask;
     this.options = options;
-    this.bus = new EventBus(state.runId, mask, state.lastSeq);
+    this.bus = new EventBus(state.runId, mask, Math.max(state.lastSeq, lastSeqInFile(store.eventsPath)));
     this.fileSink = ndjsonFileSink(store.eventsPath);
     this.logFd = openSync(store.logPath, 'a', 0o600);
     this.bus.on(this.fileSink.listener);

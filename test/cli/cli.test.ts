@@ -101,7 +101,9 @@ describe('exec-doc CLI', () => {
 
   it('resumes after the runner is killed with SIGKILL mid-step, without redoing completed steps', async () => {
     const { dir } = writeDoc(
-      '# G\n\n## Proc\n\n```bash {id=one rollback=none}\necho one >> marks\n```\n\n```bash {id=two rollback=none}\necho two-start >> marks\nsleep 2\necho two >> marks\n```\n\n```bash {id=three rollback=none}\necho three >> marks\n```\n',
+      // Step two sleeps only the first time: its process is still there when resume looks, however
+      // slow the machine, and the rerun does not wait again.
+      '# G\n\n## Proc\n\n```bash {id=one rollback=none}\necho one >> marks\n```\n\n```bash {id=two rollback=none}\necho two-start >> marks\ntest -e .slept || { touch .slept; sleep 30; }\necho two >> marks\n```\n\n```bash {id=three rollback=none}\necho three >> marks\n```\n',
       'guide.md',
     );
     const run = startRun(['run', 'guide/proc', '--docs', '.'], dir);
