@@ -130,6 +130,7 @@ const SHELL_RUN = [
   'util/read-json.js',
   'util/run-file.js',
   'util/text-position.js',
+  'util/thin.js',
   'util/walk-files.js',
   'util/which.js',
   'util/yaml-position.js',
