@@ -54,6 +54,7 @@ describe('parseCli', () => {
         preview: false,
         rollback: false,
         lockWaitMs: 0,
+        jobs: 2,
         approval: [],
         secretFile: [],
         failBefore: [],
@@ -152,5 +153,23 @@ describe('parseCli', () => {
     const text = parsed.kind === 'output' ? parsed.text : '';
     for (const word of ['list', 'plan', 'run', 'resume', 'validate', '3   a requirement is missing (nothing ran)'])
       expect(text).toContain(word);
+  });
+});
+
+describe('verify-guide options', () => {
+  it('takes --jobs 1 to 32 and --out; anything else is a usage error naming the value', () => {
+    const ok = parseCli(['verify-guide', 'a/b', 'c/d', '--jobs', '3', '--out', 'pub'], {});
+    expect(ok).toMatchObject({ kind: 'command', command: 'verify-guide', args: ['a/b', 'c/d'] });
+    if (ok.kind === 'command') {
+      expect(ok.options.jobs).toBe(3);
+      expect(ok.options.out).toBe('pub');
+    }
+    for (const bad of ['0', '33', '2.5', 'many'])
+      expect(parseCli(['verify-guide', '--jobs', bad], {})).toEqual({
+        kind: 'output',
+        exitCode: 64,
+        text: `exec-doc: --jobs takes a whole number from 1 to 32, not '${bad}'\nSee \`exec-doc verify-guide --help\`.\n`,
+      });
+    expect(parseCli(['run', 'a/b', '--jobs', '2'], {})).toMatchObject({ kind: 'output', exitCode: 64 });
   });
 });
