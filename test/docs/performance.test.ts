@@ -9,7 +9,8 @@ const metric = (record: Awaited<ReturnType<typeof runGuideSection>>['record'], n
 describe('performance/under-load', () => {
   it('at saturation (rate=0): no failed client transaction and no lock wait over 100 ms; the loss is reported', async () => {
     const run = await runGuideSection('performance/under-load', {
-      sets: { rate: '0', max_loss_pct: '100', baseline_s: '2' },
+      // A small table: the point is the clients at full speed beside every step, not the table's size.
+      sets: { rate: '0', max_loss_pct: '100', baseline_s: '1', rows: '20000' },
     });
     expect(run.exitCode, run.record.failureReason ?? '').toBe(0);
     expect(metric(run.record, 'failedTransactions')).toBe(0);
@@ -25,7 +26,7 @@ describe('performance/under-load', () => {
   it('a failure before the last step rolls the migration back while the load runs, to the same table', async () => {
     const run = await runGuideSection('performance/under-load', {
       env: { EXEC_DOC_FAIL_BEFORE: 'ul-validate' },
-      sets: { baseline_s: '1' },
+      sets: { baseline_s: '1', rows: '20000' },
     });
     expect(run.exitCode).toBe(1);
     expect(run.record.status).toBe('rolled-back');
