@@ -157,14 +157,21 @@ export function parseChecksBlock(
   return problems.length > 0 ? { problems } : { block, problems };
 }
 
-/** Whether a `checks` block looks at the database (then the run opens the PostgreSQL target). */
-export function checksBlockUsesPostgres(code: string): boolean {
-  const { block } = parseChecksBlock(code);
-  if (!block) return false;
+/** Whether a parsed `checks` block looks at the database (then the run opens the PostgreSQL target). */
+function blockUsesPostgres(block: ParsedChecksBlock): boolean {
   if (block.phase) return true;
   return block.entries.some(
     ({ name, raw }) => checkDefinition(typeof raw?.type === 'string' ? raw.type : name)?.usesPostgres ?? true,
   );
+}
+
+/**
+ * The problems of a block as the extractor reports them, and whether it looks at the database: the
+ * extractor records that on the step (`usesPostgres`), so that planning never loads the checks library.
+ */
+export function readChecksBlock(code: string): { problems: Problem[]; usesPostgres: boolean } {
+  const { block, problems } = parseChecksBlock(code);
+  return { problems, usesPostgres: block ? blockUsesPostgres(block) : false };
 }
 
 /** The checks of a block over the configuration; a problem (the document changed under us) is a usage error. */

@@ -20,7 +20,7 @@ import { sectionContentHash } from '../model/hash.js';
 import { readSettings, resolveSectionSettings } from './settings.js';
 import { validateDocument } from './validate.js';
 import { locateMeta, selectAnnotation } from './meta-location.js';
-import { parseChecksBlock } from '../checks/block.js';
+import { readChecksBlock } from '../checks/block.js';
 import { placed } from '../model/diagnostic.js';
 import { hasInterpreter } from '../languages/commands.js';
 import path from 'node:path';
@@ -290,7 +290,9 @@ class DocumentWalk {
           `Unexpected kind=${step.kind} on the checks block \`${step.id}\`, expected kind=check (a checks block only looks; leave kind out or write kind=check)`,
         );
       const where = { file: this.file, line: start.line + 1, indent: start.column - 1 };
-      this.diagnostics.push(...parseChecksBlock(node.value).problems.map((p) => placed(p, where)));
+      const read = readChecksBlock(node.value);
+      this.diagnostics.push(...read.problems.map((p) => placed(p, where)));
+      if (read.usesPostgres) step.usesPostgres = true;
     }
     const block: Block = {
       step,

@@ -7,7 +7,8 @@ import type { Section } from './types.js';
  */
 export function sectionContentHash(section: Omit<Section, 'contentHash'>): string {
   const content = {
-    steps: section.steps.map(({ position: _p, expectOutput, ...step }) => ({
+    // usesPostgres is derived from the code (already hashed).
+    steps: section.steps.map(({ position: _p, expectOutput, usesPostgres: _u, ...step }) => ({
       ...step,
       expectOutput: expectOutput ? { mode: expectOutput.mode, text: expectOutput.text } : null,
     })),

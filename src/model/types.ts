@@ -69,6 +69,11 @@ export interface Step {
   expectExitCode: number;
   expectOutput?: ExpectedOutput;
   requires: Requirement[];
+  /**
+   * A `checks` block that looks at the database (a PostgreSQL check, or a phase): the run opens
+   * the target. Derived by the extractor from the block's code, so not part of the content hash.
+   */
+  usesPostgres?: true;
   /** A question to confirm before the step runs, or undefined when it needs none. */
   confirm?: string;
   /** Declared safe to run twice: resume re-runs it after a runner died during it. */

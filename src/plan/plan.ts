@@ -1,14 +1,13 @@
 // The plan of a section: what runs forward, what undoes what, what verifies a rollback,
 // what always runs last, and what the machine must provide. Executes nothing.
 import type { Requirement, Section, Step } from '../model/types.js';
-import { checksBlockUsesPostgres } from '../checks/block.js';
 import { programRequirement } from '../languages/commands.js';
 
 /** What a step needs: what it declares plus what its language implies. */
 export function requirementsOf(step: Step): Requirement[] {
   if (step.lang === 'checks')
     return [
-      ...new Set([...step.requires, ...(checksBlockUsesPostgres(step.code) ? (['postgres'] as const) : [])]),
+      ...new Set([...step.requires, ...(step.usesPostgres ? (['postgres'] as const) : [])]),
     ].sort();
   const program = programRequirement(step);
   const implied: Requirement[] =
