@@ -6,9 +6,7 @@ import { programRequirement } from '../languages/commands.js';
 /** What a step needs: what it declares plus what its language implies. */
 export function requirementsOf(step: Step): Requirement[] {
   if (step.lang === 'checks')
-    return [
-      ...new Set([...step.requires, ...(step.usesPostgres ? (['postgres'] as const) : [])]),
-    ].sort();
+    return [...new Set([...step.requires, ...(step.usesPostgres ? (['postgres'] as const) : [])])].sort();
   const program = programRequirement(step);
   const implied: Requirement[] =
     step.lang === 'sql'
