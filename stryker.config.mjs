@@ -20,6 +20,7 @@ export default {
     'src/security/identity.ts',
     'src/security/audit.ts',
     'src/security/policy.ts',
+    'src/security/policy-file.ts',
     // Runme compatibility (issue 17): which program runs a block, and where an `export` value comes from.
     'src/languages/commands.ts',
     'src/runner/prompt-env.ts',

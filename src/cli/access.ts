@@ -4,15 +4,18 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ExecDocError } from '../errors/exec-doc-error.js';
-import { choosePolicyFile, loadPolicy, type Policy } from '../security/policy.js';
+import { choosePolicyFile, type Policy } from '../security/policy.js';
 import { currentIdentity, IDENTITY_TOKEN_ENV } from '../security/identity.js';
 import { AuditLog } from '../security/audit.js';
 import { usedApprovalsDir, type AccessContext } from '../security/access.js';
 import type { CliOptions } from './parse.js';
 
-export function policyFor(options: CliOptions, startDir: string, env: NodeJS.ProcessEnv): Policy | null {
+/** The policy that applies, read only when there is one (its reader loads zod and YAML). */
+export async function policyFor(options: CliOptions, startDir: string, env: NodeJS.ProcessEnv): Promise<Policy | null> {
   const file = choosePolicyFile({ flag: options.policy, env: env.EXEC_DOC_POLICY, startDir });
-  return file ? loadPolicy(file) : null;
+  if (!file) return null;
+  const { loadPolicy } = await import('../security/policy-file.js');
+  return loadPolicy(file);
 }
 
 export function auditFileFor(options: CliOptions, policy: Policy | null): string {
@@ -20,12 +23,13 @@ export function auditFileFor(options: CliOptions, policy: Policy | null): string
 }
 
 /** `policy`: the one the caller already loaded (else it is found from `startDir`). */
-export function accessFor(
+export async function accessFor(
   options: CliOptions,
   startDir: string,
   env: NodeJS.ProcessEnv,
-  policy: Policy | null = policyFor(options, startDir, env),
-): AccessContext {
+  given?: Policy | null,
+): Promise<AccessContext> {
+  const policy = given === undefined ? await policyFor(options, startDir, env) : given;
   const identity = currentIdentity({ tokenFile: options.identityToken ?? env[IDENTITY_TOKEN_ENV], policy });
   const approvals = options.approval.map((file) => {
     try {

@@ -17,7 +17,8 @@ import { DATA_DIR_PREFIX } from '../targets/postgres.js';
 import { formatDiagnostic } from '../errors/exec-doc-error.js';
 import { walkFiles } from '../util/walk-files.js';
 import { findConfigFile, loadChecksConfig } from '../checks/config.js';
-import { choosePolicyFile, loadPolicy } from '../security/policy.js';
+import { choosePolicyFile } from '../security/policy.js';
+import { loadPolicy } from '../security/policy-file.js';
 
 export type Severity = 'problem' | 'warning' | 'ok';
 

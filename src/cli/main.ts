@@ -76,7 +76,7 @@ export async function main(
       }
       case 'token': {
         const { tokenCommand } = await import('./security.js');
-        return tokenCommand(args[0]!, options, io);
+        return await tokenCommand(args[0]!, options, io);
       }
     }
   } catch (error) {
@@ -220,7 +220,7 @@ async function plan(address: string, options: CliOptions, io: Io): Promise<numbe
     provenOver: tables ?? ('database' as const),
   };
   const { accessSummary } = await import('./plan-access.js');
-  const access = accessSummary(p, resolved.path, options, io.env);
+  const access = await accessSummary(p, resolved.path, options, io.env);
   const rolling = resolved.section.hosts
     ? await rollingSummary(resolved.section, params.values, resolved.path, io.env)
     : undefined;
@@ -355,7 +355,7 @@ async function execute(
   try {
     if (command === 'run') {
       const resolved = await resolveSection(target, { ...loadOptions(options), tags: options.tag });
-      const prepared = prepareAccess(resolved.section, path.dirname(resolved.path), {
+      const prepared = await prepareAccess(resolved.section, path.dirname(resolved.path), {
         options,
         io,
         sets,
@@ -372,7 +372,7 @@ async function execute(
         docsRoot: path.resolve(options.docs),
       });
     } else {
-      let prepared: ReturnType<typeof prepareAccess> | undefined;
+      let prepared: Awaited<ReturnType<typeof prepareAccess>> | undefined;
       outcome = await (command === 'rollback' ? rollbackRun : resumeRun)({
         ...common,
         runId: target,
@@ -384,7 +384,7 @@ async function execute(
               docsRoot: state.section.docsRoot,
             })
           ).section;
-          prepared = prepareAccess(section, path.dirname(state.section.file), {
+          prepared = await prepareAccess(section, path.dirname(state.section.file), {
             options,
             io,
             sets,

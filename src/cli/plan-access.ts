@@ -26,13 +26,13 @@ export interface AccessSummary {
 }
 
 /** What the caller may do with the plan's section; refuses (E_DENIED) when it may not even plan it. */
-export function accessSummary(
+export async function accessSummary(
   plan: Plan,
   documentPath: string,
   options: CliOptions,
   env: NodeJS.ProcessEnv,
-): AccessSummary {
-  const access = accessFor(options, path.dirname(documentPath), env);
+): Promise<AccessSummary> {
+  const access = await accessFor(options, path.dirname(documentPath), env);
   const section = plan.section;
   const target = classifyTarget(access.policy, plan.needsPostgres ? configuredUrl(section.target, env) : undefined);
   const request = (action: Action) => ({ action, section: section.address, tags: section.tags ?? [], target });
@@ -91,7 +91,7 @@ export function accessSummary(
 }
 
 /** The access context of a run and its parameter values with the secrets read from their sources. */
-export function prepareAccess(
+export async function prepareAccess(
   section: Section,
   startDir: string,
   input: {
@@ -101,9 +101,9 @@ export function prepareAccess(
     secretFiles: Record<string, string>;
     notice: (line: string) => void;
   },
-): { access: AccessContext; sets: Record<string, string> } {
+): Promise<{ access: AccessContext; sets: Record<string, string> }> {
   const { options, io } = input;
-  const access = accessFor(options, startDir, io.env);
+  const access = await accessFor(options, startDir, io.env);
   for (const p of section.params)
     if (p.secret && input.sets[p.name] !== undefined)
       input.notice(

@@ -42,7 +42,7 @@ export async function approveCommand(address: string, options: CliOptions, io: I
   const { configuredUrl } = await import('../targets/url.js');
   const resolved = await resolveSection(address, { docsRoot: path.resolve(options.docs) });
   const section = resolved.section;
-  const access = accessFor(options, path.dirname(resolved.path), io.env);
+  const access = await accessFor(options, path.dirname(resolved.path), io.env);
   const policy = access.policy;
   if (!policy)
     throw new CodedError(
@@ -140,7 +140,7 @@ export async function approveCommand(address: string, options: CliOptions, io: I
 }
 
 export async function auditCommand(sub: string, options: CliOptions, io: Io): Promise<number> {
-  const policy = policyFor(options, process.cwd(), io.env);
+  const policy = await policyFor(options, process.cwd(), io.env);
   const file = auditFileFor(options, policy);
   if (sub === 'verify') {
     const keyFile = options.key ?? policy?.audit.publicKey;
@@ -160,7 +160,7 @@ export async function auditCommand(sub: string, options: CliOptions, io: Io): Pr
   if (sub === 'sign') {
     if (!options.key) throw new ExecDocError('E_USAGE', 'audit sign needs --key <private-key>');
     const key = loadPrivateKey(options.key);
-    const access = accessFor(options, process.cwd(), io.env, policy);
+    const access = await accessFor(options, process.cwd(), io.env, policy);
     access.audit.append({
       identity: auditIdentity(access.identity),
       action: 'sign',
@@ -224,10 +224,10 @@ export function keygenCommand(name: string, options: CliOptions, io: Io): number
   return 0;
 }
 
-export function tokenCommand(name: string, options: CliOptions, io: Io): number {
+export async function tokenCommand(name: string, options: CliOptions, io: Io): Promise<number> {
   if (!options.key) throw new ExecDocError('E_USAGE', 'token needs --key <private-key>');
   const key = loadPrivateKey(options.key);
-  const policy = policyFor(options, process.cwd(), io.env);
+  const policy = await policyFor(options, process.cwd(), io.env);
   const trusted = policy?.identities.get(name);
   if (policy && !trusted)
     io.stderr.write(

@@ -6,14 +6,8 @@ import { chmodSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createPrivateKey } from 'node:crypto';
-import {
-  choosePolicyFile,
-  classifyTarget,
-  decide,
-  globMatch,
-  loadPolicy,
-  type Policy,
-} from '../../src/security/policy.js';
+import { choosePolicyFile, classifyTarget, decide, globMatch, type Policy } from '../../src/security/policy.js';
+import { loadPolicy } from '../../src/security/policy-file.js';
 import { generateKeyPair, signStatement } from '../../src/security/signing.js';
 import { issueIdentityToken, verifyIdentityToken, type Identity } from '../../src/security/identity.js';
 import {
