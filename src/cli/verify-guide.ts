@@ -171,6 +171,11 @@ export async function verifyGuide(args: string[], options: CliOptions, io: Io): 
       const section = sections[next++]!;
       const started = performance.now();
       const r = await runOne(section, options, io, stop.interrupt);
+      if (stop.interrupt.aborted) {
+        // Stopped half-way by the operator: not a verification; the record published before stays.
+        io.stdout.write(`– ${section.address}: stopped, rolled back; its published record is left as it was\n`);
+        continue;
+      }
       if (!r.record && r.exitCode === 3) {
         // The messages after `exec-doc: `, on one line: what was missing.
         const detail = r.stderr
@@ -210,7 +215,7 @@ export async function verifyGuide(args: string[], options: CliOptions, io: Io): 
   }
   if (stop.interrupt.aborted) {
     io.stderr.write(
-      `exec-doc: verify-guide stopped after ${results.length} of ${sections.length} section(s); their records are written\n`,
+      `exec-doc: verify-guide stopped: ${results.length} of ${sections.length} section(s) verified and published; the ones stopped half-way kept their earlier records\n`,
     );
     return 130;
   }

@@ -128,7 +128,7 @@ describe('exec-doc verify-guide', () => {
     expect(verdictOf(passes, 70, undefined)).toBe('unexpected');
   });
 
-  it('on SIGTERM stops the run under way (rolled back, its record written) and starts no other: exit 130', async () => {
+  it('on SIGTERM stops the run under way (rolled back; not published, the earlier record stays) and starts no other: exit 130', async () => {
     const { dir } = writeDoc(
       `# Slow\n\n## First\n\n\`\`\`bash {id=mark rollback=unmark}\necho marked\n\`\`\`\n\n\`\`\`bash {id=wait rollback=none}\nsleep 60\n\`\`\`\n\n\`\`\`bash {id=unmark kind=rollback}\necho undone\n\`\`\`\n\n## Second\n\n\`\`\`bash {id=never}\necho never\n\`\`\`\n`,
       'slow.md',
@@ -150,11 +150,13 @@ describe('exec-doc verify-guide', () => {
     const r = await child;
     expect(r.exitCode).toBe(130);
     expect(Date.now() - stopped).toBeLessThan(10_000);
-    expect(String(r.stderr)).toContain('verify-guide stopped after 1 of 2 section(s)');
-    const record = JSON.parse(readFileSync(recordPathIn(out, 'slow/first'), 'utf8')) as RunRecord;
-    expect(record.status).toBe('rolled-back');
-    expect(record.rollback.undone).toContain('mark');
+    expect(String(r.stderr)).toContain('verify-guide stopped: 0 of 2 section(s) verified and published');
+    expect(String(r.stdout)).toContain('– slow/first: stopped, rolled back; its published record is left as it was');
+    expect(existsSync(recordPathIn(out, 'slow/first'))).toBe(false);
     expect(existsSync(recordPathIn(out, 'slow/second'))).toBe(false);
+    // The run was stopped with its step's process tree: nothing of it is left running.
+    const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+    expect(ps.split('\n').some((l) => l.startsWith('sleep 60'))).toBe(false);
   }, 60_000);
 
   it('refuses an unknown section and a bad --jobs before anything runs', async () => {
