@@ -24,7 +24,7 @@ import {
   type RunbooksIndex,
 } from '../agents/outputs.js';
 import { readLatestRuns } from '../agents/last-runs.js';
-import { projectVersion } from '../util/project-root.js';
+import { projectRoot, projectVersion } from '../util/project-root.js';
 import { closest } from '../util/edit-distance.js';
 
 /** Resource addresses of the guide's pages: `exec-doc://guide/<page>.md`, as the site's .md copies. */
@@ -85,8 +85,9 @@ export function createMcpServer(options: Pick<CliOptions, 'docs' | 'stateDir'>, 
       source: readFileSync(e.path, 'utf8'),
       runbooks: e.doc,
     }));
-    const results = path.join(options.stateDir, 'results');
-    return { pages, index: runbooksIndex(pages, existsSync(results) ? readLatestRuns(results) : {}) };
+    // The published verification records and this machine's own runs; the newer of each wins.
+    const folders = [path.join(projectRoot(), 'verification'), path.join(options.stateDir, 'results')];
+    return { pages, index: runbooksIndex(pages, readLatestRuns(...folders.filter((f) => existsSync(f)))) };
   };
 
   // The command line, in this process, with --json: its output is the tool's result.

@@ -76,6 +76,8 @@ describe.each(['stdio', 'in-process'] as const)('exec-doc mcp (%s)', (mode) => {
     const sections = found.data.sections as Array<{ address: string; page: string }>;
     expect(sections[0]!.address).toBe('database-migrations/zero-downtime');
     expect(sections[0]!.page).toBe('exec-doc://guide/database-migrations.md');
+    // Its last verification, from the records the repository carries (verification/).
+    expect((sections[0] as { lastVerified?: { status: string } | null }).lastVerified?.status).toBe('succeeded');
 
     const read = await call('read_section', { section: 'database-migrations/zero-downtime' });
     expect(read.isError).toBe(false);
