@@ -24,6 +24,10 @@ export default {
     // Runme compatibility (issue 17): which program runs a block, and where an `export` value comes from.
     'src/languages/commands.ts',
     'src/runner/prompt-env.ts',
+    // Result records (issue 20): what a reader and the site are told about a run.
+    'src/results/record.ts',
+    'src/runner/state.ts',
+    'src/events/emitter.ts',
   ],
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',

@@ -22,6 +22,7 @@ const UNIT = [
   'test/placeholders/render.test.ts',
   'test/public-surface.test.ts',
   'test/report/**/*.test.ts',
+  'test/results/**/*.test.ts',
   'test/runner/state.test.ts',
   'test/runner/verify.test.ts',
   'test/secrets/**/*.test.ts',

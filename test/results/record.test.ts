@@ -1,0 +1,236 @@
+// The result record, field by field, from a run's state: secrets masked, what is left to undo with
+// its partner and line, a rehearsal or the real target, and where the latest record of a section lives.
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildRecord, latestRecordPath, recordPathIn, RESULT_SCHEMA_VERSION } from '../../src/results/record.js';
+import type { RunState } from '../../src/runner/state.js';
+import { extract } from '../helpers.js';
+
+const DOC = `# R
+
+## Proc
+
+\`\`\`bash {id=setup-table kind=setup fixture rollback=drop-table}
+echo setup
+\`\`\`
+
+\`\`\`bash {id=change rollback=undo-change}
+echo change
+\`\`\`
+
+\`\`\`bash {id=other rollback=none}
+echo other
+\`\`\`
+
+\`\`\`bash {id=undo-change kind=rollback}
+echo undo
+\`\`\`
+
+\`\`\`bash {id=drop-table kind=rollback}
+echo drop
+\`\`\`
+`;
+
+function state(overrides: Partial<RunState> = {}): RunState {
+  return {
+    version: 1,
+    runId: 'run-1',
+    section: { address: 'doc/proc', file: 'doc.md', docsRoot: '.', contentHash: 'sha256:x' },
+    phase: 'done',
+    startedAt: '2026-11-24T12:00:00.000Z',
+    params: { b: '2', a: '1', token: 'hunter2' },
+    secretParams: ['token'],
+    handoff: {},
+    cursor: 2,
+    completed: ['setup-table', 'change'],
+    failure: { stepId: 'other', reason: 'exited with code 1' },
+    rollbackPending: [],
+    undone: [],
+    notUndone: [],
+    rollbackStartedAt: null,
+    verifyCursor: 0,
+    teardownCursor: 0,
+    current: null,
+    results: [],
+    postgres: null,
+    keepDb: false,
+    lastSeq: 3,
+    final: null,
+    ...overrides,
+  };
+}
+
+describe('buildRecord', async () => {
+  const section = (await extract(DOC)).sections[0]!;
+  const at = new Date('2026-11-24T12:00:02.500Z');
+
+  it('names the section by its content hash, masks secret parameters and sorts them, and times the run', () => {
+    const r = buildRecord({
+      state: state(),
+      section,
+      status: 'succeeded',
+      exitCode: 0,
+      finishedAt: at,
+      postgres: null,
+    });
+    expect(r.schemaVersion).toBe(RESULT_SCHEMA_VERSION);
+    expect(r.section).toEqual({
+      address: section.address,
+      docId: section.docId,
+      file: section.file,
+      title: section.title,
+      contentHash: section.contentHash,
+    });
+    expect(Object.entries(r.params)).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+      ['token', '***'],
+    ]);
+    expect(r.durationMs).toBe(2500);
+    expect(r.finishedAt).toBe('2026-11-24T12:00:02.500Z');
+    expect(r.failedStep).toBe('other');
+    expect(r.failureReason).toBe('exited with code 1');
+    expect(r.environment.node).toBe(process.version);
+    expect(r.environment.postgres).toBeNull();
+    // Nothing optional appears unless given.
+    expect('hosts' in r || 'samples' in r || 'requirements' in r).toBe(false);
+    // A clock that went back gives 0, never a negative duration.
+    expect(
+      buildRecord({
+        state: state(),
+        section,
+        status: 'succeeded',
+        exitCode: 0,
+        finishedAt: new Date(0),
+        postgres: null,
+      }).durationMs,
+    ).toBe(0);
+  });
+
+  it('says what is left to undo, in order, with the block that undoes it and its line', () => {
+    const r = buildRecord({
+      state: state({
+        rollbackStartedAt: '2026-11-24T12:00:01.000Z',
+        undone: [],
+        notUndone: ['change'],
+        rollbackPending: ['setup-table'],
+      }),
+      section,
+      status: 'rollback-incomplete',
+      exitCode: 2,
+      finishedAt: at,
+      postgres: 'embedded 18.4',
+    });
+    expect(r.rollback.ran).toBe(true);
+    expect(r.rollback.complete).toBe(false);
+    expect(r.rollback.notUndone).toEqual(['change', 'setup-table']);
+    const undo = section.steps.find((s) => s.id === 'undo-change')!;
+    const drop = section.steps.find((s) => s.id === 'drop-table')!;
+    expect(r.rollback.remaining).toEqual([
+      { step: 'change', rollback: 'undo-change', line: undo.position.start.line },
+      { step: 'setup-table', rollback: 'drop-table', line: drop.position.start.line },
+    ]);
+    expect(r.environment.postgres).toBe('embedded 18.4');
+  });
+
+  it('a step with rollback=none has no partner; a complete rollback leaves nothing', () => {
+    const incomplete = buildRecord({
+      state: state({ notUndone: ['other'], rollbackStartedAt: '2026-11-24T12:00:01.000Z' }),
+      section,
+      status: 'rollback-incomplete',
+      exitCode: 2,
+      finishedAt: at,
+      postgres: null,
+    });
+    expect(incomplete.rollback.remaining).toEqual([{ step: 'other', rollback: null, line: null }]);
+    const complete = buildRecord({
+      state: state({ undone: ['change', 'setup-table'], rollbackStartedAt: '2026-11-24T12:00:01.000Z' }),
+      section,
+      status: 'rolled-back',
+      exitCode: 1,
+      finishedAt: at,
+      postgres: null,
+    });
+    expect(complete.rollback).toMatchObject({
+      ran: true,
+      complete: true,
+      undone: ['change', 'setup-table'],
+      remaining: [],
+    });
+    expect(
+      buildRecord({
+        state: state({ rollbackStartedAt: null }),
+        section,
+        status: 'succeeded',
+        exitCode: 0,
+        finishedAt: at,
+        postgres: null,
+      }).rollback.ran,
+    ).toBe(false);
+  });
+
+  it('tells a rehearsal from the real target: skipped fixtures, what the proof covers', () => {
+    const rehearsal = buildRecord({
+      state: state(),
+      section,
+      status: 'succeeded',
+      exitCode: 0,
+      finishedAt: at,
+      postgres: null,
+    });
+    expect(rehearsal.target).toEqual({ disposable: true, skippedFixtures: [], provenOver: 'database' });
+    const real = buildRecord({
+      state: state({ fixturesSkipped: true, disposable: false, provenTables: ['public.invoices'] }),
+      section,
+      status: 'succeeded',
+      exitCode: 0,
+      finishedAt: at,
+      postgres: null,
+    });
+    expect(real.target).toEqual({
+      disposable: false,
+      skippedFixtures: ['setup-table'],
+      provenOver: ['public.invoices'],
+    });
+    // Fixtures skipped and nothing said about disposability: not disposable.
+    expect(
+      buildRecord({
+        state: state({ fixturesSkipped: true }),
+        section,
+        status: 'succeeded',
+        exitCode: 0,
+        finishedAt: at,
+        postgres: null,
+      }).target.disposable,
+    ).toBe(false);
+  });
+
+  it('keeps the requirements and samples it is given', () => {
+    const r = buildRecord({
+      state: state(),
+      section,
+      status: 'requirements-missing',
+      exitCode: 3,
+      finishedAt: at,
+      postgres: null,
+      requirements: [{ requirement: 'docker', ok: false, detail: 'not installed' }],
+      samples: { startedAt: '2026-11-24T12:00:00.100Z', points: [] },
+    });
+    expect(r.requirements).toEqual([{ requirement: 'docker', ok: false, detail: 'not installed' }]);
+    expect(r.samples).toEqual({ startedAt: '2026-11-24T12:00:00.100Z', points: [] });
+  });
+});
+
+describe('where records live', () => {
+  it('results/<doc-id>/<slug>.json below the state folder; the published ones below theirs', () => {
+    expect(latestRecordPath('/s', 'quick-start/demo')).toBe(path.join('/s', 'results', 'quick-start', 'demo.json'));
+    expect(recordPathIn('/v', 'quick-start/demo')).toBe(path.join('/v', 'quick-start', 'demo.json'));
+  });
+
+  it('keeps `..`, `.`, empty segments, `\\` and `:` as names, inside the folder', () => {
+    expect(recordPathIn('/v', '../x/s')).toBe(path.join('/v', '%2E%2E', 'x', 's.json'));
+    expect(recordPathIn('/v', './x/s')).toBe(path.join('/v', '%2E', 'x', 's.json'));
+    expect(recordPathIn('/v', 'a//s')).toBe(path.join('/v', 'a', '%', 's.json'));
+    expect(recordPathIn('/v', 'c:\\x/s')).toBe(path.join('/v', 'c%3a%5cx', 's.json'));
+  });
+});
