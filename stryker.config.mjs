@@ -29,6 +29,8 @@ export default {
     'src/runner/state.ts',
     'src/events/emitter.ts',
   ],
+  // Not copied into the sandbox: local runs' state (symlinks to folders), the site's builds, reports.
+  ignorePatterns: ['.exec-doc', 'build', '.docusaurus', 'test-results'],
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
   reporters: ['clear-text', 'progress', 'json'],

@@ -133,6 +133,23 @@ describe('buildRecord', async () => {
     expect(r.environment.postgres).toBe('embedded 18.4');
   });
 
+  it('is complete only when nothing is left undone and nothing is pending; keeps what a document could not undo', () => {
+    const base = { section, status: 'rollback-incomplete' as const, exitCode: 2, finishedAt: at, postgres: null };
+    expect(
+      buildRecord({ ...base, state: state({ notUndone: [], rollbackPending: ['change'] }) }).rollback.complete,
+    ).toBe(false);
+    expect(
+      buildRecord({ ...base, state: state({ notUndone: ['change'], rollbackPending: [] }) }).rollback.complete,
+    ).toBe(false);
+    expect(buildRecord({ ...base, state: state({ notUndone: [], rollbackPending: [] }) }).rollback.complete).toBe(true);
+    expect(buildRecord({ ...base, state: state({ notUndoable: ['other'] }) }).rollback.notUndoable).toEqual(['other']);
+    expect(buildRecord({ ...base, state: state() }).rollback.notUndoable).toEqual([]);
+    const hosts = [{ host: 'web-1', batch: 1, state: 'upgraded' }] as unknown as NonNullable<
+      Parameters<typeof buildRecord>[0]['hosts']
+    >;
+    expect(buildRecord({ ...base, state: state(), hosts }).hosts).toEqual(hosts);
+  });
+
   it('a step with rollback=none has no partner; a complete rollback leaves nothing', () => {
     const incomplete = buildRecord({
       state: state({ notUndone: ['other'], rollbackStartedAt: '2026-11-24T12:00:01.000Z' }),
