@@ -11,6 +11,7 @@
 //                        [--parallel-workers 0] [--lock-timeout-ms 100] [--retries 20]
 //
 // Exit codes: 0 built (or already there and valid), 1 not built, 64 bad usage.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -63,9 +64,25 @@ const client = new pg.Client({ connectionString: process.env.DATABASE_URL, appli
 await client.connect();
 let code = 1;
 try {
-  const backend = (await client.query('select pg_backend_pid() as pid')).rows[0].pid;
+  const { pid: backend, addr } = (
+    await client.query('select pg_backend_pid() as pid, host(inet_server_addr()) as addr')
+  ).rows[0];
   if (nice > 0) {
-    // The backend is a process of the server's host: this works only beside it.
+    // The backend is a process of the server's host: only a server reached over a socket or the
+    // loopback, whose backend this machine sees as a postgres process, is changed. A pid of a remote
+    // server could name an unrelated process here.
+    let local = addr === null || addr === '127.0.0.1' || addr === '::1';
+    try {
+      local &&= readFileSync(`/proc/${backend}/cmdline`, 'latin1').startsWith('postgres');
+    } catch {
+      local = false;
+    }
+    if (!local) {
+      console.error(
+        `build-index.mjs: the server (${addr ?? 'socket'}) is not a process of this host, so its backend's priority cannot be lowered from here; run on the database host, or with --nice 0`,
+      );
+      throw Object.assign(new Error('reported'), { reported: true });
+    }
     try {
       os.setPriority(backend, nice);
       console.log(`backend ${backend}: niceness ${nice}`);
@@ -73,7 +90,6 @@ try {
       console.error(
         `build-index.mjs: cannot lower the priority of backend ${backend} (${error.message}); run it on the database host, or with --nice 0`,
       );
-      process.exitCode = 1;
       throw Object.assign(new Error('reported'), { reported: true });
     }
   }
