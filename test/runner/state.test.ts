@@ -1,4 +1,5 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunStore, type RunState, type StepResult } from '../../src/runner/state.js';
 import { tempDir } from '../helpers.js';
@@ -139,5 +140,88 @@ describe('the state journal', () => {
 
   it('explains a missing run', () => {
     expect(() => new RunStore(tempDir(), 'nope').load()).toThrow(/^No run `nope` in /);
+  });
+
+  it.each([
+    ['null', 'not a JSON object'],
+    ['[1]', 'not a JSON object'],
+    ['"text"', 'not a JSON object'],
+    ['{"version":1,"phase":"waiting"}', '`phase` is not a phase of a run'],
+    ['{"version":1,"phase":7}', '`phase` is not a phase of a run'],
+    ...['-1', '1.5', '"2"', 'null'].map((cursor) => [
+      JSON.stringify({ ...state(), results: undefined, newResults: [] }).replace('"cursor":0', `"cursor":${cursor}`),
+      '`cursor` is not a step position',
+    ]),
+    ...['completed', 'rollbackPending', 'undone', 'notUndone', 'newResults'].map((list) => [
+      JSON.stringify({ ...state(), results: undefined, newResults: [], [list]: 'x' }),
+      `\`${list}\` is not a list`,
+    ]),
+    [JSON.stringify({ ...state(), results: undefined, newResults: [], section: {} }), '`section` is missing'],
+    [JSON.stringify({ ...state(), results: undefined, newResults: [], section: undefined }), '`section` is missing'],
+  ])('refuses a checkpoint %s: %s', (line, message) => {
+    const store = new RunStore(tempDir(), 'r1');
+    store.create();
+    writeFileSync(store.statePath, `${line}\n`);
+    expect(() => store.load()).toThrow(
+      expect.objectContaining({ details: [`line 1: ${message}`, expect.any(String)] }),
+    );
+  });
+
+  it('takes every phase of a run, and a cursor of 0; names at most five damaged lines', () => {
+    for (const phase of ['forward', 'rollback', 'verify', 'rollback-setup', 'teardown', 'done']) {
+      const store = new RunStore(tempDir(), 'r1');
+      store.create();
+      writeFileSync(store.statePath, `${JSON.stringify({ ...state(), phase, results: undefined, newResults: [] })}\n`);
+      expect(store.load().phase).toBe(phase);
+    }
+    const store = new RunStore(tempDir(), 'r1');
+    store.create();
+    writeFileSync(store.statePath, 'a\nb\nc\nd\ne\nf\ng\n');
+    expect(() => store.load()).toThrow(
+      expect.objectContaining({
+        details: [
+          'line 1, column 1: not JSON',
+          'line 2, column 1: not JSON',
+          'line 3, column 1: not JSON',
+          'line 4, column 1: not JSON',
+          'line 5, column 1: not JSON',
+          'What the run did is in its events (events.ndjson) and output log: undo it by hand from there.',
+        ],
+      }),
+    );
+  });
+
+  it('a blank line between checkpoints is not damage, and a damaged line before the last is not called the last', () => {
+    const store = new RunStore(tempDir(), 'r1');
+    store.create();
+    const good = JSON.stringify({ ...state(), cursor: 3, results: undefined, newResults: [result('a')] });
+    writeFileSync(store.statePath, `${good}\n   \nbroken\n${good}\n\n`);
+    const loaded = store.load();
+    expect(loaded.cursor).toBe(3);
+    expect(store.damage).toEqual([
+      "the state journal's line 3 (column 1) is damaged (not JSON); the step results it held are missing from the record, the run's position comes from the later checkpoints",
+    ]);
+  });
+
+  it('a torn last checkpoint followed only by blank space is still the last one', () => {
+    const store = new RunStore(tempDir(), 'r1');
+    store.create();
+    const good = JSON.stringify({ ...state(), results: undefined, newResults: [] });
+    writeFileSync(store.statePath, `${good}\n{"version":1,"pha\n   \n`);
+    store.load();
+    expect(store.damage).toEqual([
+      "the state journal's last checkpoint (line 2) was cut short or damaged (not JSON); the one before it stands",
+    ]);
+  });
+
+  it('a run id that could leave the runs folder is refused; the run folders are private', () => {
+    expect(() => new RunStore(tempDir(), '../x')).toThrow(/is not a run id/);
+    const dir = tempDir();
+    const store = new RunStore(dir, 'r1');
+    store.create();
+    expect(statSync(store.dir).mode & 0o777).toBe(0o700);
+    expect(path.basename(store.eventsPath)).toBe('events.ndjson');
+    expect(path.basename(store.resultPath)).toBe('result.json');
+    expect(path.basename(store.logPath)).toBe('output.log');
   });
 });
