@@ -165,3 +165,33 @@ export async function cliInProcess(args: string[], options: { env?: Record<strin
   const exitCode = await main(args, io);
   return { exitCode, stdout: io.out(), stderr: io.err() };
 }
+
+/** A run's state as the runner keeps it: a section `d/s`, nothing done yet; `overrides` change fields. */
+export function runStateFixture(overrides: Partial<import('../src/runner/state.js').RunState> = {}) {
+  const state: import('../src/runner/state.js').RunState = {
+    version: 1,
+    runId: 'r1',
+    section: { address: 'd/s', file: '/x/d.md', docsRoot: '/x', contentHash: 'sha256:0' },
+    phase: 'forward',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    params: {},
+    secretParams: [],
+    handoff: {},
+    cursor: 0,
+    completed: [],
+    failure: null,
+    rollbackPending: [],
+    undone: [],
+    notUndone: [],
+    rollbackStartedAt: null,
+    verifyCursor: 0,
+    teardownCursor: 0,
+    current: null,
+    results: [],
+    postgres: null,
+    keepDb: false,
+    lastSeq: 0,
+    final: null,
+  };
+  return { ...state, ...overrides };
+}

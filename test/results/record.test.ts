@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildRecord, latestRecordPath, recordPathIn, RESULT_SCHEMA_VERSION } from '../../src/results/record.js';
 import type { RunState } from '../../src/runner/state.js';
-import { extract } from '../helpers.js';
+import { extract, runStateFixture } from '../helpers.js';
 
 const DOC = `# R
 
@@ -32,32 +32,19 @@ echo drop
 `;
 
 function state(overrides: Partial<RunState> = {}): RunState {
-  return {
-    version: 1,
+  return runStateFixture({
     runId: 'run-1',
     section: { address: 'doc/proc', file: 'doc.md', docsRoot: '.', contentHash: 'sha256:x' },
     phase: 'done',
     startedAt: '2026-11-24T12:00:00.000Z',
     params: { b: '2', a: '1', token: 'hunter2' },
     secretParams: ['token'],
-    handoff: {},
     cursor: 2,
     completed: ['setup-table', 'change'],
     failure: { stepId: 'other', reason: 'exited with code 1' },
-    rollbackPending: [],
-    undone: [],
-    notUndone: [],
-    rollbackStartedAt: null,
-    verifyCursor: 0,
-    teardownCursor: 0,
-    current: null,
-    results: [],
-    postgres: null,
-    keepDb: false,
     lastSeq: 3,
-    final: null,
     ...overrides,
-  };
+  });
 }
 
 describe('buildRecord', async () => {

@@ -2,7 +2,7 @@ import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunStore, type RunState, type StepResult } from '../../src/runner/state.js';
-import { tempDir } from '../helpers.js';
+import { runStateFixture, tempDir } from '../helpers.js';
 
 const result = (stepId: string): StepResult => ({
   stepId,
@@ -20,33 +20,7 @@ const result = (stepId: string): StepResult => ({
   outputExcerpt: '',
 });
 
-function state(): RunState {
-  return {
-    version: 1,
-    runId: 'r1',
-    section: { address: 'd/s', file: '/x/d.md', docsRoot: '/x', contentHash: 'sha256:0' },
-    phase: 'forward',
-    startedAt: '2026-01-01T00:00:00.000Z',
-    params: {},
-    secretParams: [],
-    handoff: {},
-    cursor: 0,
-    completed: [],
-    failure: null,
-    rollbackPending: [],
-    undone: [],
-    notUndone: [],
-    rollbackStartedAt: null,
-    verifyCursor: 0,
-    teardownCursor: 0,
-    current: null,
-    results: [],
-    postgres: null,
-    keepDb: false,
-    lastSeq: 0,
-    final: null,
-  };
-}
+const state = (): RunState => runStateFixture();
 
 describe('the state journal', () => {
   it('appends one line per checkpoint with only the new results, and folds them back', () => {
