@@ -50,16 +50,21 @@ function state(overrides: Partial<RunState> = {}): RunState {
 describe('buildRecord', async () => {
   const section = (await extract(DOC)).sections[0]!;
   const at = new Date('2026-11-24T12:00:02.500Z');
-
-  it('names the section by its content hash, masks secret parameters and sorts them, and times the run', () => {
-    const r = buildRecord({
-      state: state(),
+  /** The record of a run in `state(overrides)`; a success finished at `at` unless `input` says otherwise. */
+  const record = (overrides: Partial<RunState> = {}, input: Partial<Parameters<typeof buildRecord>[0]> = {}) =>
+    buildRecord({
+      state: state(overrides),
       section,
       status: 'succeeded',
       exitCode: 0,
       finishedAt: at,
       postgres: null,
+      ...input,
     });
+  const incomplete = { status: 'rollback-incomplete', exitCode: 2 } as const;
+
+  it('names the section by its content hash, masks secret parameters and sorts them, and times the run', () => {
+    const r = record();
     expect(r.schemaVersion).toBe(RESULT_SCHEMA_VERSION);
     expect(r.section).toEqual({
       address: section.address,
@@ -82,32 +87,19 @@ describe('buildRecord', async () => {
     // Nothing optional appears unless given.
     expect('hosts' in r || 'samples' in r || 'requirements' in r).toBe(false);
     // A clock that went back gives 0, never a negative duration.
-    expect(
-      buildRecord({
-        state: state(),
-        section,
-        status: 'succeeded',
-        exitCode: 0,
-        finishedAt: new Date(0),
-        postgres: null,
-      }).durationMs,
-    ).toBe(0);
+    expect(record({}, { finishedAt: new Date(0) }).durationMs).toBe(0);
   });
 
   it('says what is left to undo, in order, with the block that undoes it and its line', () => {
-    const r = buildRecord({
-      state: state({
+    const r = record(
+      {
         rollbackStartedAt: '2026-11-24T12:00:01.000Z',
         undone: [],
         notUndone: ['change'],
         rollbackPending: ['setup-table'],
-      }),
-      section,
-      status: 'rollback-incomplete',
-      exitCode: 2,
-      finishedAt: at,
-      postgres: 'embedded 18.4',
-    });
+      },
+      { ...incomplete, postgres: 'embedded 18.4' },
+    );
     expect(r.rollback.ran).toBe(true);
     expect(r.rollback.complete).toBe(false);
     expect(r.rollback.notUndone).toEqual(['change', 'setup-table']);
@@ -121,105 +113,57 @@ describe('buildRecord', async () => {
   });
 
   it('is complete only when nothing is left undone and nothing is pending; keeps what a document could not undo', () => {
-    const base = { section, status: 'rollback-incomplete' as const, exitCode: 2, finishedAt: at, postgres: null };
-    expect(
-      buildRecord({ ...base, state: state({ notUndone: [], rollbackPending: ['change'] }) }).rollback.complete,
-    ).toBe(false);
-    expect(
-      buildRecord({ ...base, state: state({ notUndone: ['change'], rollbackPending: [] }) }).rollback.complete,
-    ).toBe(false);
-    expect(buildRecord({ ...base, state: state({ notUndone: [], rollbackPending: [] }) }).rollback.complete).toBe(true);
-    expect(buildRecord({ ...base, state: state({ notUndoable: ['other'] }) }).rollback.notUndoable).toEqual(['other']);
-    expect(buildRecord({ ...base, state: state() }).rollback.notUndoable).toEqual([]);
+    expect(record({ notUndone: [], rollbackPending: ['change'] }, incomplete).rollback.complete).toBe(false);
+    expect(record({ notUndone: ['change'], rollbackPending: [] }, incomplete).rollback.complete).toBe(false);
+    expect(record({ notUndone: [], rollbackPending: [] }, incomplete).rollback.complete).toBe(true);
+    expect(record({ notUndoable: ['other'] }, incomplete).rollback.notUndoable).toEqual(['other']);
+    expect(record({}, incomplete).rollback.notUndoable).toEqual([]);
     const hosts = [{ host: 'web-1', batch: 1, state: 'upgraded' }] as unknown as NonNullable<
       Parameters<typeof buildRecord>[0]['hosts']
     >;
-    expect(buildRecord({ ...base, state: state(), hosts }).hosts).toEqual(hosts);
+    expect(record({}, { ...incomplete, hosts }).hosts).toEqual(hosts);
   });
 
   it('a step with rollback=none has no partner; a complete rollback leaves nothing', () => {
-    const incomplete = buildRecord({
-      state: state({ notUndone: ['other'], rollbackStartedAt: '2026-11-24T12:00:01.000Z' }),
-      section,
-      status: 'rollback-incomplete',
-      exitCode: 2,
-      finishedAt: at,
-      postgres: null,
-    });
-    expect(incomplete.rollback.remaining).toEqual([{ step: 'other', rollback: null, line: null }]);
-    const complete = buildRecord({
-      state: state({ undone: ['change', 'setup-table'], rollbackStartedAt: '2026-11-24T12:00:01.000Z' }),
-      section,
-      status: 'rolled-back',
-      exitCode: 1,
-      finishedAt: at,
-      postgres: null,
-    });
+    const rollingBack = { rollbackStartedAt: '2026-11-24T12:00:01.000Z' };
+    expect(record({ ...rollingBack, notUndone: ['other'] }, incomplete).rollback.remaining).toEqual([
+      { step: 'other', rollback: null, line: null },
+    ]);
+    const complete = record(
+      { ...rollingBack, undone: ['change', 'setup-table'] },
+      { status: 'rolled-back', exitCode: 1 },
+    );
     expect(complete.rollback).toMatchObject({
       ran: true,
       complete: true,
       undone: ['change', 'setup-table'],
       remaining: [],
     });
-    expect(
-      buildRecord({
-        state: state({ rollbackStartedAt: null }),
-        section,
-        status: 'succeeded',
-        exitCode: 0,
-        finishedAt: at,
-        postgres: null,
-      }).rollback.ran,
-    ).toBe(false);
+    expect(record({ rollbackStartedAt: null }).rollback.ran).toBe(false);
   });
 
   it('tells a rehearsal from the real target: skipped fixtures, what the proof covers', () => {
-    const rehearsal = buildRecord({
-      state: state(),
-      section,
-      status: 'succeeded',
-      exitCode: 0,
-      finishedAt: at,
-      postgres: null,
-    });
-    expect(rehearsal.target).toEqual({ disposable: true, skippedFixtures: [], provenOver: 'database' });
-    const real = buildRecord({
-      state: state({ fixturesSkipped: true, disposable: false, provenTables: ['public.invoices'] }),
-      section,
-      status: 'succeeded',
-      exitCode: 0,
-      finishedAt: at,
-      postgres: null,
-    });
+    expect(record().target).toEqual({ disposable: true, skippedFixtures: [], provenOver: 'database' });
+    const real = record({ fixturesSkipped: true, disposable: false, provenTables: ['public.invoices'] });
     expect(real.target).toEqual({
       disposable: false,
       skippedFixtures: ['setup-table'],
       provenOver: ['public.invoices'],
     });
     // Fixtures skipped and nothing said about disposability: not disposable.
-    expect(
-      buildRecord({
-        state: state({ fixturesSkipped: true }),
-        section,
-        status: 'succeeded',
-        exitCode: 0,
-        finishedAt: at,
-        postgres: null,
-      }).target.disposable,
-    ).toBe(false);
+    expect(record({ fixturesSkipped: true }).target.disposable).toBe(false);
   });
 
   it('keeps the requirements and samples it is given', () => {
-    const r = buildRecord({
-      state: state(),
-      section,
-      status: 'requirements-missing',
-      exitCode: 3,
-      finishedAt: at,
-      postgres: null,
-      requirements: [{ requirement: 'docker', ok: false, detail: 'not installed' }],
-      samples: { startedAt: '2026-11-24T12:00:00.100Z', points: [] },
-    });
+    const r = record(
+      {},
+      {
+        status: 'requirements-missing',
+        exitCode: 3,
+        requirements: [{ requirement: 'docker', ok: false, detail: 'not installed' }],
+        samples: { startedAt: '2026-11-24T12:00:00.100Z', points: [] },
+      },
+    );
     expect(r.requirements).toEqual([{ requirement: 'docker', ok: false, detail: 'not installed' }]);
     expect(r.samples).toEqual({ startedAt: '2026-11-24T12:00:00.100Z', points: [] });
   });
