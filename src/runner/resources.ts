@@ -8,8 +8,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { CodedError } from '../util/coded-error.js';
 
-export { thin } from '../util/thin.js';
-
 /** Default interval between samples; EXEC_DOC_SAMPLE_MS overrides it, 0 turns sampling off. */
 export const DEFAULT_SAMPLE_MS = 250;
 /** At most this many samples are kept for the record (the events carry all of them). */
@@ -182,6 +180,8 @@ export interface SamplerOptions {
 /** Samples until stopped; `stop` waits for a sample in flight. */
 export class ResourceSampler {
   readonly samples: ResourceSample[] = [];
+  /** When sampling began (the time base of `atMs`), as the record gives it. */
+  readonly startedAt = new Date().toISOString();
   private readonly started = performance.now();
   private timer: NodeJS.Timeout | undefined;
   private host = readHostCpu();
@@ -198,7 +198,7 @@ export class ResourceSampler {
   }
 
   private async tick(): Promise<void> {
-    const atMs = Math.round(performance.now() - this.started);
+    const atMs = this.now();
     const host = readHostCpu();
     const dTotal = host.total - this.host.total;
     const hostCpuPct = dTotal > 0 ? round1((100 * (dTotal - (host.idle - this.host.idle))) / dTotal) : 0;

@@ -23,14 +23,8 @@ import { fragmentOf } from '../documents/select.js';
 import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
 import { isProcessOfRun, killTree } from '../process/kill-tree.js';
 import { reasons } from './reasons.js';
-import {
-  MAX_RECORD_SAMPLES,
-  openPostgresProbe,
-  ResourceSampler,
-  sampleIntervalMs,
-  summarize,
-  thin,
-} from './resources.js';
+import { MAX_RECORD_SAMPLES, openPostgresProbe, ResourceSampler, sampleIntervalMs, summarize } from './resources.js';
+import { thin } from '../util/thin.js';
 import { TIMELINE_ENV } from './metrics.js';
 import { abandoned, removeOwner, writeOwner } from '../util/owned-temp.js';
 import type { ChecksConfig } from '../checks/config.js';
@@ -643,7 +637,6 @@ class Run {
   private sampler: ResourceSampler | undefined;
   /** What the requirements check found, kept for the record of a run that could not start. */
   private requirementResults: RunRecord['requirements'];
-  private samplesStartedAt: string | undefined;
 
   private readonly plan: Plan;
   private readonly state: RunState;
@@ -939,9 +932,12 @@ class Run {
     this.state.current = { stepId: step.id, phase, pid: null };
     this.save();
     const fromMs = this.sampler?.now() ?? 0;
+    // Only the samples taken from now on can be this step's: a long run does not rescan the others.
+    const fromIndex = this.sampler?.samples.length ?? 0;
     const result = await executeStep(step, phase, this.context, signal);
     this.state.current = null;
-    const resources = this.sampler && summarize(this.sampler.samples, step.id, fromMs, this.sampler.now());
+    const resources =
+      this.sampler && summarize(this.sampler.samples.slice(fromIndex), step.id, fromMs, this.sampler.now());
     if (resources) result.resources = resources;
     this.state.results.push(result);
     return result;
@@ -950,7 +946,6 @@ class Run {
   private startSampler(): void {
     const intervalMs = sampleIntervalMs(this.options.env ?? process.env);
     if (intervalMs === 0) return;
-    this.samplesStartedAt = new Date().toISOString();
     this.sampler = new ResourceSampler({
       intervalMs,
       current: () =>
@@ -1142,8 +1137,8 @@ class Run {
         ...(status === 'requirements-missing' && this.requirementResults
           ? { requirements: this.requirementResults }
           : {}),
-        ...(this.sampler && this.samplesStartedAt && this.sampler.samples.length > 0
-          ? { samples: { startedAt: this.samplesStartedAt, points: thin(this.sampler.samples, MAX_RECORD_SAMPLES) } }
+        ...(this.sampler && this.sampler.samples.length > 0
+          ? { samples: { startedAt: this.sampler.startedAt, points: thin(this.sampler.samples, MAX_RECORD_SAMPLES) } }
           : {}),
         // Loaded before the run began (a rolling section is expanded first).
         ...(this.plan.section.hosts && loadedHosts ? { hosts: loadedHosts.rollingHosts(this.store.dir) } : {}),
