@@ -36,10 +36,19 @@ describe('the guide', () => {
         : 0;
   // Three sections at a time (maxConcurrency): most of a section's time is waiting (servers
   // starting, load generators, health checks), and each run has its own state, ports and names.
+  // Sections that install packages with the machine's dpkg run one at a time: one that leaves a
+  // package half-configured on purpose (a failing post-install script) would otherwise be found
+  // by another's apt-get, which then fails on it.
+  let dpkgQueue: Promise<unknown> = Promise.resolve();
+  const usesDpkg = (address: string) =>
+    sections.find((s) => s.address === address)!.steps.some((step) => step.requires.includes('cmd:apt-get'));
   it.concurrent.each(sections.map((s) => [s.address, expectedExit(s)] as const))('%s runs and exits %d', async (address, expected) => {
     // A step marked `confirm` is confirmed up front, as an operator does with --yes.
     const confirms = sections.find((s) => s.address === address)!.steps.some((s) => s.confirm !== undefined);
-    const r = await cli(['run', address, '--state-dir', tempDir(), ...(confirms ? ['--yes'] : [])]);
+    const run = () => cli(['run', address, '--state-dir', tempDir(), ...(confirms ? ['--yes'] : [])]);
+    const turn = usesDpkg(address) ? dpkgQueue.then(run) : run();
+    if (usesDpkg(address)) dpkgQueue = turn.catch(() => undefined);
+    const r = await turn;
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(expected);
   });
 
