@@ -17,7 +17,7 @@ function filesBelow(dir: string): string[] {
 }
 
 describe('security procedures: failure matrix', () => {
-  for (const step of ['rot-new-password', 'rot-move-app', 'rot-retire-old']) {
+  for (const step of ['rot-new-password', 'rot-move-app', 'rot-moved', 'rot-retire-old']) {
     it(`rotation failing before ${step}: the application is back on app_blue, never failed, and app_blue logs in`, async () => {
       const outcome = await runGuideSection(ROTATION, { env: { EXEC_DOC_FAIL_BEFORE: step } });
       const results = outcome.record.steps;

@@ -23,8 +23,11 @@ case "$cmd" in
     setsid bash -c '
       dir=$1
       while [ ! -e "$dir/stop" ]; do
-        user=$(sed -n "s/^user=//p" "$dir/app.conf")
-        passfile=$(sed -n "s/^passfile=//p" "$dir/app.conf")
+        # One read of the configuration per attempt: read twice, a switch landing between the
+        # reads would pair one role with the password file of the other.
+        conf=$(cat "$dir/app.conf")
+        user=$(printf "%s\n" "$conf" | sed -n "s/^user=//p")
+        passfile=$(printf "%s\n" "$conf" | sed -n "s/^passfile=//p")
         t=$(date +%s%3N)
         if out=$(PGPASSFILE="$passfile" psql -X -A -t -q -w -h 127.0.0.1 -U "$user" -c "select current_user" 2>&1); then
           echo "$t ok $out" >> "$dir/status.log"
