@@ -1,6 +1,6 @@
 // Shared test helpers: real documents in temporary folders, the real CLI in a real process.
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { tempDir } from './temp.js';
 import path from 'node:path';
 import { execa } from 'execa';
 import { Readable, Writable } from 'node:stream';
@@ -12,9 +12,7 @@ import type { DocumentRunbooks } from '../src/model/types.js';
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const BIN = path.join(ROOT, 'bin', 'exec-doc.js');
 
-export function tempDir(prefix = 'exec-doc-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
-}
+export { tempDir } from './temp.js';
 
 /** Writes `source` as a document in a fresh folder; returns its path and folder. */
 export function writeDoc(source: string, name = 'doc.md'): { file: string; dir: string } {

@@ -1,14 +1,14 @@
 // --fail-before: a rollback drill from the command line; a step id the section lacks is refused
 // before anything runs, so a typo never turns a drill into a real run.
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { tempDir } from '../temp.js';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { captureIo } from '../helpers.js';
 
 describe('--fail-before', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-failbefore-'));
+  const dir = tempDir('exec-doc-failbefore-');
   writeFileSync(
     path.join(dir, 'doc.md'),
     '# D\n\n## Two\n\n```bash {id=one rollback=undo-one}\ntouch "$EXEC_DOC_RUN_DIR/../../../one"\n```\n\n```bash {id=undo-one kind=rollback}\nrm "$EXEC_DOC_RUN_DIR/../../../one"\n```\n\n```bash {id=two}\ntouch "$EXEC_DOC_RUN_DIR/../../../two"\n```\n',

@@ -3,7 +3,8 @@
 // itself honouring recovery_target_time (two targets, two different results) and refusing to
 // recover over anything that exists.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tempDir } from '../temp.js';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,12 +46,12 @@ describe('point-in-time recovery', () => {
   }, 120_000);
 
   it('stops exactly at the target time: before the later writes, or after them and before the drop', async () => {
-    const primary = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-pitr-test-'));
+    const primary = tempDir('exec-doc-pitr-test-');
     started.push(primary);
     const port = await freePort();
     expect(pitr('primary', primary, String(port)).status).toBe(0);
     await query(port, 'create table notes (id int primary key); insert into notes select generate_series(1, 100)');
-    const base = path.join(mkdtempSync(path.join(os.tmpdir(), 'exec-doc-pitr-test-base-')), 'base');
+    const base = path.join(tempDir('exec-doc-pitr-test-base-'), 'base');
     folders.push(path.dirname(base));
     const backup = pitr(
       'base-backup',
@@ -103,7 +104,7 @@ describe('point-in-time recovery', () => {
     expect(notBase.stderr).toContain('holds no backup_label: not a base backup');
     expect(pitr('recover').status).toBe(64);
     if (process.getuid?.() === 0) {
-      const closed = path.join(mkdtempSync(path.join(os.tmpdir(), 'exec-doc-pitr-test-closed-')), 'r');
+      const closed = path.join(tempDir('exec-doc-pitr-test-closed-'), 'r');
       folders.push(path.dirname(closed));
       const shut = pitr('recover', base, path.join(primary, 'archive'), late, closed, '1');
       expect(shut.stderr).toContain('the postgres user cannot enter');

@@ -2,10 +2,10 @@
 // deleted, duplicated or swapped, the head removed, the whole chain rewritten — is detected, and
 // appends from concurrent processes keep one intact chain.
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../temp.js';
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync, symlinkSync, writeFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import {
@@ -21,7 +21,7 @@ import { generateKeyPair } from '../../src/security/signing.js';
 import { stableStringify } from '../../src/model/hash.js';
 import { ROOT } from '../helpers.js';
 
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'exec-doc-audit-'));
+const tmp = () => tempDir('exec-doc-audit-');
 const identity = { name: 'alice', via: 'os' as const };
 
 function sampleLog(dir: string, n = 6): string {

@@ -2,16 +2,8 @@
 // them: refusals before anything runs (exit 77), the two-person rule, replayed and self-made
 // approvals, secrets kept out of `ps`, state and files; the audit trail verified and tampered with.
 import { describe, expect, it, beforeAll } from 'vitest';
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { tempDir } from '../temp.js';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -84,7 +76,7 @@ describe('security from the command line', () => {
     ]);
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-sec-'));
+    dir = tempDir('exec-doc-sec-');
     writeFileSync(path.join(dir, 'doc.md'), DOC);
     writeFileSync(path.join(dir, 'exec-doc.policy.yaml'), POLICY);
     for (const name of ['alice', 'bob', 'carol']) {
@@ -270,7 +262,7 @@ describe('security from the command line', () => {
 
 describe('a policy with an audit signing key', () => {
   it('signs the audit trail at the end of every run; verify checks the checkpoint with the public key', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-sign-'));
+    const dir = tempDir('exec-doc-sign-');
     writeFileSync(path.join(dir, 'doc.md'), '# D\n\n## Hello\n\n```bash {id=hello}\necho hello\n```\n');
     const env = { EXEC_DOC_STATE_DIR: path.join(dir, 'state') };
     expect((await cli(['keygen', 'audit', '--out', 'keys'], { cwd: dir, env })).exitCode).toBe(0);
@@ -288,7 +280,7 @@ describe('a policy with an audit signing key', () => {
 
 describe('secrets from the sources a policy names', () => {
   it('a command (no shell), a file, another variable; a failing command stops the run before anything runs', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-sources-'));
+    const dir = tempDir('exec-doc-sources-');
     const doc = `---
 exec-doc:
   params:

@@ -3,9 +3,9 @@
 // ids and audit filters (never outside the state folder, never a broken pattern). Seeded, so a
 // failure reproduces.
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../temp.js';
 import path from 'node:path';
-import os from 'node:os';
-import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { parseMeta } from '../../src/annotations/parse-meta.js';
 import { renderPlaceholders } from '../../src/placeholders/index.js';
 import { RunStore } from '../../src/runner/state.js';
@@ -146,8 +146,8 @@ describe('fuzzing', () => {
       expect(() => new RunStore(state, id), id).toThrow();
     expect(accepted).toBeGreaterThan(0);
     // A run folder that is a symbolic link (to anywhere) is refused.
-    const real = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-elsewhere-'));
-    const linked = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-state-'));
+    const real = tempDir('exec-doc-elsewhere-');
+    const linked = tempDir('exec-doc-state-');
     mkdirSync(path.join(linked, 'runs'));
     symlinkSync(real, path.join(linked, 'runs', 'r1'));
     expect(() => new RunStore(linked, 'r1')).toThrow(/is a symbolic link/);

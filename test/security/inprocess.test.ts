@@ -2,8 +2,8 @@
 // that their code is measured by coverage: keys, tokens, plan's access summary, approvals, runs
 // with secrets from every source, and the audit commands, with their refusals.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { tempDir } from '../temp.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { captureIo } from '../helpers.js';
@@ -33,7 +33,7 @@ async function exec(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code
 }
 
 describe('security commands in process', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-inproc-'));
+  const dir = tempDir('exec-doc-inproc-');
   const at = (...p: string[]) => path.join(dir, ...p);
   const doc = `${at('doc.md')}#change`;
   const state = ['--state-dir', at('state')];

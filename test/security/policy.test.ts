@@ -2,8 +2,8 @@
 // rule allows it, groups, tags, targets by host), which file applies; identity tokens and
 // approvals: forged, tampered, replayed, expired, self-approved — each refused with its reason.
 import { describe, expect, it } from 'vitest';
-import { chmodSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { tempDir } from '../temp.js';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createPrivateKey } from 'node:crypto';
 import { choosePolicyFile, classifyTarget, decide, globMatch, type Policy } from '../../src/security/policy.js';
@@ -24,7 +24,7 @@ function workspace(policyText: string): {
   policy: Policy;
   keys: Record<string, ReturnType<typeof createPrivateKey>>;
 } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-policy-'));
+  const dir = tempDir('exec-doc-policy-');
   mkdirSync(path.join(dir, 'keys'));
   const keys: Record<string, ReturnType<typeof createPrivateKey>> = {};
   for (const name of ['alice', 'bob', 'carol', 'ci-bot']) {
@@ -182,7 +182,7 @@ roles:
 members:
   alice: [operater]
 `;
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-policy-'));
+    const dir = tempDir('exec-doc-policy-');
     const file = path.join(dir, 'exec-doc.policy.yaml');
     writeFileSync(file, bad);
     let error: Error & { details?: string[] } = new Error();
@@ -201,7 +201,7 @@ members:
   });
 
   it('finds semantic problems: unknown roles and targets, with suggestions', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-policy-'));
+    const dir = tempDir('exec-doc-policy-');
     const file = path.join(dir, 'exec-doc.policy.yaml');
     writeFileSync(
       file,
@@ -220,7 +220,7 @@ members:
   });
 
   it('refuses a policy that group or others can change', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-policy-'));
+    const dir = tempDir('exec-doc-policy-');
     const file = path.join(dir, 'exec-doc.policy.yaml');
     writeFileSync(file, 'version: 1\n');
     chmodSync(file, 0o666);
@@ -294,7 +294,7 @@ members:
       target: prod,
       tags: ['database'],
     };
-    const usedDir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-used-'));
+    const usedDir = tempDir('exec-doc-used-');
     const context = { policy, runner: os_('alice'), subject, usedDir, runId: 'run-1' };
     const approve = (over: Partial<Parameters<typeof issueApproval>[0]> = {}) =>
       issueApproval({ approver: 'bob', key: keys.bob!, subject, ttlMs: 3_600_000, ...over });

@@ -1,8 +1,9 @@
 // Keys, statements and identities at their edges: files that are not keys, keys of another kind,
 // keys others can read; statements that are not statements; the OS identity and token files.
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../temp.js';
 import { generateKeyPairSync, createPrivateKey, createPublicKey } from 'node:crypto';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -25,7 +26,7 @@ import { execFileSync } from 'node:child_process';
 import { checkApproval, issueApproval, paramsDigest, requireApproval } from '../../src/security/approvals.js';
 import { classifyTarget, type Policy } from '../../src/security/policy.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-doc-signing-'));
+const dir = tempDir('exec-doc-signing-');
 const file = (name: string, content: string, mode = 0o600) => {
   const p = path.join(dir, name);
   writeFileSync(p, content, { mode });
