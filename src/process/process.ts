@@ -1,7 +1,9 @@
 // Runs one process for a step: output streamed as it comes, a timeout and an abort signal
 // that kill the whole tree (SIGTERM, then SIGKILL after a grace period).
 import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import { killTree } from './kill-tree.js';
+import { launcher } from './launcher.js';
 
 export const KILL_GRACE_MS = 2000;
 
@@ -37,33 +39,29 @@ export const MAX_CAPTURE_CHARS = 16 * 1024 * 1024;
 export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
   const started = performance.now();
   const captured = { stdout: '', stderr: '' };
-  // Node's spawn rather than execa: execa costs ~1 ms more per process (measured 4.4 vs 3.4 ms for
-  // `bash -c`), which alone would break the runner's overhead budget; timeouts and tree-kill are
-  // handled here anyway. `detached` puts the step in a process group of its own.
-  const child = spawn(options.file, options.args, {
-    cwd: options.cwd,
-    env: options.env,
-    detached: true,
-    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
-  });
-  for (const stream of ['stdout', 'stderr'] as const) {
-    child[stream].setEncoding('utf8');
-    child[stream].on('data', (chunk: string) => {
-      if (captured[stream].length < MAX_CAPTURE_CHARS) captured[stream] += chunk;
-      options.onOutput(stream, chunk);
-    });
-  }
-  const pid = child.pid;
-  if (pid !== undefined) options.onSpawn?.(pid);
-
+  const output = (stream: 'stdout' | 'stderr', text: string): void => {
+    if (text.length === 0) return;
+    if (captured[stream].length < MAX_CAPTURE_CHARS) captured[stream] += text;
+    options.onOutput(stream, text);
+  };
+  let pid: number | undefined;
   let timedOut = false;
   let interrupted = false;
+  let stopping = false;
   let known: number[] = [];
   let forceTimer: NodeJS.Timeout | undefined;
+  // Asked for before the process exists (a launcher reports its pid a moment later): done on start.
   const stop = (): void => {
+    stopping = true;
     if (pid === undefined || forceTimer) return;
-    known = killTree(pid, 'SIGTERM');
-    forceTimer = setTimeout(() => killTree(pid, 'SIGKILL', known), KILL_GRACE_MS);
+    const leader = pid;
+    known = killTree(leader, 'SIGTERM');
+    forceTimer = setTimeout(() => killTree(leader, 'SIGKILL', known), KILL_GRACE_MS);
+  };
+  const onStart = (p: number): void => {
+    pid = p;
+    options.onSpawn?.(p);
+    if (stopping) stop();
   };
   // A background block has no timeout of its own (Infinity): it runs until the run stops it.
   const timer = Number.isFinite(options.timeoutMs)
@@ -80,12 +78,7 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   return new Promise((resolve) => {
-    let spawnError: string | undefined;
-    child.on('error', (error) => {
-      spawnError = error.message;
-    });
-    // 'close' comes after the process exited and its output streams ended.
-    child.on('close', (code, signal) => {
+    const finish = (code: number | null, signal: string | null, spawnError?: string): void => {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       if (forceTimer) {
@@ -95,7 +88,7 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       }
       const result: ProcessResult = {
         exitCode: code,
-        signal: signal ?? null,
+        signal,
         timedOut,
         interrupted,
         durationMs: Math.round(performance.now() - started),
@@ -104,6 +97,56 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       };
       if (spawnError !== undefined) result.spawnError = spawnError;
       resolve(result);
+    };
+    const viaNode = (): void => spawnWithNode(options, { output, onStart, finish });
+    const fast = (options.stdin ?? 'ignore') === 'ignore' ? launcher() : undefined;
+    if (!fast) return viaNode();
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    fast.launch(options, {
+      onStart,
+      onError: (code) => finish(null, null, `spawn ${options.file} ${code}`),
+      onOutput: (stream, chunk) => output(stream, decoders[stream].write(chunk)),
+      onExit: (code, signal) => {
+        output('stdout', decoders.stdout.end());
+        output('stderr', decoders.stderr.end());
+        finish(code, signal);
+      },
+      onLost: (reason) => {
+        // Nothing ran yet: Node starts it instead. Once running, its output is no longer read, so
+        // it is stopped rather than left to run unwatched.
+        if (pid === undefined) return viaNode();
+        stop();
+        finish(null, null, reason);
+      },
     });
   });
+}
+
+interface Sink {
+  output(stream: 'stdout' | 'stderr', text: string): void;
+  onStart(pid: number): void;
+  finish(code: number | null, signal: string | null, spawnError?: string): void;
+}
+
+function spawnWithNode(options: ProcessOptions, sink: Sink): void {
+  // Node's spawn rather than execa: execa costs ~1 ms more per process (measured 4.4 vs 3.4 ms for
+  // `bash -c`); timeouts and tree-kill are handled here anyway. `detached` puts the step in a
+  // process group of its own.
+  const child = spawn(options.file, options.args, {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true,
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    child[stream].setEncoding('utf8');
+    child[stream].on('data', (chunk: string) => sink.output(stream, chunk));
+  }
+  if (child.pid !== undefined) sink.onStart(child.pid);
+  let spawnError: string | undefined;
+  child.on('error', (error) => {
+    spawnError = error.message;
+  });
+  // 'close' comes after the process exited and its output streams ended.
+  child.on('close', (code, signal) => sink.finish(code, signal ?? null, spawnError));
 }

@@ -92,6 +92,7 @@ const SHELL_RUN = [
   'plan/plan.js',
   'plan/rehearsal.js',
   'process/kill-tree.js',
+  'process/launcher.js',
   'process/process.js',
   'report/format.js',
   'report/summary.js',
