@@ -92,7 +92,7 @@ async function runnerOverhead(rounds: number): Promise<void> {
     (_, i) => `bash -e -o pipefail -c '${stepCommand(i)}' > /dev/null`,
   ).join('\n');
 
-  const inProcess = { baseline: [] as number[], execDoc: [] as number[] };
+  const inProcess = { baseline: [] as number[], execDoc: [] as number[], nodeSpawn: [] as number[] };
   const endToEnd = { baseline: [] as number[], execDoc: [] as number[] };
   // Warm up both paths once (JIT, page cache).
   await bashOneByOne();
@@ -115,6 +115,12 @@ async function runnerOverhead(rounds: number): Promise<void> {
       inProcess.baseline.push(await time(bashOneByOne));
     }
     perRound.push(inProcess.execDoc[round]! / inProcess.baseline[round]!);
+    // The same run with steps spawned by Node rather than the launcher (EXEC_DOC_LAUNCHER=spawn).
+    const launcherSetting = process.env.EXEC_DOC_LAUNCHER;
+    process.env.EXEC_DOC_LAUNCHER = 'spawn';
+    inProcess.nodeSpawn.push(await time(execDocRun));
+    if (launcherSetting === undefined) delete process.env.EXEC_DOC_LAUNCHER;
+    else process.env.EXEC_DOC_LAUNCHER = launcherSetting;
     if (process.env.BENCH_SKIP_E2E) continue;
     endToEnd.baseline.push(await time(() => spawnSync('bash', ['-c', shellLoop], { stdio: 'ignore' })));
     endToEnd.execDoc.push(
@@ -133,6 +139,14 @@ async function runnerOverhead(rounds: number): Promise<void> {
   say(
     `  in process   bash -c one by one ${ms(median(inProcess.baseline))}  exec-doc runSection ${ms(median(inProcess.execDoc))}  median per-round ratio ${ratio.toFixed(3)}x (ratio of medians ${(median(inProcess.execDoc) / median(inProcess.baseline)).toFixed(3)}x)  (target <= 1.15x) ${ratio <= 1.15 ? 'PASS' : 'FAIL'}`,
   );
+  const spawnRatio = median(inProcess.nodeSpawn) / median(inProcess.baseline);
+  say(
+    `  in process   steps spawned by Node instead of the launcher ${ms(median(inProcess.nodeSpawn))}  ratio of medians ${spawnRatio.toFixed(3)}x`,
+  );
+  figures.push([
+    `runner overhead in process with Node's spawn instead of the launcher (EXEC_DOC_LAUNCHER=spawn)`,
+    `${spawnRatio.toFixed(2)}×`,
+  ]);
   const e2e = median(endToEnd.execDoc) / median(endToEnd.baseline);
   figures.push([
     `runner overhead in process: ${STEPS} trivial steps vs bash -c one by one (target ≤ 1.15×)`,

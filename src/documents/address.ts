@@ -7,7 +7,7 @@ import { ExecDocError, formatDiagnostic } from '../errors/exec-doc-error.js';
 import { closest } from '../util/edit-distance.js';
 import { docIdFromPath, stripNumberPrefixes } from '../model/doc-id.js';
 import type { LoadOptions } from './load.js';
-import { loadCorpusEntries, type CorpusOptions } from './corpus.js';
+import { loadCorpusEntries, loadMatchingDocuments, type CorpusOptions } from './corpus.js';
 import { blockSelection, documentTags, tagSelection } from './select.js';
 
 /** What to run of the section: the blocks carrying one of these tags (`--tag`). */
@@ -34,23 +34,40 @@ export async function resolveSection(address: string, options: CorpusOptions & S
   return narrow(found, fragment, options.tags);
 }
 
+/** Whether `address` names the section at `sectionAddress` (`<docId>/<slug>`) of the document `file`. */
+function names(address: string, sectionAddress: string, file: string, docsRoot: string): boolean {
+  const cut = sectionAddress.lastIndexOf('/');
+  const docId = sectionAddress.slice(0, cut);
+  const slug = sectionAddress.slice(cut + 1);
+  if (!address.includes('/')) return slug === address;
+  // Every alias ends with the slug: most sections are ruled out before any id is computed.
+  if (!address.endsWith(`/${slug}`)) return false;
+  // The short id is the address; the file's own id (and without number prefixes) stays an alias,
+  // so addresses written before a document got an `id:` keep working.
+  const fileId = fileDocId(file, docsRoot);
+  return [
+    sectionAddress,
+    `${stripNumberPrefixes(docId)}/${slug}`,
+    `${fileId}/${slug}`,
+    `${stripNumberPrefixes(fileId)}/${slug}`,
+  ].includes(address);
+}
+
 async function resolveInCorpus(address: string, options: CorpusOptions): Promise<Resolved> {
+  const wanted = (sectionAddress: string, file: string) => names(address, sectionAddress, file, options.docsRoot);
+  // Warm cache: only the document holding the section is parsed (agents plan one section of a large guide).
+  const quick = loadMatchingDocuments(options, wanted);
+  const quickMatches = quick?.matches.flatMap((entry) =>
+    entry.doc.sections
+      .filter((section) => wanted(section.address, entry.path))
+      .map((section) => ({ section, document: entry.doc, path: entry.path })),
+  );
+  if (quickMatches?.length === 1) return checked(quickMatches[0]!);
   const entries = await loadCorpusEntries(options);
   const all = entries.flatMap((entry) =>
     entry.doc.sections.map((section) => ({ section, document: entry.doc, path: entry.path })),
   );
-  const matches = all.filter(({ section, path: file }) => {
-    // The short id is the address; the file's own id (and without number prefixes) stays an alias,
-    // so addresses written before a document got an `id:` keep working.
-    const fileId = fileDocId(file, options.docsRoot);
-    const aliases = [
-      section.address,
-      `${stripNumberPrefixes(section.docId)}/${section.slug}`,
-      `${fileId}/${section.slug}`,
-      `${stripNumberPrefixes(fileId)}/${section.slug}`,
-    ];
-    return aliases.includes(address) || (!address.includes('/') && section.slug === address);
-  });
+  const matches = all.filter(({ section, path: file }) => wanted(section.address, file));
   if (matches.length === 1) return checked(matches[0]!);
   if (matches.length > 1) {
     throw new ExecDocError('E_UNKNOWN_SECTION', `\`${address}\` names ${matches.length} sections; say which one`, {

@@ -4,7 +4,7 @@
 // is all `list` reads, so listing a large guide stays fast.
 import { walkFiles } from '../util/walk-files.js';
 import { projectRoot } from '../util/project-root.js';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DocumentRunbooks } from '../model/types.js';
@@ -61,13 +61,100 @@ export async function loadCorpusEntries(
   };
   await Promise.all(Array.from({ length: 8 }, worker));
   if (options.cacheFile && changed) {
-    writeAtomic(options.cacheFile, JSON.stringify(next), 0o600);
-    const index: CacheFile<DocumentSummary> = { format: CACHE_FORMAT, fingerprint, entries: {} };
+    // The same JSON as JSON.stringify(next), written piece by piece so that the index can say
+    // where each document's runbooks are: `plan` and `run` of one section parse only that slice.
+    const writeId = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const parts = [
+      `{"format":${CACHE_FORMAT},"writeId":${JSON.stringify(writeId)},"fingerprint":${JSON.stringify(fingerprint)},"entries":{`,
+    ];
+    let bytes = Buffer.byteLength(parts[0]!);
+    const at: Record<string, [number, number]> = {};
+    Object.entries(next.entries).forEach(([file, entry], i) => {
+      const head = `${i > 0 ? ',' : ''}${JSON.stringify(file)}:{"mtimeMs":${JSON.stringify(entry.mtimeMs)},"size":${entry.size},"doc":`;
+      const doc = JSON.stringify(entry.doc);
+      const length = Buffer.byteLength(doc);
+      at[file] = [bytes + Buffer.byteLength(head), length];
+      bytes += Buffer.byteLength(head) + length + 1;
+      parts.push(head, doc, '}');
+    });
+    parts.push('}}');
+    writeAtomic(options.cacheFile, parts.join(''), 0o600);
+    const index: IndexFile = { format: CACHE_FORMAT, fingerprint, documentsWriteId: writeId, entries: {} };
     for (const [file, entry] of Object.entries(next.entries))
-      index.entries[file] = { mtimeMs: entry.mtimeMs, size: entry.size, doc: summarize(entry.doc) };
+      index.entries[file] = { mtimeMs: entry.mtimeMs, size: entry.size, doc: summarize(entry.doc), at: at[file]! };
     writeAtomic(indexFileOf(options.cacheFile), JSON.stringify(index), 0o600);
   }
   return files.map((file, i) => ({ path: file, doc: results[i]! }));
+}
+
+/** index.json: each document's summary, and where its runbooks are in documents.json. */
+interface IndexFile {
+  format: number;
+  fingerprint: string;
+  /** The documents.json these offsets belong to (both files are replaced on every change). */
+  documentsWriteId: string;
+  entries: Record<string, { mtimeMs: number; size: number; doc: DocumentSummary; at: [number, number] }>;
+}
+
+/** The index's summaries when every document is unchanged since it was written; undefined otherwise. */
+function freshIndex(options: CorpusOptions): { index: IndexFile; files: string[] } | undefined {
+  if (!options.cacheFile) return undefined;
+  const index = readCache<DocumentSummary>(indexFileOf(options.cacheFile), extractorFingerprint(options)) as
+    IndexFile | undefined;
+  const files = discoverDocuments(options.docsRoot);
+  if (!index || files.length !== Object.keys(index.entries).length) return undefined;
+  for (const file of files) {
+    const entry = index.entries[file];
+    if (!entry) return undefined;
+    const stat = statSync(file);
+    if (entry.mtimeMs !== stat.mtimeMs || entry.size !== stat.size) return undefined;
+  }
+  return { index, files };
+}
+
+/**
+ * The documents whose sections `wanted` accepts (given each section's address and the document's
+ * path), read from the warm cache without parsing the others; undefined when the cache cannot say
+ * (missing, stale, or written by an older exec-doc): then the caller loads the whole corpus.
+ */
+export function loadMatchingDocuments(
+  options: CorpusOptions,
+  wanted: (address: string, file: string) => boolean,
+): { matches: Array<{ path: string; doc: DocumentRunbooks }> } | undefined {
+  const fresh = freshIndex(options);
+  if (!fresh || typeof fresh.index.documentsWriteId !== 'string') return undefined;
+  const files = fresh.files.filter((file) =>
+    fresh.index.entries[file]!.doc.sections.some((s) => wanted(s.address, file)),
+  );
+  if (files.length === 0) return { matches: [] };
+  // Only the header and the matching documents' slices are read, not the whole file.
+  let fd: number;
+  try {
+    fd = openSync(options.cacheFile!, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const read = (offset: number, length: number): string => {
+      const buffer = Buffer.alloc(length);
+      const got = readSync(fd, buffer, 0, length, offset);
+      return buffer.toString('utf8', 0, got);
+    };
+    if (!read(0, 512).includes(`"writeId":${JSON.stringify(fresh.index.documentsWriteId)},`)) return undefined;
+    const matches: Array<{ path: string; doc: DocumentRunbooks }> = [];
+    for (const file of files) {
+      const [offset, length] = fresh.index.entries[file]!.at ?? [];
+      if (typeof offset !== 'number' || typeof length !== 'number') return undefined;
+      try {
+        matches.push({ path: file, doc: JSON.parse(read(offset, length)) as DocumentRunbooks });
+      } catch {
+        return undefined;
+      }
+    }
+    return { matches };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The guide's sections, sorted by address, from the index cache when every file is unchanged. */
@@ -81,19 +168,8 @@ export async function loadIndex(
     errors: summaries.reduce((n, s) => n + s.errors, 0),
     warnings: summaries.reduce((n, s) => n + s.warnings, 0),
   });
-  if (options.cacheFile) {
-    const index = readCache<DocumentSummary>(indexFileOf(options.cacheFile), extractorFingerprint(options));
-    const files = discoverDocuments(options.docsRoot);
-    if (index && files.length === Object.keys(index.entries).length) {
-      const hits = files.map((file) => {
-        const entry = index.entries[file];
-        if (!entry) return undefined;
-        const stat = statSync(file);
-        return entry.mtimeMs === stat.mtimeMs && entry.size === stat.size ? entry.doc : undefined;
-      });
-      if (hits.every((h) => h !== undefined)) return combine(hits as DocumentSummary[]);
-    }
-  }
+  const fresh = freshIndex(options);
+  if (fresh) return combine(fresh.files.map((file) => fresh.index.entries[file]!.doc));
   return combine((await loadCorpus(options)).map(summarize));
 }
 

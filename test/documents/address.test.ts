@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resolveSection } from '../../src/documents/address.js';
+import { loadCorpusEntries, loadMatchingDocuments } from '../../src/documents/corpus.js';
 import { cli, tempDir } from '../helpers.js';
 
 function guide(): { docsRoot: string; dir: string } {
@@ -120,5 +121,73 @@ describe('the document cache', () => {
     }
     expect(parts.some((p) => p?.includes('remark-exec-doc'))).toBe(true);
     expect(parts).toContain('package-lock.json');
+  });
+});
+
+describe('resolving one section from the warm cache', () => {
+  const addresses = [
+    '400_guide/upgrade',
+    'guide/upgrade',
+    'db/schema/only-here',
+    'db/migrations/only-here',
+    'only-here',
+  ];
+
+  it('finds the same sections as a full load, reading only the document that holds them', async () => {
+    const { docsRoot, dir } = guide();
+    const cacheFile = path.join(dir, '.exec-doc', 'cache', 'documents.json');
+    const cold = await Promise.all(addresses.map((a) => resolveSection(a, { docsRoot })));
+    await loadCorpusEntries({ docsRoot, cacheFile }); // warms the cache
+    const warm = await Promise.all(addresses.map((a) => resolveSection(a, { docsRoot, cacheFile })));
+    expect(warm.map((r) => [r.section, r.path])).toEqual(cold.map((r) => [r.section, r.path]));
+    const quick = loadMatchingDocuments({ docsRoot, cacheFile }, (address) => address === 'db/schema/only-here');
+    expect(quick?.matches.map((m) => path.relative(docsRoot, m.path))).toEqual([path.join('db', 'migrations.mdx')]);
+    expect(quick?.matches[0]!.doc).toEqual(cold[2]!.document);
+    // What the quick path cannot settle goes the full way: ambiguity, errors, unknown names.
+    await expect(resolveSection('shared-name', { docsRoot, cacheFile })).rejects.toMatchObject({
+      code: 'E_UNKNOWN_SECTION',
+    });
+    await expect(resolveSection('broken/bad', { docsRoot, cacheFile })).rejects.toMatchObject({ code: 'E_DOCUMENT' });
+    await expect(resolveSection('guide/upgrad', { docsRoot, cacheFile })).rejects.toMatchObject({
+      code: 'E_UNKNOWN_SECTION',
+    });
+  });
+
+  it('is not used when the document changed, or the runbooks file is not the one the index was written with', async () => {
+    const { docsRoot, dir } = guide();
+    const cacheFile = path.join(dir, '.exec-doc', 'cache', 'documents.json');
+    await loadCorpusEntries({ docsRoot, cacheFile });
+    const wanted = (address: string) => address === '400_guide/upgrade';
+    expect(loadMatchingDocuments({ docsRoot, cacheFile }, wanted)?.matches).toHaveLength(1);
+    // Another writer replaced documents.json (its index not yet): offsets would point elsewhere.
+    const text = readFileSync(cacheFile, 'utf8');
+    writeFileSync(cacheFile, text.replace(/"writeId":"[^"]+"/, '"writeId":"someone-else"'));
+    expect(loadMatchingDocuments({ docsRoot, cacheFile }, wanted)).toBeUndefined();
+    writeFileSync(cacheFile, text.slice(0, 200));
+    expect(loadMatchingDocuments({ docsRoot, cacheFile }, wanted)).toBeUndefined();
+    writeFileSync(cacheFile, text);
+    expect(loadMatchingDocuments({ docsRoot, cacheFile }, wanted)?.matches).toHaveLength(1);
+    // The document changed since: the index is stale, and resolving reads the new text.
+    const file = path.join(docsRoot, '400_guide.md');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('## Upgrade\n\n```bash {id=a', '## Upgrade\n\n```bash {id=renamed'),
+    );
+    expect(loadMatchingDocuments({ docsRoot, cacheFile }, wanted)).toBeUndefined();
+    const r = await resolveSection('400_guide/upgrade', { docsRoot, cacheFile });
+    expect(r.section.steps.map((s) => s.id)).toEqual(['renamed']);
+    expect(loadMatchingDocuments({ docsRoot, cacheFile }, wanted)?.matches[0]!.doc.sections[0]!.steps[0]!.id).toBe(
+      'renamed',
+    );
+  });
+
+  it('writes the runbooks file as the JSON it always was', async () => {
+    const { docsRoot, dir } = guide();
+    const cacheFile = path.join(dir, '.exec-doc', 'cache', 'documents.json');
+    const docs = await loadCorpusEntries({ docsRoot, cacheFile });
+    const parsed = JSON.parse(readFileSync(cacheFile, 'utf8')) as { entries: Record<string, { doc: unknown }> };
+    expect(Object.fromEntries(Object.entries(parsed.entries).map(([f, e]) => [f, e.doc]))).toEqual(
+      Object.fromEntries(docs.map((d) => [d.path, d.doc])),
+    );
   });
 });
