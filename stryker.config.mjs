@@ -28,6 +28,10 @@ export default {
     'src/results/record.ts',
     'src/runner/state.ts',
     'src/events/emitter.ts',
+    // Starting and stopping a step's processes (issue 20's kill-tree; the launcher).
+    'src/process/process.ts',
+    'src/process/launcher.ts',
+    'src/process/kill-tree.ts',
   ],
   // Not copied into the sandbox: local runs' state (symlinks to folders), the site's builds, reports.
   ignorePatterns: ['.exec-doc', 'build', '.docusaurus', 'test-results'],

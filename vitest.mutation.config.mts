@@ -20,6 +20,7 @@ export default defineConfig({
       'test/results/record.test.ts',
       'test/runner/state.test.ts',
       'test/runner/last-seq.test.ts',
+      'test/process/process.test.ts',
     ],
     testTimeout: 60_000,
   },

@@ -26,11 +26,12 @@ import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 
 const SCRIPT = String.raw`
-use strict; use warnings; use POSIX ();
+use strict; use warnings; use POSIX (); use Fcntl ();
 $0 = 'exec-doc launcher';
 binmode STDIN; binmode STDOUT;
 my (%kids, %byfd, $in); $in = ''; my $open_in = 1;
 pipe(my $wake_r, my $wake_w) or die "pipe: $!";
+fcntl($wake_w, Fcntl::F_SETFL(), Fcntl::O_NONBLOCK()) or die "fcntl: $!";
 $SIG{CHLD} = sub { syswrite($wake_w, 'x'); };
 sub out { my $s = shift; my $off = 0;
   while ($off < length $s) { my $n = syswrite(STDOUT, $s, length($s) - $off, $off);

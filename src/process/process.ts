@@ -99,7 +99,11 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       resolve(result);
     };
     const viaNode = (): void => spawnWithNode(options, { output, onStart, finish });
-    const fast = (options.stdin ?? 'ignore') === 'ignore' ? launcher() : undefined;
+    // A NUL cannot be passed to a program: Node's spawn refuses it with its own error.
+    const nul = [options.file, options.cwd, ...options.args, ...Object.entries(options.env).flat()].some((v) =>
+      v.includes('\0'),
+    );
+    const fast = (options.stdin ?? 'ignore') === 'ignore' && !nul ? launcher() : undefined;
     if (!fast) return viaNode();
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     fast.launch(options, {

@@ -111,6 +111,11 @@ describe.each(['launcher', 'spawn'])('a step process (%s)', (mode) => {
     expect(denied.spawnError).toMatch(/ EACCES$/);
   });
 
+  it('refuses a NUL in what a program is given, as Node does, without starting anything', async () => {
+    await expect(bash('true', { env: { PATH, X: 'a\0b' } })).rejects.toThrow(/null bytes/);
+    await expect(bash('echo a\0b')).rejects.toThrow(/null bytes/);
+  });
+
   it('reports a signal that ended it', async () => {
     const r = await bash('kill -KILL $$');
     expect([r.exitCode, r.signal]).toEqual([null, 'SIGKILL']);
