@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runProcess, type ProcessOptions } from '../../src/process/process.js';
 import { launcher } from '../../src/process/launcher.js';
-import { isSameProcessAlive } from '../../src/process/kill-tree.js';
+import { isProcessOfRun, isSameProcessAlive } from '../../src/process/kill-tree.js';
 import { tempDir } from '../temp.js';
 
 const PATH = process.env.PATH ?? '/usr/bin:/bin';
@@ -31,7 +31,7 @@ const waitUntil = async (condition: () => boolean, ms = 5000): Promise<void> => 
   }
 };
 
-describe.each(['launcher', 'spawn'])('a step process (%s)', (mode) => {
+describe.each(['launcher', 'spawn'])('a step process started by %s', (mode) => {
   const saved = process.env.EXEC_DOC_LAUNCHER;
   beforeEach(() => {
     process.env.EXEC_DOC_LAUNCHER = mode === 'spawn' ? 'spawn' : '';
@@ -131,6 +131,39 @@ describe.each(['launcher', 'spawn'])('a step process (%s)', (mode) => {
     expect(Date.now() - started).toBeLessThan(5000);
     const bg = Number(readFileSync(pidFile, 'utf8'));
     await waitUntil(() => !isSameProcessAlive(bg, undefined));
+  });
+
+  it('on timeout, also stops a child that left for a session of its own, and one its parent left behind', async () => {
+    const dir = tempDir();
+    const moved = path.join(dir, 'moved.pid');
+    const orphan = path.join(dir, 'orphan.pid');
+    // setsid: a new session and group, found only by walking /proc from the step's pid. The
+    // subshell's sleep: reparented when the subshell exits, found only through the step's group.
+    // Their output goes elsewhere, so the step's pipes do not wait for them: only the kill ends them.
+    const started = Date.now();
+    const r = await bash(
+      `setsid sleep 30 > /dev/null 2>&1 & echo $! > ${moved}; ( sleep 30 > /dev/null 2>&1 & echo $! > ${orphan} ); sleep 30`,
+      { timeoutMs: 700 },
+    );
+    expect(r.timedOut).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const pids = [moved, orphan].map((f) => Number(readFileSync(f, 'utf8')));
+    expect(pids.every((pid) => pid > 1)).toBe(true);
+    await waitUntil(() => pids.every((pid) => !isSameProcessAlive(pid, undefined)));
+  });
+
+  it('a process carries its run id, and only a live one of that run is recognised', async () => {
+    const pids: number[] = [];
+    const onSpawn = (pid: number) => pids.push(pid);
+    const ended = await bash('true', { env: { PATH, EXEC_DOC_RUN_ID: 'run-a' }, onSpawn });
+    expect(ended.exitCode).toBe(0);
+    expect(isProcessOfRun(pids[0]!, 'run-a')).toBe(false);
+    const running = bash('sleep 5', { env: { PATH, EXEC_DOC_RUN_ID: 'run-b' }, timeoutMs: 3000, onSpawn });
+    // Its environment is the program's once the program runs (a moment after the pid is known).
+    await waitUntil(() => pids.length === 2 && isProcessOfRun(pids[1]!, 'run-b'));
+    expect([isProcessOfRun(pids[1]!, 'run-a'), isProcessOfRun(pids[1]!, 'run')]).toEqual([false, false]);
+    expect((await running).timedOut).toBe(true);
+    expect(isProcessOfRun(pids[1]!, 'run-b')).toBe(false);
   });
 
   it('an abort stops it and says interrupted; an abort before it starts stops it as soon as it exists', async () => {
