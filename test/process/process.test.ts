@@ -48,7 +48,10 @@ describe.each(['launcher', 'spawn'])('a step process started by %s', (mode) => {
   it('reports its exit code and keeps stdout and stderr apart, streamed as they come', async () => {
     const seen: Array<[string, string]> = [];
     const r = await bash('echo out; echo err >&2; exit 3', { onOutput: (s, t) => seen.push([s, t]) });
-    expect([r.exitCode, r.signal, r.timedOut, r.interrupted, r.spawnError]).toEqual([3, null, false, false, undefined]);
+    expect([r.exitCode, r.signal, r.timedOut, r.interrupted]).toEqual([3, null, false, false]);
+    expect('spawnError' in r).toBe(false);
+    expect(r.durationMs).toBeGreaterThanOrEqual(0);
+    expect(r.durationMs).toBeLessThan(10_000);
     expect([r.stdout, r.stderr]).toEqual(['out\n', 'err\n']);
     expect(seen.filter(([s]) => s === 'stdout').map(([, t]) => t)).toEqual(['out\n']);
   });
@@ -164,6 +167,28 @@ describe.each(['launcher', 'spawn'])('a step process started by %s', (mode) => {
     expect([isProcessOfRun(pids[1]!, 'run-a'), isProcessOfRun(pids[1]!, 'run')]).toEqual([false, false]);
     expect((await running).timedOut).toBe(true);
     expect(isProcessOfRun(pids[1]!, 'run-b')).toBe(false);
+  });
+
+  it('a program that ignores SIGTERM is killed after the grace period', async () => {
+    const started = Date.now();
+    const r = await bash('trap "" TERM; while :; do sleep 0.1; done', { timeoutMs: 300 });
+    expect(r.timedOut).toBe(true);
+    expect(r.signal).toBe('SIGKILL');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(Date.now() - started).toBeLessThan(6000);
+  }, 8000);
+
+  it('takes as long as the program ran', async () => {
+    const r = await bash('sleep 0.3');
+    expect(r.durationMs).toBeGreaterThanOrEqual(290);
+    expect(r.durationMs).toBeLessThan(5000);
+  });
+
+  it("a program reading exec-doc's own input (interactive) is started by Node itself", async () => {
+    const r = await bash('echo $PPID', { stdin: 'inherit' });
+    expect(Number(r.stdout)).toBe(process.pid);
+    const plain = await bash('echo $PPID');
+    expect(Number(plain.stdout) === process.pid).toBe(mode === 'spawn');
   });
 
   it('an abort stops it and says interrupted; an abort before it starts stops it as soon as it exists', async () => {
