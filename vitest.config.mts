@@ -20,6 +20,7 @@ const UNIT = [
   'test/guide-check/**/*.test.ts',
   'test/markdown.test.ts',
   'test/placeholders/render.test.ts',
+  'test/process/launcher.test.ts',
   'test/public-surface.test.ts',
   'test/report/**/*.test.ts',
   'test/results/**/*.test.ts',

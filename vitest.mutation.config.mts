@@ -21,6 +21,7 @@ export default defineConfig({
       'test/runner/state.test.ts',
       'test/runner/last-seq.test.ts',
       'test/process/process.test.ts',
+      'test/process/launcher.test.ts',
     ],
     testTimeout: 60_000,
   },

@@ -117,11 +117,56 @@ const SIGNAL_NAMES = new Map(
   Object.entries(osConstants.signals).map(([name, value]) => [value, name as NodeJS.Signals]),
 );
 
+/** One reply of the launcher. */
+export type Reply =
+  | { kind: 'S'; id: number; pid: number }
+  | { kind: 'E'; id: number; code: string }
+  | { kind: 'O'; id: number; stream: 'stdout' | 'stderr'; chunk: Buffer }
+  | { kind: 'X'; id: number; exitCode: number | null; signal: NodeJS.Signals | null };
+
+/** Splits the launcher's output into replies, whatever the boundaries of the chunks it arrives in. */
+export class ReplyReader {
+  private buffered: Buffer = Buffer.alloc(0);
+
+  /** The replies completed by `chunk`; an incomplete last one waits for the next chunk. */
+  read(chunk: Buffer): Reply[] {
+    let data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
+    const replies: Reply[] = [];
+    for (;;) {
+      const nl = data.indexOf(10);
+      if (nl < 0) break;
+      const head = data.toString('latin1', 0, nl).split(' ');
+      const id = Number(head[1]);
+      if (head[0] === 'O') {
+        const end = nl + 1 + Number(head[3]);
+        if (data.length < end) break;
+        const stream = head[2] === '1' ? 'stdout' : 'stderr';
+        replies.push({ kind: 'O', id, stream, chunk: data.subarray(nl + 1, end) });
+        data = data.subarray(end);
+        continue;
+      }
+      data = data.subarray(nl + 1);
+      if (head[0] === 'S') replies.push({ kind: 'S', id, pid: Number(head[2]) });
+      else if (head[0] === 'E')
+        replies.push({ kind: 'E', id, code: ERRNO_NAMES.get(Number(head[2])) ?? `errno ${head[2]}` });
+      else if (head[0] === 'X')
+        replies.push({
+          kind: 'X',
+          id,
+          exitCode: head[2] === '-' ? null : Number(head[2]),
+          signal: head[3] === '-' ? null : (SIGNAL_NAMES.get(Number(head[3])) ?? null),
+        });
+    }
+    this.buffered = Buffer.from(data);
+    return replies;
+  }
+}
+
 class Launcher {
   private readonly child: ChildProcess;
   private readonly pending = new Map<number, LaunchHandlers>();
   private nextId = 1;
-  private buffered: Buffer = Buffer.alloc(0);
+  private readonly reader = new ReplyReader();
   private dead = false;
   private complaint = '';
 
@@ -162,39 +207,23 @@ class Launcher {
   }
 
   private receive(chunk: Buffer): void {
-    let data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
-    for (;;) {
-      const nl = data.indexOf(10);
-      if (nl < 0) break;
-      const head = data.toString('latin1', 0, nl).split(' ');
-      const handlers = this.pending.get(Number(head[1]));
-      if (head[0] === 'O') {
-        const length = Number(head[3]);
-        if (data.length < nl + 1 + length) break;
-        handlers?.onOutput(head[2] === '1' ? 'stdout' : 'stderr', data.subarray(nl + 1, nl + 1 + length));
-        data = data.subarray(nl + 1 + length);
-        continue;
-      }
-      data = data.subarray(nl + 1);
+    for (const reply of this.reader.read(chunk)) {
+      const handlers = this.pending.get(reply.id);
       if (!handlers) continue;
-      if (head[0] === 'S') {
+      if (reply.kind === 'O') handlers.onOutput(reply.stream, reply.chunk);
+      else if (reply.kind === 'S') {
         // The process waits for this word before it runs the program: whatever the caller does
         // with the pid (a checkpoint naming it) is done before the step's code can do anything.
-        handlers.onStart(Number(head[2]));
-        const go = Buffer.from(`go\0${head[1]}`);
+        handlers.onStart(reply.pid);
+        const go = Buffer.from(`go\0${reply.id}`);
         this.child.stdin!.write(Buffer.concat([Buffer.from(`${go.length}\n`), go]));
-      } else if (head[0] === 'E' || head[0] === 'X') {
-        this.pending.delete(Number(head[1]));
+      } else {
+        this.pending.delete(reply.id);
         if (this.pending.size === 0) this.idle();
-        if (head[0] === 'E') handlers.onError(ERRNO_NAMES.get(Number(head[2])) ?? `errno ${head[2]}`);
-        else
-          handlers.onExit(
-            head[2] === '-' ? null : Number(head[2]),
-            head[3] === '-' ? null : (SIGNAL_NAMES.get(Number(head[3])) ?? null),
-          );
+        if (reply.kind === 'E') handlers.onError(reply.code);
+        else handlers.onExit(reply.exitCode, reply.signal);
       }
     }
-    this.buffered = data.length > 0 ? Buffer.from(data) : Buffer.alloc(0);
   }
 
   /** Processes under way keep exec-doc alive, as Node's own children would; an idle launcher does not. */
