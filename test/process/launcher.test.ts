@@ -67,5 +67,9 @@ describe('the launcher reply reader', () => {
     ]);
     expect(reader.read(Buffer.from(' -\n'))).toEqual([{ kind: 'X', id: 7, exitCode: 0, signal: null }]);
     expect(reader.read(Buffer.alloc(0))).toEqual([]);
+    // A chunk that ends exactly where a reply ends gives that reply at once (output is not held back).
+    expect(reader.read(Buffer.from('O 8 2 2\nhi'))).toEqual([
+      { kind: 'O', id: 8, stream: 'stderr', chunk: Buffer.from('hi') },
+    ]);
   });
 });
