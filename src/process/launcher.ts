@@ -201,11 +201,6 @@ class Launcher {
     this.child.stdin!.write(Buffer.concat([Buffer.from(`${payload.length}\n`), payload]));
   }
 
-  /** Closes the launcher's input: it exits once its processes have ended. */
-  close(): void {
-    this.child.stdin!.end();
-  }
-
   private receive(chunk: Buffer): void {
     for (const reply of this.reader.read(chunk)) {
       const handlers = this.pending.get(reply.id);
@@ -267,7 +262,7 @@ function findPerl(): string | null {
 }
 
 /** The launcher of this process, started on first use; undefined when processes are spawned by Node. */
-export function launcher(): Pick<Launcher, 'launch' | 'close'> | undefined {
+export function launcher(): Pick<Launcher, 'launch'> | undefined {
   if (process.env.EXEC_DOC_LAUNCHER === 'spawn' || process.platform !== 'linux') return undefined;
   if (current?.usable) return current;
   if (perlPath === undefined) perlPath = findPerl();
