@@ -81,7 +81,9 @@ while (1) {
     if (!defined $r) { die "read: $!" unless $!{EINTR} || $!{EAGAIN}; }
     elsif ($r == 0) { $open_in = 0; close(delete $_->{go}) for grep { $_->{go} } values %kids; }
     else { requests(); } }
-  for my $fd ($n > 0 ? keys %byfd : ()) {
+  # In the order the pipes were made: when a step wrote to stdout and then stderr, both ready in
+  # one round, stdout is relayed first (a hash's key order would be random).
+  for my $fd ($n > 0 ? sort { $a <=> $b } keys %byfd : ()) {
     next unless vec($rout, $fd, 1); my ($id, $s, $fh) = @{$byfd{$fd}};
     my $r = sysread($fh, my $buf, 65536);
     if (!defined $r) { next if $!{EINTR} || $!{EAGAIN}; $r = 0; }
