@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { Readable, Writable } from 'node:stream';
 import { extractFromSource } from '../src/documents/load.js';
 import { runSection, type RunOutcome, type RunSectionOptions } from '../src/runner/run.js';
+import { progressAtStart } from '../src/runner/state.js';
 import type { RunEvent } from '../src/events/types.js';
 import type { DocumentRunbooks } from '../src/model/types.js';
 
@@ -174,22 +175,8 @@ export function runStateFixture(overrides: Partial<import('../src/runner/state.j
     startedAt: '2026-01-01T00:00:00.000Z',
     params: {},
     secretParams: [],
-    handoff: {},
-    cursor: 0,
-    completed: [],
-    failure: null,
-    rollbackPending: [],
-    undone: [],
-    notUndone: [],
-    rollbackStartedAt: null,
-    verifyCursor: 0,
-    teardownCursor: 0,
-    current: null,
-    results: [],
-    postgres: null,
+    ...progressAtStart(),
     keepDb: false,
-    lastSeq: 0,
-    final: null,
   };
   return { ...state, ...overrides };
 }

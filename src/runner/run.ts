@@ -20,7 +20,7 @@ import { checkRequirements } from './requirements.js';
 import { executeStep, type BackgroundProcess, type StepContext } from './execute-step.js';
 import type { AskValue } from './prompt-env.js';
 import { fragmentOf } from '../documents/select.js';
-import { newRunId, RunStore, type RunState, type StepResult } from './state.js';
+import { newRunId, progressAtStart, RunStore, type RunState, type StepResult } from './state.js';
 import { isProcessOfRun, killTree } from '../process/kill-tree.js';
 import { reasons } from './reasons.js';
 import { MAX_RECORD_SAMPLES, openPostgresProbe, ResourceSampler, sampleIntervalMs, summarize } from './resources.js';
@@ -166,24 +166,10 @@ async function startRun(
     startedAt: new Date().toISOString(),
     params: Object.fromEntries(Object.entries(params.values).filter(([name]) => !secretNames.includes(name))),
     secretParams: secretNames,
-    handoff: {},
-    cursor: 0,
-    completed: [],
-    failure: null,
-    rollbackPending: [],
-    undone: [],
-    notUndone: [],
-    rollbackStartedAt: null,
-    verifyCursor: 0,
-    teardownCursor: 0,
-    current: null,
-    results: [],
-    postgres: null,
+    ...progressAtStart(),
     keepDb: options.keepDb ?? false,
     ...target,
     ...(plan.skippedFixtures.length > 0 ? { fixturesSkipped: true } : {}),
-    lastSeq: 0,
-    final: null,
   };
   const run = new Run({ plan, state, store, params, options, ...(checksConfig ? { checksConfig } : {}) });
   listenForAudit(run, plan, state.runId, options, grant);

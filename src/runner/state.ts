@@ -107,6 +107,44 @@ export interface RunState {
   final: { status: RunStatus; exitCode: number; finishedAt: string } | null;
 }
 
+/** A run's progress before its first step: nothing done, nothing to undo, no result. */
+export function progressAtStart(): Pick<
+  RunState,
+  | 'handoff'
+  | 'cursor'
+  | 'completed'
+  | 'failure'
+  | 'rollbackPending'
+  | 'undone'
+  | 'notUndone'
+  | 'rollbackStartedAt'
+  | 'verifyCursor'
+  | 'teardownCursor'
+  | 'current'
+  | 'results'
+  | 'postgres'
+  | 'lastSeq'
+  | 'final'
+> {
+  return {
+    handoff: {},
+    cursor: 0,
+    completed: [],
+    failure: null,
+    rollbackPending: [],
+    undone: [],
+    notUndone: [],
+    rollbackStartedAt: null,
+    verifyCursor: 0,
+    teardownCursor: 0,
+    current: null,
+    results: [],
+    postgres: null,
+    lastSeq: 0,
+    final: null,
+  };
+}
+
 export { newRunId } from '../model/run-id.js';
 
 const PHASES = new Set(['forward', 'rollback', 'verify', 'rollback-setup', 'teardown', 'done']);
