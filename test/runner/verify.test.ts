@@ -17,6 +17,8 @@ describe('expected output with ...', () => {
     ['start\n...\nend', 'start\nline 1\nline 2\nend'],
     ['...', 'anything at all\nover lines'],
     ['x', 'x   \n\n'],
+    ['version 1.5 (...)', 'version 1.5 (build 7)'],
+    ['[a+b]* ...', '[a+b]* c'],
   ])('%j matches %j', (want, got) => expect(outputMatches(exact(want), got)).toBe(true));
 
   it.each([
@@ -57,5 +59,14 @@ describe('output normalisation and regular expressions', () => {
       'output differs from the expected output (line 12); expected:\none\ntwo\ngot:\nline 1\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\n…',
     );
     expect(describeMismatch({ ...exact('^x$'), mode: 'regex' }, 'y\r\n')).toBe('output does not match /^x$/; got:\ny');
+    // Eight lines are shown whole, without the mark of a cut; so is one long line.
+    const eight = Array.from({ length: 8 }, (_, i) => `line ${i + 1}`).join('\n');
+    expect(describeMismatch({ ...exact('^x$'), mode: 'regex' }, eight)).toBe(
+      `output does not match /^x$/; got:\n${eight}`,
+    );
+    const long = 'a line of more than eight characters';
+    expect(describeMismatch({ ...exact('^x$'), mode: 'regex' }, long)).toBe(
+      `output does not match /^x$/; got:\n${long}`,
+    );
   });
 });

@@ -3,7 +3,7 @@
 // across two.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createLineMasker, createMasker, maskDeep } from '../../src/secrets/masker.js';
+import { connectionStringSecrets, createLineMasker, createMasker, maskDeep } from '../../src/secrets/masker.js';
 
 const PEM = [
   '-----BEGIN PRIVATE KEY-----',
@@ -99,5 +99,79 @@ describe('what is searched for', () => {
     expect(mask.needles).toContain('12345678');
     expect(mask.needles).not.toContain('short12');
     expect(mask('got key-line-one and key-line-two; 12345678 but short12')).toBe('got *** and ***; *** but short12');
+  });
+});
+
+describe('the pieces a stream releases', () => {
+  /** What each write (and the final flush) released, in order. */
+  function perWrite(secrets: string[], writes: string[], maxPendingChars?: number): string[][] {
+    let current: string[] = [];
+    const out: string[][] = [];
+    const stream = createLineMasker(createMasker(secrets), (t) => current.push(t), maxPendingChars);
+    for (const chunk of [...writes, null]) {
+      if (chunk === null) stream.flush();
+      else stream.write(chunk);
+      out.push(current);
+      current = [];
+    }
+    return out;
+  }
+
+  it('a partial line waits for its end, or until it is longer than the limit', () => {
+    expect(perWrite([], ['ab\ncd', 'ef\n'])).toEqual([['ab\n'], ['cdef\n'], []]);
+    // At the limit it still waits; past it, it is released.
+    expect(perWrite([], ['abcd', 'e'], 4)).toEqual([[], ['abcde'], []]);
+    expect(perWrite(['zzz'], ['abcdef'], 4)).toEqual([['abcdef'], []]);
+  });
+
+  it('past the limit, only a tail that can still become a secret waits', () => {
+    // `SECRET1` is the longest secret but one character: it waits, whole, for the next write.
+    expect(perWrite(['SECRET12'], ['abcdeSECRET1', '2 after\n'], 4)).toEqual([['abcde'], ['*** after\n'], []]);
+    // A tail that starts like a secret but cannot become one is released at once.
+    expect(perWrite(['SECRET12'], ['abcdeSx'], 4)).toEqual([['abcdeSx'], []]);
+    // A shorter secret complete at the end is masked at once, unless a longer one could extend it.
+    expect(perWrite(['SECRET12', 'ABCD'], ['xxxxABCD'], 4)).toEqual([['xxxx***'], []]);
+    expect(perWrite(['ABCDEFGH', 'ABCD'], ['xxxxABCD', 'EFGH\n'], 4)).toEqual([['xxxx'], ['***\n'], []]);
+  });
+});
+
+describe('what is searched for, exactly', () => {
+  it('a masker made with nothing hides nothing', () => {
+    const mask = createMasker();
+    expect(mask.size).toBe(0);
+    expect(mask('Stryker was here')).toBe('Stryker was here');
+  });
+
+  it('a one-line secret is matched as given, spaces included; a line of a multi-line one only loses a final CR', () => {
+    const mask = createMasker([' padded-secret-value ']);
+    expect(mask.needles).toEqual([' padded-secret-value ']);
+    expect(mask('x-padded-secret-value-y')).toBe('x-padded-secret-value-y');
+    expect(createMasker(['line-one\rinside\nline-two-long\r']).needles).toEqual([
+      'line-one\rinside\nline-two-long\r',
+      'line-one\rinside',
+      'line-two-long',
+    ]);
+  });
+
+  it('needles of the same length are in a fixed order, whatever the order they were given in', () => {
+    expect(createMasker(['bbbb', 'aaaa', 'cccc']).needles).toEqual(['aaaa', 'bbbb', 'cccc']);
+    expect(createMasker(['cccc', 'aaaa', 'bbbb']).needles).toEqual(['aaaa', 'bbbb', 'cccc']);
+  });
+
+  it('a connection string gives its password, as written and decoded, and a password parameter', () => {
+    expect(connectionStringSecrets('postgres://app:p%40ss@db:5432/main')).toEqual(['p%40ss', 'p@ss']);
+    expect(connectionStringSecrets('postgres://db/main?password=s3cret&user=app')).toEqual(['s3cret']);
+    expect(connectionStringSecrets('postgres://app@db/main')).toEqual([]);
+    expect(connectionStringSecrets('not a url')).toEqual([]);
+  });
+
+  it('maskDeep: the same value back when there is nothing to hide; numbers, booleans and null as they are', () => {
+    const value = { a: ['x'], b: 1 };
+    expect(maskDeep(value, createMasker())).toBe(value);
+    const mask = createMasker(['hidden']);
+    expect(maskDeep(5, mask)).toBe(5);
+    expect(maskDeep(null, mask)).toBe(null);
+    expect(maskDeep(true, mask)).toBe(true);
+    expect(maskDeep({ n: 2, list: ['a hidden b', 3] }, mask)).toEqual({ n: 2, list: ['a *** b', 3] });
   });
 });
