@@ -39,7 +39,7 @@ function migration(version: string, checksum = `sum-${version}`, repeatable = fa
     checksum,
     transactional: true,
     files: { up: `${version}.up.sql` },
-    format: 'exec-doc',
+    format: 'flyway',
     ...(repeatable ? { repeatable: true as const } : {}),
   };
 }
