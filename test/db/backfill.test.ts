@@ -191,3 +191,193 @@ describe('backfill atomicity', () => {
     expect(changed).toBe(recorded);
   });
 });
+
+describe('backfill settings, exactly', () => {
+  it('batches double while they are fast and full, up to the maximum, and halve while they are slow', async () => {
+    const { url } = await database(2_000);
+    const growing: number[] = [];
+    const grown = await backfill({
+      connectionString: url,
+      name: 'grow',
+      table: 'items',
+      set: 'touched = touched + 1',
+      batchSize: 100,
+      maxBatchSize: 400,
+      targetBatchMs: 600_000,
+      onProgress: (p) => growing.push(p.batchSize),
+    });
+    // 100 + 200 + 400 × 4 = 1,900 rows; the last 100 are a partial batch (not doubled after it).
+    expect(growing).toEqual([100, 200, 400, 400, 400, 400, 400]);
+    expect(grown).toMatchObject({ status: 'done', rowsDone: 2_000, rowsThisRun: 2_000, batches: 7, resumed: false });
+
+    const { url: url2 } = await database(40);
+    const shrinking: Array<[number, number]> = [];
+    await backfill({
+      connectionString: url2,
+      name: 'shrink',
+      table: 'items',
+      set: 'touched = touched + 1',
+      batchSize: 16,
+      targetBatchMs: 0,
+      onProgress: (p) => shrinking.push([p.batchSize, p.done]),
+    });
+    expect(shrinking.slice(0, 7)).toEqual([
+      [16, 16],
+      [8, 24],
+      [4, 28],
+      [2, 30],
+      [1, 31],
+      [1, 32],
+      [1, 33],
+    ]);
+    expect(shrinking.length).toBe(14);
+  });
+
+  it('progress: rows done, the total that matched at the start, and times that only grow', async () => {
+    const { url, query } = await database(1_000);
+    await query('update items set size = $$x$$ where id <= 400');
+    const seen: Array<{ done: number; total: number; lastBatchMs: number; elapsedMs: number; name: string }> = [];
+    const result = await backfill({
+      connectionString: url,
+      name: 'rest',
+      table: 'public.items',
+      set: SET,
+      where: 'size is null',
+      batchSize: 250,
+      maxBatchSize: 250,
+      sleepMs: 30,
+      onProgress: (p) => seen.push(p),
+    });
+    expect(seen.map((p) => [p.name, p.done, p.total])).toEqual([
+      ['rest', 250, 600],
+      ['rest', 500, 600],
+      ['rest', 600, 600],
+    ]);
+    for (const [i, p] of seen.entries()) {
+      expect(p.lastBatchMs).toBeGreaterThanOrEqual(0);
+      expect(p.elapsedMs).toBeGreaterThanOrEqual(i === 0 ? 0 : seen[i - 1]!.elapsedMs + 30);
+    }
+    // Three pauses of 30 ms: one after each batch.
+    expect(result.durationMs).toBeGreaterThanOrEqual(90);
+    expect(await query('select count(*)::int as n from items where touched = 1')).toEqual([{ n: 600 }]);
+  });
+
+  it('a finished job run again does nothing and says so; a stopped one resumes where it stopped', async () => {
+    const { url, query } = await database(600);
+    const controller = new AbortController();
+    const first = await backfill({
+      connectionString: url,
+      name: 'job',
+      table: 'items',
+      set: SET,
+      batchSize: 200,
+      maxBatchSize: 200,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
+    expect(first).toMatchObject({ status: 'paused', rowsDone: 200, rowsThisRun: 200, batches: 1, resumed: false });
+    const totals: number[] = [];
+    const second = await backfill({
+      connectionString: url,
+      name: 'job',
+      table: 'items',
+      set: SET,
+      batchSize: 200,
+      maxBatchSize: 200,
+      onProgress: (p) => totals.push(p.total),
+    });
+    expect(second).toMatchObject({ status: 'done', rowsDone: 600, rowsThisRun: 400, batches: 2, resumed: true });
+    expect(totals).toEqual([600, 600]);
+    const third = await backfill({ connectionString: url, name: 'job', table: 'items', set: SET });
+    expect(third).toEqual({
+      name: 'job',
+      status: 'done',
+      rowsDone: 600,
+      rowsThisRun: 0,
+      batches: 0,
+      durationMs: 0,
+      resumed: true,
+    });
+    expect(await query('select touched, count(*)::int as n from items group by touched')).toEqual([
+      { touched: 1, n: 600 },
+    ]);
+  });
+
+  it('resuming with any other setting is refused, naming the ones it was started with', async () => {
+    const { url, query } = await database(300);
+    await query('alter table items add column code text unique');
+    await query('update items set code = lpad(id::text, 6, $$0$$)');
+    const controller = new AbortController();
+    const start = { connectionString: url, name: 'job', table: 'items', set: SET, where: 'total > 5', batchSize: 100 };
+    await backfill({ ...start, signal: controller.signal, onProgress: () => controller.abort() });
+    const refusal =
+      'backfill `job` was started with other settings (table items, key id, set ' +
+      SET +
+      ', where total > 5); resume it with the same ones, or use a new --name';
+    await expect(backfill({ ...start, table: 'public.items' })).rejects.toThrow(refusal);
+    await expect(backfill({ ...start, set: 'touched = 2' })).rejects.toThrow(refusal);
+    await expect(backfill({ ...start, where: 'total > 6' })).rejects.toThrow(refusal);
+    await expect(backfill({ ...start, where: undefined })).rejects.toThrow(refusal);
+    await expect(backfill({ ...start, key: 'code' })).rejects.toThrow(refusal);
+    // The key it defaulted to, named: the same settings.
+    expect(await backfill({ ...start, key: 'id' })).toMatchObject({ status: 'done', resumed: true });
+
+    // Without a where clause, none is named; an empty one is the same as none.
+    const plain = { connectionString: url, name: 'plain', table: 'items', set: 'touched = touched', batchSize: 100 };
+    const stop = new AbortController();
+    await backfill({ ...plain, signal: stop.signal, onProgress: () => stop.abort() });
+    await expect(backfill({ ...plain, set: 'touched = 0' })).rejects.toThrow(
+      'backfill `plain` was started with other settings (table items, key id, set touched = touched); resume',
+    );
+    expect(await backfill({ ...plain, where: '' })).toMatchObject({ status: 'done', resumed: true });
+  });
+
+  it('walks by another unique column, in that column type’s order (text keys in text order)', async () => {
+    const { url, query } = await database(0);
+    await query('create table words (w text primary key, n int not null default 0)');
+    await query(`insert into words (w) select 'w' || g from generate_series(1, 250) g`);
+    const result = await backfill({
+      connectionString: url,
+      name: 'words',
+      table: 'words',
+      set: 'n = n + 1',
+      batchSize: 7,
+      maxBatchSize: 7,
+    });
+    expect(result).toMatchObject({ status: 'done', rowsDone: 250, batches: 36 });
+    expect(await query('select n, count(*)::int as c from words group by n')).toEqual([{ n: 1, c: 250 }]);
+    const last = await query("select last_key from exec_doc.backfills where name = 'words'");
+    expect(last).toEqual([{ last_key: 'w99' }]);
+  });
+
+  it('refuses names it cannot use, and records no job for them', async () => {
+    const { url, query } = await database(5);
+    await query('create table pair (a int, b int, primary key (a, b))');
+    const base = { connectionString: url, name: 'x', set: 'touched = 1' };
+    for (const table of ['items x', 'a.b.c', '1items', 'items;', ' items', 'items '])
+      await expect(backfill({ ...base, table })).rejects.toThrow(
+        `--table: \`${table}\` is not a table name (schema.table or table)`,
+      );
+    for (const key of ['id, total', 'id;', ' id', '"id"'])
+      await expect(backfill({ ...base, table: 'items', key })).rejects.toThrow(
+        `--key: \`${key}\` is not a column name`,
+      );
+    await expect(backfill({ ...base, table: 'items', key: 'nope' })).rejects.toThrow('items has no column nope');
+    await expect(backfill({ ...base, table: 'pair', set: 'a = a' })).rejects.toThrow(
+      'pair has a primary key of several columns; pass --key <unique column> to walk it by',
+    );
+    expect(await query("select to_regclass('exec_doc.backfills') is null as none")).toEqual([{ none: false }]);
+    expect(await query('select count(*)::int as n from exec_doc.backfills')).toEqual([{ n: 0 }]);
+  });
+
+  it('a database that never ran a backfill has no status to show', async () => {
+    const { url } = await database(1);
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      expect(await backfillStatus(c)).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  });
+});
