@@ -37,6 +37,13 @@ export default {
     'src/db/lock.ts',
     'src/db/backfill.ts',
     'src/db/snapshot.ts',
+    // Transaction handling: one migration script and its ledger change, all or nothing, lock_timeout retried.
+    'src/db/migrate.ts:261-356',
+    // The runner's resume and rollback paths (resume, rollback, reopening a stored run, what is
+    // undone and in which order) and its forward, rollback, verify and teardown loops.
+    'src/runner/run.ts:204-413',
+    'src/runner/run.ts:501-573',
+    'src/runner/run.ts:953-1073',
     // The guide checker: a rule that stops reporting lets a broken page be published.
     'src/guide-check/**/*.ts',
   ],

@@ -19,6 +19,7 @@ const UNIT = [
   'test/extract/**/*.test.ts',
   'test/guide-check/**/*.test.ts',
   'test/markdown.test.ts',
+  'test/mutation-config.test.ts',
   'test/placeholders/render.test.ts',
   'test/process/launcher.test.ts',
   'test/public-surface.test.ts',
