@@ -199,3 +199,45 @@ describe('the state journal', () => {
     expect(path.basename(store.logPath)).toBe('output.log');
   });
 });
+
+describe('the run lock', () => {
+  it('is taken by one live runner at a time: another is refused by pid, a dead holder is taken over', async () => {
+    const { spawn } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const { processStartTime } = await import('../../src/util/process-identity.js');
+    const { ExecDocError } = await import('../../src/errors/exec-doc-error.js');
+    const store = new RunStore(tempDir(), 'r1');
+    store.create();
+    const lockFile = path.join(store.dir, 'lock');
+    store.lock();
+    expect(JSON.parse(readFileSync(lockFile, 'utf8')).pid).toBe(process.pid);
+    // The same runner taking it again (resume after its own run) is not refused.
+    store.lock();
+    store.unlock();
+    expect(existsSync(lockFile)).toBe(false);
+
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve));
+      writeFileSync(lockFile, JSON.stringify({ pid: other.pid, startTime: processStartTime(other.pid!) ?? null }));
+      let error: unknown;
+      try {
+        store.lock();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ExecDocError);
+      expect((error as InstanceType<typeof ExecDocError>).code).toBe('E_RUN_LOCKED');
+      expect((error as Error).message).toBe(`Run \`r1\` is being executed by process ${other.pid}`);
+      expect((error as InstanceType<typeof ExecDocError>).details).toEqual([
+        'Wait for it to finish, or stop that process first.',
+      ]);
+    } finally {
+      other.kill('SIGKILL');
+    }
+    await new Promise((resolve) => other.once('exit', resolve));
+    store.lock();
+    expect(JSON.parse(readFileSync(lockFile, 'utf8')).pid).toBe(process.pid);
+    store.unlock();
+  });
+});
