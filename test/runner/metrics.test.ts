@@ -22,6 +22,13 @@ describe('readMetrics', () => {
     });
   });
 
+  it('a line of spaces only is blank too', () => {
+    expect(readMetrics(file('   \n{"name":"a","value":1}\n\t\n'))).toEqual({
+      metrics: [{ name: 'a', value: 1, unit: '' }],
+      problems: [],
+    });
+  });
+
   it('keeps the time of a series point', () => {
     expect(readMetrics(file('{"name":"loadTps","value":180,"unit":"tps","at":1795539164000}\n')).metrics).toEqual([
       { name: 'loadTps', value: 180, unit: 'tps', at: 1795539164000 },
@@ -36,6 +43,8 @@ describe('readMetrics', () => {
     ['not json', 'expected a JSON object such as {"name":"failedRequests","value":0,"unit":"requests"}'],
     ['[1,2]', 'expected a JSON object, got [1,2]'],
     ['null', 'expected a JSON object, got null'],
+    ['{"name":"latencyMs!","value":1}', 'expected "name" in lowerCamelCase (e.g. "p99Ms"), got "latencyMs!"'],
+    [`[${'1,'.repeat(40)}1]`, `expected a JSON object, got [${'1,'.repeat(19)}1`],
     ['{"name":"Bad name","value":1}', 'expected "name" in lowerCamelCase (e.g. "p99Ms"), got "Bad name"'],
     ['{"value":1}', 'expected "name" in lowerCamelCase (e.g. "p99Ms"), got undefined'],
     ['{"name":"x","value":"1"}', 'expected "value" to be a finite number for x, got "1"'],
