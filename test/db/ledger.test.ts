@@ -98,6 +98,20 @@ describe('the ledger table', () => {
     ]);
   });
 
+  it('made by this exec-doc, is left as it is: no lock that would wait for its readers', async () => {
+    const db = await server.database();
+    const c = await client(db.url);
+    await ensureLedger(c);
+    // Another runner reading the ledger, in a transaction still open.
+    const reader = await client(db.url, 'reader');
+    await reader.query('begin');
+    await reader.query(`select * from ${LEDGER_TABLE}`);
+    const again = await client(db.url);
+    await again.query(`set lock_timeout = '2s'`);
+    await ensureLedger(again);
+    await reader.query('rollback');
+  });
+
   it('is read back in version order, per ledger, with every field', async () => {
     const db = await server.database();
     const c = await client(db.url);
@@ -108,7 +122,9 @@ describe('the ledger table', () => {
     };
     await add(migration('10'), 12.6);
     await add(migration('2'), 0.4, true);
-    await add(migration('R:a'), 1);
+    // Without the flag, a row is not a baseline one.
+    const plain = ledgerInsert(migration('R:a'), 1);
+    await c.query(plain.text, plain.values);
     await add(migration('1.10'), 1);
     await add(migration('1.9'), 1);
     await add(migration('3'), 5, false, 'other');
@@ -213,6 +229,13 @@ describe('the migration lock', () => {
     expect(error.waitedMs).toBeLessThan(1000);
     expect(error.holders.map((h) => h.application)).toEqual(['runner-one']);
     await releaseMigrationLock(first);
+    // A holder that gave no application name is named by its pid alone.
+    const nameless = await client(server.url, '');
+    await acquireMigrationLock(nameless, 0);
+    const npid = (await nameless.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+    const unnamed = (await acquireMigrationLock(second, 0).catch((e: unknown) => e)) as LockTimeoutError;
+    expect(unnamed.message).toMatch(new RegExp(`\\): pid ${npid} since \\S+Z; wait for it to finish`));
+    await releaseMigrationLock(nameless);
     expect(new LockTimeoutError(5, []).message).toBe(
       'Another runner holds the migration lock (waited 5 ms); wait for it to finish, raise --lock-wait, or stop it (select pg_terminate_backend(pid))',
     );
