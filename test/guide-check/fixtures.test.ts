@@ -24,6 +24,11 @@ describe('guide check fixtures', () => {
         writeFileSync(expectedFile, actual);
       expect(actual).toBe(readFileSync(expectedFile, 'utf8'));
       expect(result.errors > 0).toBe(name !== 'good');
+      // The counts agree with what is shown.
+      expect([result.errors, result.warnings]).toEqual([
+        (actual.match(/: error: /g) ?? []).length,
+        (actual.match(/: warning: /g) ?? []).length,
+      ]);
     });
   }
 
