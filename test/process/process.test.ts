@@ -237,6 +237,25 @@ describe('the launcher', () => {
     expect([next.exitCode, next.stdout]).toEqual([0, 'again\n']);
   });
 
+  it('holds exec-doc open only while a step runs: its process and pipes count as active then, not before or after', async () => {
+    delete process.env.EXEC_DOC_LAUNCHER;
+    await bash('true');
+    const active = () => {
+      const kinds = process.getActiveResourcesInfo();
+      return {
+        processes: kinds.filter((k) => k === 'ProcessWrap').length,
+        pipes: kinds.filter((k) => k === 'PipeWrap').length,
+      };
+    };
+    const idle = active();
+    let during: ReturnType<typeof active> | undefined;
+    const r = await bash('sleep 0.2', { onSpawn: () => (during = active()) });
+    expect(r.exitCode).toBe(0);
+    expect(during!.processes).toBe(idle.processes + 1);
+    expect(during!.pipes).toBe(idle.pipes + 2);
+    expect(active()).toEqual(idle);
+  });
+
   it('the program runs only after exec-doc has been told its pid (a checkpoint can name it first)', async () => {
     delete process.env.EXEC_DOC_LAUNCHER;
     const marker = path.join(tempDir(), 'ran');
