@@ -44,6 +44,11 @@ export default {
     'src/runner/run.ts:204-413',
     'src/runner/run.ts:501-573',
     'src/runner/run.ts:953-1073',
+    // Executing one step: confirmation, injected failures, retries with backoff, the result masked
+    // whole; an attempt's output checked against what the step expects.
+    'src/runner/execute-step.ts:118-209',
+    'src/runner/execute-step.ts:592-616',
+    'src/runner/execute-step.ts:619-632',
     // The guide checker: a rule that stops reporting lets a broken page be published.
     'src/guide-check/**/*.ts',
   ],
