@@ -20,6 +20,7 @@ const UNIT = [
   'test/guide-check/**/*.test.ts',
   'test/markdown.test.ts',
   'test/mutation-config.test.ts',
+  'test/scripts/mutation-report.test.ts',
   'test/placeholders/render.test.ts',
   'test/process/launcher.test.ts',
   'test/public-surface.test.ts',
