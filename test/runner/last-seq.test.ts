@@ -1,6 +1,6 @@
 // A resumed run numbers its events after the last one in the events file: a killed runner may have
 // written some (output, resource samples) after its last checkpoint.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EventBus, lastSeqInFile, ndjsonFileSink } from '../../src/events/emitter.js';
@@ -69,5 +69,17 @@ describe('the event bus', () => {
     expect(lines[2]).toBe('');
     expect(lines.slice(0, 2).map((l) => (JSON.parse(l) as { section: string }).section)).toEqual(['s', 't']);
     expect(lastSeqInFile(f)).toBe(2);
+  });
+
+  it('leaves no file open: neither a closed sink nor reading the last seq', () => {
+    const openFiles = () => readdirSync('/proc/self/fd').length;
+    const f = path.join(tempDir(), 'events.ndjson');
+    writeFileSync(f, '{"seq":1}\n');
+    const before = openFiles();
+    for (let i = 0; i < 20; i += 1) expect(lastSeqInFile(f)).toBe(1);
+    const sink = ndjsonFileSink(f);
+    expect(openFiles()).toBe(before + 1);
+    sink.close();
+    expect(openFiles()).toBe(before);
   });
 });
