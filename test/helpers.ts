@@ -1,5 +1,5 @@
 // Shared test helpers: real documents in temporary folders, the real CLI in a real process.
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tempDir } from './temp.js';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -58,6 +58,19 @@ export async function runDoc(
     ...options,
   });
   return { ...outcome, events, stateDir, dir };
+}
+
+/** How `resume` and `rollback` find a stored run's section again: its document, read anew (one section). */
+export function sectionOf(
+  dir: string,
+): (state: { section: { file: string } }) => Promise<RunSectionOptions['section']> {
+  return async (state) =>
+    (
+      await extractFromSource(state.section.file, readFileSync(state.section.file, 'utf8'), {
+        docsRoot: dir,
+        displayRoot: dir,
+      })
+    ).sections[0]!;
 }
 
 export interface CliResult {

@@ -8,11 +8,10 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { extractFromSource } from '../../src/documents/load.js';
 import { ExecDocError } from '../../src/errors/exec-doc-error.js';
 import { resumeRun, rollbackRun, type RunOutcome } from '../../src/runner/run.js';
 import type { RunState } from '../../src/runner/state.js';
-import { runDoc, tempDir, type InProcessRun } from '../helpers.js';
+import { runDoc, sectionOf, tempDir, type InProcessRun } from '../helpers.js';
 
 const DOC = `# T
 
@@ -122,13 +121,7 @@ async function resume(
     stateDir,
     env,
     ...extra,
-    loadSection: async (state) =>
-      (
-        await extractFromSource(state.section.file, readFileSync(state.section.file, 'utf8'), {
-          docsRoot: run.dir,
-          displayRoot: run.dir,
-        })
-      ).sections[0]!,
+    loadSection: sectionOf(run.dir),
   });
 }
 
@@ -221,13 +214,7 @@ describe('a runner killed after any checkpoint', () => {
       runId: run.runId,
       stateDir: run.stateDir,
       env,
-      loadSection: async (state) =>
-        (
-          await extractFromSource(state.section.file, readFileSync(state.section.file, 'utf8'), {
-            docsRoot: run.dir,
-            displayRoot: run.dir,
-          })
-        ).sections[0]!,
+      loadSection: sectionOf(run.dir),
     });
     expect([rolled.exitCode, rolled.status]).toEqual([0, 'rolled-back']);
     const fullLog = lines(log);

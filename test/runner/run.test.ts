@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runDoc, tempDir } from '../helpers.js';
+import { runDoc, sectionOf, tempDir } from '../helpers.js';
 
 /** A runbook of test/runner/fixtures/. */
 const fixture = (name: string): string => readFileSync(path.join(import.meta.dirname, 'fixtures', name), 'utf8');
@@ -306,18 +306,11 @@ describe('runSection', () => {
     expect(first.status).toBe('rollback-incomplete');
     expect(marks(log)).toEqual(['a', 'b']);
     const { resumeRun } = await import('../../src/runner/run.js');
-    const { extractFromSource } = await import('../../src/documents/load.js');
     const second = await resumeRun({
       runId: first.runId,
       stateDir: first.stateDir,
       env,
-      loadSection: async (state) =>
-        (
-          await extractFromSource(state.section.file, readFileSync(state.section.file, 'utf8'), {
-            docsRoot: first.dir,
-            displayRoot: first.dir,
-          })
-        ).sections[0]!,
+      loadSection: sectionOf(first.dir),
     });
     expect(second.exitCode).toBe(1);
     expect(marks(log)).toEqual(['a', 'b', 'undo-b', 'undo-a']);
