@@ -5,10 +5,11 @@
 // run, none is skipped, none is repeated except the one that was running (which may have done its
 // work: it runs again only when asked to, or when it is a check or a rollback), and the run ends
 // with the same status, exit code and step results.
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExecDocError } from '../../src/errors/exec-doc-error.js';
+import { reasons } from '../../src/runner/reasons.js';
 import { resumeRun, rollbackRun, type RunOutcome } from '../../src/runner/run.js';
 import type { RunState } from '../../src/runner/state.js';
 import { runDoc, sectionOf, tempDir, type InProcessRun } from '../helpers.js';
@@ -261,4 +262,228 @@ describe('a runner killed after any checkpoint', () => {
     }
     expect(cases).toBe(6);
   }, 120_000);
+});
+
+/** The error a promise rejects with (the test fails if it resolves). */
+async function refusal(promise: Promise<unknown>): Promise<ExecDocError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ExecDocError);
+  return error as ExecDocError;
+}
+
+describe('what resume and rollback refuse, and say', () => {
+  it('resume of a finished run, rollback of an unfinished or failed one: refused with what to do instead', async () => {
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(DOC, 'proc', { env });
+    const runDir = path.join(run.stateDir, 'runs', run.runId);
+    const finished = await refusal(resume(run, run.stateDir, env));
+    expect([finished.code, finished.message]).toEqual([
+      'E_RUN_FINISHED',
+      `Run \`${run.runId}\` already finished (succeeded, exit 0); there is nothing to resume`,
+    ]);
+    expect(finished.details).toEqual([
+      `Its record: ${path.join(runDir, 'result.json')}`,
+      `Start a new run with: exec-doc run ${path.join(run.dir, 'doc.md')}#proc`,
+    ]);
+
+    const journal = lines(path.join(runDir, 'state.ndjson'));
+    const { stateDir } = killedAfter(run, journal, 8, lines(log));
+    const unfinished = await refusal(rollbackRun({ runId: run.runId, stateDir, env, loadSection: sectionOf(run.dir) }));
+    expect([unfinished.code, unfinished.message, unfinished.details]).toEqual([
+      'E_RUN_UNFINISHED',
+      `Run \`${run.runId}\` has not finished; nothing to roll back yet`,
+      [`Roll back what it did so far with: exec-doc resume ${run.runId} --rollback`],
+    ]);
+
+    const failedLog = path.join(tempDir(), 'log');
+    const failed = await runDoc(DOC, 'proc', { env: { ...env, LOG: failedLog, FAIL_C: '1' } });
+    const rolledBack = await refusal(
+      rollbackRun({ runId: failed.runId, stateDir: failed.stateDir, env, loadSection: sectionOf(failed.dir) }),
+    );
+    expect([rolledBack.code, rolledBack.message, rolledBack.details]).toEqual([
+      'E_RUN_FINISHED',
+      `Run \`${failed.runId}\` ended rolled-back (exit 1); only a run that succeeded, or one whose rollback did not finish, is rolled back with \`exec-doc rollback\``,
+      [
+        `A failed run was rolled back when it failed: its record is ${path.join(failed.stateDir, 'runs', failed.runId, 'result.json')}`,
+      ],
+    ]);
+    expect(lines(failedLog)).toEqual([
+      'prepare',
+      'before',
+      'a',
+      'b',
+      'c',
+      'undo-b',
+      'undo-a',
+      'before',
+      'back',
+      'unprepare',
+      'close',
+    ]);
+  });
+
+  it('rollback of a run whose embedded PostgreSQL is gone, or of a runbook without rollbacks, is refused', async () => {
+    const env = { ...process.env, LOG: path.join(tempDir(), 'log') };
+    const run = await runDoc(DOC, 'proc', { env });
+    const journalFile = path.join(run.stateDir, 'runs', run.runId, 'state.ndjson');
+    const journal = lines(journalFile);
+    const last = JSON.parse(journal[journal.length - 1]!) as RunState;
+    writeFileSync(
+      journalFile,
+      [...journal, JSON.stringify({ ...last, postgres: { kind: 'embedded' }, keepDb: false, newResults: [] })].join(
+        '\n',
+      ) + '\n',
+    );
+    const gone = await refusal(
+      rollbackRun({ runId: run.runId, stateDir: run.stateDir, env, loadSection: sectionOf(run.dir) }),
+    );
+    expect([gone.code, gone.message, gone.details]).toEqual([
+      'E_RUN_FINISHED',
+      `Run \`${run.runId}\` changed the embedded PostgreSQL, which was removed when the run ended: there is nothing left to roll back`,
+      ['To roll back later, run against your server (DATABASE_URL) or keep the embedded one with --keep-db.'],
+    ]);
+
+    const plainLog = path.join(tempDir(), 'log');
+    const plain = await runDoc(
+      '# T\n\n## Plain\n\n```bash {id=one}\necho one >> "$LOG"\n```\n\n```bash {id=two}\necho two >> "$LOG"\n```\n',
+      'plain',
+      {
+        env: { ...env, LOG: plainLog },
+      },
+    );
+    expect(plain.exitCode).toBe(0);
+    const none = await refusal(
+      rollbackRun({ runId: plain.runId, stateDir: plain.stateDir, env, loadSection: sectionOf(plain.dir) }),
+    );
+    expect([none.code, none.message, none.details]).toEqual([
+      'E_RUN_FINISHED',
+      `doc/plain declares no rollback: exec-doc cannot undo what run \`${plain.runId}\` did`,
+      ['Add `rollback=<id>` and a `kind=rollback` block to each step that changes something, or undo it by hand.'],
+    ]);
+    expect(lines(plainLog)).toEqual(['one', 'two']);
+  });
+
+  it('a step interrupted mid-way is named with what would undo it: its rollback, nothing, or none declared', async () => {
+    const source = `# T\n\n## Proc {#proc}\n\n\`\`\`bash {id=undoable rollback=undo}\necho 1 >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=undo kind=rollback}\necho u >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=harmless rollback=none}\necho 2 >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=bare}\necho 3 >> "$LOG"\n\`\`\`\n`;
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(source, 'proc', { env });
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    const seen: Record<string, string> = {};
+    for (let k = 1; k <= journal.length; k += 1) {
+      const point = checkpoints(journal)[k - 1]!;
+      const current = point.state.current;
+      if (!current || current.phase !== 'forward' || seen[current.stepId]) continue;
+      const { stateDir, log: worldLog } = killedAfter(run, journal, k, lines(log));
+      const error = await refusal(resume(run, stateDir, { ...env, LOG: worldLog }));
+      expect(error.code).toBe('E_RESUME_INTERRUPTED');
+      expect(error.message).toBe(
+        `Run \`${run.runId}\` stopped while step \`${current.stepId}\` was running; it may have done part or all of its work, so it is not run again on its own`,
+      );
+      expect(error.details!.slice(1)).toEqual([
+        'Check what it did, then either:',
+        `  exec-doc resume ${run.runId} --rerun-interrupted   run it again and go on (safe if running it twice does no harm)`,
+        `  exec-doc resume ${run.runId} --rollback            undo it (its rollback first, written to tolerate a partly done step) and the completed steps`,
+        'A step that is safe to repeat can say so with `idempotent` in its annotation; resume then runs it again by itself.',
+      ]);
+      seen[current.stepId] = error.details![0]!;
+    }
+    expect(seen).toEqual({
+      undoable: 'undoable (bash, doc.md:5) would be undone by its rollback `undo` (line 9).',
+      harmless: 'harmless (bash, doc.md:13) would be undone by nothing (rollback=none).',
+      bare: 'bare (bash, doc.md:17) would be undone by no rollback (none is declared).',
+    });
+  });
+
+  it('a step left running by the killed runner is stopped before the run goes on; a stranger with its pid is not', async () => {
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(DOC, 'proc', { env });
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    const k = checkpoints(journal).findIndex((p) => p.state.current?.stepId === 'a') + 1;
+    const { spawn } = await import('node:child_process');
+    const { isSameProcessAlive } = await import('../../src/process/kill-tree.js');
+    const started: Array<Promise<unknown>> = [];
+    const start = (runId: string) => {
+      const child = spawn('sleep', ['30'], { stdio: 'ignore', env: { ...process.env, EXEC_DOC_RUN_ID: runId } });
+      started.push(new Promise((r) => child.once('spawn', r)));
+      return child;
+    };
+    const leftover = start(run.runId);
+    const stranger = start('another-run');
+    const background = start(run.runId);
+    try {
+      await Promise.all(started);
+      const { stateDir, log: worldLog } = killedAfter(run, journal, k, lines(log));
+      const stateFile = path.join(stateDir, 'runs', run.runId, 'state.ndjson');
+      const cut = lines(stateFile);
+      const point = JSON.parse(cut[cut.length - 1]!) as RunState & { newResults: unknown[] };
+      point.current = { ...point.current!, pid: leftover.pid! };
+      point.background = [
+        { stepId: 'bg', pid: background.pid! },
+        { stepId: 'other', pid: stranger.pid! },
+      ];
+      writeFileSync(stateFile, [...cut.slice(0, -1), JSON.stringify({ ...point, newResults: [] })].join('\n') + '\n');
+      const notices: string[] = [];
+      const outcome = await resumeRun({
+        runId: run.runId,
+        stateDir,
+        env: { ...env, LOG: worldLog },
+        rerunInterrupted: true,
+        notice: (line) => notices.push(line),
+        loadSection: sectionOf(run.dir),
+      });
+      expect(outcome.exitCode).toBe(0);
+      expect(notices).toEqual([
+        `stopping process ${leftover.pid} left running by the killed runner (step a)`,
+        `stopping background process ${background.pid} left running by the killed runner (step bg)`,
+      ]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(isSameProcessAlive(leftover.pid!, undefined)).toBe(false);
+      expect(isSameProcessAlive(background.pid!, undefined)).toBe(false);
+      expect(isSameProcessAlive(stranger.pid!, undefined)).toBe(true);
+    } finally {
+      for (const p of [leftover, stranger, background]) p.kill('SIGKILL');
+    }
+  });
+});
+
+describe('the rollback, as events and records say it', () => {
+  it('a failed run: rollback.start names the failure and what will be undone; rollback.end what was', async () => {
+    const env = { ...process.env, LOG: path.join(tempDir(), 'log'), FAIL_C: '1' };
+    const run = await runDoc(DOC, 'proc', { env });
+    const start = run.events.find((e) => e.type === 'rollback.start');
+    expect(start).toMatchObject({ reason: 'c: exited with code 1, expected 0', steps: ['b', 'a', 'prepare'] });
+    const end = run.events.find((e) => e.type === 'rollback.end');
+    expect(end).toMatchObject({ status: 'complete', undone: ['b', 'a', 'prepare'], notUndone: [] });
+    const durationMs = (end as { durationMs: number }).durationMs;
+    expect(durationMs).toBeGreaterThanOrEqual(0);
+    expect(durationMs).toBeLessThan(60_000);
+    expect(run.events.filter((e) => e.type === 'rollback.start' || e.type === 'rollback.end')).toHaveLength(2);
+  });
+
+  it('a run interrupted before its first step: that step is named as not started, and no step ran', async () => {
+    const log = path.join(tempDir(), 'log');
+    const run = await runDoc(DOC, 'proc', { env: { ...process.env, LOG: log }, signal: AbortSignal.abort() });
+    expect(run.record.failedStep).toBe('prepare');
+    expect(run.record.failureReason).toBe(reasons.notStarted());
+    // Only the checks that prove a rollback (the pre checks never passed: skipped) and the teardown.
+    expect(existsSync(log) ? lines(log) : []).toEqual(['back', 'close']);
+  });
+
+  it('a runbook without any rollback that fails: what it did stays done, said so, not counted as a failed undo', async () => {
+    const log = path.join(tempDir(), 'log');
+    const run = await runDoc(
+      '# T\n\n## Plain\n\n```bash {id=one}\necho one >> "$LOG"\n```\n\n```bash {id=two}\necho two >> "$LOG"; exit 4\n```\n',
+      'plain',
+      { env: { ...process.env, LOG: log } },
+    );
+    expect(lines(log)).toEqual(['one', 'two']);
+    expect(run.record.rollback).toMatchObject({ undone: [], notUndone: [], notUndoable: ['one'] });
+    expect([run.exitCode, run.status]).toEqual([1, 'failed']);
+  });
 });
