@@ -338,3 +338,131 @@ describe('empty scripts', () => {
     expect((await status({ connectionString: url, migrations })).pending.length).toBe(2);
   });
 });
+
+describe('transaction handling, exactly', () => {
+  /** Holds a lock on `table` in an open transaction until `release()`. */
+  async function holdLock(url: string, table: string) {
+    const holder = new pg.Client({ connectionString: url });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query(`lock table ${table} in access share mode`);
+    return { release: async () => (await holder.query('rollback'), await holder.end()) };
+  }
+
+  it('a down runs in a transaction when its statements allow it, even if its up could not', async () => {
+    const { url, dir, query } = await fixture({
+      '0001_t.up.sql': 'create table t (id int);',
+      '0002_index.up.sql': 'create index concurrently t_id on t (id);',
+      '0002_index.down.sql': 'drop index t_id;\nselect 1 / 0;',
+    });
+    const migrations = loadMigrations(dir);
+    const applied = await up({ connectionString: url, migrations });
+    for (const r of applied) {
+      expect(r.durationMs).toBeGreaterThanOrEqual(0);
+      expect(r.durationMs).toBeLessThan(60_000);
+    }
+    const ledger = await status({ connectionString: url, migrations });
+    for (const row of ledger.applied) expect(row.durationMs).toBeLessThan(60_000);
+    const error = (await down({ connectionString: url, migrations }).catch((e: unknown) => e)) as DbError;
+    expect(error.message).toBe(
+      'Migration 0002_index (down) failed; its transaction was rolled back, nothing of it remains',
+    );
+    expect(error.details[1]).toBe('Fix the migration and run again.');
+    expect((error.cause as { code?: string }).code).toBe('22012');
+    expect((await query("select to_regclass('t_id') is not null as kept")).rows[0].kept).toBe(true);
+  });
+
+  it('an error that is not a lock timeout is not retried', async () => {
+    const { url, dir } = await fixture({ '0001_bad.up.sql': 'create table x (id int);\nselect 1 / 0;' });
+    const log: string[] = [];
+    await expect(
+      up({
+        connectionString: url,
+        migrations: loadMigrations(dir),
+        retries: 3,
+        backoffMs: 10,
+        log: (l) => log.push(l),
+      }),
+    ).rejects.toThrow(DbError);
+    expect(log.filter((l) => l.includes('lock_timeout'))).toEqual([]);
+  });
+
+  it('retries wait longer each time: the backoff doubles, with jitter between half and one and a half', async () => {
+    const { url, dir } = await fixture({
+      '0001_t.up.sql': 'create table busy (id int);',
+      '0002_alter.up.sql': 'alter table busy add column note text;',
+    });
+    await up({ connectionString: url, migrations: loadMigrations(dir), to: '0001' });
+    const holder = await holdLock(url, 'busy');
+    setTimeout(() => void holder.release(), 1200);
+    const log: string[] = [];
+    const [result] = await up({
+      connectionString: url,
+      migrations: loadMigrations(dir),
+      lockTimeoutMs: 50,
+      retries: 10,
+      backoffMs: 80,
+      log: (l) => log.push(l),
+    });
+    const delays = log
+      .filter((l) => l.includes('lock_timeout'))
+      .map((l) => Number(/retry (\d+)\/10 in (\d+) ms$/.exec(l)![2]));
+    expect(delays.length).toBeGreaterThanOrEqual(3);
+    expect(result!.attempts).toBe(delays.length + 1);
+    delays.forEach((delay, i) => {
+      const base = 80 * 2 ** i;
+      expect(delay, `retry ${i + 1}`).toBeGreaterThanOrEqual(Math.floor(base * 0.5));
+      expect(delay, `retry ${i + 1}`).toBeLessThanOrEqual(Math.ceil(base * 1.5));
+    });
+  });
+
+  it('outside a transaction, a lock timeout is retried only before the first statement applied', async () => {
+    const { url, dir, query } = await fixture({
+      '0001_t.up.sql': 'create table t (id int);',
+      '0002_late.up.sql': '-- exec-doc:no-transaction\ncreate table side (id int);\nalter table t add column z int;',
+    });
+    await up({ connectionString: url, migrations: loadMigrations(dir), to: '0001' });
+    const holder = await holdLock(url, 't');
+    const log: string[] = [];
+    const error = (await up({
+      connectionString: url,
+      migrations: loadMigrations(dir),
+      lockTimeoutMs: 100,
+      retries: 5,
+      backoffMs: 20,
+      log: (l) => log.push(l),
+    }).catch((e: unknown) => e)) as DbError;
+    await holder.release();
+    expect(error.message).toBe(
+      'Migration 0002_late (up) failed at statement 2 of 2, outside a transaction: statements 1–1 were applied and stay applied',
+    );
+    expect(error.details[1]).toMatch(/^Another session kept a conflicting lock through 1 attempt\(s\)/);
+    expect(log.filter((l) => l.includes('lock_timeout'))).toEqual([]);
+    expect((await query("select to_regclass('side') is not null as made")).rows[0].made).toBe(true);
+
+    const {
+      url: url2,
+      dir: dir2,
+      query: query2,
+    } = await fixture({
+      '0001_t.up.sql': 'create table t (id int);',
+      '0002_first.up.sql': '-- exec-doc:no-transaction\nalter table t add column z int;\ncreate table side (id int);',
+    });
+    await up({ connectionString: url2, migrations: loadMigrations(dir2), to: '0001' });
+    const holder2 = await holdLock(url2, 't');
+    setTimeout(() => void holder2.release(), 500);
+    const log2: string[] = [];
+    const [applied] = await up({
+      connectionString: url2,
+      migrations: loadMigrations(dir2),
+      lockTimeoutMs: 100,
+      retries: 20,
+      backoffMs: 20,
+      log: (l) => log2.push(l),
+    });
+    expect(applied!.attempts).toBeGreaterThan(1);
+    expect(log2.find((l) => l.includes('lock_timeout'))).toMatch(/^0002_first \(up\): lock_timeout \(100 ms\) hit/);
+    expect((await query2("select to_regclass('side') is not null as made")).rows[0].made).toBe(true);
+  });
+});
