@@ -380,4 +380,49 @@ describe('backfill settings, exactly', () => {
       await c.end();
     }
   });
+
+  it('names itself to the server, measures in milliseconds, and a stopped resumed job says it was resumed', async () => {
+    const { url } = await database(900);
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const names: string[] = [];
+    const times: number[] = [];
+    const controller = new AbortController();
+    const options = {
+      connectionString: url,
+      name: 'named',
+      table: 'items',
+      set: SET,
+      batchSize: 300,
+      maxBatchSize: 300,
+    };
+    const first = await backfill({ ...options, signal: controller.signal, onProgress: () => controller.abort() });
+    const again = new AbortController();
+    const second = await backfill({
+      ...options,
+      signal: again.signal,
+      onProgress: (p) => {
+        times.push(p.elapsedMs, p.lastBatchMs);
+        again.abort();
+      },
+    });
+    // A pause after each batch keeps the job's connection open while the query looks for it.
+    const third = await backfill({
+      ...options,
+      sleepMs: 300,
+      onProgress: async () => {
+        const rows = await c.query<{ name: string }>(
+          "select application_name as name from pg_stat_activity where application_name like 'exec-doc backfill%'",
+        );
+        names.push(...rows.rows.map((r) => r.name));
+      },
+    });
+    await c.end();
+    expect(first).toMatchObject({ status: 'paused', resumed: false });
+    expect(second).toMatchObject({ status: 'paused', resumed: true, rowsDone: 600, rowsThisRun: 300 });
+    expect(third).toMatchObject({ status: 'done', resumed: true, rowsDone: 900 });
+    for (const r of [first, second, third]) expect(r.durationMs).toBeLessThan(60_000);
+    for (const t of times) expect(t).toBeLessThan(60_000);
+    expect(names).toContain('exec-doc backfill named');
+  });
 });

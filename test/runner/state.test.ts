@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunStore, type RunState, type StepResult } from '../../src/runner/state.js';
@@ -239,5 +239,60 @@ describe('the run lock', () => {
     store.lock();
     expect(JSON.parse(readFileSync(lockFile, 'utf8')).pid).toBe(process.pid);
     store.unlock();
+  });
+});
+
+describe('the run folder and its journal, exactly', () => {
+  it('a run starts with nothing done', async () => {
+    const { progressAtStart } = await import('../../src/runner/state.js');
+    const start = progressAtStart();
+    expect(start.completed).toEqual([]);
+    expect(start.results).toEqual([]);
+    expect(start.cursor).toBe(0);
+    expect(start.final).toBeNull();
+  });
+
+  it('is made with its parents, private, and making it again is harmless', () => {
+    const stateDir = path.join(tempDir(), 'not', 'yet');
+    const store = new RunStore(stateDir, 'r1');
+    store.create();
+    store.create();
+    expect(statSync(path.dirname(store.dir)).mode & 0o777).toBe(0o700);
+    expect(statSync(store.dir).mode & 0o777).toBe(0o700);
+    // Unlocking a run that holds no lock is harmless too.
+    store.unlock();
+    store.unlock();
+  });
+
+  it('a journal reopened after an intact last line gains no blank line; closing it leaves no file open', () => {
+    const store = new RunStore(tempDir(), 'r1');
+    store.create();
+    store.save(state());
+    store.close();
+    const openFiles = () => readdirSync('/proc/self/fd').length;
+    const before = openFiles();
+    const again = new RunStore(store.stateDir, 'r1');
+    again.load();
+    again.save({ ...state(), cursor: 1 });
+    expect(openFiles()).toBe(before + 1);
+    again.close();
+    expect(openFiles()).toBe(before);
+    expect(readFileSync(store.statePath, 'utf8')).not.toContain('\n\n');
+    expect(readFileSync(store.statePath, 'utf8').split('\n')).toHaveLength(3);
+  });
+
+  it('a run that does not exist is named, with where runs live', () => {
+    const stateDir = tempDir();
+    let error: unknown;
+    try {
+      new RunStore(stateDir, 'nope').load();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({
+      code: 'E_RUN_NOT_FOUND',
+      message: `No run \`nope\` in ${path.join(stateDir, 'runs')}`,
+      details: [`List runs with \`ls ${path.join(stateDir, 'runs')}\`, or pass --state-dir if they live elsewhere.`],
+    });
   });
 });
