@@ -226,7 +226,9 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
   });
   const { section, plan, params, env } = reopened;
   options = reopened.options;
-  if (state.phase === 'forward') assertConfirmable(plan, options);
+  // Steps still to run forward may ask for confirmation; `--rollback` runs none of them.
+  const goingForward = state.phase === 'forward' && !options.rollback;
+  if (goingForward) assertConfirmable(plan, options);
   if ((options.session ?? (section.sharedSession ? 'shared' : 'isolated')) === 'shared' && state.completed.length > 0)
     options.notice?.(
       'shared session: what the completed blocks exported was held in memory only (it may hold secrets) and is gone; set those variables in the environment if the next blocks need them',
@@ -235,7 +237,7 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
   const unlockSection = await lockSectionFor(plan, state.runId, options, env);
   try {
     // Finishing a rollback runs no `confirm` step: it needs `run`, not an approval.
-    const grant = authorize(plan, state.runId, params, options, env, true, state.phase === 'forward');
+    const grant = authorize(plan, state.runId, params, options, env, true, goingForward);
     return await continueRun({ plan, state, store, params, ...(checksConfig ? { checksConfig } : {}) }, options, grant);
   } finally {
     await unlockSection();

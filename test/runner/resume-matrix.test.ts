@@ -12,6 +12,7 @@ import { ExecDocError } from '../../src/errors/exec-doc-error.js';
 import { reasons } from '../../src/runner/reasons.js';
 import { resumeRun, rollbackRun, type RunOutcome } from '../../src/runner/run.js';
 import type { RunState } from '../../src/runner/state.js';
+import type { RunEvent } from '../../src/events/types.js';
 import { runDoc, sectionOf, tempDir, type InProcessRun } from '../helpers.js';
 
 const DOC = `# T
@@ -115,7 +116,7 @@ async function resume(
   run: InProcessRun,
   stateDir: string,
   env: NodeJS.ProcessEnv,
-  extra: { rerunInterrupted?: boolean; rollback?: boolean } = {},
+  extra: { rerunInterrupted?: boolean; rollback?: boolean; listeners?: Array<(e: RunEvent) => void> } = {},
 ) {
   return resumeRun({
     runId: run.runId,
@@ -133,6 +134,8 @@ async function everyCheckpoint(
   fullLog: string[],
   expected: RunOutcome,
   firstCheckpoint = 1,
+  /** The blocks that change something: resume does not run one again on its own. */
+  changing = ['a', 'b', 'c', 'prepare'],
 ): Promise<number> {
   const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
   let resumed = 0;
@@ -148,9 +151,7 @@ async function everyCheckpoint(
     }
     const current = point.state.current;
     const interruptedForward =
-      point.state.phase === 'forward' &&
-      current?.phase === 'forward' &&
-      ['a', 'b', 'c', 'prepare'].includes(current.stepId);
+      point.state.phase === 'forward' && current?.phase === 'forward' && changing.includes(current.stepId);
     if (interruptedForward) {
       // The step may have done its work: resume stops, names it, and changes nothing.
       const error = await resume(run, stateDir, runEnv).catch((e: unknown) => e);
@@ -158,13 +159,29 @@ async function everyCheckpoint(
       expect((error as ExecDocError).message, at).toContain(`while step \`${current.stepId}\` was running`);
       expect(readFileSync(log, 'utf8'), at).toBe(before);
     }
-    const outcome = await resume(run, stateDir, runEnv, { rerunInterrupted: interruptedForward });
+    // Past the forward phase, --rollback changes nothing: the run is already undoing what it did.
+    const events: RunEvent[] = [];
+    const outcome = await resume(run, stateDir, runEnv, {
+      rerunInterrupted: interruptedForward,
+      rollback: point.state.phase !== 'forward',
+      listeners: [(e) => events.push(e)],
+    });
+    expect(
+      events.find((e) => e.type === 'run.resume'),
+      at,
+    ).toMatchObject({
+      rollingBack: point.state.phase === 'rollback',
+    });
     const ran = point.results + (current ? 1 : 0);
     // What had run, then everything from the block the checkpoint was at: the running one again.
     expect(lines(log), at).toEqual([...fullLog.slice(0, ran), ...fullLog.slice(point.results)]);
     expect([outcome.exitCode, outcome.status], at).toEqual([expected.exitCode, expected.status]);
     expect(steps(outcome), at).toEqual(steps(expected));
     expect(outcome.record.rollback, at).toEqual(expected.record.rollback);
+    expect([outcome.record.failedStep, outcome.record.failureReason], at).toEqual([
+      expected.record.failedStep,
+      expected.record.failureReason,
+    ]);
     resumed += 1;
   }
   return resumed;
@@ -218,6 +235,14 @@ describe('a runner killed after any checkpoint', () => {
       loadSection: sectionOf(run.dir),
     });
     expect([rolled.exitCode, rolled.status]).toEqual([0, 'rolled-back']);
+    expect(rolled.record.rollback).toEqual({
+      ran: true,
+      complete: true,
+      undone: ['c', 'b', 'a', 'prepare'],
+      notUndone: [],
+      notUndoable: [],
+      remaining: [],
+    });
     const fullLog = lines(log);
     expect(fullLog).toEqual([
       ...['prepare', 'before', 'a', 'b', 'c', 'after', 'close'],
@@ -367,6 +392,49 @@ describe('what resume and rollback refuse, and say', () => {
     expect(lines(plainLog)).toEqual(['one', 'two']);
   });
 
+  it('a section edited since the run: resume and rollback refuse, saying how to go on', async () => {
+    const env = { ...process.env, LOG: path.join(tempDir(), 'log') };
+    const run = await runDoc(DOC, 'proc', { env });
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    const { stateDir } = killedAfter(run, journal, 8, lines(env.LOG));
+    const file = path.join(run.dir, 'doc.md');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('echo a >> "$LOG"', 'echo A >> "$LOG"'));
+    const resumed = await refusal(resume(run, stateDir, env));
+    expect([resumed.code, resumed.message, resumed.details]).toEqual([
+      'E_RUN_CHANGED',
+      `The section doc/proc changed since run \`${run.runId}\` started; resuming would mix two versions of the procedure`,
+      ['Restore the document as it was, or start a new run.'],
+    ]);
+    const rolled = await refusal(
+      rollbackRun({ runId: run.runId, stateDir: run.stateDir, env, loadSection: sectionOf(run.dir) }),
+    );
+    expect([rolled.code, rolled.message, rolled.details]).toEqual([
+      'E_RUN_CHANGED',
+      `The section doc/proc changed since run \`${run.runId}\` succeeded; its rollbacks may no longer undo what it did`,
+      ['Restore the document as it was when the run succeeded, then roll it back.'],
+    ]);
+  });
+
+  it('resuming the forward phase of a run with a confirmation needs someone to confirm; its rollback does not', async () => {
+    const source =
+      '# T\n\n## Proc {#proc}\n\n```bash {id=one rollback=undo-one}\necho one >> "$LOG"\n```\n\n```bash {id=undo-one kind=rollback}\necho undo-one >> "$LOG"\n```\n\n```bash {id=two confirm="Go on?" rollback=none}\necho two >> "$LOG"\n```\n';
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(source, 'proc', { env, yes: true });
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    const between = checkpoints(journal).findIndex((p) => p.state.completed.includes('one') && !p.state.current) + 1;
+    const { stateDir, log: worldLog } = killedAfter(run, journal, between, lines(log));
+    const error = await refusal(resume(run, stateDir, { ...env, LOG: worldLog }));
+    expect([error.code, error.details]).toEqual([
+      'E_CONFIRM',
+      ['two: Go on?', 'Pass --yes to confirm them all, or run in an interactive terminal.'],
+    ]);
+    // Rolling back instead needs no confirmation.
+    const undone = await resume(run, stateDir, { ...env, LOG: worldLog }, { rollback: true });
+    expect(undone.status).toBe('rolled-back');
+    expect(lines(worldLog)).toEqual(['one', 'undo-one']);
+  });
+
   it('a step interrupted mid-way is named with what would undo it: its rollback, nothing, or none declared', async () => {
     const source = `# T\n\n## Proc {#proc}\n\n\`\`\`bash {id=undoable rollback=undo}\necho 1 >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=undo kind=rollback}\necho u >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=harmless rollback=none}\necho 2 >> "$LOG"\n\`\`\`\n\n\`\`\`bash {id=bare}\necho 3 >> "$LOG"\n\`\`\`\n`;
     const log = path.join(tempDir(), 'log');
@@ -485,5 +553,74 @@ describe('the rollback, as events and records say it', () => {
     expect(lines(log)).toEqual(['one', 'two']);
     expect(run.record.rollback).toMatchObject({ undone: [], notUndone: [], notUndoable: ['one'] });
     expect([run.exitCode, run.status]).toEqual([1, 'failed']);
+  });
+});
+
+const SETUPS = `# T
+
+## Two setups {#two}
+
+\`\`\`bash {id=s1 kind=setup rollback=u1}
+echo s1 >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=s2 kind=setup rollback=u2}
+echo s2 >> "$LOG"; test -z "$FAIL_S2"
+\`\`\`
+
+\`\`\`bash {id=u1 kind=rollback}
+echo u1 >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=u2 kind=rollback}
+echo u2 >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=pre kind=check}
+echo pre >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=a rollback=ua}
+echo a >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=ua kind=rollback}
+echo ua >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=back kind=check phase=rollback}
+echo back >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=close kind=teardown}
+echo close >> "$LOG"
+\`\`\`
+`;
+
+describe('setup blocks', () => {
+  it('a run that fails in its setup undoes the setup at once (the procedure never started), then proves it', async () => {
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log, FAIL_S2: '1' };
+    const run = await runDoc(SETUPS, 'two', { env });
+    expect([run.exitCode, run.status]).toEqual([1, 'rolled-back']);
+    const fullLog = lines(log);
+    expect(fullLog).toEqual(['s1', 's2', 'u1', 'back', 'close']);
+    expect(run.record.rollback).toMatchObject({ undone: ['s1'], notUndone: [] });
+    expect(await everyCheckpoint(run, env, fullLog, run, 1, ['s1', 's2'])).toBeGreaterThanOrEqual(fullLog.length);
+  }, 120_000);
+
+  it('undoing a run that succeeded: its steps, the proof, then the setups in reverse order', async () => {
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(SETUPS, 'two', { env });
+    const rolled = await rollbackRun({
+      runId: run.runId,
+      stateDir: run.stateDir,
+      env,
+      loadSection: sectionOf(run.dir),
+    });
+    expect([rolled.exitCode, rolled.status]).toEqual([0, 'rolled-back']);
+    expect(lines(log)).toEqual(['s1', 's2', 'pre', 'a', 'close', 'ua', 'pre', 'back', 'u2', 'u1', 'close']);
+    expect(rolled.record.rollback).toMatchObject({ undone: ['a', 's2', 's1'], notUndone: [] });
   });
 });
