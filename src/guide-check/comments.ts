@@ -73,6 +73,7 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
   for (const comment of comments) {
     const match = TAG_LINE.exec(comment.body);
     if (!match) continue;
+    // The body is trimmed and the pattern takes the spaces after the colon: `raw` has none around it.
     const [, tag, raw] = match as unknown as [string, string, string];
     const at = { line: comment.bodyLine, column: comment.bodyColumn };
     if (!known.includes(tag)) {
@@ -86,8 +87,8 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
     }
     written.add(tag);
     const spec = schema.properties[tag]!;
-    let value: unknown = raw.trim();
-    if (spec.type === 'integer') value = /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim();
+    let value: unknown = raw;
+    if (spec.type === 'integer' && /^-?\d+$/.test(raw)) value = Number(raw);
     if (tag === 'ROLE_PINS') {
       try {
         value = JSON.parse(raw);
@@ -95,7 +96,7 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
         problems.push({
           ...at,
           ruleId: 'comment-bad-value',
-          message: `Unexpected value for ROLE_PINS \`${raw.trim()}\`, expected a JSON list such as ["operator", "dba"]`,
+          message: `Unexpected value for ROLE_PINS \`${raw}\`, expected a JSON list such as ["operator", "dba"]`,
         });
         continue;
       }
@@ -105,7 +106,7 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
       problems.push({
         ...at,
         ruleId: 'comment-bad-value',
-        message: `Unexpected value for ${tag} \`${raw.trim()}\` (${problem}), expected ${firstSentence(spec.description)}`,
+        message: `Unexpected value for ${tag} \`${raw}\` (${problem}), expected ${firstSentence(spec.description)}`,
       });
       continue;
     }
@@ -119,7 +120,7 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
         continue;
       }
     }
-    tags.push({ tag, raw: raw.trim(), value, ...at });
+    tags.push({ tag, raw, value, ...at });
   }
   for (const tag of schema.required) {
     if (!written.has(tag))
