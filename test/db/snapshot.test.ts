@@ -263,15 +263,20 @@ describe('comparing snapshots', () => {
     ]);
     expect(compareSnapshots(before, before)).toEqual([]);
     // In object order, whatever order the snapshots list them in.
-    const unordered = snap({
-      schema: { 'type public.t': 'b', 'column public.a.v': 'int #2' },
-      tables: { 'public.z': { rows: 1, checksum: 'md5:z' }, 'public.a': { rows: 3, checksum: 'md5:1' } },
+    const first = snap({
+      schema: { 'type public.t': 'a', 'column public.a.v': 'int #1' },
+      tables: { 'public.z': { rows: 1, checksum: 'md5:z' }, 'public.a': { rows: 2, checksum: 'md5:1' } },
     });
-    expect(compareSnapshots(before, unordered).map((d) => d.object)).toEqual([
+    const second = snap({
+      schema: { 'type public.t': 'b', 'column public.a.v': 'int #2', 'aaa public.new': 'x' },
+      tables: { 'public.z': { rows: 2, checksum: 'md5:z' }, 'public.a': { rows: 3, checksum: 'md5:1' } },
+    });
+    expect(compareSnapshots(first, second).map((d) => d.object)).toEqual([
+      'aaa public.new',
       'column public.a.v',
-      'index public.i',
       'type public.t',
       'table public.a',
+      'table public.z',
     ]);
   });
 
