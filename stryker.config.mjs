@@ -43,7 +43,7 @@ export default {
     // undone and in which order) and its forward, rollback, verify and teardown loops.
     'src/runner/run.ts:204-415',
     'src/runner/run.ts:503-575',
-    'src/runner/run.ts:955-1075',
+    'src/runner/run.ts:955-1077',
     // Executing one step: confirmation, injected failures, retries with backoff, the result masked
     // whole; an attempt's output checked against what the step expects.
     'src/runner/execute-step.ts:118-209',

@@ -12,6 +12,7 @@ export const reasons = {
   sqlExpectedError: () => 'SQL succeeded, but the block declares a non-zero `exit` (expected an error)',
   injected: () => 'failed on purpose before it ran (--fail-before): a rollback drill',
   declined: () => 'declined by the operator at the confirmation prompt',
+  requestedRollback: () => 'requested: `exec-doc rollback` undoes a run that succeeded',
   resumeRollback: () => "rolled back at the operator's request on resume (`resume --rollback`) after the runner died",
   notStarted: () => 'not started: the run was interrupted before it',
   noCwd: (dir: string) => `could not start: its working directory ${dir} does not exist (see \`cwd\`)`,

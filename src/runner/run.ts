@@ -989,7 +989,9 @@ class Run {
       this.state.rollbackStartedAt = started;
       this.bus.emit({
         type: 'rollback.start',
-        reason: `${this.state.failure?.stepId ?? '?'}: ${this.state.failure?.reason ?? 'failed'}`,
+        reason: this.state.failure
+          ? `${this.state.failure.stepId}: ${this.state.failure.reason}`
+          : reasons.requestedRollback(),
         steps: [...this.state.rollbackPending, ...(this.state.setupPending ?? [])],
       });
     }
@@ -1002,14 +1004,14 @@ class Run {
   private async undoSetup(): Promise<void> {
     if (!(await this.undo((this.state.setupPending ??= [])))) return;
     const started = this.state.rollbackStartedAt ?? this.state.startedAt;
-    if (this.state.failure)
-      this.bus.emit({
-        type: 'rollback.end',
-        status: this.state.notUndone.length === 0 ? 'complete' : 'incomplete',
-        durationMs: Date.now() - Date.parse(started),
-        undone: [...this.state.undone],
-        notUndone: [...this.state.notUndone],
-      });
+    // Only a rollback gets here (a failure's, or one `exec-doc rollback` asked for): it ends.
+    this.bus.emit({
+      type: 'rollback.end',
+      status: this.state.notUndone.length === 0 ? 'complete' : 'incomplete',
+      durationMs: Date.now() - Date.parse(started),
+      undone: [...this.state.undone],
+      notUndone: [...this.state.notUndone],
+    });
     this.state.phase = 'teardown';
     this.save();
   }

@@ -172,6 +172,12 @@ async function everyCheckpoint(
     ).toMatchObject({
       rollingBack: point.state.phase === 'rollback',
     });
+    // A rollback already under way is not announced again.
+    if (point.state.rollbackStartedAt)
+      expect(
+        events.some((e) => e.type === 'rollback.start'),
+        at,
+      ).toBe(false);
     const ran = point.results + (current ? 1 : 0);
     // What had run, then everything from the block the checkpoint was at: the running one again.
     expect(lines(log), at).toEqual([...fullLog.slice(0, ran), ...fullLog.slice(point.results)]);
@@ -228,13 +234,25 @@ describe('a runner killed after any checkpoint', () => {
     const run = await runDoc(DOC, 'proc', { env });
     const journal = path.join(run.stateDir, 'runs', run.runId, 'state.ndjson');
     const forwardCheckpoints = lines(journal).length;
+    const events: RunEvent[] = [];
     const rolled = await rollbackRun({
       runId: run.runId,
       stateDir: run.stateDir,
       env,
       loadSection: sectionOf(run.dir),
+      listeners: [(e) => events.push(e)],
     });
     expect([rolled.exitCode, rolled.status]).toEqual([0, 'rolled-back']);
+    // The rollback says why it runs, and that it ended.
+    expect(events.find((e) => e.type === 'rollback.start')).toMatchObject({
+      reason: reasons.requestedRollback(),
+      steps: ['c', 'b', 'a', 'prepare'],
+    });
+    expect(events.find((e) => e.type === 'rollback.end')).toMatchObject({
+      status: 'complete',
+      undone: ['c', 'b', 'a', 'prepare'],
+      notUndone: [],
+    });
     expect(rolled.record.rollback).toEqual({
       ran: true,
       complete: true,
@@ -622,5 +640,89 @@ describe('setup blocks', () => {
     expect([rolled.exitCode, rolled.status]).toEqual([0, 'rolled-back']);
     expect(lines(log)).toEqual(['s1', 's2', 'pre', 'a', 'close', 'ua', 'pre', 'back', 'u2', 'u1', 'close']);
     expect(rolled.record.rollback).toMatchObject({ undone: ['a', 's2', 's1'], notUndone: [] });
+  });
+});
+
+describe('rollbacks that cannot finish', () => {
+  it('a failing rollback stops the ones before it; a step with no rollback declared does not', async () => {
+    const source = `# T
+
+## Proc {#proc}
+
+\`\`\`bash {id=first rollback=undo-first}
+echo first >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=undo-first kind=rollback}
+echo undo-first >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=bare}
+echo bare >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=last rollback=undo-last}
+echo last >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=undo-last kind=rollback}
+echo undo-last >> "$LOG"; test -z "$FAIL_UNDO"
+\`\`\`
+
+\`\`\`bash {id=boom rollback=none}
+echo boom >> "$LOG"; exit 9
+\`\`\`
+`;
+    const log = path.join(tempDir(), 'log');
+    const notices: string[] = [];
+    const events: RunEvent[] = [];
+    const run = await runDoc(source, 'proc', {
+      env: { ...process.env, LOG: log },
+      notice: (line) => notices.push(line),
+      listeners: [(e) => events.push(e)],
+    });
+    // \`bare\` declares no rollback: it stays done, said so, and \`first\` is still undone.
+    expect(lines(log)).toEqual(['first', 'bare', 'last', 'boom', 'undo-last', 'undo-first']);
+    expect(notices).toEqual([reasons.noRollback('bare')]);
+    expect(run.record.rollback).toMatchObject({ undone: ['last', 'first'], notUndone: ['bare'] });
+    expect(events.find((e) => e.type === 'rollback.end')).toMatchObject({
+      status: 'incomplete',
+      undone: ['last', 'first'],
+      notUndone: ['bare'],
+    });
+
+    const failLog = path.join(tempDir(), 'log');
+    const failNotices: string[] = [];
+    const failEvents: RunEvent[] = [];
+    const failed = await runDoc(source, 'proc', {
+      env: { ...process.env, LOG: failLog, FAIL_UNDO: '1' },
+      notice: (line) => failNotices.push(line),
+      listeners: [(e) => failEvents.push(e)],
+    });
+    // \`undo-last\` failed: nothing before it is undone (it may depend on it); only \`bare\` is said to have no rollback.
+    expect(lines(failLog)).toEqual(['first', 'bare', 'last', 'boom', 'undo-last']);
+    expect(failNotices).toEqual([reasons.noRollback('bare')]);
+    expect([failed.exitCode, failed.status]).toEqual([2, 'rollback-incomplete']);
+    expect(failEvents.find((e) => e.type === 'rollback.end')).toMatchObject({
+      status: 'incomplete',
+      undone: [],
+      notUndone: ['last', 'bare', 'first'],
+    });
+  });
+
+  it('resume --rollback between two steps names the next step as where the run stopped', async () => {
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(DOC, 'proc', { env });
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    const k =
+      checkpoints(journal).findIndex(
+        (p) => p.state.completed.includes('a') && !p.state.current && !p.state.completed.includes('b'),
+      ) + 1;
+    const { stateDir, log: worldLog } = killedAfter(run, journal, k, lines(log));
+    const outcome = await resume(run, stateDir, { ...env, LOG: worldLog }, { rollback: true });
+    expect(outcome.record.failedStep).toBe('b');
+    expect(outcome.record.failureReason).toBe(reasons.resumeRollback());
+    expect(lines(worldLog)).toEqual(['prepare', 'before', 'a', 'undo-a', 'before', 'back', 'unprepare', 'close']);
   });
 });
