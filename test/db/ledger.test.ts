@@ -141,6 +141,7 @@ describe('the ledger table', () => {
     expect(ten.appliedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(Math.abs(Date.parse(ten.appliedAt) - Date.now())).toBeLessThan(60_000);
     expect(rows.find((r) => r.version === '2')).toMatchObject({ durationMs: 0, baseline: true });
+    expect(rows.find((r) => r.version === 'R:a')).toMatchObject({ baseline: false });
     expect((await readLedger(c, 'other')).map((r) => r.version)).toEqual(['3']);
 
     // A delete removes that version of that ledger only.

@@ -126,6 +126,7 @@ describe('retries', () => {
   it('a wait is never longer than 30 s, whatever the backoff', async () => {
     const controller = new AbortController();
     const seen: RunEvent[] = [];
+    const started = Date.now();
     await runDoc(doc('```bash {id=flaky retries=1 backoff=45s rollback=none}\nexit 3\n```'), 'proc', {
       signal: controller.signal,
       listeners: [
@@ -136,6 +137,9 @@ describe('retries', () => {
       ],
     });
     expect(seen.find((e) => e.type === 'step.retry')).toMatchObject({ delayMs: 30_000 });
+    // Interrupted as the wait began: no second attempt, and no 30 s spent waiting.
+    expect(seen.filter((e) => e.type === 'step.start')).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 
@@ -160,5 +164,41 @@ describe('what a step records of its output', () => {
     );
     expect(run.record.steps[0]).toMatchObject({ status: 'failed', exitCode: 0 });
     expect(run.record.steps[0]!.reason).toContain('expected:\nhello there\ngot:\nhello world');
+  });
+});
+
+describe('attempts, exactly', () => {
+  it('the last failed attempt is not followed by a retry; a passed or failed step was not timed out', async () => {
+    const events: RunEvent[] = [];
+    const run = await runDoc(
+      doc(
+        '```bash {id=fails retries=1 backoff=10ms rollback=none}\nexit 4\n```\n\n```bash {id=fine rollback=none}\ntrue\n```',
+      ),
+      'proc',
+      { listeners: [(e) => events.push(e)] },
+    );
+    expect(events.filter((e) => e.type === 'step.retry')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'step.start').map((e) => (e.type === 'step.start' ? e.attempt : 0))).toEqual(
+      [1, 2],
+    );
+    expect(run.record.steps[0]).toMatchObject({ status: 'failed', attempts: 2, timedOut: false, signal: null });
+    const passed = await runDoc(doc('```bash {id=fine rollback=none}\ntrue\n```'), 'proc');
+    expect(passed.record.steps[0]).toMatchObject({ status: 'passed', timedOut: false, signal: null, exitCode: 0 });
+  });
+
+  it('a step interrupted while it runs is not retried', async () => {
+    const controller = new AbortController();
+    const events: RunEvent[] = [];
+    const run = await runDoc(doc('```bash {id=slow retries=3 backoff=10ms rollback=none}\nsleep 5\n```'), 'proc', {
+      signal: controller.signal,
+      listeners: [
+        (e) => {
+          events.push(e);
+          if (e.type === 'step.start') setTimeout(() => controller.abort(), 100);
+        },
+      ],
+    });
+    expect(events.filter((e) => e.type === 'step.retry')).toHaveLength(0);
+    expect(run.record.steps[0]).toMatchObject({ status: 'interrupted', attempts: 1 });
   });
 });
