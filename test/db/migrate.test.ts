@@ -22,6 +22,16 @@ async function fixture(
   return { url, dir, query };
 }
 
+/** Holds a lock on `table` (access share) in an open transaction until `release()`. */
+async function holdLock(url: string, table: string) {
+  const holder = new pg.Client({ connectionString: url });
+  holder.on('error', () => undefined);
+  await holder.connect();
+  await holder.query('begin');
+  await holder.query(`lock table ${table} in access share mode`);
+  return { release: async () => (await holder.query('rollback'), await holder.end()) };
+}
+
 const BASIC = {
   '0001_create_orders.up.sql':
     'create table orders (id int primary key, total numeric not null);\ninsert into orders select g, g from generate_series(1, 100) g;',
@@ -121,11 +131,8 @@ describe('migrations', () => {
       '0002_alter.up.sql': 'alter table busy add column note text;',
     });
     await up({ connectionString: url, migrations: loadMigrations(dir), to: '0001' });
-    const holder = new pg.Client({ connectionString: url });
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query('lock table busy in access share mode');
-    setTimeout(() => void holder.query('commit').then(() => holder.end()), 900);
+    const holder = await holdLock(url, 'busy');
+    setTimeout(() => void holder.release(), 900);
     const log: string[] = [];
     const [result] = await up({
       connectionString: url,
@@ -158,10 +165,7 @@ describe('migrations', () => {
       '0002_alter.up.sql': 'alter table held add column a int;\nalter table held add column b int;',
     });
     await up({ connectionString: url, migrations: loadMigrations(dir), to: '0001' });
-    const holder = new pg.Client({ connectionString: url });
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query('lock table held in access share mode');
+    const holder = await holdLock(url, 'held');
     const error = await up({
       connectionString: url,
       migrations: loadMigrations(dir),
@@ -169,8 +173,7 @@ describe('migrations', () => {
       retries: 2,
       backoffMs: 50,
     }).catch((e: unknown) => e);
-    await holder.query('rollback');
-    await holder.end();
+    await holder.release();
     expect(error).toMatchObject({
       code: 'E_MIGRATION_FAILED',
       message: 'Migration 0002_alter (up) failed; its transaction was rolled back, nothing of it remains',
@@ -340,16 +343,6 @@ describe('empty scripts', () => {
 });
 
 describe('transaction handling, exactly', () => {
-  /** Holds a lock on `table` in an open transaction until `release()`. */
-  async function holdLock(url: string, table: string) {
-    const holder = new pg.Client({ connectionString: url });
-    holder.on('error', () => undefined);
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query(`lock table ${table} in access share mode`);
-    return { release: async () => (await holder.query('rollback'), await holder.end()) };
-  }
-
   it('a down runs in a transaction when its statements allow it, even if its up could not', async () => {
     const { url, dir, query } = await fixture({
       '0001_t.up.sql': 'create table t (id int);',
