@@ -2,7 +2,7 @@
 // their own) and every descendant found through /proc, which also catches children that
 // moved to a new session or group.
 import { readdirSync, readFileSync } from 'node:fs';
-import { isSameProcessAlive, readStat } from '../util/process-identity.js';
+import { readStat } from '../util/process-identity.js';
 
 export { isSameProcessAlive, processStartTime } from '../util/process-identity.js';
 
@@ -11,7 +11,7 @@ export { isSameProcessAlive, processStartTime } from '../util/process-identity.j
  * environment): a pid alone could by now belong to an unrelated process.
  */
 export function isProcessOfRun(pid: number, runId: string): boolean {
-  if (!isSameProcessAlive(pid, undefined)) return false;
+  // A process that is gone has no environment to read; a zombie's reads as empty.
   try {
     return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`EXEC_DOC_RUN_ID=${runId}`);
   } catch {

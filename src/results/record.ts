@@ -98,8 +98,9 @@ export function buildRecord(input: {
       notUndone: [...state.notUndone, ...state.rollbackPending],
       notUndoable: state.notUndoable ?? [],
       remaining: [...state.notUndone, ...state.rollbackPending].map((id) => {
+        // A step with no rollback (`none`, or not declared) has no partner: no id is null or undefined.
         const declared = section.steps.find((s) => s.id === id)?.rollback;
-        const partner = typeof declared === 'string' ? section.steps.find((s) => s.id === declared) : undefined;
+        const partner = section.steps.find((s) => s.id === declared);
         return { step: id, rollback: partner?.id ?? null, line: partner?.position.start.line ?? null };
       }),
     },

@@ -208,6 +208,18 @@ describe('the migration lock', () => {
     await releaseMigrationLock(second);
   });
 
+  it('a waiter gives up when its time is up: the last poll is cut short, not a whole interval', async () => {
+    const first = await client(server.url, 'runner-one');
+    const second = await client(server.url, 'runner-two');
+    await acquireMigrationLock(first, 0);
+    // Polls every 100 ms: after the first interval only 10 ms are left, so it waits 10 ms, not 100.
+    const error = (await acquireMigrationLock(second, 110).catch((e: unknown) => e)) as LockTimeoutError;
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    expect(error.waitedMs).toBeGreaterThanOrEqual(110);
+    expect(error.waitedMs).toBeLessThan(180);
+    await releaseMigrationLock(first);
+  });
+
   it('a waiter gets the lock as soon as it is released, well before its limit', async () => {
     const first = await client(server.url, 'runner-one');
     const second = await client(server.url, 'runner-two');

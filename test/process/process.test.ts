@@ -178,6 +178,41 @@ describe.each(['launcher', 'spawn'])('a step process started by %s', (mode) => {
     expect(Date.now() - started).toBeLessThan(6000);
   }, 8000);
 
+  it('a child ignoring SIGTERM is killed as soon as its leader is gone, not at the end of the grace period', async () => {
+    const file = path.join(tempDir(), 'child.pid');
+    // SIG_IGN survives exec: the child's sleep ignores the TERM that ends the step's shell.
+    const r = await bash(`(trap '' TERM; exec sleep 30) > /dev/null 2>&1 & echo $! > ${file}; sleep 30`, {
+      timeoutMs: 300,
+    });
+    expect(r.timedOut).toBe(true);
+    const child = Number(readFileSync(file, 'utf8'));
+    await waitUntil(() => !isSameProcessAlive(child, undefined), 1000);
+  });
+
+  it('a step that ended by itself leaves what it started in the background alone (a daemon it launched)', async () => {
+    const file = path.join(tempDir(), 'daemon.pid');
+    const r = await bash(`sleep 30 > /dev/null 2>&1 & echo $! > ${file}`);
+    expect(r.exitCode).toBe(0);
+    const daemon = Number(readFileSync(file, 'utf8'));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(isSameProcessAlive(daemon, undefined)).toBe(true);
+    } finally {
+      process.kill(daemon, 'SIGKILL');
+    }
+  });
+
+  it('keeps at most 16 MB of a stream in memory; the rest is still streamed', async () => {
+    let streamed = 0;
+    const r = await bash('head -c 17000000 /dev/zero | tr "\\0" a', {
+      onOutput: (_stream, text) => (streamed += text.length),
+    });
+    expect(r.exitCode).toBe(0);
+    expect(streamed).toBe(17_000_000);
+    expect(r.stdout.length).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    expect(r.stdout.length).toBeLessThan(17_000_000);
+  });
+
   it('takes as long as the program ran', async () => {
     const r = await bash('sleep 0.3');
     expect(r.durationMs).toBeGreaterThanOrEqual(290);
