@@ -36,7 +36,8 @@ let compiled: { schema: CommentSchema; validateTag: Map<string, (value: unknown)
 function loadSchema(): NonNullable<typeof compiled> {
   if (compiled) return compiled;
   const schema = JSON.parse(readFileSync(commentSchemaPath(), 'utf8')) as CommentSchema;
-  const ajv = new Ajv2020({ allErrors: false, strict: false });
+  // Ajv's defaults: the first error only (all a message shows), and strict (the schema is ours).
+  const ajv = new Ajv2020();
   const validateTag = new Map<string, (value: unknown) => string | undefined>();
   for (const [tag, spec] of Object.entries(schema.properties)) {
     // Repeatable tags are arrays in the schema; each comment carries one item.

@@ -410,6 +410,54 @@ describe('transaction handling, exactly', () => {
     });
   });
 
+  it('the statement timeout holds in a transaction and outside one', async () => {
+    for (const [file, sql] of [
+      ['0001_slow.up.sql', 'select pg_sleep(5);'],
+      ['0001_slow.up.sql', '-- exec-doc:no-transaction\nselect pg_sleep(5);'],
+    ] as const) {
+      const { url, dir } = await fixture({ [file]: sql });
+      const started = Date.now();
+      const error = (await up({
+        connectionString: url,
+        migrations: loadMigrations(dir),
+        statementTimeoutMs: 200,
+      }).catch((e: unknown) => e)) as DbError;
+      expect(error, sql).toBeInstanceOf(DbError);
+      expect((error.cause as { code?: string }).code, sql).toBe('57014'); // query_canceled
+      expect(Date.now() - started, sql).toBeLessThan(4000);
+    }
+  });
+
+  it('outside a transaction, the failing statement is shown with its own line, and a failed CONCURRENTLY index is named', async () => {
+    const { url, dir } = await fixture({
+      '0001_t.up.sql': 'create table t (id int, v int);\ninsert into t values (1, 7), (2, 7);',
+      '0002_bad.up.sql': '-- exec-doc:no-transaction\nselect 1;\nselect nosuch from t;',
+    });
+    const error = (await up({ connectionString: url, migrations: loadMigrations(dir) }).catch(
+      (e: unknown) => e,
+    )) as DbError;
+    expect(error.message).toBe(
+      'Migration 0002_bad (up) failed at statement 2 of 2, outside a transaction: statements 1–1 were applied and stay applied',
+    );
+    // The position PostgreSQL gives is within the statement sent, not within the file.
+    expect(error.details[0]!.split('\n').slice(1, 3)).toEqual(['LINE 1: select nosuch from t', `${' '.repeat(15)}^`]);
+    expect(error.details[1]).toBe('Fix the migration and run again.');
+
+    const { url: url2, dir: dir2 } = await fixture({
+      '0001_t.up.sql': 'create table t (id int, v int);\ninsert into t values (1, 7), (2, 7);',
+      '0002_unique.up.sql': 'create unique index concurrently t_v on t (v);',
+    });
+    const failed = (await up({ connectionString: url2, migrations: loadMigrations(dir2) }).catch(
+      (e: unknown) => e,
+    )) as DbError;
+    expect(failed.message).toBe(
+      'Migration 0002_unique (up) failed at statement 1 of 1, outside a transaction: statements 1–0 were applied and stay applied',
+    );
+    expect(failed.details[1]).toBe(
+      'An index built CONCURRENTLY that failed stays INVALID: drop it (DROP INDEX CONCURRENTLY …) before running again.',
+    );
+  });
+
   it('outside a transaction, a lock timeout is retried only before the first statement applied', async () => {
     const { url, dir, query } = await fixture({
       '0001_t.up.sql': 'create table t (id int);',
