@@ -94,6 +94,17 @@ async function runnerOverhead(rounds: number): Promise<void> {
 
   const inProcess = { baseline: [] as number[], execDoc: [] as number[], nodeSpawn: [] as number[] };
   const endToEnd = { baseline: [] as number[], execDoc: [] as number[] };
+  // The floor of the end-to-end ratio: Node starting, and the same 100 processes started through
+  // exec-doc's launcher by a fresh Node that does nothing else (no document, plan, state or events).
+  const floor = { nodeStart: [] as number[], launches: [] as number[] };
+  const launchesScript = [
+    `import { runProcess } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'process', 'process.js'))};`,
+    `for (const command of ${JSON.stringify(Array.from({ length: STEPS }, (_, i) => stepCommand(i)))}) {`,
+    `  const r = await runProcess({ file: 'bash', args: ['-e', '-o', 'pipefail', '-c', command],`,
+    `    cwd: process.cwd(), env: { PATH: process.env.PATH ?? '' }, timeoutMs: 60000, onOutput() {} });`,
+    `  if (r.exitCode !== 0) process.exit(1);`,
+    `}`,
+  ].join('\n');
   // Warm up both paths once (JIT, page cache).
   await bashOneByOne();
   const execDocRun = async (): Promise<void> => {
@@ -123,6 +134,13 @@ async function runnerOverhead(rounds: number): Promise<void> {
     else process.env.EXEC_DOC_LAUNCHER = launcherSetting;
     if (process.env.BENCH_SKIP_E2E) continue;
     endToEnd.baseline.push(await time(() => spawnSync('bash', ['-c', shellLoop], { stdio: 'ignore' })));
+    floor.nodeStart.push(await time(() => spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore' })));
+    floor.launches.push(
+      await time(() => {
+        const r = spawnSync(process.execPath, ['--input-type=module', '-e', launchesScript], { stdio: 'ignore' });
+        if (r.status !== 0) throw new Error(`the launches alone exited ${r.status}`);
+      }),
+    );
     endToEnd.execDoc.push(
       await time(() => {
         const r = spawnSync(
@@ -160,6 +178,16 @@ async function runnerOverhead(rounds: number): Promise<void> {
   say(
     `  end to end   shell loop of bash -c ${ms(median(endToEnd.baseline))}  exec-doc run (CLI) ${ms(median(endToEnd.execDoc))}  ratio ${e2e.toFixed(3)}x  (includes Node start-up and module loading)`,
   );
+  if (floor.launches.length > 0) {
+    const floorRatio = median(floor.launches) / median(endToEnd.baseline);
+    say(
+      `  floor        node -e 0 ${ms(median(floor.nodeStart))}  Node starting ${STEPS} processes through the launcher and nothing else ${ms(median(floor.launches))}  ratio to the shell loop ${floorRatio.toFixed(3)}x  (what is left for exec-doc's own work within 2x: ${ms(2 * median(endToEnd.baseline) - median(floor.launches))})`,
+    );
+    figures.push([
+      `floor of the end-to-end ratio: Node starting ${STEPS} processes through the launcher, nothing else, vs the shell loop`,
+      `${floorRatio.toFixed(2)}× (${ms(median(floor.launches))}; node -e 0 alone ${ms(median(floor.nodeStart))})`,
+    ]);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

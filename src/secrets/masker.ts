@@ -17,7 +17,8 @@ const MIN_SECRET_LINE = 8;
 
 export function createMasker(initial: Iterable<string> = []): Masker {
   let values: string[] = [];
-  let needles: string[] = [];
+  // Set by the first `add` below, before the masker is handed out.
+  let needles!: string[];
   const mask = ((text: string): string =>
     needles.length === 0 ? text : maskText(text, 0, text.length, needles, text.length).out) as Masker;
   mask.add = (...more: string[]) => {
@@ -62,9 +63,9 @@ export function createLineMasker(
   let pending = '';
   const drain = (final: boolean) => {
     const limit = final || pending.length > maxPendingChars ? pending.length : pending.lastIndexOf('\n') + 1;
-    if (limit === 0) return;
     const needles = mask.needles;
-    const held = final || needles.length === 0 ? pending.length : heldFrom(pending, needles);
+    // With no needles, nothing can be the beginning of one: heldFrom gives the end of the text.
+    const held = final ? pending.length : heldFrom(pending, needles);
     const { out, end } = maskText(pending, 0, limit, needles, held);
     pending = pending.slice(end);
     if (out) emit(out);
