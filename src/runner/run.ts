@@ -207,10 +207,11 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
   const store = new RunStore(options.stateDir, options.runId);
   const state = store.load();
   for (const line of store.damage) options.notice?.(line);
-  if (state.final || state.phase === 'done') {
+  // A run's last checkpoint sets its phase to `done` and its outcome together.
+  if (state.final) {
     throw new ExecDocError(
       'E_RUN_FINISHED',
-      `Run \`${state.runId}\` already finished (${state.final?.status ?? 'done'}, exit ${state.final?.exitCode ?? '?'}); there is nothing to resume`,
+      `Run \`${state.runId}\` already finished (${state.final.status}, exit ${state.final.exitCode}); there is nothing to resume`,
       {
         details: [
           `Its record: ${store.resultPath}`,
@@ -313,11 +314,11 @@ export async function rollbackRun(given: ResumeOptions): Promise<RunOutcome> {
       });
       return await continueRun(
         { plan, state, store, params, ...(checksConfig ? { checksConfig } : {}) },
-        { ...options, rollback: false },
+        options,
         grant,
       );
     }
-    Object.assign(state, undoLists(plan, state.completed, [], state.baselineAfterSetup === true), {
+    Object.assign(state, undoLists(plan, state.completed, state.baselineAfterSetup === true), {
       final: null,
       phase: 'rollback',
       failure: null,
@@ -329,11 +330,8 @@ export async function rollbackRun(given: ResumeOptions): Promise<RunOutcome> {
       verifyCursor: 0,
       teardownCursor: 0,
     });
-    return await continueRun(
-      { plan, state, store, params, ...(checksConfig ? { checksConfig } : {}) },
-      { ...options, rollback: false },
-      grant,
-    );
+    // (`options.rollback` means nothing here: it turns a forward phase into a rollback.)
+    return await continueRun({ plan, state, store, params, ...(checksConfig ? { checksConfig } : {}) }, options, grant);
   } finally {
     await unlockSection();
   }
@@ -385,10 +383,9 @@ async function continueRun(
   const { plan, state, store, params, checksConfig } = prepared;
   const section = plan.section;
   store.lock();
+  // A forward step under way means the forward phase (the phase moves on only once none is).
   const interrupted =
-    state.phase === 'forward' && state.current?.phase === 'forward'
-      ? plan.forward.find((s) => s.id === state.current!.stepId)
-      : undefined;
+    state.current?.phase === 'forward' ? plan.forward.find((s) => s.id === state.current!.stepId) : undefined;
   if (
     interrupted &&
     (interrupted.kind === 'step' || interrupted.kind === 'setup') &&
@@ -528,10 +525,9 @@ function rollBackInstead(state: RunState, plan: Plan, interrupted: Step | undefi
     stepId: interrupted?.id ?? plan.forward[state.cursor]?.id ?? state.completed[state.completed.length - 1] ?? '-',
     reason: reasons.resumeRollback(),
   };
-  Object.assign(
-    state,
-    undoLists(plan, state.completed, interrupted ? [interrupted.id] : [], state.baselineAfterSetup === true),
-  );
+  // A step is completed only after it stops being under way: the interrupted one is never among them.
+  const done = interrupted ? [...state.completed, interrupted.id] : state.completed;
+  Object.assign(state, undoLists(plan, done, state.baselineAfterSetup === true));
   state.phase = 'rollback';
 }
 
@@ -542,17 +538,12 @@ function rollBackInstead(state: RunState, plan: Plan, interrupted: Step | undefi
  */
 function undoLists(
   plan: Plan,
-  completed: readonly string[],
-  interrupted: readonly string[],
+  done: readonly string[],
   afterSetup: boolean,
 ): { rollbackPending: string[]; setupPending: string[] } {
   const kindOf = new Map(plan.forward.map((s) => [s.id, s.kind]));
-  const done = [...completed, ...interrupted.filter((id) => !completed.includes(id))];
-  if (!afterSetup)
-    return {
-      rollbackPending: done.filter((id) => kindOf.get(id) === 'step' || kindOf.get(id) === 'setup').reverse(),
-      setupPending: [],
-    };
+  // Before the baseline was taken, no block but a setup was reached: the first other block takes it.
+  if (!afterSetup) return { rollbackPending: [...done].reverse(), setupPending: [] };
   return {
     rollbackPending: done.filter((id) => kindOf.get(id) === 'step').reverse(),
     setupPending: done.filter((id) => kindOf.get(id) === 'setup').reverse(),
@@ -884,7 +875,7 @@ class Run {
     let remaining: Array<[StepPhase, string]>;
     let done: number;
     if (phase === 'rollback') {
-      const pending = [...this.state.rollbackPending, ...(this.state.setupPending ?? [])];
+      const pending = [...this.state.rollbackPending, ...this.state.setupPending];
       done = this.state.undone.length + this.state.notUndone.length + (this.state.notUndoable?.length ?? 0);
       remaining = pending
         .map((id) => this.plan.rollbackOf.get(id))
@@ -975,7 +966,7 @@ class Run {
       this.save();
     }
     if (this.state.failure) {
-      Object.assign(this.state, undoLists(this.plan, this.state.completed, [], this.state.baselineAfterSetup === true));
+      Object.assign(this.state, undoLists(this.plan, this.state.completed, this.state.baselineAfterSetup === true));
       this.state.phase = 'rollback';
     } else {
       this.state.phase = 'teardown';
@@ -992,7 +983,7 @@ class Run {
         reason: this.state.failure
           ? `${this.state.failure.stepId}: ${this.state.failure.reason}`
           : reasons.requestedRollback(),
-        steps: [...this.state.rollbackPending, ...(this.state.setupPending ?? [])],
+        steps: [...this.state.rollbackPending, ...this.state.setupPending],
       });
     }
     if (!(await this.undo(this.state.rollbackPending))) return;
@@ -1002,7 +993,7 @@ class Run {
 
   /** After the verification: the setup's rollbacks, then the end of the rollback. */
   private async undoSetup(): Promise<void> {
-    if (!(await this.undo((this.state.setupPending ??= [])))) return;
+    if (!(await this.undo(this.state.setupPending))) return;
     const started = this.state.rollbackStartedAt ?? this.state.startedAt;
     // Only a rollback gets here (a failure's, or one `exec-doc rollback` asked for): it ends.
     this.bus.emit({

@@ -74,9 +74,10 @@ export interface RunState {
   rollbackPending: string[];
   /**
    * Setup block ids to undo after the rollback was verified, next first: the comparison with the
-   * starting point needs the setup's tables and data in place. (Absent in journals of older runs.)
+   * starting point needs the setup's tables and data in place. (Absent in journals of older runs:
+   * load() gives them none.)
    */
-  setupPending?: string[];
+  setupPending: string[];
   /** Whether the target was disposable (the embedded default, or --disposable). (Absent in older journals.) */
   disposable?: boolean;
   /** The target was not disposable: the section's fixtures were left out of the plan. */
@@ -117,6 +118,7 @@ export function progressAtStart(): Pick<
   | 'rollbackPending'
   | 'undone'
   | 'notUndone'
+  | 'setupPending'
   | 'rollbackStartedAt'
   | 'verifyCursor'
   | 'teardownCursor'
@@ -132,6 +134,7 @@ export function progressAtStart(): Pick<
     completed: [],
     failure: null,
     rollbackPending: [],
+    setupPending: [],
     undone: [],
     notUndone: [],
     rollbackStartedAt: null,
@@ -277,7 +280,7 @@ export class RunStore {
       const entry = JSON.parse(line) as Omit<RunState, 'results'> & { newResults: StepResult[] };
       const { newResults, ...rest } = entry;
       results.push(...newResults);
-      state = { ...rest, results: [...results] };
+      state = { ...rest, setupPending: rest.setupPending ?? [], results: [...results] };
     }
     this.savedResults = results.length;
     if (!state) {

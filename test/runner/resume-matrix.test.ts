@@ -144,7 +144,9 @@ async function everyCheckpoint(
     const at = `checkpoint ${k} of ${journal.length} (${point.state.phase}, ${point.state.current?.stepId ?? 'between blocks'})`;
     const before = readFileSync(log, 'utf8');
     const runEnv = { ...env, LOG: log };
-    if (point.state.final || point.state.phase === 'done') {
+    // Past its teardown but not yet ended (phase `done`, no outcome): resume ends it like the others,
+    // running nothing. Ended: refused.
+    if (point.state.final) {
       const error = await resume(run, stateDir, runEnv).catch((e: unknown) => e);
       expect((error as ExecDocError).code, at).toBe('E_RUN_FINISHED');
       continue;

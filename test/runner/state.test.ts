@@ -243,10 +243,19 @@ describe('the run lock', () => {
 });
 
 describe('the run folder and its journal, exactly', () => {
+  it('a journal of an older exec-doc (no setupPending) loads with no setup to undo', () => {
+    const store = new RunStore(tempDir(), 'r1');
+    store.create();
+    const { setupPending: _absent, results, ...older } = state();
+    writeFileSync(store.statePath, `${JSON.stringify({ ...older, newResults: results })}\n`);
+    expect(new RunStore(store.stateDir, 'r1').load()).toEqual({ ...state(), setupPending: [] });
+  });
+
   it('a run starts with nothing done', async () => {
     const { progressAtStart } = await import('../../src/runner/state.js');
     const start = progressAtStart();
     expect(start.completed).toEqual([]);
+    expect([start.rollbackPending, start.setupPending]).toEqual([[], []]);
     expect(start.results).toEqual([]);
     expect(start.cursor).toBe(0);
     expect(start.final).toBeNull();
