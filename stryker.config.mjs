@@ -41,9 +41,9 @@ export default {
     'src/db/migrate.ts:261-356',
     // The runner's resume and rollback paths (resume, rollback, reopening a stored run, what is
     // undone and in which order) and its forward, rollback, verify and teardown loops.
-    'src/runner/run.ts:204-408',
-    'src/runner/run.ts:496-562',
-    'src/runner/run.ts:942-1064',
+    'src/runner/run.ts:204-412',
+    'src/runner/run.ts:500-566',
+    'src/runner/run.ts:946-1068',
     // Executing one step: confirmation, injected failures, retries with backoff, the result masked
     // whole; an attempt's output checked against what the step expects.
     'src/runner/execute-step.ts:118-209',

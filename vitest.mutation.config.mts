@@ -28,6 +28,7 @@ export default defineConfig({
       'test/runner/rollback-run.test.ts',
       'test/runner/resume-matrix.test.ts',
       'test/runner/execute-step.test.ts',
+      'test/runner/baseline.test.ts',
       'test/db/backfill.test.ts',
       'test/db/snapshot.test.ts',
       'test/guide-check/fixtures.test.ts',

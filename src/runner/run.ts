@@ -1018,8 +1018,8 @@ class Run {
       const partner = this.plan.rollbackOf.get(stepId);
       if (partner === null) {
         this.state.undone.push(stepId);
-      } else if (partner === undefined && this.plan.section.noRollbacks) {
-        // A plain runbook (no rollback anywhere in it): the step stays done, as its author wrote it.
+      } else if (this.plan.section.noRollbacks) {
+        // A plain runbook (no rollback anywhere in it, so none here): the step stays done, as its author wrote it.
         this.state.notUndoable = [...(this.state.notUndoable ?? []), stepId];
       } else if (partner === undefined || this.rollbackFailed()) {
         this.state.notUndone.push(stepId);

@@ -6,6 +6,7 @@
 // work: it runs again only when asked to, or when it is a check or a rollback), and the run ends
 // with the same status, exit code and step results.
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExecDocError } from '../../src/errors/exec-doc-error.js';
@@ -13,7 +14,12 @@ import { reasons } from '../../src/runner/reasons.js';
 import { resumeRun, rollbackRun, type RunOutcome } from '../../src/runner/run.js';
 import type { RunState } from '../../src/runner/state.js';
 import type { RunEvent } from '../../src/events/types.js';
+import type { AccessContext } from '../../src/security/access.js';
+import { AuditLog } from '../../src/security/audit.js';
+import { osIdentity } from '../../src/security/identity.js';
+import { loadPolicy } from '../../src/security/policy-file.js';
 import { runDoc, sectionOf, tempDir, type InProcessRun } from '../helpers.js';
+import { useEmbeddedServer } from '../db/pg-helpers.js';
 
 const DOC = `# T
 
@@ -712,6 +718,24 @@ echo boom >> "$LOG"; exit 9
     });
   });
 
+  it('a rollback abandoned before it began (a second interrupt): nothing is undone, all of it left for resume', async () => {
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log, FAIL_C: '1' };
+    const force = new AbortController();
+    force.abort();
+    const run = await runDoc(DOC, 'proc', { env, forceSignal: force.signal });
+    expect([run.exitCode, run.status]).toEqual([2, 'rollback-incomplete']);
+    expect(lines(log)).toEqual(['prepare', 'before', 'a', 'b', 'c']);
+    expect(run.record.steps.filter((s) => s.phase !== 'forward')).toEqual([]);
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    const last = checkpoints(journal).at(-1)!.state;
+    expect([last.phase, last.rollbackPending, last.setupPending]).toEqual(['rollback', ['b', 'a'], ['prepare']]);
+    // resume finishes it.
+    const resumed = await resume(run, run.stateDir, env);
+    expect(resumed.status).toBe('rolled-back');
+    expect(lines(log).slice(5)).toEqual(['undo-b', 'undo-a', 'before', 'back', 'unprepare', 'close']);
+  });
+
   it('resume --rollback between two steps names the next step as where the run stopped', async () => {
     const log = path.join(tempDir(), 'log');
     const env = { ...process.env, LOG: log };
@@ -726,5 +750,270 @@ echo boom >> "$LOG"; exit 9
     expect(outcome.record.failedStep).toBe('b');
     expect(outcome.record.failureReason).toBe(reasons.resumeRollback());
     expect(lines(worldLog)).toEqual(['prepare', 'before', 'a', 'undo-a', 'before', 'back', 'unprepare', 'close']);
+  });
+});
+
+/** The index (1-based) of the first checkpoint that `found` accepts. */
+const checkpointWhere = (journal: string[], found: (state: RunState) => boolean): number =>
+  checkpoints(journal).findIndex((p) => found(p.state)) + 1;
+
+describe('what resume and rollback carry over from the run', () => {
+  const SECRET = `---
+exec-doc:
+  params:
+    token: { secret: true }
+---
+# T
+
+## Proc {#proc}
+
+\`\`\`bash {id=one rollback=undo-one}
+echo "one $EXEC_DOC_PARAM_token" >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=undo-one kind=rollback}
+echo "undo-one $EXEC_DOC_PARAM_token" >> "$LOG"
+\`\`\`
+
+\`\`\`bash {id=two rollback=none}
+echo "two $EXEC_DOC_PARAM_token" >> "$LOG"
+\`\`\`
+`;
+
+  it('a secret is never stored: resume and rollback without it are refused, saying to pass it again; with it they go on', async () => {
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(SECRET, 'proc', { env, sets: { token: 's3cret-77' } });
+    expect(lines(log)).toEqual(['one s3cret-77', 'two s3cret-77']);
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    expect(journal.join('\n')).not.toContain('s3cret-77');
+    const k = checkpointWhere(journal, (s) => s.completed.includes('one') && !s.current);
+    const { stateDir, log: worldLog } = killedAfter(run, journal, k, lines(log));
+    const missing = await refusal(resume(run, stateDir, { ...env, LOG: worldLog }));
+    expect([missing.code, missing.message]).toEqual([
+      'E_PARAM',
+      `Cannot resume ${run.runId} (secret values are never stored; pass them again): a parameter is not right`,
+    ]);
+    const resumed = await resumeRun({
+      runId: run.runId,
+      stateDir,
+      env: { ...env, LOG: worldLog },
+      sets: { token: 's3cret-77' },
+      loadSection: sectionOf(run.dir),
+    });
+    expect([resumed.status, lines(worldLog)]).toEqual(['succeeded', ['one s3cret-77', 'two s3cret-77']]);
+
+    const notAgain = await refusal(
+      rollbackRun({ runId: run.runId, stateDir: run.stateDir, env, loadSection: sectionOf(run.dir) }),
+    );
+    expect(notAgain.message).toBe(
+      `Cannot roll back ${run.runId} (secret values are never stored; pass them again): a parameter is not right`,
+    );
+    const rolled = await rollbackRun({
+      runId: run.runId,
+      stateDir: run.stateDir,
+      env,
+      sets: { token: 's3cret-77' },
+      loadSection: sectionOf(run.dir),
+    });
+    expect(rolled.status).toBe('rolled-back');
+    expect(lines(log)).toEqual(['one s3cret-77', 'two s3cret-77', 'undo-one s3cret-77']);
+  });
+
+  it('resume of a run that failed is refused with its status and exit code', async () => {
+    const env = { ...process.env, LOG: path.join(tempDir(), 'log'), FAIL_C: '1' };
+    const run = await runDoc(DOC, 'proc', { env });
+    const error = await refusal(resume(run, run.stateDir, env));
+    expect(error.message).toBe(
+      `Run \`${run.runId}\` already finished (rolled-back, exit 1); there is nothing to resume`,
+    );
+  });
+
+  it('a shared session: resume says what the completed blocks exported is gone, only when some completed', async () => {
+    const source =
+      '# T\n\n## Proc {#proc}\n\n```bash {id=one rollback=none}\nexport GREETING=hi; echo one >> "$LOG"\n```\n\n```bash {id=two rollback=none}\necho "two ${GREETING:-}" >> "$LOG"\n```\n';
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(source, 'proc', { env, session: 'shared' });
+    expect(lines(log)).toEqual(['one', 'two hi']);
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    const notices = async (k: number, session: 'shared' | 'isolated' | undefined): Promise<string[]> => {
+      const said: string[] = [];
+      const { stateDir, log: worldLog } = killedAfter(run, journal, k, lines(log));
+      await resumeRun({
+        runId: run.runId,
+        stateDir,
+        env: { ...env, LOG: worldLog },
+        ...(session ? { session } : {}),
+        notice: (line) => said.push(line),
+        loadSection: sectionOf(run.dir),
+      });
+      return said.filter((line) => line.startsWith('shared session'));
+    };
+    const between = checkpointWhere(journal, (s) => s.completed.includes('one') && !s.current);
+    expect(await notices(between, 'shared')).toEqual([
+      'shared session: what the completed blocks exported was held in memory only (it may hold secrets) and is gone; set those variables in the environment if the next blocks need them',
+    ]);
+    expect(await notices(between, 'isolated')).toEqual([]);
+    expect(await notices(between, undefined)).toEqual([]);
+    expect(await notices(1, 'shared')).toEqual([]);
+  });
+
+  it('a section that declares a shared session (Runme) gets the same notice on resume', async () => {
+    const source =
+      '---\nrunme:\n  session: shared\n---\n# T\n\n## Proc {#proc}\n\n```bash {id=one rollback=none}\necho one >> "$LOG"\n```\n\n```bash {id=two rollback=none}\necho two >> "$LOG"\n```\n';
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(source, 'proc', { env });
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    const { stateDir, log: worldLog } = killedAfter(
+      run,
+      journal,
+      checkpointWhere(journal, (s) => s.completed.includes('one') && !s.current),
+      lines(log),
+    );
+    const said: string[] = [];
+    await resumeRun({
+      runId: run.runId,
+      stateDir,
+      env: { ...env, LOG: worldLog },
+      notice: (line) => said.push(line),
+      loadSection: sectionOf(run.dir),
+    });
+    expect(said.filter((line) => line.startsWith('shared session'))).toHaveLength(1);
+  });
+
+  it('resuming a rollback under way needs no confirmation, even for a section with confirm steps', async () => {
+    const source =
+      '# T\n\n## Proc {#proc}\n\n```bash {id=one rollback=undo-one}\necho one >> "$LOG"\n```\n\n```bash {id=undo-one kind=rollback}\necho undo-one >> "$LOG"\n```\n\n```bash {id=two confirm="Go on?" rollback=none}\necho two >> "$LOG"; exit 3\n```\n';
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(source, 'proc', { env, yes: true });
+    expect(lines(log)).toEqual(['one', 'two', 'undo-one']);
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    const k = checkpointWhere(journal, (s) => s.phase === 'rollback' && !s.current && s.rollbackPending.length > 0);
+    const { stateDir, log: worldLog } = killedAfter(run, journal, k, lines(log));
+    const resumed = await resume(run, stateDir, { ...env, LOG: worldLog });
+    expect([resumed.status, lines(worldLog)]).toEqual(['rolled-back', ['one', 'two', 'undo-one']]);
+  });
+
+  it('resume --rollback of a run killed in its setup undoes the setup first, then proves the rollback', async () => {
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(SETUPS, 'two', { env });
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    const k = checkpointWhere(journal, (s) => s.completed.includes('s1') && !s.current && !s.completed.includes('s2'));
+    const { stateDir, log: worldLog } = killedAfter(run, journal, k, lines(log));
+    const outcome = await resume(run, stateDir, { ...env, LOG: worldLog }, { rollback: true });
+    expect(outcome.status).toBe('rolled-back');
+    // Before the baseline (taken once the setup is done) there is nothing to compare with: the
+    // setup is undone at once, then the rollback checks run.
+    expect(lines(worldLog)).toEqual(['s1', 'u1', 'back', 'close']);
+  });
+
+  it('resume --rollback after the last step, before the run moved on, names the last completed step', async () => {
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    const run = await runDoc(DOC, 'proc', { env });
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    // The last forward block is the post check `after`.
+    const k = checkpointWhere(journal, (s) => s.phase === 'forward' && s.completed.includes('after') && !s.current);
+    const { stateDir, log: worldLog } = killedAfter(run, journal, k, lines(log));
+    const outcome = await resume(run, stateDir, { ...env, LOG: worldLog }, { rollback: true });
+    expect([outcome.record.failedStep, outcome.record.failureReason]).toEqual(['after', reasons.resumeRollback()]);
+  });
+});
+
+describe('resume and rollback under an access policy', () => {
+  it('the audit trail says resume; rolling back a run with a confirm step needs `run`, not `confirm`', async () => {
+    const dir = tempDir('exec-doc-resume-access-');
+    const policyFile = path.join(dir, 'exec-doc.policy.yaml');
+    writeFileSync(
+      policyFile,
+      `version: 1\nroles:\n  operator:\n    - allow: [plan, run]\nmembers:\n  ${os.userInfo().username}: [operator]\n`,
+    );
+    const auditFile = path.join(dir, 'audit.ndjson');
+    const access = (): AccessContext => ({
+      policy: loadPolicy(policyFile),
+      identity: osIdentity(),
+      approvals: [],
+      audit: new AuditLog(auditFile),
+      usedApprovalsDir: path.join(dir, 'used'),
+    });
+    const source =
+      '# T\n\n## Proc {#proc}\n\n```bash {id=one rollback=undo-one}\necho one >> "$LOG"\n```\n\n```bash {id=undo-one kind=rollback}\necho undo-one >> "$LOG"\n```\n\n```bash {id=two confirm="Go on?" rollback=none}\necho two >> "$LOG"\n```\n';
+    const log = path.join(tempDir(), 'log');
+    const env = { ...process.env, LOG: log };
+    // Confirming is not allowed to this identity: the run itself is refused...
+    const refused = (await runDoc(source, 'proc', { env, yes: true, access: access() }).catch((e: unknown) => e)) as {
+      code?: string;
+    };
+    expect(refused.code).toBe('E_DENIED');
+    // ...so it runs without the policy, and is rolled back under it.
+    const run = await runDoc(source, 'proc', { env, yes: true });
+    expect(run.status).toBe('succeeded');
+    const rolled = await rollbackRun({
+      runId: run.runId,
+      stateDir: run.stateDir,
+      env,
+      access: access(),
+      loadSection: sectionOf(run.dir),
+    });
+    expect(rolled.status).toBe('rolled-back');
+    const authorized = readFileSync(auditFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { action: string; outcome: string; runId?: string })
+      .filter((entry) => entry.outcome === 'authorized');
+    expect(authorized.map((e) => [e.action, e.runId])).toEqual([['resume', run.runId]]);
+
+    // A killed run resumed under the policy: authorized as a resume too.
+    const plain = source.replace(' confirm="Go on?"', '');
+    const killed = await runDoc(plain, 'proc', { env });
+    const journal = lines(path.join(killed.stateDir, 'runs', killed.runId, 'state.ndjson'));
+    const { stateDir, log: worldLog } = killedAfter(
+      killed,
+      journal,
+      checkpointWhere(journal, (s) => s.completed.includes('one') && !s.current),
+      lines(log),
+    );
+    await resumeRun({
+      runId: killed.runId,
+      stateDir,
+      env: { ...env, LOG: worldLog },
+      access: access(),
+      loadSection: sectionOf(killed.dir),
+    });
+    const entries = readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { action: string; outcome: string; runId?: string });
+    expect(entries.filter((e) => e.runId === killed.runId && e.outcome === 'authorized').map((e) => e.action)).toEqual([
+      'resume',
+    ]);
+  });
+});
+
+describe('on a PostgreSQL server that is not disposable', () => {
+  const server = useEmbeddedServer('resume_matrix');
+
+  it('the fixtures left out of the run stay out when it is resumed', async () => {
+    const { url, query } = await server.database('create table t (n int);');
+    const source =
+      '# T\n\n## Proc {#proc}\n\n```sql {id=seed kind=setup fixture rollback=none}\ninsert into t values (0);\n```\n\n```sql {id=one rollback=none}\ninsert into t values (1);\n```\n\n```sql {id=two rollback=none}\ninsert into t values (2);\n```\n';
+    const env = { ...process.env, DATABASE_URL: url };
+    const run = await runDoc(source, 'proc', { env });
+    expect(run.status).toBe('succeeded');
+    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+    const { stateDir } = killedAfter(
+      run,
+      journal,
+      checkpointWhere(journal, (s) => s.completed.includes('one') && !s.current),
+      [],
+    );
+    await query('delete from t where n = 2');
+    const resumed = await resume(run, stateDir, env);
+    expect(steps(resumed)).toEqual(['forward:one:passed', 'forward:two:passed']);
+    expect((await query('select n from t order by n')).rows.map((r: { n: number }) => r.n)).toEqual([1, 2]);
   });
 });
