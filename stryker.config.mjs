@@ -41,14 +41,14 @@ export default {
     'src/db/migrate.ts:261-356',
     // The runner's resume and rollback paths (resume, rollback, reopening a stored run, what is
     // undone and in which order) and its forward, rollback, verify and teardown loops.
-    'src/runner/run.ts:204-412',
-    'src/runner/run.ts:500-566',
-    'src/runner/run.ts:946-1068',
+    'src/runner/run.ts:204-413',
+    'src/runner/run.ts:501-567',
+    'src/runner/run.ts:960-1082',
     // Executing one step: confirmation, injected failures, retries with backoff, the result masked
     // whole; an attempt's output checked against what the step expects.
-    'src/runner/execute-step.ts:118-209',
-    'src/runner/execute-step.ts:592-616',
-    'src/runner/execute-step.ts:619-632',
+    'src/runner/execute-step.ts:118-210',
+    'src/runner/execute-step.ts:593-617',
+    'src/runner/execute-step.ts:620-633',
     // The guide checker: a rule that stops reporting lets a broken page be published.
     'src/guide-check/**/*.ts',
   ],

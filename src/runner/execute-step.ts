@@ -148,7 +148,8 @@ export async function executeStep(
     });
     return result;
   };
-  if (phase === 'forward' && context.operator.failBefore.has(step.id)) return notRun(reasons.injected());
+  // Only forward steps can be named (the runner refuses any other block before it starts).
+  if (context.operator.failBefore.has(step.id)) return notRun(reasons.injected());
   if (phase === 'forward' && step.confirm !== undefined && !context.operator.yes) {
     const accepted = context.operator.confirm ? await context.operator.confirm(step.confirm, step) : false;
     if (!accepted) return notRun(reasons.declined());
@@ -157,7 +158,7 @@ export async function executeStep(
   let outcome: AttemptOutcome | undefined;
   let totalMs = 0;
   let attempt = 0;
-  while (attempt < maxAttempts) {
+  for (;;) {
     attempt += 1;
     context.output.bus.emit({ type: 'step.start', stepId: step.id, kind: step.kind, lang: step.lang, phase, attempt });
     outcome = await attemptOnce(step, phase, context, signal, attempt);
@@ -627,6 +628,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
       clearTimeout(timer);
       resolve(false);
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort);
   });
 }

@@ -121,7 +121,7 @@ export async function runSection(given: RunSectionOptions): Promise<RunOutcome> 
     `Cannot run ${section.address}`,
   );
   assertConfirmable(plan, options);
-  assertFailBeforeSteps(plan, options.failBefore ?? []);
+  assertFailBeforeSteps(plan, [...(options.failBefore ?? []), ...failBeforeFromEnv(env)]);
   // Before anything is created: a `touches` parameter that names no table stops the run here.
   const target = { disposable: use.disposable, ...provenOver(plan, use.disposable, params) };
   const checksConfig = await loadChecksConfigFor(plan, options.documentPath);
@@ -366,6 +366,7 @@ async function reopen(
     section = expandForRun(section, rollingPlan(section, values, state.section.file, env, runDir), values);
   }
   const plan = buildPlan(section, { fixtures: !state.fixturesSkipped });
+  assertFailBeforeSteps(plan, failBeforeFromEnv(env));
   const params = checkedParams(
     plan,
     resolveParams(section.params, sets, env),
@@ -579,13 +580,32 @@ function makeHandoffDir(): string {
 }
 
 /** --fail-before names steps of this section (a typo would make the drill a real run). */
+/**
+ * --fail-before names forward blocks: failing one drills the rollback of those before it. A
+ * rollback, verification or teardown block is never failed on purpose, so naming one is refused
+ * rather than accepted and ignored.
+ */
 function assertFailBeforeSteps(plan: Plan, ids: readonly string[]): void {
-  const known = plannedSteps(plan).map((s) => s.id);
-  const unknown = ids.filter((id) => !known.includes(id));
-  if (unknown.length === 0) return;
-  throw new ExecDocError('E_USAGE', `--fail-before ${unknown.join(', ')}: no such step in ${plan.section.address}`, {
-    details: [`Its steps: ${plan.forward.map((s) => s.id).join(', ')}`],
-  });
+  const forward = plan.forward.map((s) => s.id);
+  const planned = plannedSteps(plan).map((s) => s.id);
+  const wrong = ids.filter((id) => !forward.includes(id));
+  if (wrong.length === 0) return;
+  const others = wrong.filter((id) => planned.includes(id));
+  throw new ExecDocError(
+    'E_USAGE',
+    others.length === wrong.length
+      ? `--fail-before ${wrong.join(', ')}: not a forward step of ${plan.section.address} (a rollback, verification or teardown block is never failed on purpose)`
+      : `--fail-before ${wrong.join(', ')}: no such step in ${plan.section.address}`,
+    { details: [`Its forward steps: ${forward.join(', ')}`] },
+  );
+}
+
+/** The step ids of EXEC_DOC_FAIL_BEFORE (comma-separated), the variable's form of --fail-before. */
+function failBeforeFromEnv(env: NodeJS.ProcessEnv): string[] {
+  return (env.EXEC_DOC_FAIL_BEFORE ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
 }
 
 function assertConfirmable(plan: Plan, options: CommonRunOptions): void {
@@ -689,13 +709,7 @@ class Run {
         ...(options.confirm ? { confirm: options.confirm } : {}),
         ...(options.ask ? { ask: options.ask } : {}),
         yes: options.yes ?? false,
-        failBefore: new Set([
-          ...(options.failBefore ?? []),
-          ...(env.EXEC_DOC_FAIL_BEFORE ?? '')
-            .split(',')
-            .map((id) => id.trim())
-            .filter(Boolean),
-        ]),
+        failBefore: new Set([...(options.failBefore ?? []), ...failBeforeFromEnv(env)]),
       },
       targets: {
         sql: async () => {

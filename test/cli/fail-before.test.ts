@@ -33,7 +33,20 @@ describe('--fail-before', () => {
   it('refuses a step the section does not have, before anything runs', async () => {
     const r = await run('--fail-before', 'tow');
     expect(r.code).toBe(64);
-    expect(r.err).toMatch(/--fail-before tow: no such step in \S*doc\/two\n {2}Its steps: one, two/);
+    expect(r.err).toMatch(/--fail-before tow: no such step in \S*doc\/two\n {2}Its forward steps: one, two/);
+    expect(existsSync(path.join(dir, 'one'))).toBe(false);
+  });
+
+  it('refuses a rollback block (it would never be failed), from the option and from EXEC_DOC_FAIL_BEFORE', async () => {
+    const r = await run('--fail-before', 'undo-one');
+    expect(r.code).toBe(64);
+    expect(r.err).toMatch(
+      /--fail-before undo-one: not a forward step of \S*doc\/two \(a rollback, verification or teardown block is never failed on purpose\)\n {2}Its forward steps: one, two/,
+    );
+    const io = captureIo({ ...process.env, NO_COLOR: '1', EXEC_DOC_FAIL_BEFORE: 'two, undo-one' });
+    const code = await main(['run', `${path.join(dir, 'doc.md')}#two`, '--state-dir', path.join(dir, 'state')], io);
+    expect(code).toBe(64);
+    expect(io.err()).toContain('--fail-before undo-one: not a forward step');
     expect(existsSync(path.join(dir, 'one'))).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 // One step, exactly: what a step that never ran records, how retries add up, what stops a
 // retry's wait, what the excerpt of its output keeps, and what is checked against the
 // expected output. In this process, on real bash processes.
+import { getEventListeners } from 'node:events';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -72,7 +73,40 @@ describe('a step that does not run', () => {
   });
 });
 
+describe('a rollback block', () => {
+  it('is never held up by a confirmation: it runs when its step is undone, with nobody to ask', async () => {
+    const asked: string[] = [];
+    const run = await runDoc(
+      doc(
+        '```bash {id=a rollback=undo-a}\necho a\n```\n\n```bash {id=b rollback=none}\nexit 5\n```\n\n```bash {id=undo-a kind=rollback confirm="Undo a?"}\necho undone\n```',
+      ),
+      'proc',
+      {
+        confirm: async (question) => {
+          asked.push(question);
+          return false;
+        },
+      },
+    );
+    expect(asked).toEqual([]);
+    expect(run.record.steps.map((s) => `${s.phase}:${s.stepId}:${s.status}`)).toEqual([
+      'forward:a:passed',
+      'forward:b:failed',
+      'rollback:undo-a:passed',
+    ]);
+  });
+});
+
 describe('retries', () => {
+  it("leave no listener on the run's interrupt signal once the step is over", async () => {
+    const controller = new AbortController();
+    const run = await runDoc(doc('```bash {id=flaky retries=2 backoff=10ms rollback=none}\nexit 3\n```'), 'proc', {
+      signal: controller.signal,
+    });
+    expect(run.record.steps[0]).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(getEventListeners(controller.signal, 'abort')).toEqual([]);
+  });
+
   it("a step's time is the sum of its attempts", async () => {
     const counter = path.join(tempDir(), 'count');
     writeFileSync(counter, '0');
