@@ -112,6 +112,10 @@ describe('postgres.blocking-locks', () => {
     expect(r.detail).toMatch(
       new RegExp(`waits \\d+\\.\\d s for AccessShareLock on accounts, blocked by pid ${holderPid}`),
     );
+    // A wait shorter than minWaitSeconds is not counted.
+    const patient = await runCheck('postgres.blocking-locks', { minWaitSeconds: 30 }, pgContext(db.url));
+    expect(patient).toMatchObject({ status: 'pass', metric: 0, value: '0 blocked' });
+    expect(patient.threshold).toMatch(/waiting ≥ 30 s$/);
     await holder.query('rollback');
     await waiting;
     expect((await runCheck('postgres.blocking-locks', {}, pgContext(db.url))).status).toBe('pass');
