@@ -41,8 +41,8 @@ export default {
     'src/db/migrate.ts:261-356',
     // The runner's resume and rollback paths (resume, rollback, reopening a stored run, what is
     // undone and in which order) and its forward, rollback, verify and teardown loops.
-    'src/runner/run.ts:204-413',
-    'src/runner/run.ts:501-567',
+    'src/runner/run.ts:204-414',
+    'src/runner/run.ts:502-568',
     'src/runner/run.ts:960-1082',
     // Executing one step: confirmation, injected failures, retries with backoff, the result masked
     // whole; an attempt's output checked against what the step expects.

@@ -207,7 +207,8 @@ export async function resumeRun(given: ResumeOptions): Promise<RunOutcome> {
   const store = new RunStore(options.stateDir, options.runId);
   const state = store.load();
   for (const line of store.damage) options.notice?.(line);
-  // A run's last checkpoint sets its phase to `done` and its outcome together.
+  // Ended. (Killed after its teardown but before its end, a run has phase `done` and no outcome
+  // yet: resume ends it, running nothing.)
   if (state.final) {
     throw new ExecDocError(
       'E_RUN_FINISHED',
@@ -579,11 +580,10 @@ function makeHandoffDir(): string {
   return dir;
 }
 
-/** --fail-before names steps of this section (a typo would make the drill a real run). */
 /**
- * --fail-before names forward blocks: failing one drills the rollback of those before it. A
- * rollback, verification or teardown block is never failed on purpose, so naming one is refused
- * rather than accepted and ignored.
+ * --fail-before names forward steps of this section: failing one drills the rollback of those
+ * before it. A typo would make the drill a real run, and a rollback, verification or teardown
+ * block is never failed on purpose: either is refused before anything runs.
  */
 function assertFailBeforeSteps(plan: Plan, ids: readonly string[]): void {
   const forward = plan.forward.map((s) => s.id);

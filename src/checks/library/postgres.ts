@@ -183,20 +183,23 @@ export const postgresLongTransactions: CheckDefinition<{ warnSeconds: number; fa
   },
 };
 
-export const postgresBlockingLocks: CheckDefinition<{ warnCount: number; failCount: number; minWaitSeconds: number }> =
-  {
-    type: 'postgres.blocking-locks',
-    title: 'Blocking locks',
-    description:
-      'Sessions waiting for a lock another session holds; a migration taking a lock would queue behind the holder and block everyone after it. With minWaitSeconds, only sessions whose statement has waited at least that long count (under load, clients updating the same rows wait for each other for milliseconds all the time).',
-    settings: z.strictObject({
-      warnCount: z.number().int().min(1).default(1),
-      failCount: z.number().int().min(1).default(1),
-      minWaitSeconds: z.number().min(0).default(0),
-    }),
-    usesPostgres: true,
-    async run(context, s) {
-      const rows = await withPostgres(context, async (c) =>
+type BlockingSettings = { warnCount: number; failCount: number; minWaitSeconds: number };
+
+export const postgresBlockingLocks: CheckDefinition<BlockingSettings> = {
+  type: 'postgres.blocking-locks',
+  title: 'Blocking locks',
+  description:
+    'Sessions waiting for a lock another session holds; a migration taking a lock would queue behind the holder and block everyone after it. With minWaitSeconds, only sessions whose statement has waited at least that long count (under load, clients updating the same rows wait for each other for milliseconds all the time).',
+  settings: z.strictObject({
+    warnCount: z.number().int().min(1).default(1),
+    failCount: z.number().int().min(1).default(1),
+    minWaitSeconds: z.number().min(0).default(0),
+  }),
+  usesPostgres: true,
+  async run(context, s) {
+    const waiting = await withPostgres(
+      context,
+      async (c) =>
         (
           await c.query<{
             pid: number;
@@ -210,17 +213,18 @@ export const postgresBlockingLocks: CheckDefinition<{ warnCount: number; failCou
               (select l.mode from pg_locks l where l.pid = a.pid and not l.granted limit 1) as mode
          from pg_stat_activity a where cardinality(pg_blocking_pids(a.pid)) > 0 and a.application_name <> '${CHECK_APPLICATION}' order by a.pid`,
           )
-        ).rows.filter((row) => row.wait >= s.minWaitSeconds),
-      );
-      const threshold = `${thresholdText('≥', { warn: s.warnCount, fail: s.failCount }, ' blocked sessions')}${s.minWaitSeconds > 0 ? ` waiting ≥ ${seconds(s.minWaitSeconds)}` : ''}`;
-      const status = gradeHigh(rows.length, { warn: s.warnCount, fail: s.failCount });
-      const detail =
-        rows.length === 0
-          ? 'no session waits for a lock'
-          : `${rows.map((r) => `pid ${r.pid} waits ${seconds(r.wait)}${r.mode ? ` for ${r.mode}` : ''}${r.relation ? ` on ${r.relation}` : ''}, blocked by pid ${r.blockers.join(', ')}`).join('; ')}; find what the blocking session is doing (pg_stat_activity) and let it finish or end it before starting`;
-      return { status, value: `${rows.length} blocked`, metric: rows.length, unit: 'count', threshold, detail };
-    },
-  };
+        ).rows,
+    );
+    const rows = waiting.filter((row) => row.wait >= s.minWaitSeconds);
+    const threshold = `${thresholdText('≥', { warn: s.warnCount, fail: s.failCount }, ' blocked sessions')}${s.minWaitSeconds > 0 ? ` waiting ≥ ${seconds(s.minWaitSeconds)}` : ''}`;
+    const status = gradeHigh(rows.length, { warn: s.warnCount, fail: s.failCount });
+    const detail =
+      rows.length === 0
+        ? 'no session waits for a lock'
+        : `${rows.map((r) => `pid ${r.pid} waits ${seconds(r.wait)}${r.mode ? ` for ${r.mode}` : ''}${r.relation ? ` on ${r.relation}` : ''}, blocked by pid ${r.blockers.join(', ')}`).join('; ')}; find what the blocking session is doing (pg_stat_activity) and let it finish or end it before starting`;
+    return { status, value: `${rows.length} blocked`, metric: rows.length, unit: 'count', threshold, detail };
+  },
+};
 
 type LagSettings = {
   warnSeconds: number;
