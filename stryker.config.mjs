@@ -1,6 +1,23 @@
 // Mutation testing of the modules where a silent breakage costs data or trust (issue 20).
 // `npm run test:mutation`; incremental (reports/stryker-incremental.json), so a re-run only tests
 // what changed. Not part of `npm test`: a full run takes longer than CI's budget allows.
+import { readFileSync } from 'node:fs';
+
+/**
+ * `file:<first>-<last>`, found by name so that it follows the code as it moves: from the line that
+ * starts with `from` to the closing brace (at its indentation) of the function that starts with
+ * `to` (by default the same one). test/mutation-config.test.ts checks what it finds.
+ */
+function span(file, from, to = from) {
+  const lines = readFileSync(new URL(file, import.meta.url), 'utf8').split('\n');
+  const start = lines.findIndex((line) => line.startsWith(from));
+  const last = lines.findIndex((line, i) => i >= start && line.startsWith(to));
+  const closing = `${/^ */.exec(to)[0]}}`;
+  const end = lines.findIndex((line, i) => i > last && line === closing);
+  if (start < 0 || last < 0 || end < 0) throw new Error(`stryker.config.mjs: no \`${from}\` … \`${to}\` in ${file}`);
+  return `${file}:${start + 1}-${end + 1}`;
+}
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
@@ -38,17 +55,17 @@ export default {
     'src/db/backfill.ts',
     'src/db/snapshot.ts',
     // Transaction handling: one migration script and its ledger change, all or nothing, lock_timeout retried.
-    'src/db/migrate.ts:261-356',
+    span('src/db/migrate.ts', 'async function applyScript('),
     // The runner's resume and rollback paths (resume, rollback, reopening a stored run, what is
     // undone and in which order) and its forward, rollback, verify and teardown loops.
-    'src/runner/run.ts:204-414',
-    'src/runner/run.ts:502-568',
-    'src/runner/run.ts:960-1082',
+    span('src/runner/run.ts', 'export async function resumeRun(', 'async function continueRun('),
+    span('src/runner/run.ts', 'function interruptedError(', 'function stopLeftover('),
+    span('src/runner/run.ts', '  private async forward(', '  private async runAll('),
     // Executing one step: confirmation, injected failures, retries with backoff, the result masked
     // whole; an attempt's output checked against what the step expects.
-    'src/runner/execute-step.ts:118-210',
-    'src/runner/execute-step.ts:593-617',
-    'src/runner/execute-step.ts:620-633',
+    span('src/runner/execute-step.ts', 'export async function executeStep('),
+    span('src/runner/execute-step.ts', 'function verifyOutput(', 'function excerpt('),
+    span('src/runner/execute-step.ts', 'function sleep('),
     // The guide checker: a rule that stops reporting lets a broken page be published.
     'src/guide-check/**/*.ts',
   ],

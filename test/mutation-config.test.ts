@@ -1,5 +1,6 @@
-// The mutation set (stryker.config.mjs) names some functions by line range. Code moves; a range
-// that no longer starts at a function, or cuts one, would mutate the wrong lines without a word.
+// The mutation set (stryker.config.mjs) names some functions by line range, found by name as the
+// code moves (`span`). A range that does not start at a function, or cuts one, would mutate the
+// wrong lines without a word.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,18 @@
 // Runs a section, or resumes a run: check parameters and requirements → start the target →
 // forward steps → on failure, roll back completed steps in reverse and verify → teardown →
 // record. The state is checkpointed after every step, so a killed runner can be resumed.
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Section, Step } from '../model/types.js';
@@ -569,13 +580,35 @@ function stopLeftover(state: RunState, notice?: (line: string) => void): void {
 
 const HANDOFF_PREFIX = 'exec-doc-handoff-';
 
+/**
+ * Where this user's runs keep their hand-off folders: a private folder of its own in the temporary
+ * folder, so that looking for what dead runners left reads only it, not a temporary folder that
+ * may hold a hundred thousand entries (that scan cost 114 ms a run on this project's machine).
+ * One that is not a private folder of this user's (made by someone else, or a link) is not used:
+ * the temporary folder itself is, as before.
+ */
+export function handoffParent(): string {
+  const base = os.tmpdir();
+  const uid = process.getuid?.();
+  if (uid === undefined) return base;
+  const dir = path.join(base, `exec-doc-handoffs-${uid}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return base;
+  }
+  const stat = lstatSync(dir);
+  return stat.isDirectory() && stat.uid === uid && (stat.mode & 0o077) === 0 ? dir : base;
+}
+
 /** A private folder for $EXEC_DOC_ENV files; those of runners that died are removed first. */
 function makeHandoffDir(): string {
-  for (const left of abandoned(HANDOFF_PREFIX)) {
+  const parent = handoffParent();
+  for (const left of abandoned(HANDOFF_PREFIX, parent)) {
     rmSync(left.path, { recursive: true, force: true });
     removeOwner(left.path);
   }
-  const dir = mkdtempSync(path.join(os.tmpdir(), HANDOFF_PREFIX));
+  const dir = mkdtempSync(path.join(parent, HANDOFF_PREFIX));
   writeOwner(dir);
   return dir;
 }
