@@ -753,6 +753,13 @@ echo boom >> "$LOG"; exit 9
   });
 });
 
+/** The run's folder as a runner killed right after `stepId` completed (between two blocks) leaves it. */
+function killedAfterStep(run: InProcessRun, stepId: string, log?: string) {
+  const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
+  const k = checkpointWhere(journal, (s) => s.completed.includes(stepId) && !s.current);
+  return killedAfter(run, journal, k, log ? lines(log) : []);
+}
+
 /** The index (1-based) of the first checkpoint that `found` accepts. */
 const checkpointWhere = (journal: string[], found: (state: RunState) => boolean): number =>
   checkpoints(journal).findIndex((p) => found(p.state)) + 1;
@@ -785,10 +792,8 @@ echo "two $EXEC_DOC_PARAM_token" >> "$LOG"
     const env = { ...process.env, LOG: log };
     const run = await runDoc(SECRET, 'proc', { env, sets: { token: 's3cret-77' } });
     expect(lines(log)).toEqual(['one s3cret-77', 'two s3cret-77']);
-    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
-    expect(journal.join('\n')).not.toContain('s3cret-77');
-    const k = checkpointWhere(journal, (s) => s.completed.includes('one') && !s.current);
-    const { stateDir, log: worldLog } = killedAfter(run, journal, k, lines(log));
+    expect(readFileSync(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'), 'utf8')).not.toContain('s3cret-77');
+    const { stateDir, log: worldLog } = killedAfterStep(run, 'one', log);
     const missing = await refusal(resume(run, stateDir, { ...env, LOG: worldLog }));
     expect([missing.code, missing.message]).toEqual([
       'E_PARAM',
@@ -865,13 +870,7 @@ echo "two $EXEC_DOC_PARAM_token" >> "$LOG"
     const log = path.join(tempDir(), 'log');
     const env = { ...process.env, LOG: log };
     const run = await runDoc(source, 'proc', { env });
-    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
-    const { stateDir, log: worldLog } = killedAfter(
-      run,
-      journal,
-      checkpointWhere(journal, (s) => s.completed.includes('one') && !s.current),
-      lines(log),
-    );
+    const { stateDir, log: worldLog } = killedAfterStep(run, 'one', log);
     const said: string[] = [];
     await resumeRun({
       runId: run.runId,
@@ -970,13 +969,7 @@ describe('resume and rollback under an access policy', () => {
     // A killed run resumed under the policy: authorized as a resume too.
     const plain = source.replace(' confirm="Go on?"', '');
     const killed = await runDoc(plain, 'proc', { env });
-    const journal = lines(path.join(killed.stateDir, 'runs', killed.runId, 'state.ndjson'));
-    const { stateDir, log: worldLog } = killedAfter(
-      killed,
-      journal,
-      checkpointWhere(journal, (s) => s.completed.includes('one') && !s.current),
-      lines(log),
-    );
+    const { stateDir, log: worldLog } = killedAfterStep(killed, 'one', log);
     await resumeRun({
       runId: killed.runId,
       stateDir,
@@ -1004,13 +997,7 @@ describe('on a PostgreSQL server that is not disposable', () => {
     const env = { ...process.env, DATABASE_URL: url };
     const run = await runDoc(source, 'proc', { env });
     expect(run.status).toBe('succeeded');
-    const journal = lines(path.join(run.stateDir, 'runs', run.runId, 'state.ndjson'));
-    const { stateDir } = killedAfter(
-      run,
-      journal,
-      checkpointWhere(journal, (s) => s.completed.includes('one') && !s.current),
-      [],
-    );
+    const { stateDir } = killedAfterStep(run, 'one');
     await query('delete from t where n = 2');
     const resumed = await resume(run, stateDir, env);
     expect(steps(resumed)).toEqual(['forward:one:passed', 'forward:two:passed']);
