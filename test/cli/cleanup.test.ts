@@ -36,11 +36,13 @@ function privateTmp(): string {
 /**
  * What survives in `tmp`: its exec-doc entries, and processes that name it (postgres -D …). The
  * cluster template initdb made once (`exec-doc-initdb-<binaries>-<uid>`) is a cache kept on
- * purpose; one half-made (`….<pid>.<time>`) is a leftover.
+ * purpose; one half-made (`….<pid>.<time>`) is a leftover. The user's folder of hand-off folders
+ * (`exec-doc-handoffs-<uid>`) stays; what is in it is a leftover.
  */
 function leftovers(tmp: string): { entries: string[]; processes: string[] } {
   const entries = readdirSync(tmp)
     .filter((n) => n.startsWith('exec-doc-') && !/^exec-doc-initdb-\d+-\d+-\d+$/.test(n))
+    .flatMap((n) => (/^exec-doc-handoffs-\d+$/.test(n) ? readdirSync(path.join(tmp, n)).map((m) => `${n}/${m}`) : [n]))
     .sort();
   const ps = execFileSync('ps', ['-eo', 'pid,stat,args'], { encoding: 'utf8' });
   const processes = ps.split('\n').filter((l) => l.includes(tmp) && !/ Z/.test(l) && !l.includes(' ps '));
