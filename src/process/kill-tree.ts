@@ -28,7 +28,7 @@ export function descendants(pid: number): number[] {
   }
   const children = new Map<number, number[]>();
   for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+    // Not a process (`self`, `sys`, …): there is no /proc/NaN/stat to read.
     const info = readStat(Number(entry));
     if (!info) continue;
     const list = children.get(info.ppid) ?? [];

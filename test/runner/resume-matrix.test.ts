@@ -908,6 +908,15 @@ echo "two $EXEC_DOC_PARAM_token" >> "$LOG"
     // Before the baseline (taken once the setup is done) there is nothing to compare with: the
     // setup is undone at once, then the rollback checks run.
     expect(lines(worldLog)).toEqual(['s1', 'u1', 'back', 'close']);
+    // Both setups done, the procedure not begun: undone in reverse order, then proved.
+    const both = killedAfter(
+      run,
+      journal,
+      checkpointWhere(journal, (s) => s.completed.includes('s2') && !s.current && !s.baselineAfterSetup),
+      lines(log),
+    );
+    const undone = await resume(run, both.stateDir, { ...env, LOG: both.log }, { rollback: true });
+    expect([undone.status, lines(both.log)]).toEqual(['rolled-back', ['s1', 's2', 'u2', 'u1', 'back', 'close']]);
   });
 
   it('resume --rollback after the last step, before the run moved on, names the last completed step', async () => {
