@@ -274,8 +274,9 @@ async function applyScript(
   const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs;
   const retries = options.retries ?? DEFAULTS.retries;
   const label = `${migration.version}_${migration.name} (${direction})`;
-  // `down` follows the same rules as `up` (`migration.transactional`): the statements, or the file's marker.
-  const transactional = !mustRunOutsideTransaction(sql);
+  // `down` follows the same rules as `up` (parsed once, when the files were read): the statements,
+  // or the file's marker.
+  const transactional = direction === 'up' ? migration.transactional : !mustRunOutsideTransaction(sql);
   let attempts = 0;
   for (;;) {
     attempts += 1;

@@ -28,7 +28,7 @@ export function descendants(pid: number): number[] {
   }
   const children = new Map<number, number[]>();
   for (const entry of entries) {
-    // Not a process (`self`, `sys`, …): there is no /proc/NaN/stat to read.
+    if (!/^\d+$/.test(entry)) continue; // `self`, `sys`, …: not a process
     const info = readStat(Number(entry));
     if (!info) continue;
     const list = children.get(info.ppid) ?? [];

@@ -628,6 +628,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
       clearTimeout(timer);
       resolve(false);
     };
-    signal?.addEventListener('abort', onAbort);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

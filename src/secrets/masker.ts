@@ -63,9 +63,10 @@ export function createLineMasker(
   let pending = '';
   const drain = (final: boolean) => {
     const limit = final || pending.length > maxPendingChars ? pending.length : pending.lastIndexOf('\n') + 1;
+    // Shortcuts on the path of every chunk of output: nothing to release yet, or no secret to hold back for.
+    if (limit === 0) return;
     const needles = mask.needles;
-    // With no needles, nothing can be the beginning of one: heldFrom gives the end of the text.
-    const held = final ? pending.length : heldFrom(pending, needles);
+    const held = final || needles.length === 0 ? pending.length : heldFrom(pending, needles);
     const { out, end } = maskText(pending, 0, limit, needles, held);
     pending = pending.slice(end);
     if (out) emit(out);
