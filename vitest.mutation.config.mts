@@ -22,6 +22,7 @@ export default defineConfig({
       'test/runner/last-seq.test.ts',
       'test/process/process.test.ts',
       'test/process/launcher.test.ts',
+      'test/process/launcher-life.test.ts',
       'test/db/ledger.test.ts',
       'test/db/migrate.test.ts',
       'test/runner/run.test.ts',

@@ -28,7 +28,9 @@ export function descendants(pid: number): number[] {
   }
   const children = new Map<number, number[]>();
   for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue; // `self`, `sys`, …: not a process
+    // `self`, `sys`, …: not a process.
+    // Stryker disable next-line ConditionalExpression: without it they are left out below, having no stat
+    if (!/^\d+$/.test(entry)) continue;
     const info = readStat(Number(entry));
     if (!info) continue;
     const list = children.get(info.ppid) ?? [];

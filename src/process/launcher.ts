@@ -132,10 +132,12 @@ export class ReplyReader {
 
   /** The replies completed by `chunk`; an incomplete last one waits for the next chunk. */
   read(chunk: Buffer): Reply[] {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: concatenating an empty buffer gives the same bytes (the test saves a copy)
     let data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
     const replies: Reply[] = [];
     for (;;) {
       const nl = data.indexOf(10);
+      // Stryker disable next-line EqualityOperator: no reply is an empty line, so a newline is never the first byte
       if (nl < 0) break;
       const head = data.toString('latin1', 0, nl).split(' ');
       const id = Number(head[1]);
@@ -151,12 +153,13 @@ export class ReplyReader {
       if (head[0] === 'S') replies.push({ kind: 'S', id, pid: Number(head[2]) });
       else if (head[0] === 'E')
         replies.push({ kind: 'E', id, code: ERRNO_NAMES.get(Number(head[2])) ?? `errno ${head[2]}` });
-      else if (head[0] === 'X')
+      // X: the only kind left. A signal number the table lacks, and `-`, give no signal.
+      else
         replies.push({
           kind: 'X',
           id,
           exitCode: head[2] === '-' ? null : Number(head[2]),
-          signal: head[3] === '-' ? null : (SIGNAL_NAMES.get(Number(head[3])) ?? null),
+          signal: SIGNAL_NAMES.get(Number(head[3])) ?? null,
         });
     }
     this.buffered = Buffer.from(data);
@@ -173,19 +176,24 @@ class Launcher {
   private complaint = '';
 
   constructor(perl: string) {
-    // Its own standard error is a pipe too, never exec-doc's: a launcher still relaying a step
-    // that outlived a killed runner must not hold the runner's streams open.
-    this.child = spawn(perl, ['-e', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // Its own standard error is a pipe too (Node's default for all three), never exec-doc's: a
+    // launcher still relaying a step that outlived a killed runner must not hold the runner's
+    // streams open.
+    this.child = spawn(perl, ['-e', SCRIPT], { detached: true });
     this.child.stdout!.on('data', (chunk: Buffer) => this.receive(chunk));
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (text: string) => {
-      if (this.complaint.length < 2000) this.complaint += text;
+      this.complaint = (this.complaint + text).slice(0, 2000);
     });
+    // Written to after it died, before its end is known here (EPIPE); or it could not start at
+    // all: either way `close` follows, and ends it.
     this.child.stdin!.on('error', () => undefined);
-    this.child.on('error', () => this.die('the process launcher could not start'));
-    this.child.on('exit', () =>
-      this.die(`the process launcher exited${this.complaint.trim() ? `: ${this.complaint.trim()}` : ''}`),
-    );
+    this.child.on('error', () => undefined);
+    // `close`, not `exit`: what it wrote on its standard error before it ended is read by then.
+    this.child.on('close', () => {
+      const complaint = this.complaint.trim();
+      this.die(`the process launcher exited${complaint ? `: ${complaint}` : ''}`);
+    });
     this.idle();
   }
 
@@ -194,10 +202,12 @@ class Launcher {
   }
 
   launch(request: LaunchRequest, handlers: LaunchHandlers): void {
+    // Stryker disable next-line UpdateOperator: counting down gives unique ids too
     const id = this.nextId++;
     const fields = [String(id), request.cwd, request.file, String(request.args.length), ...request.args];
     for (const [name, value] of Object.entries(request.env)) fields.push(`${name}=${value}`);
     const payload = Buffer.from(fields.join('\0'));
+    // Stryker disable next-line ConditionalExpression: holding on to a process already held changes nothing
     if (this.pending.size === 0) this.busy();
     this.pending.set(id, handlers);
     this.child.stdin!.write(Buffer.concat([Buffer.from(`${payload.length}\n`), payload]));
@@ -236,10 +246,9 @@ class Launcher {
     (this.child.stderr as unknown as { unref(): void }).unref();
   }
 
+  /** On `close`: whatever it had started, or was asked to start, is lost with it. */
   private die(reason: string): void {
-    if (this.dead) return;
     this.dead = true;
-    if (current === this) current = undefined;
     const left = [...this.pending.values()];
     this.pending.clear();
     for (const handlers of left) handlers.onLost(reason);
@@ -251,7 +260,8 @@ let perlPath: string | null | undefined;
 
 function findPerl(): string | null {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(path.delimiter)) {
-    if (!dir) continue;
+    // Empty and relative entries would name a perl in whatever folder exec-doc was started from.
+    if (!path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, 'perl');
     try {
       accessSync(candidate, fsConstants.X_OK);
@@ -265,8 +275,11 @@ function findPerl(): string | null {
 
 /** The launcher of this process, started on first use; undefined when processes are spawned by Node. */
 export function launcher(): Pick<Launcher, 'launch'> | undefined {
-  if (process.env.EXEC_DOC_LAUNCHER === 'spawn' || process.platform !== 'linux') return undefined;
+  if (process.env.EXEC_DOC_LAUNCHER === 'spawn') return undefined;
+  // Stryker disable next-line ConditionalExpression,StringLiteral: the tests run on Linux only
+  if (process.platform !== 'linux') return undefined;
   if (current?.usable) return current;
+  // Stryker disable next-line ConditionalExpression: looked for once per process to save the lookups; found again, it is the same perl
   if (perlPath === undefined) perlPath = findPerl();
   if (perlPath === null) return undefined;
   current = new Launcher(perlPath);

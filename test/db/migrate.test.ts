@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useEmbeddedServer } from './pg-helpers.js';
 import { loadMigrations, MigrationFilesError } from '../../src/db/migration-files.js';
 import { up, down, status, verify, baseline, DbError } from '../../src/db/migrate.js';
@@ -408,6 +408,41 @@ describe('transaction handling, exactly', () => {
       expect(delay, `retry ${i + 1}`).toBeGreaterThanOrEqual(Math.floor(base * 0.5));
       expect(delay, `retry ${i + 1}`).toBeLessThanOrEqual(Math.ceil(base * 1.5));
     });
+  });
+
+  it('the jitter scales the doubled backoff by half plus a random fraction: exact delays for known random draws', async () => {
+    const { url, dir } = await fixture({
+      '0001_t.up.sql': 'create table busy (id int);',
+      '0002_alter.up.sql': 'alter table busy add column note text;',
+    });
+    await up({ connectionString: url, migrations: loadMigrations(dir), to: '0001' });
+    const holder = await holdLock(url, 'busy');
+    const draws = [0.05, 0.95, 0.3];
+    const random = vi.spyOn(Math, 'random').mockImplementation(() => draws[0]!);
+    const log: string[] = [];
+    try {
+      await expect(
+        up({
+          connectionString: url,
+          migrations: loadMigrations(dir),
+          lockTimeoutMs: 30,
+          retries: 3,
+          backoffMs: 40,
+          log: (l) => {
+            log.push(l);
+            if (l.includes('lock_timeout')) draws.push(draws.shift()!);
+          },
+        }),
+      ).rejects.toThrow(DbError);
+    } finally {
+      random.mockRestore();
+      await holder.release();
+    }
+    const delays = log
+      .filter((l) => l.includes('lock_timeout'))
+      .map((l) => Number(/retry (\d+)\/3 in (\d+) ms$/.exec(l)![2]));
+    // 40 × 2^(n−1) × (0.5 + draw), rounded: 40 × 0.55, 80 × 1.45, 160 × 0.8.
+    expect(delays).toEqual([22, 116, 128]);
   });
 
   it('the statement timeout holds in a transaction and outside one', async () => {

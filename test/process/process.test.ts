@@ -256,37 +256,6 @@ describe.each(['launcher', 'spawn'])('a step process started by %s', (mode) => {
 });
 
 describe('the launcher', () => {
-  it("runs in a process group of its own: a Ctrl-C to exec-doc's group does not reach it", async () => {
-    const saved = process.env.EXEC_DOC_LAUNCHER;
-    process.env.EXEC_DOC_LAUNCHER = '';
-    try {
-      expect((await bash('true')).exitCode).toBe(0);
-    } finally {
-      if (saved === undefined) delete process.env.EXEC_DOC_LAUNCHER;
-      else process.env.EXEC_DOC_LAUNCHER = saved;
-    }
-    const group = (pid: number | string) => {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-    };
-    const launchers = readdirSync('/proc')
-      .filter((entry) => /^\d+$/.test(entry))
-      .filter((pid) => {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-          return (
-            Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid &&
-            readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('exec-doc launcher')
-          );
-        } catch {
-          return false;
-        }
-      });
-    expect(launchers).toHaveLength(1);
-    expect(group(launchers[0]!)).toBe(Number(launchers[0]));
-    expect(group(launchers[0]!)).not.toBe(group('self'));
-  });
-
   it('a step whose launcher dies is stopped and reported, and the next one starts (a new launcher)', async () => {
     delete process.env.EXEC_DOC_LAUNCHER;
     const dir = tempDir();
