@@ -46,4 +46,32 @@ describe('HTML comments', () => {
       [6, 25, 'unknown-field'],
     ]);
   });
+
+  it('an MDX document with a comment never closed is reported there, not at an earlier closed one', async () => {
+    const source = '# T\n\n<!-- closed -->\n\n## S\n\ntext <!-- never closed\n\n```bash {id=a}\ntrue\n```\n';
+    // Closed comments are blanked, the unclosed one stays for the parser to stop at.
+    expect(blankHtmlComments(source).split('\n').slice(2, 7)).toEqual([
+      ' '.repeat(15),
+      '',
+      '## S',
+      '',
+      'text <!-- never closed',
+    ]);
+    const doc = await extract(source, 'doc.mdx');
+    expect(doc.sections).toEqual([]);
+    expect(doc.diagnostics.map((d) => [d.line, d.column, d.ruleId, d.message])).toEqual([
+      [
+        7,
+        6,
+        'comment-unterminated',
+        'Unexpected `<!--` without a closing `-->`, expected `-->` where the comment ends (for a literal `<!--` in text, write `&lt;!--`)',
+      ],
+    ]);
+    // Another MDX error is reported too, as itself, where it is (MDX alone stops at the comment).
+    const earlier = await extract('# T\n\n## S\n\na </b>\n\n<!-- never closed\n', 'doc.mdx');
+    expect(earlier.diagnostics.map((d) => [d.line, d.column, d.ruleId])).toEqual([
+      [5, 4, 'mdx-parse'],
+      [7, 1, 'comment-unterminated'],
+    ]);
+  });
 });

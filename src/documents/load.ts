@@ -8,8 +8,9 @@ import { VFile } from 'vfile';
 import type { Root } from 'mdast';
 import remarkExecDoc from '../../plugins/remark-exec-doc/index.js';
 import { docIdFromPath } from '../model/doc-id.js';
-import { blankHtmlComments } from '../markdown/html-comments.js';
-import type { DocumentRunbooks } from '../model/types.js';
+import { blankHtmlComments, findHtmlComments, UNTERMINATED_COMMENT } from '../markdown/html-comments.js';
+import type { Diagnostic, DocumentRunbooks } from '../model/types.js';
+import { lineStarts } from '../util/text-position.js';
 
 export interface LoadOptions {
   /** Folder doc ids are relative to. */
@@ -62,39 +63,63 @@ export async function parseDocument(
   const file = new VFile({ path: absolutePath, value: source });
   const processor = await processorFor(isMdx, options);
   const display = path.relative(path.resolve(options.displayRoot ?? '.'), absolutePath) || absolutePath;
+  const parse = (text: string): Root =>
+    processor.parse(isMdx ? new VFile({ path: absolutePath, value: escapeHeadingIds(blankHtmlComments(text)) }) : file);
   let tree: Root;
   try {
-    tree = processor.parse(
-      isMdx ? new VFile({ path: absolutePath, value: escapeHeadingIds(blankHtmlComments(source)) }) : file,
-    );
+    tree = parse(source);
   } catch (error) {
-    const place = (error as { place?: { line?: number; column?: number; start?: { line: number; column: number } } })
-      .place;
-    const point =
-      place && 'start' in place && place.start
-        ? place.start
-        : (place as { line?: number; column?: number } | undefined);
-    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
+    const diagnostics: Diagnostic[] = [];
+    let failure: unknown = error;
+    // MDX cannot read a comment that is never closed (`<!` starts no tag), and where it then stops
+    // is not always there: the comment is reported where it opens, and the document is parsed
+    // again without its `<!--` (positions kept) for any other error of its own.
+    const unclosed = isMdx ? findHtmlComments(source).unterminated : undefined;
+    if (unclosed) {
+      diagnostics.push({
+        file: display,
+        ...unclosed,
+        severity: 'error',
+        ruleId: 'comment-unterminated',
+        message: UNTERMINATED_COMMENT,
+      });
+      const at = lineStarts(source)[unclosed.line - 1]! + unclosed.column - 1;
+      try {
+        parse(`${source.slice(0, at)}    ${source.slice(at + 4)}`);
+        failure = undefined;
+      } catch (again) {
+        failure = again;
+      }
+    }
+    if (failure !== undefined) diagnostics.push(parseFailure(failure, display));
+    diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
     const runbooks: DocumentRunbooks = {
       file: display,
       docId: docIdFromPath(absolutePath, path.resolve(options.docsRoot)),
       title: path.basename(absolutePath),
       sections: [],
-      diagnostics: [
-        {
-          file: display,
-          line: point?.line ?? 1,
-          column: point?.column ?? 1,
-          severity: 'error',
-          ruleId: 'mdx-parse',
-          message: `Unexpected MDX syntax: ${reason}; fix the markup (in MDX, write \`\\{\` and \`&lt;\` for literal braces and angle brackets)`,
-        },
-      ],
+      diagnostics,
     };
     return { tree: undefined, runbooks };
   }
   await processor.run(tree, file);
   return { tree, runbooks: file.data.execDoc! };
+}
+
+function parseFailure(error: unknown, file: string): Diagnostic {
+  const place = (error as { place?: { line?: number; column?: number; start?: { line: number; column: number } } })
+    .place;
+  const point =
+    place && 'start' in place && place.start ? place.start : (place as { line?: number; column?: number } | undefined);
+  const reason = (error as { reason?: string }).reason ?? (error as Error).message;
+  return {
+    file,
+    line: point?.line ?? 1,
+    column: point?.column ?? 1,
+    severity: 'error',
+    ruleId: 'mdx-parse',
+    message: `Unexpected MDX syntax: ${reason}; fix the markup (in MDX, write \`\\{\` and \`&lt;\` for literal braces and angle brackets)`,
+  };
 }
 
 /**

@@ -48,7 +48,11 @@ export async function checkGuide(options: GuideCheckOptions): Promise<GuideCheck
     const file = path.relative(displayRoot, absolutePath) || absolutePath;
     diagnostics.push(...runbooks.diagnostics);
     const { tags, problems } = readDiscoveryComments(source);
-    diagnostics.push(...problems.map((p) => placed(p, { file })));
+    // A comment never closed stops an MDX parse there too: said once.
+    const said = new Set(runbooks.diagnostics.map((d) => `${d.line}:${d.column}:${d.ruleId}`));
+    diagnostics.push(
+      ...problems.filter((p) => !said.has(`${p.line}:${p.column}:${p.ruleId}`)).map((p) => placed(p, { file })),
+    );
     documents.push({
       file,
       absolutePath,

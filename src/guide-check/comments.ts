@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { findHtmlComments } from '../markdown/html-comments.js';
+import { findHtmlComments, UNTERMINATED_COMMENT } from '../markdown/html-comments.js';
 import { projectRoot } from '../util/project-root.js';
 import { closest } from '../util/edit-distance.js';
 import type { Problem } from '../model/diagnostic.js';
@@ -66,7 +66,7 @@ export function readDiscoveryComments(source: string): { tags: TagValue[]; probl
     problems.push({
       ...unterminated,
       ruleId: 'comment-unterminated',
-      message: 'Unexpected `<!--` without a closing `-->`, expected the comment to end',
+      message: UNTERMINATED_COMMENT,
     });
   const known = Object.keys(schema.properties);
   // Tags written at all (even with a bad value): those are not also reported as missing.

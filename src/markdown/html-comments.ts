@@ -89,11 +89,18 @@ function toComment(open: { line: number; column: number; text: string }): HtmlCo
   return { body: open.text.trim(), line: open.line, column: open.column, bodyLine, bodyColumn };
 }
 
-/** `source` with every comment outside code replaced by spaces (line breaks kept): positions do not move. */
+/** What is said of a `<!--` that is never closed, wherever it is found. */
+export const UNTERMINATED_COMMENT =
+  'Unexpected `<!--` without a closing `-->`, expected `-->` where the comment ends (for a literal `<!--` in text, write `&lt;!--`)';
+
+/**
+ * `source` with every closed comment outside code replaced by spaces (line breaks kept): positions
+ * do not move. One that is never closed stays, so that a parser stops there, not at an earlier one.
+ */
 export function blankHtmlComments(source: string): string {
   if (!source.includes('<!--')) return source;
-  const { comments, unterminated } = findHtmlComments(source);
-  if (comments.length === 0 || unterminated) return source;
+  const { comments } = findHtmlComments(source);
+  if (comments.length === 0) return source;
   const starts = lineStarts(source);
   const chars = source.split('');
   for (const c of comments) {

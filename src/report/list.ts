@@ -5,7 +5,12 @@ import { formatDiagnostic } from '../errors/exec-doc-error.js';
 import { table } from './format.js';
 
 export function formatList(entries: SectionSummary[], problems: { errors: number; warnings: number }): string {
-  if (entries.length === 0) return 'No executable sections found.\n';
+  const found =
+    problems.errors || problems.warnings
+      ? `${problems.errors} error(s), ${problems.warnings} warning(s) in the documents (see \`exec-doc validate\`)`
+      : '';
+  // A guide whose every document fails to parse has no sections: the errors are why.
+  if (entries.length === 0) return `No executable sections found${found ? `; ${found}` : ''}.\n`;
   const rows = entries.map((e) => [
     e.address,
     String(e.steps),
@@ -15,8 +20,7 @@ export function formatList(entries: SectionSummary[], problems: { errors: number
   ]);
   let out = table(['section', 'steps', 'checks', 'rollbacks', 'requires'], rows, [1, 2, 3]);
   out += `\n${entries.length} section${entries.length === 1 ? '' : 's'}`;
-  if (problems.errors || problems.warnings)
-    out += `; ${problems.errors} error(s), ${problems.warnings} warning(s) in the documents (see \`exec-doc validate\`)`;
+  if (found) out += `; ${found}`;
   return `${out}\n`;
 }
 

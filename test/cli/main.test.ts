@@ -46,6 +46,18 @@ describe('main', () => {
     expect(JSON.parse(e.out())).toMatchObject({ documents: 1, errors: 3 });
   });
 
+  it('list of a guide whose only document does not parse says why nothing is listed', async () => {
+    const { dir } = writeDoc(
+      '# Guide\n\n## Broken\n\n<!-- never closed\n\n```bash {id=hi}\necho hi\n```\n',
+      'docs/guide.mdx',
+    );
+    const a = io();
+    expect(await main(['list', '--docs', path.join(dir, 'docs'), '--state-dir', path.join(dir, 'state')], a)).toBe(0);
+    expect(a.out()).toBe(
+      'No executable sections found; 1 error(s), 0 warning(s) in the documents (see `exec-doc validate`).\n',
+    );
+  });
+
   it('runs with plain output, a summary and a JUnit report; confirm needs --yes', async () => {
     const { dir } = writeDoc(GUIDE, 'docs/guide.md');
     const docs = path.join(dir, 'docs');
