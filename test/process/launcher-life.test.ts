@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProcessOptions, ProcessResult } from '../../src/process/process.js';
 import { isSameProcessAlive } from '../../src/process/kill-tree.js';
 import { tempDir } from '../temp.js';
+import { bashStep, PATH } from './bash-step.js';
 
-const PATH = process.env.PATH ?? '/usr/bin:/bin';
 const saved = { ...process.env };
 
 afterEach(() => {
@@ -25,16 +25,7 @@ type Run = (script: string, extra?: Partial<ProcessOptions>) => Promise<ProcessR
 async function freshRunner(): Promise<Run> {
   vi.resetModules();
   const { runProcess } = await import('../../src/process/process.js');
-  return (script, extra = {}) =>
-    runProcess({
-      file: 'bash',
-      args: ['-e', '-o', 'pipefail', '-c', script],
-      cwd: process.cwd(),
-      env: { PATH },
-      timeoutMs: 20_000,
-      onOutput: () => undefined,
-      ...extra,
-    });
+  return (script, extra = {}) => runProcess(bashStep(script, extra));
 }
 
 const stat = (pid: number | string): string[] => {

@@ -8,19 +8,10 @@ import { runProcess, type ProcessOptions } from '../../src/process/process.js';
 import { launcher } from '../../src/process/launcher.js';
 import { isProcessOfRun, isSameProcessAlive } from '../../src/process/kill-tree.js';
 import { tempDir } from '../temp.js';
-
-const PATH = process.env.PATH ?? '/usr/bin:/bin';
+import { bashStep, PATH } from './bash-step.js';
 
 function bash(script: string, extra: Partial<ProcessOptions> = {}): ReturnType<typeof runProcess> {
-  return runProcess({
-    file: 'bash',
-    args: ['-e', '-o', 'pipefail', '-c', script],
-    cwd: process.cwd(),
-    env: { PATH },
-    timeoutMs: 20_000,
-    onOutput: () => undefined,
-    ...extra,
-  });
+  return runProcess(bashStep(script, extra));
 }
 
 const waitUntil = async (condition: () => boolean, ms = 5000): Promise<void> => {
