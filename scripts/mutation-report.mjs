@@ -25,6 +25,8 @@ export function summarize(report, files = Object.keys(report.files)) {
       timedOut: counts.Timeout ?? 0,
       survived: counts.Survived ?? 0,
       noCoverage: counts.NoCoverage ?? 0,
+      // Marked equivalent in the code (`// Stryker disable next-line <mutator>: <reason>`): not scored.
+      ignored: counts.Ignored ?? 0,
       score: percent(detected, valid),
       scoreOfCovered: percent(detected, covered),
       survivors: entry.mutants
@@ -54,16 +56,16 @@ function main(argv) {
   const wanted = argv.filter((a) => !a.startsWith('--'));
   const rows = summarize(report, wanted.length > 0 ? wanted : undefined);
   const out = [
-    '| module | mutants | killed | timed out | survived | no coverage | score (of covered) |',
-    '|---|---|---|---|---|---|---|',
+    '| module | mutants | killed | timed out | survived | no coverage | ignored (equivalent) | score (of covered) |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     if (r.missing) {
-      out.push(`| ${r.file} | not in the report | | | | | |`);
+      out.push(`| ${r.file} | not in the report | | | | | | |`);
       continue;
     }
     out.push(
-      `| ${r.file} | ${r.valid} | ${r.killed} | ${r.timedOut} | ${r.survived} | ${r.noCoverage} | ${r.score} % (${r.scoreOfCovered} %) |`,
+      `| ${r.file} | ${r.valid} | ${r.killed} | ${r.timedOut} | ${r.survived} | ${r.noCoverage} | ${r.ignored} | ${r.score} % (${r.scoreOfCovered} %) |`,
     );
   }
   if (showSurvivors)

@@ -132,7 +132,7 @@ export class ReplyReader {
 
   /** The replies completed by `chunk`; an incomplete last one waits for the next chunk. */
   read(chunk: Buffer): Reply[] {
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: concatenating an empty buffer gives the same bytes (the test saves a copy)
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: an empty buffer concatenated gives the same bytes (the check only saves a copy)
     let data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
     const replies: Reply[] = [];
     for (;;) {

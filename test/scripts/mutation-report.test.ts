@@ -30,7 +30,15 @@ describe('the mutation report', () => {
       },
     };
     const [row] = summarize(report);
-    expect(row).toMatchObject({ file: 'src/a.ts', valid: 5, killed: 2, timedOut: 1, survived: 1, noCoverage: 1 });
+    expect(row).toMatchObject({
+      file: 'src/a.ts',
+      valid: 5,
+      killed: 2,
+      timedOut: 1,
+      survived: 1,
+      noCoverage: 1,
+      ignored: 1,
+    });
     expect([row.score, row.scoreOfCovered]).toEqual([60, 75]);
     expect(row.survivors.map((s: { line: number; status: string }) => `${s.line}:${s.status}`)).toEqual([
       '4:NoCoverage',
