@@ -227,7 +227,9 @@ describe.each(['launcher', 'spawn'])('a step process started by %s', (mode) => {
     early.abort();
     const pids: number[] = [];
     const e = await bash('sleep 30', { signal: early.signal, onSpawn: (pid) => pids.push(pid) });
-    expect(e.interrupted).toBe(true);
+    // Stopped at once, not by its timeout (20 s) long after.
+    expect([e.interrupted, e.timedOut, e.signal]).toEqual([true, false, 'SIGTERM']);
+    expect(e.durationMs).toBeLessThan(5000);
     expect(pids).toHaveLength(1);
   });
 
