@@ -29,7 +29,6 @@ export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of entries) {
     // `self`, `sys`, …: not a process.
-    // Stryker disable next-line ConditionalExpression: without it they are left out below, having no stat
     if (!/^\d+$/.test(entry)) continue;
     const info = readStat(Number(entry));
     if (!info) continue;

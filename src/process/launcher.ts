@@ -132,12 +132,10 @@ export class ReplyReader {
 
   /** The replies completed by `chunk`; an incomplete last one waits for the next chunk. */
   read(chunk: Buffer): Reply[] {
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: an empty buffer concatenated gives the same bytes (the check only saves a copy)
     let data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
     const replies: Reply[] = [];
     for (;;) {
       const nl = data.indexOf(10);
-      // Stryker disable next-line EqualityOperator: no reply is an empty line, so a newline is never the first byte
       if (nl < 0) break;
       const head = data.toString('latin1', 0, nl).split(' ');
       const id = Number(head[1]);
@@ -207,7 +205,6 @@ class Launcher {
     const fields = [String(id), request.cwd, request.file, String(request.args.length), ...request.args];
     for (const [name, value] of Object.entries(request.env)) fields.push(`${name}=${value}`);
     const payload = Buffer.from(fields.join('\0'));
-    // Stryker disable next-line ConditionalExpression: holding on to a process already held changes nothing
     if (this.pending.size === 0) this.busy();
     this.pending.set(id, handlers);
     this.child.stdin!.write(Buffer.concat([Buffer.from(`${payload.length}\n`), payload]));
@@ -275,11 +272,8 @@ function findPerl(): string | null {
 
 /** The launcher of this process, started on first use; undefined when processes are spawned by Node. */
 export function launcher(): Pick<Launcher, 'launch'> | undefined {
-  if (process.env.EXEC_DOC_LAUNCHER === 'spawn') return undefined;
-  // Stryker disable next-line ConditionalExpression,StringLiteral: the tests run on Linux only
-  if (process.platform !== 'linux') return undefined;
+  if (process.env.EXEC_DOC_LAUNCHER === 'spawn' || process.platform !== 'linux') return undefined;
   if (current?.usable) return current;
-  // Stryker disable next-line ConditionalExpression: looked for once per process to save the lookups; found again, it is the same perl
   if (perlPath === undefined) perlPath = findPerl();
   if (perlPath === null) return undefined;
   current = new Launcher(perlPath);
