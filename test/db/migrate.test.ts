@@ -32,6 +32,16 @@ async function holdLock(url: string, table: string) {
   return { release: async () => (await holder.query('rollback'), await holder.end()) };
 }
 
+/** Table `busy` created by 0001, 0002 (an ALTER of it) pending, and a lock on it held until `holder.release()`. */
+async function busyTable() {
+  const made = await fixture({
+    '0001_t.up.sql': 'create table busy (id int);',
+    '0002_alter.up.sql': 'alter table busy add column note text;',
+  });
+  await up({ connectionString: made.url, migrations: loadMigrations(made.dir), to: '0001' });
+  return { ...made, holder: await holdLock(made.url, 'busy') };
+}
+
 const BASIC = {
   '0001_create_orders.up.sql':
     'create table orders (id int primary key, total numeric not null);\ninsert into orders select g, g from generate_series(1, 100) g;',
@@ -126,12 +136,7 @@ describe('migrations', () => {
   });
 
   it('retries a lock_timeout while another session holds a conflicting lock, then succeeds', async () => {
-    const { url, dir, query } = await fixture({
-      '0001_t.up.sql': 'create table busy (id int);',
-      '0002_alter.up.sql': 'alter table busy add column note text;',
-    });
-    await up({ connectionString: url, migrations: loadMigrations(dir), to: '0001' });
-    const holder = await holdLock(url, 'busy');
+    const { url, dir, query, holder } = await busyTable();
     setTimeout(() => void holder.release(), 900);
     const log: string[] = [];
     const [result] = await up({
@@ -382,12 +387,7 @@ describe('transaction handling, exactly', () => {
   });
 
   it('retries wait longer each time: the backoff doubles, with jitter between half and one and a half', async () => {
-    const { url, dir } = await fixture({
-      '0001_t.up.sql': 'create table busy (id int);',
-      '0002_alter.up.sql': 'alter table busy add column note text;',
-    });
-    await up({ connectionString: url, migrations: loadMigrations(dir), to: '0001' });
-    const holder = await holdLock(url, 'busy');
+    const { url, dir, holder } = await busyTable();
     setTimeout(() => void holder.release(), 1200);
     const log: string[] = [];
     const [result] = await up({
@@ -411,12 +411,7 @@ describe('transaction handling, exactly', () => {
   });
 
   it('the jitter scales the doubled backoff by half plus a random fraction: exact delays for known random draws', async () => {
-    const { url, dir } = await fixture({
-      '0001_t.up.sql': 'create table busy (id int);',
-      '0002_alter.up.sql': 'alter table busy add column note text;',
-    });
-    await up({ connectionString: url, migrations: loadMigrations(dir), to: '0001' });
-    const holder = await holdLock(url, 'busy');
+    const { url, dir, holder } = await busyTable();
     const draws = [0.05, 0.95, 0.3];
     const random = vi.spyOn(Math, 'random').mockImplementation(() => draws[0]!);
     const log: string[] = [];

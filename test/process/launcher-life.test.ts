@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProcessOptions, ProcessResult } from '../../src/process/process.js';
 import { isSameProcessAlive } from '../../src/process/kill-tree.js';
 import { tempDir } from '../temp.js';
-import { bashStep, PATH } from './bash-step.js';
+import { bashStep, PATH, waitUntil } from './bash-step.js';
 
 const saved = { ...process.env };
 
@@ -43,14 +43,6 @@ async function starterOf(run: Run): Promise<number> {
   expect(r.exitCode).toBe(0);
   return Number(r.stdout.trim());
 }
-
-const waitUntil = async (condition: () => boolean, ms = 5000): Promise<void> => {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 function executable(file: string, text: string): void {
   mkdirSync(path.dirname(file), { recursive: true });

@@ -8,19 +8,11 @@ import { runProcess, type ProcessOptions } from '../../src/process/process.js';
 import { launcher } from '../../src/process/launcher.js';
 import { isProcessOfRun, isSameProcessAlive } from '../../src/process/kill-tree.js';
 import { tempDir } from '../temp.js';
-import { bashStep, PATH } from './bash-step.js';
+import { bashStep, PATH, waitUntil } from './bash-step.js';
 
 function bash(script: string, extra: Partial<ProcessOptions> = {}): ReturnType<typeof runProcess> {
   return runProcess(bashStep(script, extra));
 }
-
-const waitUntil = async (condition: () => boolean, ms = 5000): Promise<void> => {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe.each(['launcher', 'spawn'])('a step process started by %s', (mode) => {
   const saved = process.env.EXEC_DOC_LAUNCHER;
